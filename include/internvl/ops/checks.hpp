@@ -1,0 +1,45 @@
+// Argument checks shared by the op front doors: every op validates shapes before dispatching,
+// so a wrong shape is an internvl::Error naming the op and the operands, never a bad access.
+#pragma once
+
+#include <string_view>
+
+#include "internvl/core/error.hpp"
+#include "internvl/core/tensor_view.hpp"
+#include "internvl/core/weight_view.hpp"
+
+namespace internvl::ops::detail {
+
+template <class A, class B, std::size_t Rank>
+void check_same_shape(std::string_view op, std::string_view a_name, const TensorView<A, Rank>& a,
+                      std::string_view b_name, const TensorView<B, Rank>& b) {
+  INTERNVL_CHECK(a.shape() == b.shape(), op, a_name, " has shape ", shape_string(a), " but ", b_name, " has shape ",
+                 shape_string(b));
+}
+
+template <class T, std::size_t Rank>
+void check_shape(std::string_view op, std::string_view name, const TensorView<T, Rank>& v,
+                 const Extents<Rank>& expected) {
+  INTERNVL_CHECK(v.shape() == expected, op, name, " has shape ", shape_string(v), ", expected ",
+                 shape_string(expected));
+}
+
+template <std::size_t Rank>
+void check_shape(std::string_view op, std::string_view name, const WeightView<Rank>& w, const Extents<Rank>& expected) {
+  INTERNVL_CHECK(w.shape() == expected, op, name, " has shape ", shape_string(w), ", expected ",
+                 shape_string(expected));
+}
+
+// An optional vector (bias, norm weight) must be empty or hold exactly n elements.
+template <class T>
+void check_optional_vector(std::string_view op, std::string_view name, const TensorView<T, 1>& v, index_t n) {
+  INTERNVL_CHECK(v.data() == nullptr || v.size(0) == n, op, name, " has ", v.size(0), " elements, expected ", n);
+}
+
+template <class T, std::size_t Rank>
+void check_dense_rows(std::string_view op, std::string_view name, const TensorView<T, Rank>& v) {
+  INTERNVL_CHECK(v.has_dense_rows(), op, name, " must have unit stride in its last dimension (shape ",
+                 shape_string(v), ", last stride ", v.stride(Rank - 1), ")");
+}
+
+}  // namespace internvl::ops::detail

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Fixtures for the reference backend's rms_norm and linear, computed by PyTorch's own ops
+(F.rms_norm, F.linear, F.gelu) in float64 from float32 inputs. Weights meant to be stored as
+bf16 / f16 are rounded by torch first and saved as the float32 values they represent.
+Run: python3 tests/golden/ops/make_core.py  (writes tests/golden/ops/core/*.npy)"""
+import pathlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+out = pathlib.Path(__file__).resolve().parent / "core"
+out.mkdir(exist_ok=True)
+g = torch.Generator().manual_seed(2024)
+
+
+def save(name, t):
+    np.save(out / f"{name}.npy", t.detach().to(torch.float32).numpy())
+
+
+def rand(*shape):
+    return torch.rand(*shape, generator=g) * 2 - 1
+
+
+# rms_norm: rows of awkward widths, one row of large values, eps 1e-6.
+x = rand(5, 67) * 3
+x[2] *= 1000
+w = rand(67)
+save("rms_norm_x", x)
+save("rms_norm_w", w)
+save("rms_norm_y", F.rms_norm(x.double(), (67,), w.double(), eps=1e-6))
+
+# linear: y = act(x Wᵀ + b) with the weight stored as f32, bf16 and f16.
+x = rand(7, 33)
+b = rand(19)
+save("linear_x", x)
+save("linear_b", b)
+for dtype, name in [(torch.float32, "f32"), (torch.bfloat16, "bf16"), (torch.float16, "f16")]:
+    wq = (rand(19, 33)).to(dtype).to(torch.float64)  # the value the stored weight represents
+    save(f"linear_w_{name}", wq)
+    y = F.linear(x.double(), wq, b.double())
+    save(f"linear_y_{name}", y)
+    save(f"linear_y_gelu_{name}", F.gelu(y))
+    save(f"linear_y_nobias_{name}", F.linear(x.double(), wq))
