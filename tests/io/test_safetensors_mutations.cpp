@@ -4,6 +4,8 @@
 // must either be refused with internvl::Error or open as a file that satisfies every invariant of
 // safetensors_invariants.hpp; anything else (another exception, a crash) fails. The libFuzzer target
 // fuzz_safetensors.cpp explores further where clang is available; this runs everywhere.
+// Second, differentially: on the mutants in differential.bin (make.py), whose verdicts come from
+// the reference reader (Python's safetensors), this reader must accept and refuse the same ones.
 #include <catch2/catch.hpp>
 
 #include <random>
@@ -139,4 +141,33 @@ TEST_CASE("mutated files are refused with internvl::Error or open consistently",
   // Both outcomes occur: the mutations reach past the first checks, and they do break files.
   CHECK(opened > kCases / 50);
   CHECK(refused > kCases / 2);
+}
+
+TEST_CASE("mutants are accepted or refused exactly as the reference reader does", "[safetensors][fuzz]") {
+  const Bytes records = read_fixture("differential.bin");
+  int accepted = 0;
+  int count = 0;
+  for (std::size_t at = 0; at < records.size(); ++count) {
+    REQUIRE(at + 5 <= records.size());
+    const bool reference_accepts = records[at] == std::byte{1};
+    std::uint32_t length = 0;
+    std::memcpy(&length, records.data() + at + 1, 4);
+    REQUIRE(at + 5 + length <= records.size());
+    const Bytes mutant(records.begin() + static_cast<std::ptrdiff_t>(at + 5),
+                       records.begin() + static_cast<std::ptrdiff_t>(at + 5 + length));
+    at += 5 + length;
+    std::string refusal;
+    try {
+      const io::SafetensorsFile file = io::SafetensorsFile::from_bytes(mutant, "mutant");
+      REQUIRE(testing::safetensors_violation(file, mutant).empty());
+    } catch (const Error& e) {
+      refusal = e.what();
+    }
+    INFO("mutant " << count << (reference_accepts ? " accepted" : " refused") << " by the reference; here: "
+                   << (refusal.empty() ? "accepted" : refusal));
+    CHECK(refusal.empty() == reference_accepts);
+    accepted += reference_accepts ? 1 : 0;
+  }
+  REQUIRE(count == 300);
+  REQUIRE(accepted > 20);  // both verdicts are well represented
 }

@@ -1,5 +1,6 @@
 // Strict JSON for the files a checkpoint is made of (safetensors headers, config.json, shard index):
-// nlohmann::json's parser, plus two refusals that plain parsing lets through silently:
+// nlohmann::json's parser, plus three refusals that plain parsing lets through silently:
+//   - a NUL byte (nlohmann takes it for the end of the input and ignores whatever follows),
 //   - a key repeated in one object (nlohmann keeps the last one: a silently different model),
 //   - nesting deeper than kMaxJsonDepth (no checkpoint file nests past a handful of levels, and
 //     nlohmann's serializer and copies recurse, so unbounded depth could exhaust the stack).
@@ -36,6 +37,9 @@ inline std::string json_key_path(const std::vector<std::string>& keys) {
 
 // Parses `text`; `where` (the file path) names the source in errors.
 inline nlohmann::json parse_json(std::string_view text, std::string_view where) {
+  const std::size_t nul = text.find('\0');
+  INTERNVL_CHECK(nul == std::string_view::npos, where, "malformed JSON: NUL byte at offset ", nul,
+                 " (JSON text cannot contain one)");
   struct Container {
     bool is_object;
     std::set<std::string> keys;

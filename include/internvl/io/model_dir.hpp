@@ -10,12 +10,14 @@
 // and StoredTensor references from it are valid until it is destroyed (moving it keeps them valid).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -55,7 +57,7 @@ class ModelDir {
     INTERNVL_CHECK(has_config(), (path_ / "config.json").string(), "file not found");
     return config_;
   }
-  // The index's "metadata" object (empty for a single file).
+  // The index's "metadata" object (empty for a single file); informational, total_size is not checked.
   const nlohmann::json& index_metadata() const { return index_metadata_; }
 
   // The safetensors files, in the order of their names.

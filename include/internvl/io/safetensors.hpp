@@ -3,7 +3,8 @@
 //   header: {"__metadata__": {str: str} (optional),
 //            "<name>": {"dtype": "BF16", "shape": [d0, ...], "data_offsets": [begin, end]}, ...}
 //   offsets are relative to the data section; shape·bits/8 == end − begin; the ranges tile the data
-//   section exactly, without overlaps or holes (the format forbids both).
+//   section exactly, without overlaps or holes (the format forbids both). Other fields of an entry
+//   are ignored, as the reference reader ignores them (they cannot change where the data lies).
 // Everything is checked at open time, so a later typed view can trust its bytes; any violation is an
 // internvl::Error naming the file and the problem. Tensors are zero-copy views into the mapping, with
 // one exception: the format does not require alignment (Python's writer aligns; others may not), so a
@@ -13,7 +14,7 @@
 #pragma once
 
 #include <algorithm>
-#include <climits>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -68,10 +69,6 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   const std::string tensor = "tensor '" + name + "'";
   INTERNVL_CHECK(entry.is_object(), where, tensor, ": header entry is ", describe_json(entry),
                  ", expected an object with dtype, shape and data_offsets");
-  for (const auto& field : entry.items()) {
-    INTERNVL_CHECK(field.key() == "dtype" || field.key() == "shape" || field.key() == "data_offsets", where, tensor,
-                   ": unexpected field '", field.key(), "' (expected dtype, shape and data_offsets)");
-  }
   const auto field = [&](const char* key) -> const nlohmann::json& {
     const auto it = entry.find(key);
     INTERNVL_CHECK(it != entry.end(), where, tensor, ": missing field '", key, "'");
