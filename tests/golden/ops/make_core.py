@@ -42,3 +42,12 @@ for dtype, name in [(torch.float32, "f32"), (torch.bfloat16, "bf16"), (torch.flo
     save(f"linear_y_{name}", y)
     save(f"linear_y_gelu_{name}", F.gelu(y))
     save(f"linear_y_nobias_{name}", F.linear(x.double(), wq))
+
+# patch embedding: Conv2d(3 -> 5, kernel 14, stride 14) on a 28x42 image pair, as tokens [B, Gh·Gw, D].
+x = rand(2, 3, 28, 42)
+w = rand(5, 3, 14, 14)
+b = rand(5)
+save("patch_x", x)
+save("patch_w", w)
+save("patch_b", b)
+save("patch_tokens", F.conv2d(x.double(), w.double(), b.double(), stride=14).flatten(2).transpose(1, 2))
