@@ -52,7 +52,7 @@ struct TinyViT6BStyle {
   static constexpr std::string_view name = "tiny-6B-style";
   static constexpr VisionConfig value{.image_size = 56,
                                       .hidden_size = 64,
-                                      .intermediate_size = 256,
+                                      .intermediate_size = 128,
                                       .num_attention_heads = 4,
                                       .num_hidden_layers = 3};
 };
