@@ -1,6 +1,7 @@
 // 8-bit RGB pixels to the normalised float tensors models read, channel-first: out[c, y, x].
 //   torchvision (ToTensor + Normalize): out = (float(v) / 255 − mean_c) / std_c, each step in float32;
-//   mmcv (imnormalize, MMSegmentation): out = (float(v) − mean_c) · float(1 / std_c), in float32.
+//   mmcv (imnormalize, MMSegmentation): d = float(v) − float(mean_c) in float32 (cv2.subtract), then
+//   out = float(double(d) · (1 / std_c)) (cv2.multiply by a double scalar rounds once, at the end).
 // A Normalization is the table of all 256 results per channel, computed with exactly those float32 steps, so
 // the output is bit-identical to the Python libraries'. Shapes: image [H, W, 3] → out [3, H, W].
 #pragma once
@@ -34,9 +35,10 @@ struct Normalization {
     Normalization n;
     for (std::size_t c = 0; c < 3; ++c) {
       const auto m = static_cast<float>(mean[c]);
-      const auto inv = static_cast<float>(1.0 / std[c]);
+      const double inv = 1.0 / std[c];
       for (int v = 0; v < 256; ++v) {
-        n.table[c][static_cast<std::size_t>(v)] = (static_cast<float>(v) - m) * inv;
+        const float centred = static_cast<float>(v) - m;
+        n.table[c][static_cast<std::size_t>(v)] = static_cast<float>(static_cast<double>(centred) * inv);
       }
     }
     return n;
