@@ -61,6 +61,8 @@ TEST_CASE("bicubic resize reads strided views and any channel count", "[resize]"
     for (index_t x = 0; x < 20; ++x) REQUIRE(red(y, x, 0) == io::resize_bicubic_pillow(input.view(), 20, 31)(y, x, 0));
   }
   REQUIRE_THROWS_WITH(io::resize_bicubic_pillow(input.view(), 0, 5), Catch::Contains("output size must be positive"));
+  const io::Image five(Extents<3>{4, 4, 5}, 0);
+  REQUIRE_THROWS_WITH(io::resize_bicubic_pillow(five.view(), 2, 2), Catch::Contains("1 to 4 channels, got 5"));
 }
 
 TEST_CASE("bilinear resize matches cv2.resize(INTER_LINEAR), exact 2x reductions included", "[resize]") {

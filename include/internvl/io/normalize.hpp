@@ -67,8 +67,10 @@ inline void normalize_to_chw(View<float, 3> out, ImageView image, const Normaliz
   for (index_t c = 0; c < 3; ++c) {
     const auto& table = norm.table[static_cast<std::size_t>(c)];
     for (index_t y = 0; y < image.size(0); ++y) {
+      const std::uint8_t* src = &image(y, 0, c);
+      float* dst = &out(c, y, 0);
       for (index_t x = 0; x < image.size(1); ++x) {
-        out(c, y, x) = table[image(y, x, c)];
+        dst[x * out.stride(2)] = table[src[x * image.stride(1)]];
       }
     }
   }

@@ -7,7 +7,7 @@
 //   [trunc(c − support + 0.5), trunc(c + support + 0.5)) clipped to the image, with weights
 //   k(j) = cubic((j − c + 0.5) / filterscale), cubic a = −0.5, normalised to sum 1 (in double), then
 //   rounded to 22-bit fixed point (away from zero at .5). out = clamp(⌊(2^21 + Σ k·in) / 2^22⌋, 0, 255).
-// Any channel count; any strided view. Sizes must be positive.
+// 1 to 4 channels; any strided view. Sizes must be positive.
 #pragma once
 
 #include <algorithm>
@@ -85,26 +85,62 @@ inline std::uint8_t pillow_clip8(std::int32_t acc) {
   return static_cast<std::uint8_t>(std::clamp(acc >> kPillowPrecisionBits, 0, 255));
 }
 
-// One pass along `axis` (0 = rows, i.e. vertical; 1 = columns, horizontal) of rows [row_begin, row_end)
-// of the output's source coordinates. `out` has the same channel count as `in`.
-inline void pillow_resample_axis(ImageView in, Image& out, int axis, const ResampleTaps& taps, index_t row_offset) {
-  const index_t out_h = out.size(0);
-  const index_t out_w = out.size(1);
+inline constexpr index_t kMaxResizeChannels = 4;
+
+// Horizontal pass: out(y, x, c) from rows y + row_offset of `in`, all channels of a source pixel at once.
+inline void pillow_horizontal_pass(ImageView in, Image& out, const ResampleTaps& taps, index_t row_offset) {
   const index_t channels = out.size(2);
-  const index_t step = in.stride(axis);  // distance between consecutive taps
-  for (index_t y = 0; y < out_h; ++y) {
-    for (index_t x = 0; x < out_w; ++x) {
-      const index_t i = axis == 1 ? x : y;  // the output sample along the resampled axis
-      const std::int32_t* w = taps.weights.data() + i * taps.taps;
-      const std::uint8_t* src = axis == 1 ? &in(y + row_offset, taps.first[i], 0) : &in(taps.first[i], x, 0);
-      for (index_t c = 0; c < channels; ++c) {
-        std::int32_t acc = 1 << (kPillowPrecisionBits - 1);
-        const std::uint8_t* p = src + c * in.stride(2);
-        for (index_t j = 0; j < taps.count[i]; ++j) {
-          acc += static_cast<std::int32_t>(p[j * step]) * w[j];
+  const index_t pixel_step = in.stride(1);
+  const index_t channel_step = in.stride(2);
+  std::uint8_t* dst = out.data();
+  for (index_t y = 0; y < out.size(0); ++y) {
+    const std::uint8_t* row = in.data() + (y + row_offset) * in.stride(0);
+    for (index_t x = 0; x < out.size(1); ++x) {
+      const std::int32_t* w = taps.weights.data() + x * taps.taps;
+      const std::uint8_t* src = row + taps.first[x] * pixel_step;
+      std::int32_t acc[kMaxResizeChannels];
+      std::fill_n(acc, channels, 1 << (kPillowPrecisionBits - 1));
+      for (index_t j = 0; j < taps.count[x]; ++j) {
+        const std::uint8_t* p = src + j * pixel_step;
+        for (index_t c = 0; c < channels; ++c) {
+          acc[c] += static_cast<std::int32_t>(p[c * channel_step]) * w[j];
         }
-        out(y, x, c) = pillow_clip8(acc);
       }
+      for (index_t c = 0; c < channels; ++c) {
+        *dst++ = pillow_clip8(acc[c]);
+      }
+    }
+  }
+}
+
+// Vertical pass: each output row accumulates whole source rows (a loop the compiler vectorises).
+inline void pillow_vertical_pass(ImageView in, Image& out, const ResampleTaps& taps) {
+  const index_t width = out.size(1);
+  const index_t channels = out.size(2);
+  const index_t row_len = width * channels;
+  const bool dense_rows = in.stride(2) == 1 && in.stride(1) == channels;
+  std::vector<std::int32_t> acc(static_cast<std::size_t>(row_len));
+  for (index_t y = 0; y < out.size(0); ++y) {
+    std::fill(acc.begin(), acc.end(), 1 << (kPillowPrecisionBits - 1));
+    const std::int32_t* w = taps.weights.data() + y * taps.taps;
+    for (index_t j = 0; j < taps.count[y]; ++j) {
+      const std::uint8_t* src = in.data() + (taps.first[y] + j) * in.stride(0);
+      const std::int32_t weight = w[j];
+      if (dense_rows) {
+        for (index_t k = 0; k < row_len; ++k) {
+          acc[k] += static_cast<std::int32_t>(src[k]) * weight;
+        }
+      } else {
+        for (index_t x = 0; x < width; ++x) {
+          for (index_t c = 0; c < channels; ++c) {
+            acc[x * channels + c] += static_cast<std::int32_t>(src[x * in.stride(1) + c * in.stride(2)]) * weight;
+          }
+        }
+      }
+    }
+    std::uint8_t* dst = out.data() + y * row_len;
+    for (index_t k = 0; k < row_len; ++k) {
+      dst[k] = pillow_clip8(acc[k]);
     }
   }
 }
@@ -123,8 +159,10 @@ inline Image resize_bicubic_pillow(ImageView image, index_t width, index_t heigh
                                    PillowPassOrder order = PillowPassOrder::horizontal_first) {
   const ImageSize in = size_of(image);
   const index_t channels = image.size(2);
-  INTERNVL_CHECK(in.width > 0 && in.height > 0 && channels > 0, "io::resize_bicubic_pillow",
-                 "cannot resize an empty image of shape ", shape_string(image.shape()));
+  INTERNVL_CHECK(in.width > 0 && in.height > 0, "io::resize_bicubic_pillow", "cannot resize an empty image of shape ",
+                 shape_string(image.shape()));
+  INTERNVL_CHECK(channels >= 1 && channels <= detail::kMaxResizeChannels, "io::resize_bicubic_pillow",
+                 "images have 1 to 4 channels, got ", channels);
   INTERNVL_CHECK(width > 0 && height > 0, "io::resize_bicubic_pillow", "output size must be positive, got ", width,
                  "x", height);
   if (width == in.width && height == in.height) {
@@ -134,19 +172,19 @@ inline Image resize_bicubic_pillow(ImageView image, index_t width, index_t heigh
   detail::ResampleTaps vertical = detail::pillow_bicubic_taps(in.height, height);
   Image result = make_image({width, height}, channels);
   if (height == in.height) {
-    detail::pillow_resample_axis(image, result, 1, horizontal, 0);
+    detail::pillow_horizontal_pass(image, result, horizontal, 0);
     return result;
   }
   if (width == in.width) {
-    detail::pillow_resample_axis(image, result, 0, vertical, 0);
+    detail::pillow_vertical_pass(image, result, vertical);
     return result;
   }
   const bool vertical_first = order == PillowPassOrder::pillow13 && height < in.height &&
                               in.height - height > 2 * (in.width - width);
   if (vertical_first) {
     Image temp = make_image({in.width, height}, channels);
-    detail::pillow_resample_axis(image, temp, 0, vertical, 0);
-    detail::pillow_resample_axis(temp.view(), result, 1, horizontal, 0);
+    detail::pillow_vertical_pass(image, temp, vertical);
+    detail::pillow_horizontal_pass(temp.view(), result, horizontal, 0);
     return result;
   }
   // Horizontal pass over the rows the vertical pass reads, [first_row, last_row).
@@ -156,8 +194,8 @@ inline Image resize_bicubic_pillow(ImageView image, index_t width, index_t heigh
     f -= first_row;
   }
   Image temp = make_image({width, last_row - first_row}, channels);
-  detail::pillow_resample_axis(image, temp, 1, horizontal, first_row);
-  detail::pillow_resample_axis(temp.view(), result, 0, vertical, 0);
+  detail::pillow_horizontal_pass(image, temp, horizontal, first_row);
+  detail::pillow_vertical_pass(temp.view(), result, vertical);
   return result;
 }
 

@@ -67,16 +67,24 @@ inline Image resize_bilinear_opencv(ImageView image, index_t width, index_t heig
   // Horizontal pass into 32-bit rows holding value·2048 (every source row: rows are reused across outputs).
   const index_t row_len = width * channels;
   std::vector<std::int32_t> rows(static_cast<std::size_t>(in.height * row_len));
+  const index_t pixel_step = image.stride(1);
+  const index_t channel_step = image.stride(2);
   for (index_t y = 0; y < in.height; ++y) {
+    const std::uint8_t* src = image.data() + y * image.stride(0);
     std::int32_t* d = rows.data() + y * row_len;
     for (index_t x = 0; x < width; ++x) {
       const index_t s = horizontal.first[x];
-      const bool edge = s < 0 || s >= in.width - 1;
-      const index_t s0 = std::clamp<index_t>(s, 0, in.width - 1);
-      for (index_t c = 0; c < channels; ++c) {
-        const std::int32_t v0 = image(y, s0, c);
-        d[x * channels + c] = edge ? v0 * detail::kOpenCvCoefOne
-                                   : v0 * horizontal.w0[x] + std::int32_t{image(y, s0 + 1, c)} * horizontal.w1[x];
+      if (s < 0 || s >= in.width - 1) {  // the clamped edge sample counts fully
+        const std::uint8_t* p = src + std::clamp<index_t>(s, 0, in.width - 1) * pixel_step;
+        for (index_t c = 0; c < channels; ++c) {
+          d[x * channels + c] = std::int32_t{p[c * channel_step]} * detail::kOpenCvCoefOne;
+        }
+      } else {
+        const std::uint8_t* p = src + s * pixel_step;
+        for (index_t c = 0; c < channels; ++c) {
+          d[x * channels + c] = std::int32_t{p[c * channel_step]} * horizontal.w0[x] +
+                                std::int32_t{p[c * channel_step + pixel_step]} * horizontal.w1[x];
+        }
       }
     }
   }
