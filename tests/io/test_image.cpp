@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 
 #include "internvl/io/image.hpp"
 #include "pixel_fixtures.hpp"
@@ -81,6 +82,32 @@ TEST_CASE("broken and missing files are errors that name the file and the proble
   expect("bad_maxval.pgm", "maxval must be in 1..65535, found 70000");
   const std::string dir = testing::golden_path("image");
   REQUIRE_THROWS_WITH(io::read_image(dir), Contains(dir) && Contains("is a directory"));
+}
+
+TEST_CASE("corrupted and truncated files are decoded or refused, never a crash", "[image]") {
+  std::mt19937 gen(7);
+  for (const char* file : {"rgb8.png", "palette.png", "interlaced.png", "rgb16.png", "q90_420.jpg",
+                           "progressive.jpg", "grey.jpg", "rgb.ppm", "rgb_max1000.ppm"}) {
+    std::ifstream in(image_fixture(file), std::ios::binary);
+    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    int refused = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+      std::vector<std::uint8_t> broken = bytes;
+      for (unsigned flips = 1 + gen() % 8; flips > 0; --flips) {
+        broken[gen() % broken.size()] = static_cast<std::uint8_t>(gen());
+      }
+      if (trial % 5 == 0) broken.resize(gen() % broken.size() + 1);
+      try {
+        const io::Image image = io::decode_image(broken, "fuzzed");
+        REQUIRE(image.size(2) == 3);
+      } catch (const Error& e) {
+        REQUIRE_THAT(e.what(), Catch::Contains("fuzzed"));
+        ++refused;
+      }
+    }
+    INFO(file);
+    REQUIRE(refused > 0);
+  }
 }
 
 TEST_CASE("write_png round-trips RGB, grey and strided views", "[image]") {

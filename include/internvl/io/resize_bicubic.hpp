@@ -5,7 +5,7 @@
 //   Per axis (in → out samples): scale = in/out, filterscale = max(scale, 1) (antialias when shrinking),
 //   support = 2·filterscale; output i is centred at c = (i + 0.5)·scale and reads inputs
 //   [trunc(c − support + 0.5), trunc(c + support + 0.5)) clipped to the image, with weights
-//   k(j) = cubic((j − c + 0.5) / filterscale), cubic a = −0.5, normalised to sum 1 (in double), then
+//   k(j) = cubic((j − c + 0.5) · (1 / filterscale)), cubic a = −0.5, normalised to sum 1 (in double), then
 //   rounded to 22-bit fixed point (away from zero at .5). out = clamp(⌊(2^21 + Σ k·in) / 2^22⌋, 0, 255).
 // 1 to 4 channels; any strided view. Sizes must be positive.
 #pragma once
@@ -52,6 +52,7 @@ inline ResampleTaps pillow_bicubic_taps(index_t in_size, index_t out_size) {
   const double scale = static_cast<double>(in_size) / static_cast<double>(out_size);
   const double filterscale = std::max(scale, 1.0);
   const double support = kSupport * filterscale;
+  const double inv = 1.0 / filterscale;
   ResampleTaps t;
   t.taps = static_cast<index_t>(std::ceil(support)) * 2 + 1;
   t.first.resize(static_cast<std::size_t>(out_size));
@@ -60,7 +61,6 @@ inline ResampleTaps pillow_bicubic_taps(index_t in_size, index_t out_size) {
   std::vector<double> k(static_cast<std::size_t>(t.taps));
   for (index_t i = 0; i < out_size; ++i) {
     const double center = (static_cast<double>(i) + 0.5) * scale;
-    const double inv = 1.0 / filterscale;
     // C's (int) cast truncates toward zero; both ends are then clipped to the image.
     const index_t lo = std::max<index_t>(static_cast<index_t>(center - support + 0.5), 0);
     const index_t hi = std::min<index_t>(static_cast<index_t>(center + support + 0.5), in_size);
