@@ -43,6 +43,9 @@ class VisionEncoder {
 
   const config::VisionConfig& config() const { return config_; }
   const VisionWeights& weights() const { return weights_; }
+  // Parameters counted from the tensors actually loaded (compare with config().parameter_count()).
+  std::int64_t parameter_count() const { return parameter_count_; }
+  void set_parameter_count(std::int64_t n) { parameter_count_ = n; }
 
   // Index in [0, L] of hidden state k (negative k counts from the end); an error if out of range.
   int resolve_layer(int k) const {
@@ -123,6 +126,7 @@ class VisionEncoder {
   std::shared_ptr<WeightStore<Backend>> store_;
   std::shared_ptr<const void> keep_alive_;
   std::map<std::pair<index_t, index_t>, CView<float, 2>> position_cache_;
+  std::int64_t parameter_count_ = 0;
 };
 
 // An encoder whose shape is the compiled Preset (statically checked; config.json must agree), or
