@@ -1,7 +1,10 @@
 // Every op of the reference backend.
 #pragma once
 
+#include "internvl/backend/reference/assemble_tokens.hpp"
 #include "internvl/backend/reference/attention.hpp"
 #include "internvl/backend/reference/context.hpp"
 #include "internvl/backend/reference/linear.hpp"
+#include "internvl/backend/reference/patchify.hpp"
+#include "internvl/backend/reference/pixel_shuffle.hpp"
 #include "internvl/backend/reference/rms_norm.hpp"
