@@ -36,8 +36,7 @@ struct Conv2d<backend::cpu> {
     const cpu::ConvGeometry geometry{{y.size(2), y.size(3)}, {weight.size(2), weight.size(3)}, stride, padding};
     const bool pointwise = geometry.kernel == Extents<2>{1, 1} && stride == Extents<2>{1, 1} &&
                            padding == Extents<2>{0, 0};
-    const WeightView<2> matrix =
-        weight.visit([&]<class T>(CView<T, 4> w) { return WeightView<2>(w.reshape(Extents<2>{out_channels, depth})); });
+    const WeightView<2> matrix = weight.reshape(Extents<2>{out_channels, depth});
 
     Workspace<>& ws = ctx.workspace();
     auto scope = ws.scope();
