@@ -199,10 +199,10 @@ BENCHMARK(BM_adaptive_avg_pool2d)
     ->UseRealTime();
 BENCHMARK(BM_resize)
     ->ArgNames({"C", "H", "W", "Ho", "Wo", "cubic"})
-    ->Args({3200, 16, 16, 36, 36, 1})     // position embeddings, 224px grid -> 504px
-    ->Args({3200, 32, 32, 24, 40, 1})     // 448px grid -> 336x560
-    ->Args({150, 36, 36, 504, 504, 0})    // segmentation logits to the 504 crop
-    ->Args({1536, 36, 36, 144, 144, 0})   // UperNet top-down / fusion upsampling
+    ->Args({3200, 16, 16, 36, 36, 1})    // position embeddings, 224px grid -> 504px
+    ->Args({3200, 32, 32, 24, 40, 1})    // 448px grid -> 336x560
+    ->Args({150, 36, 36, 504, 504, 0})   // segmentation logits to the 504 crop
+    ->Args({1536, 36, 36, 144, 144, 0})  // UperNet top-down / fusion upsampling
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

@@ -3,7 +3,6 @@
 // 3×3 and 1×1 head convs, the 2× upsampling), awkward ones, strided outputs and GEMM blocks that cross
 // image boundaries; shape and parameter errors.
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <tuple>
 
@@ -174,6 +173,22 @@ TEST_CASE("cpu conv_transpose2d matches the reference", "[conv_transpose2d]") {
       }
     });
   }
+}
+
+TEST_CASE("cpu conv_transpose2d reads and writes strided views", "[conv_transpose2d]") {
+  Context<backend::reference> ref;
+  Context<backend::cpu> cpu;
+  const auto wide_x = testing::random_tensor(Extents<4>{2, 12, 5, 4}, 34);
+  const CView<float, 4> x = wide_x.view().slice(1, 3, 9);  // channels 3..8
+  const auto w = testing::random_tensor(Extents<4>{6, 7, 2, 2}, 35);
+  const auto b = testing::random_tensor(Extents<1>{7}, 36);
+  Tensor<float, 4> want(Extents<4>{2, 7, 10, 8});
+  ops::conv_transpose2d(ref, want.view(), x, w.view(), b.view());
+  Tensor<float, 4> wide_y(Extents<4>{2, 7, 10, 11});
+  testing::poison(wide_y.view());
+  const View<float, 4> y = wide_y.view().slice(3, 2, 10);
+  ops::conv_transpose2d(cpu, y, x, w.view(), b.view());
+  REQUIRE(testing::relative_l2(y, want.view()) < 1e-5);
 }
 
 TEST_CASE("conv2d rejects bad shapes and parameters", "[conv2d]") {

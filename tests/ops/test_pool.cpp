@@ -2,7 +2,6 @@
 // NaN propagation, the cpu backend against the reference over the UperNet shapes, awkward and strided
 // ones; shape errors.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <string>
@@ -57,8 +56,8 @@ TEST_CASE("max_pool2d propagates NaN like PyTorch", "[max_pool2d]") {
 TEST_CASE("cpu max_pool2d matches the reference", "[max_pool2d]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (const Extents<4>& shape : {Extents<4>{1, 3200, 36, 36}, Extents<4>{2, 3, 5, 7}, Extents<4>{1, 1, 2, 2},
-                                  Extents<4>{3, 17, 9, 2}}) {
+  for (const Extents<4>& shape :
+       {Extents<4>{1, 3200, 36, 36}, Extents<4>{2, 3, 5, 7}, Extents<4>{1, 1, 2, 2}, Extents<4>{3, 17, 9, 2}}) {
     const auto x = testing::random_tensor(shape, 41);
     Tensor<float, 4> want(Extents<4>{shape[0], shape[1], shape[2] / 2, shape[3] / 2});
     Tensor<float, 4> got(want.shape());

@@ -3,7 +3,6 @@
 // at the real shapes (3200-channel embedding grids, 150-class logits to 504x504), awkward and strided
 // ones; shape errors.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "internvl/backend/cpu/resize.hpp"
@@ -33,9 +32,9 @@ double relative_l2_by_channels(CView<float, 4> actual, CView<float, 4> expected,
 
 TEST_CASE("reference resize matches PyTorch", "[resize]") {
   Context<backend::reference> ctx;
-  for (const std::string stem : {"resize_6x6_to_13x17", "resize_17x13_to_5x4", "resize_5x9_to_11x4",
-                                 "resize_4x4_to_4x4", "resize_16x16_to_36x36", "resize_32x32_to_24x40",
-                                 "resize_36x36_to_126x90", "resize_1x3_to_2x7"}) {
+  for (const std::string stem :
+       {"resize_6x6_to_13x17", "resize_17x13_to_5x4", "resize_5x9_to_11x4", "resize_4x4_to_4x4",
+        "resize_16x16_to_36x36", "resize_32x32_to_24x40", "resize_36x36_to_126x90", "resize_1x3_to_2x7"}) {
     const auto x = io::read_npy_f32<4>(fixture(stem + "_x"));
     for (const auto mode : {ops::ResizeMode::bilinear, ops::ResizeMode::bicubic}) {
       const auto expected = io::read_npy_f32<4>(fixture(stem + "_" + name_of(mode) + "_y"));
@@ -69,15 +68,15 @@ TEST_CASE("cpu resize matches the reference", "[resize]") {
     ops::ResizeMode mode;
   };
   const Case cases[] = {
-      {{1, 3200, 16, 16}, {36, 36}, ops::ResizeMode::bicubic},  // position embeddings, 224px grid -> 504px
-      {{1, 3200, 32, 32}, {24, 40}, ops::ResizeMode::bicubic},  // 448px grid -> a 336x560 image
+      {{1, 3200, 16, 16}, {36, 36}, ops::ResizeMode::bicubic},    // position embeddings, 224px grid -> 504px
+      {{1, 3200, 32, 32}, {24, 40}, ops::ResizeMode::bicubic},    // 448px grid -> a 336x560 image
       {{1, 150, 36, 36}, {504, 504}, ops::ResizeMode::bilinear},  // segmentation logits to the crop
-      {{2, 3, 17, 13}, {5, 4}, ops::ResizeMode::bicubic},
-      {{2, 3, 17, 13}, {5, 4}, ops::ResizeMode::bilinear},
-      {{1, 2, 1, 1}, {5, 3}, ops::ResizeMode::bicubic},
-      {{1, 2, 1, 1}, {5, 3}, ops::ResizeMode::bilinear},
-      {{1, 4, 9, 31}, {1, 33}, ops::ResizeMode::bicubic},
-      {{3, 1, 7, 2}, {19, 1}, ops::ResizeMode::bilinear},
+      {{2, 3, 17, 13}, {5, 4}, ops::ResizeMode::bicubic},         // downsampling, two images
+      {{2, 3, 17, 13}, {5, 4}, ops::ResizeMode::bilinear},        // the same, bilinear
+      {{1, 2, 1, 1}, {5, 3}, ops::ResizeMode::bicubic},           // a single pixel
+      {{1, 2, 1, 1}, {5, 3}, ops::ResizeMode::bilinear},          // the same, bilinear
+      {{1, 4, 9, 31}, {1, 33}, ops::ResizeMode::bicubic},         // one output row
+      {{3, 1, 7, 2}, {19, 1}, ops::ResizeMode::bilinear},         // one output column
   };
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;

@@ -33,8 +33,8 @@ void conv2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<T, 4
   constexpr std::string_view op = "ops::conv2d";
   INTERNVL_CHECK(stride[0] >= 1 && stride[1] >= 1, op, "stride must be positive, got ", shape_string(stride));
   INTERNVL_CHECK(padding[0] >= 0 && padding[1] >= 0, op, "padding must not be negative, got ", shape_string(padding));
-  INTERNVL_CHECK(weight.size(0) >= 1 && weight.size(2) >= 1 && weight.size(3) >= 1, op, "weight ",
-                 shape_string(weight), " has an empty dimension");
+  INTERNVL_CHECK(weight.size(0) >= 1 && weight.size(2) >= 1 && weight.size(3) >= 1, op, "weight ", shape_string(weight),
+                 " has an empty dimension");
   INTERNVL_CHECK(weight.size(1) == x.size(1), op, "weight ", shape_string(weight), " expects ", weight.size(1),
                  " input channels but x ", shape_string(x), " has ", x.size(1));
   const index_t padded_h = x.size(2) + 2 * padding[0];
@@ -42,9 +42,10 @@ void conv2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<T, 4
   INTERNVL_CHECK(weight.size(2) <= padded_h && weight.size(3) <= padded_w, op, "kernel ", weight.size(2), "x",
                  weight.size(3), " is larger than the padded input ", padded_h, "x", padded_w, " (x ", shape_string(x),
                  ", padding ", shape_string(padding), ")");
-  detail::check_shape(op, "y", y,
-                      Extents<4>{x.size(0), weight.size(0), conv_output_size(x.size(2), weight.size(2), stride[0], padding[0]),
-                                 conv_output_size(x.size(3), weight.size(3), stride[1], padding[1])});
+  detail::check_shape(
+      op, "y", y,
+      Extents<4>{x.size(0), weight.size(0), conv_output_size(x.size(2), weight.size(2), stride[0], padding[0]),
+                 conv_output_size(x.size(3), weight.size(3), stride[1], padding[1])});
   detail::check_optional_vector(op, "bias", bias, weight.size(0));
   detail::check_contiguous(op, "weight", weight);
   Conv2d<Backend>::run(ctx, y, x, weight, bias, stride, padding);

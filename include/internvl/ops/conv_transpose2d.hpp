@@ -25,8 +25,9 @@ void conv_transpose2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<
   static_assert(computes_in<Backend, T>,
                 "internvl: ops::conv_transpose2d: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::conv_transpose2d";
-  INTERNVL_CHECK(weight.size(2) == 2 && weight.size(3) == 2, op, "only kernel 2x2 with stride 2 is implemented; weight ",
-                 shape_string(weight), " has a ", weight.size(2), "x", weight.size(3), " kernel");
+  INTERNVL_CHECK(weight.size(2) == 2 && weight.size(3) == 2, op,
+                 "only kernel 2x2 with stride 2 is implemented; weight ", shape_string(weight), " has a ",
+                 weight.size(2), "x", weight.size(3), " kernel");
   INTERNVL_CHECK(weight.size(0) == x.size(1), op, "weight ", shape_string(weight), " expects ", weight.size(0),
                  " input channels but x ", shape_string(x), " has ", x.size(1));
   detail::check_shape(op, "y", y, Extents<4>{x.size(0), weight.size(1), 2 * x.size(2), 2 * x.size(3)});

@@ -21,7 +21,8 @@ struct MaxPool2d {
 
 template <class Backend, class T>
 void max_pool2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<T, 4>> x) {
-  static_assert(computes_in<Backend, T>, "internvl: ops::max_pool2d: this backend does not compute in this element type");
+  static_assert(computes_in<Backend, T>,
+                "internvl: ops::max_pool2d: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::max_pool2d";
   INTERNVL_CHECK(x.size(2) >= 2 && x.size(3) >= 2, op, "x ", shape_string(x), " is smaller than the 2x2 window");
   detail::check_shape(op, "y", y, Extents<4>{x.size(0), x.size(1), x.size(2) / 2, x.size(3) / 2});

@@ -25,7 +25,9 @@ namespace detail {
 // Keys' cubic convolution kernel with A = −0.75: near(t) for |t| <= 1, far(t) for 1 < |t| < 2.
 constexpr float kCubicA = -0.75f;
 constexpr float cubic_near(float t) { return ((kCubicA + 2.0f) * t - (kCubicA + 3.0f)) * t * t + 1.0f; }
-constexpr float cubic_far(float t) { return ((kCubicA * t - 5.0f * kCubicA) * t + 8.0f * kCubicA) * t - 4.0f * kCubicA; }
+constexpr float cubic_far(float t) {
+  return ((kCubicA * t - 5.0f * kCubicA) * t + 8.0f * kCubicA) * t - 4.0f * kCubicA;
+}
 
 }  // namespace detail
 

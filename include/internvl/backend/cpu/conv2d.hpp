@@ -34,8 +34,8 @@ struct Conv2d<backend::cpu> {
     }
     block = std::clamp<index_t>(block, 1, rows);
     const cpu::ConvGeometry geometry{{y.size(2), y.size(3)}, {weight.size(2), weight.size(3)}, stride, padding};
-    const bool pointwise = geometry.kernel == Extents<2>{1, 1} && stride == Extents<2>{1, 1} &&
-                           padding == Extents<2>{0, 0};
+    const bool pointwise =
+        geometry.kernel == Extents<2>{1, 1} && stride == Extents<2>{1, 1} && padding == Extents<2>{0, 0};
     const WeightView<2> matrix = weight.reshape(Extents<2>{out_channels, depth});
 
     Workspace<>& ws = ctx.workspace();

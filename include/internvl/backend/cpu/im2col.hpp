@@ -27,7 +27,8 @@ struct ConvGeometry {
 // GEMM output) within 128 MiB, so that the weight is streamed once per many rows.
 inline index_t pixel_rows_per_block(index_t floats_per_row) {
   constexpr index_t kScratchBytes = index_t{128} << 20;
-  return std::max<index_t>(1, kScratchBytes / (static_cast<index_t>(sizeof(float)) * std::max<index_t>(floats_per_row, 1)));
+  return std::max<index_t>(
+      1, kScratchBytes / (static_cast<index_t>(sizeof(float)) * std::max<index_t>(floats_per_row, 1)));
 }
 
 // im2col for rows [q0, q0 + cols.size(0)). The rows split into segments that share an output row
@@ -105,13 +106,12 @@ constexpr index_t kTile = 16;
 template <class Fn>
 void for_each_tile(ThreadPool& pool, index_t count, index_t channels, Fn&& fn) {
   const index_t pixel_tiles = (count + kTile - 1) / kTile, channel_tiles = (channels + kTile - 1) / kTile;
-  pool.parallel_for(pixel_tiles * channel_tiles, 16,
-                    [&](index_t begin, index_t end) {
-                      for (index_t tile = begin; tile < end; ++tile) {
-                        const index_t c0 = tile / pixel_tiles * kTile, r0 = tile % pixel_tiles * kTile;
-                        fn(r0, std::min(kTile, count - r0), c0, std::min(kTile, channels - c0));
-                      }
-                    });
+  pool.parallel_for(pixel_tiles * channel_tiles, 16, [&](index_t begin, index_t end) {
+    for (index_t tile = begin; tile < end; ++tile) {
+      const index_t c0 = tile / pixel_tiles * kTile, r0 = tile % pixel_tiles * kTile;
+      fn(r0, std::min(kTile, count - r0), c0, std::min(kTile, channels - c0));
+    }
+  });
 }
 
 }  // namespace detail

@@ -13,13 +13,12 @@ template <>
 struct MaxPool2d<backend::cpu> {
   static void run(Context<backend::cpu>& ctx, View<float, 4> y, CView<float, 4> x) {
     const index_t channels = y.size(1);
-    ctx.pool().parallel_for(y.size(0) * channels, cpu::rows_per_chunk(x.size(2) * x.size(3)),
-                            [&](index_t begin, index_t end) {
-                              for (index_t p = begin; p < end; ++p) {
-                                MaxPool2d<backend::reference>::pool_plane(y[p / channels][p % channels],
-                                                                          x[p / channels][p % channels]);
-                              }
-                            });
+    ctx.pool().parallel_for(
+        y.size(0) * channels, cpu::rows_per_chunk(x.size(2) * x.size(3)), [&](index_t begin, index_t end) {
+          for (index_t p = begin; p < end; ++p) {
+            MaxPool2d<backend::reference>::pool_plane(y[p / channels][p % channels], x[p / channels][p % channels]);
+          }
+        });
   }
 };
 
