@@ -21,7 +21,7 @@ struct AssembleTokens {
 
 template <class Backend, class T>
 void assemble_tokens(Context<Backend>& ctx, View<T, 3> x, std::type_identity_t<CView<T, 3>> patch_tokens,
-                     std::type_identity_t<CView<T, 1>> cls, std::type_identity_t<CView<T, 2>> pos) {
+                     CView<float, 1> cls, CView<float, 2> pos) {
   static_assert(computes_in<Backend, T>, "internvl: ops::assemble_tokens: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::assemble_tokens";
   const index_t batch = patch_tokens.size(0), patches = patch_tokens.size(1), width = patch_tokens.size(2);
