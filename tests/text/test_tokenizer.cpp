@@ -4,9 +4,11 @@
 // INTERNVL_QLLAMA_TOKENIZER (set by meson test); without it the tests fail, they never skip.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -30,8 +32,8 @@ std::string model_path() {
   }
   if (!std::filesystem::is_regular_file(path)) {
     FAIL("QLLaMA's tokenizer model is missing at " << path
-                                                  << " (it lives in shared/data/ beside the repository; configure "
-                                                     "with -Dqllama_tokenizer=PATH if it is elsewhere)");
+                                                   << " (it lives in shared/data/ beside the repository; configure "
+                                                      "with -Dqllama_tokenizer=PATH if it is elsewhere)");
   }
   return path;
 }
@@ -71,10 +73,11 @@ const std::vector<Case>& cases() {
   static const std::vector<Case> all = [] {
     std::vector<Case> out;
     for (const auto& c : fixture().at("cases")) {
-      out.push_back({c.at("name").get<std::string>(),
-                     c.contains("text") ? c.at("text").get<std::string>() : from_hex(c.at("bytes_hex").get<std::string>()),
-                     c.at("ids").get<std::vector<token_t>>(), c.at("decoded").get<std::string>(),
-                     c.at("qllama").get<std::vector<token_t>>(), c.at("length").get<index_t>()});
+      out.push_back(
+          {c.at("name").get<std::string>(),
+           c.contains("text") ? c.at("text").get<std::string>() : from_hex(c.at("bytes_hex").get<std::string>()),
+           c.at("ids").get<std::vector<token_t>>(), c.at("decoded").get<std::string>(),
+           c.at("qllama").get<std::vector<token_t>>(), c.at("length").get<index_t>()});
     }
     return out;
   }();
@@ -207,8 +210,8 @@ TEST_CASE("prefix, max length and special ids are parameters", "[tokenizer]") {
   CHECK(qllama().format(c.text, fmt).ids == std::vector<token_t>{5, c.ids[0], c.ids[1], c.ids[2], c.ids[3], 6});
   fmt.max_length = 11;
   const text::TokenizedText padded = qllama().format(c.text, fmt);
-  CHECK(padded.ids == std::vector<token_t>{5, c.ids[0], c.ids[1], c.ids[2], c.ids[3], c.ids[4], c.ids[5], c.ids[6],
-                                           6, 7, 7});
+  CHECK(padded.ids ==
+        std::vector<token_t>{5, c.ids[0], c.ids[1], c.ids[2], c.ids[3], c.ids[4], c.ids[5], c.ids[6], 6, 7, 7});
   CHECK(padded.length == 9);
   fmt.add_bos = false;
   fmt.add_eos = false;
@@ -271,8 +274,8 @@ TEST_CASE("bad formats and ids are errors that name the field", "[tokenizer][err
   REQUIRE_THROWS_WITH(qllama().format(std::vector<std::string>{"x"}, fmt), Catch::Contains("max_length is 0"));
   fmt = TextFormat{};
   fmt.bos_id = 49954;
-  REQUIRE_THROWS_WITH(qllama().format("x", fmt), Catch::Contains("bos_id is 49954") &&
-                                                     Catch::Contains("outside the vocabulary [0, 49954)"));
+  REQUIRE_THROWS_WITH(qllama().format("x", fmt),
+                      Catch::Contains("bos_id is 49954") && Catch::Contains("outside the vocabulary [0, 49954)"));
   fmt = TextFormat{};
   fmt.pad_id = -1;
   REQUIRE_THROWS_WITH(qllama().format("x", fmt), Catch::Contains("pad_id is -1"));

@@ -146,8 +146,8 @@ class Tokenizer {
       width = std::max(width, static_cast<index_t>(rows.back().size()));
     }
     const auto count = static_cast<index_t>(texts.size());
-    TokenizedBatch out{Tensor<token_t, 2>({count, width}, fmt.pad_id),
-                       Tensor<std::uint8_t, 2>({count, width}, std::uint8_t{0}), {}};
+    TokenizedBatch out{
+        Tensor<token_t, 2>({count, width}, fmt.pad_id), Tensor<std::uint8_t, 2>({count, width}, std::uint8_t{0}), {}};
     out.lengths.reserve(texts.size());
     for (index_t t = 0; t < count; ++t) {
       const std::vector<token_t>& row = rows[static_cast<std::size_t>(t)];
@@ -185,8 +185,8 @@ class Tokenizer {
     const index_t specials = special_count(fmt);
     INTERNVL_CHECK(fmt.max_length >= std::max<index_t>(specials, 1), where, "max_length is ", fmt.max_length,
                    ", it must be positive and hold the ", specials, " special token(s)");
-    for (const auto& [name, id] : {std::pair{"bos_id", fmt.bos_id}, std::pair{"eos_id", fmt.eos_id},
-                                   std::pair{"pad_id", fmt.pad_id}}) {
+    for (const auto& [name, id] :
+         {std::pair{"bos_id", fmt.bos_id}, std::pair{"eos_id", fmt.eos_id}, std::pair{"pad_id", fmt.pad_id}}) {
       INTERNVL_CHECK(id >= 0 && id < vocab_size(), where, name, " is ", id, ", outside the vocabulary [0, ",
                      vocab_size(), ") of ", path_);
     }
@@ -198,7 +198,8 @@ class Tokenizer {
   }
 
   std::string path_;
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_ =
+      std::make_unique<sentencepiece::SentencePieceProcessor>();
 };
 
 }  // namespace internvl::text
