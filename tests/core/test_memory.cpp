@@ -1,7 +1,6 @@
 // Resident-set readings: touching fresh memory raises the current and the peak resident set by at
 // least that much, and the peak never falls below the current value or back after a release.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <cstring>
 

@@ -3,13 +3,11 @@
 // ones read through the typed view and io::to_f32.
 #pragma once
 
-#include <catch2/catch.hpp>
-
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cstring>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "internvl/io/stored_tensor.hpp"
 #include "internvl/io/to_f32.hpp"
@@ -40,11 +38,20 @@ inline void check_against_expected(const io::StoredTensor& t, const nlohmann::js
   }
   std::vector<std::uint32_t> bits;
   switch (t.rank()) {
-    case 1: bits = f32_bits_through_view<1>(t); break;
-    case 2: bits = f32_bits_through_view<2>(t); break;
-    case 3: bits = f32_bits_through_view<3>(t); break;
-    case 4: bits = f32_bits_through_view<4>(t); break;
-    default: FAIL("fixture rank " << t.rank());
+    case 1:
+      bits = f32_bits_through_view<1>(t);
+      break;
+    case 2:
+      bits = f32_bits_through_view<2>(t);
+      break;
+    case 3:
+      bits = f32_bits_through_view<3>(t);
+      break;
+    case 4:
+      bits = f32_bits_through_view<4>(t);
+      break;
+    default:
+      FAIL("fixture rank " << t.rank());
   }
   REQUIRE(bits == expected.at("f32_bits").get<std::vector<std::uint32_t>>());
 }

@@ -28,13 +28,20 @@ float sum_through_view(const io::StoredTensor& t) {
 
 inline float sum_through_view(const io::StoredTensor& t) {
   switch (t.rank()) {
-    case 1: return sum_through_view<1>(t);
-    case 2: return sum_through_view<2>(t);
-    case 3: return sum_through_view<3>(t);
-    case 4: return sum_through_view<4>(t);
-    case 5: return sum_through_view<5>(t);
-    case 6: return sum_through_view<6>(t);
-    default: return 0.0f;  // rank 0 or above 6: no TensorView; the bytes are still checked
+    case 1:
+      return sum_through_view<1>(t);
+    case 2:
+      return sum_through_view<2>(t);
+    case 3:
+      return sum_through_view<3>(t);
+    case 4:
+      return sum_through_view<4>(t);
+    case 5:
+      return sum_through_view<5>(t);
+    case 6:
+      return sum_through_view<6>(t);
+    default:
+      return 0.0f;  // rank 0 or above 6: no TensorView; the bytes are still checked
   }
 }
 
@@ -62,7 +69,8 @@ inline std::string safetensors_violation(const io::SafetensorsFile& file, std::s
       return "names not sorted and unique at '" + t.name() + "'";
     }
     previous = &t.name();
-    const auto bits = static_cast<std::uint64_t>(t.numel()) * static_cast<std::uint64_t>(io::bit_size(t.stored_dtype()));
+    const auto bits =
+        static_cast<std::uint64_t>(t.numel()) * static_cast<std::uint64_t>(io::bit_size(t.stored_dtype()));
     if (bits != t.bytes().size() * 8) {
       return "tensor '" + t.name() + "' has the wrong byte count";
     }

@@ -1,12 +1,11 @@
 // ModelDir over directories written by tests/golden/safetensors/make.py: a single file with the
 // original names, two shards with the transformers names (values checked exactly), unused-tensor
 // tracking, f32 conversion of stored vectors, and broken directories refused by name.
+#include <bit>
 #include <catch2/catch.hpp>
 
-#include <bit>
-
-#include "internvl/io/model_dir.hpp"
 #include "expected_tensors.hpp"
+#include "internvl/io/model_dir.hpp"
 #include "testing.hpp"
 
 using namespace internvl;
@@ -55,8 +54,9 @@ TEST_CASE("a single-file directory: config, names, views, usage", "[model_dir]")
   REQUIRE_THROWS_WITH(dir.tensor("blocks.0.attn.qkv.weight"),
                       Catch::Contains("single") && Catch::Contains("no tensor named 'blocks.0.attn.qkv.weight'") &&
                           Catch::Contains("19 tensors"));
-  REQUIRE_THROWS_WITH(dir.weight("encoder.layers.0.ls1", Extents<1>{9}),
-                      Catch::Contains("model.safetensors") && Catch::Contains("'encoder.layers.0.ls1' has shape [8], expected [9]"));
+  REQUIRE_THROWS_WITH(
+      dir.weight("encoder.layers.0.ls1", Extents<1>{9}),
+      Catch::Contains("model.safetensors") && Catch::Contains("'encoder.layers.0.ls1' has shape [8], expected [9]"));
   REQUIRE_THROWS_WITH(dir.vector_f32("norm.num_batches_tracked", 1), Catch::Contains("has shape [], expected [1]"));
 }
 
@@ -106,22 +106,26 @@ TEST_CASE("broken directories are refused with an error naming the file and the 
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"dir_missing_shard", {index, "missing shard 'model-00002-of-00002.safetensors'", "weight_map maps tensor"}},
       {"dir_index_names_absent_tensor",
-       {index, "weight_map maps tensor 'vision_tower.ghost.weight' to shard 'model-00001-of-00002.safetensors', "
-               "which has no such tensor"}},
+       {index,
+        "weight_map maps tensor 'vision_tower.ghost.weight' to shard 'model-00001-of-00002.safetensors', "
+        "which has no such tensor"}},
       {"dir_tensor_in_two_shards",
        {index, "tensor 'vision_tower.embeddings.cls_token' is in two shards", "model-00001-of-00002.safetensors and ",
         "model-00002-of-00002.safetensors"}},
       {"dir_unlisted_tensor",
-       {index, "shard 'model-00002-of-00002.safetensors' holds tensor 'vision_tower.encoder.layer.0.lambda_2', "
-               "which weight_map does not list"}},
+       {index,
+        "shard 'model-00002-of-00002.safetensors' holds tensor 'vision_tower.encoder.layer.0.lambda_2', "
+        "which weight_map does not list"}},
       {"dir_wrong_shard",
-       {index, "maps tensor 'vision_tower.encoder.layer.0.lambda_2' to shard 'model-00001-of-00002.safetensors', "
-               "but it is in shard 'model-00002-of-00002.safetensors'"}},
+       {index,
+        "maps tensor 'vision_tower.encoder.layer.0.lambda_2' to shard 'model-00001-of-00002.safetensors', "
+        "but it is in shard 'model-00002-of-00002.safetensors'"}},
       {"dir_shard_path_escapes", {index, "to '../model-00002-of-00002.safetensors', which is not a plain file name"}},
       {"dir_malformed_index", {index, "malformed JSON: parse error at line 1, column 26"}},
       {"dir_malformed_config", {"config.json", "malformed JSON: parse error at line 4, column 13"}},
-      {"dir_no_weights", {"dir_no_weights", "no model.safetensors or model.safetensors.index.json",
-                          "PyTorch .bin checkpoints are not read"}},
+      {"dir_no_weights",
+       {"dir_no_weights", "no model.safetensors or model.safetensors.index.json",
+        "PyTorch .bin checkpoints are not read"}},
       {"dir_bad_shard", {"dir_bad_shard/model.safetensors", "overlap tensor 'a'"}},
   };
   for (const auto& [name, parts] : cases) {

@@ -1,19 +1,18 @@
 // SafetensorsFile against files Python's safetensors wrote (tests/golden/safetensors/make.py): every
 // value read back exactly through the typed views, every dtype of the format listed, unaligned data
 // copied, typed-access errors, and a corpus of broken files that must each be refused by name.
-#include <catch2/catch.hpp>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 
+#include "expected_tensors.hpp"
 #include "internvl/io/json.hpp"
 #include "internvl/io/safetensors.hpp"
 #include "internvl/io/to_f32.hpp"
-#include "expected_tensors.hpp"
 #include "testing.hpp"
 
 using namespace internvl;
@@ -58,9 +57,9 @@ TEST_CASE("typed views point straight into the file and check dtype, rank and sh
   REQUIRE(typed(3, 5).bits == first);
 
   const std::string where = "model.safetensors";
-  REQUIRE_THROWS_WITH(qkv.view(Extents<2>{8, 24}),
-                      Catch::Contains(where) && Catch::Contains("tensor 'encoder.layers.0.attn.qkv.weight'") &&
-                          Catch::Contains("has shape [24, 8], expected [8, 24]"));
+  REQUIRE_THROWS_WITH(qkv.view(Extents<2>{8, 24}), Catch::Contains(where) &&
+                                                       Catch::Contains("tensor 'encoder.layers.0.attn.qkv.weight'") &&
+                                                       Catch::Contains("has shape [24, 8], expected [8, 24]"));
   REQUIRE_THROWS_WITH(qkv.view<3>(), Catch::Contains("has shape [24, 8] (rank 2), expected rank 3"));
   REQUIRE_THROWS_WITH((qkv.typed<float, 2>()), Catch::Contains("is BF16, expected F32"));
   REQUIRE_THROWS_WITH((qkv.typed<f16, 2>()), Catch::Contains("is BF16, expected F16"));
@@ -68,9 +67,9 @@ TEST_CASE("typed views point straight into the file and check dtype, rank and sh
   REQUIRE(counter.rank() == 0);
   REQUIRE(counter.numel() == 1);
   REQUIRE_FALSE(counter.has_element_type());
-  REQUIRE_THROWS_WITH(counter.view<1>(),
-                      Catch::Contains(where) && Catch::Contains("'norm.num_batches_tracked' is I64 []") &&
-                          Catch::Contains("only F32, BF16 and F16"));
+  REQUIRE_THROWS_WITH(counter.view<1>(), Catch::Contains(where) &&
+                                             Catch::Contains("'norm.num_batches_tracked' is I64 []") &&
+                                             Catch::Contains("only F32, BF16 and F16"));
   REQUIRE_THROWS_WITH(file.tensor("encoder.layers.1.ls1"),
                       Catch::Contains(where) && Catch::Contains("no tensor named 'encoder.layers.1.ls1'"));
   REQUIRE(file.find("encoder.layers.1.ls1") == nullptr);

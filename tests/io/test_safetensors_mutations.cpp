@@ -7,7 +7,6 @@
 // Second, differentially: on the mutants in differential.bin (make.py), whose verdicts come from
 // the reference reader (Python's safetensors), this reader must accept and refuse the same ones.
 #include <catch2/catch.hpp>
-
 #include <random>
 
 #include "internvl/io/mapped_file.hpp"
@@ -96,8 +95,15 @@ class Mutator {
         }
         const std::size_t end = text.find_first_not_of("0123456789", at);
         const std::uint64_t old = std::stoull(text.substr(at, end - at));
-        const std::string numbers[] = {std::to_string(old + 1), std::to_string(old - 1), std::to_string(old * 2),
-                                       "0", "-1", "18446744073709551615", "18446744073709551616", "1e3", "4.0",
+        const std::string numbers[] = {std::to_string(old + 1),
+                                       std::to_string(old - 1),
+                                       std::to_string(old * 2),
+                                       "0",
+                                       "-1",
+                                       "18446744073709551615",
+                                       "18446744073709551616",
+                                       "1e3",
+                                       "4.0",
                                        std::to_string(rng_())};
         const std::string& replacement = numbers[below(std::size(numbers))];
         edit_header(b, at, end, replacement);
@@ -163,8 +169,8 @@ TEST_CASE("mutants are accepted or refused exactly as the reference reader does"
     } catch (const Error& e) {
       refusal = e.what();
     }
-    INFO("mutant " << count << (reference_accepts ? " accepted" : " refused") << " by the reference; here: "
-                   << (refusal.empty() ? "accepted" : refusal));
+    INFO("mutant " << count << (reference_accepts ? " accepted" : " refused")
+                   << " by the reference; here: " << (refusal.empty() ? "accepted" : refusal));
     CHECK(refusal.empty() == reference_accepts);
     accepted += reference_accepts ? 1 : 0;
   }

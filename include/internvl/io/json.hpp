@@ -7,13 +7,12 @@
 // Every failure is an internvl::Error naming the file and, for syntax errors, the line and column.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "internvl/core/error.hpp"
 #include "internvl/io/mapped_file.hpp"
@@ -44,15 +43,15 @@ inline nlohmann::json parse_json(std::string_view text, std::string_view where) 
     bool is_object;
     std::set<std::string> keys;
   };
-  std::vector<Container> open;     // the objects and arrays being parsed, innermost last
-  std::vector<std::string> path;   // the key that leads into each open object's current value
+  std::vector<Container> open;    // the objects and arrays being parsed, innermost last
+  std::vector<std::string> path;  // the key that leads into each open object's current value
   const auto check_keys = [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using Event = nlohmann::json::parse_event_t;
     switch (event) {
       case Event::object_start:
       case Event::array_start:
-        INTERNVL_CHECK(open.size() < kMaxJsonDepth, where, "JSON nested deeper than ", kMaxJsonDepth,
-                       " levels at ", detail::json_key_path(path));
+        INTERNVL_CHECK(open.size() < kMaxJsonDepth, where, "JSON nested deeper than ", kMaxJsonDepth, " levels at ",
+                       detail::json_key_path(path));
         open.push_back({event == Event::object_start, {}});
         if (event == Event::object_start) {
           path.emplace_back();

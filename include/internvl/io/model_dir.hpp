@@ -15,12 +15,11 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "internvl/io/json.hpp"
 #include "internvl/io/safetensors.hpp"
@@ -131,14 +130,15 @@ class ModelDir {
     const nlohmann::json index = read_json_file(where);
     INTERNVL_CHECK(index.is_object(), where, "expected a JSON object with a weight_map");
     if (const auto metadata = index.find("metadata"); metadata != index.end()) {
-      INTERNVL_CHECK(metadata->is_object(), where, "metadata is a JSON ", metadata->type_name(), ", expected an object");
+      INTERNVL_CHECK(metadata->is_object(), where, "metadata is a JSON ", metadata->type_name(),
+                     ", expected an object");
       index_metadata_ = *metadata;
     }
     const auto weight_map = index.find("weight_map");
     INTERNVL_CHECK(weight_map != index.end() && weight_map->is_object(), where,
                    "expected a \"weight_map\" object mapping tensor names to shard files");
 
-    std::map<std::string, std::string> shard_of;  // tensor name -> shard file name
+    std::map<std::string, std::string> shard_of;         // tensor name -> shard file name
     std::map<std::string, std::string> first_tensor_of;  // shard file name -> a tensor it should hold
     for (const auto& item : weight_map->items()) {
       INTERNVL_CHECK(item.value().is_string(), where, "weight_map entry '", item.key(), "' is a JSON ",
@@ -153,8 +153,8 @@ class ModelDir {
     }
     for (const auto& [shard, tensor] : first_tensor_of) {
       const std::filesystem::path shard_path = path_ / shard;
-      INTERNVL_CHECK(exists(shard_path), where, "missing shard '", shard, "' (weight_map maps tensor '",
-                     tensor, "' to it; expected at ", shard_path.string(), ")");
+      INTERNVL_CHECK(exists(shard_path), where, "missing shard '", shard, "' (weight_map maps tensor '", tensor,
+                     "' to it; expected at ", shard_path.string(), ")");
       files_.emplace_back(shard_path.string());
     }
 
@@ -197,8 +197,8 @@ class ModelDir {
   nlohmann::json config_;
   nlohmann::json index_metadata_ = nlohmann::json::object();
   std::vector<SafetensorsFile> files_;
-  std::vector<const StoredTensor*> entries_;     // sorted by name; they live in files_' heap contents
-  std::unique_ptr<std::atomic<bool>[]> used_;    // used_[i]: entries_[i] was asked for
+  std::vector<const StoredTensor*> entries_;   // sorted by name; they live in files_' heap contents
+  std::unique_ptr<std::atomic<bool>[]> used_;  // used_[i]: entries_[i] was asked for
 };
 
 }  // namespace internvl::io

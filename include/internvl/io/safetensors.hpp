@@ -99,22 +99,22 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   }
   const std::uint64_t numel = empty ? 0 : nonzero_product;
   std::uint64_t bits = 0;
-  INTERNVL_CHECK(!__builtin_mul_overflow(numel, static_cast<std::uint64_t>(bit_size(*stored)), &bits), where,
-                 tensor, ": shape ", shape_string(shape), " has too many elements");
+  INTERNVL_CHECK(!__builtin_mul_overflow(numel, static_cast<std::uint64_t>(bit_size(*stored)), &bits), where, tensor,
+                 ": shape ", shape_string(shape), " has too many elements");
   INTERNVL_CHECK(bits % 8 == 0, where, tensor, ": ", numel, " elements of ", name_of(*stored),
                  " do not fill whole bytes");
 
   const nlohmann::json& offsets = field("data_offsets");
-  INTERNVL_CHECK(offsets.is_array() && offsets.size() == 2, where, tensor, ": data_offsets is ",
-                 describe_json(offsets), ", expected [begin, end]");
+  INTERNVL_CHECK(offsets.is_array() && offsets.size() == 2, where, tensor, ": data_offsets is ", describe_json(offsets),
+                 ", expected [begin, end]");
   const std::uint64_t begin = json_count(offsets[0], where, tensor + ": data_offsets begin");
   const std::uint64_t end = json_count(offsets[1], where, tensor + ": data_offsets end");
-  const std::string range = "[" + std::to_string(begin) + ", " + std::to_string(end) + ")";
+  const std::string range = internvl::detail::concat("[", begin, ", ", end, ")");
   INTERNVL_CHECK(begin <= end, where, tensor, ": data_offsets ", range, " are reversed");
   INTERNVL_CHECK(end <= data_size, where, tensor, ": data_offsets ", range, " are out of range: past the end of the ",
                  data_size, "-byte data section (truncated file?)");
-  INTERNVL_CHECK(end - begin == bits / 8, where, tensor, ": shape ", shape_string(shape), " of ",
-                 name_of(*stored), " needs ", bits / 8, " bytes, but data_offsets ", range, " hold ", end - begin);
+  INTERNVL_CHECK(end - begin == bits / 8, where, tensor, ": shape ", shape_string(shape), " of ", name_of(*stored),
+                 " needs ", bits / 8, " bytes, but data_offsets ", range, " hold ", end - begin);
   return {name, *stored, std::move(shape), begin, end};
 }
 
