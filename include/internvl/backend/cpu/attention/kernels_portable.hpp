@@ -1,0 +1,151 @@
+// The attention micro-kernels in xsimd at the build's baseline ISA (AVX2 + FMA by default): the
+// kernel set for CPUs without AVX-512, and the same interface as kernels_avx512.hpp (see there
+// and flash.hpp for the equations). Operands come packed, rows zero-padded to whole vectors.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "internvl/backend/cpu/attention/plan.hpp"
+#include "internvl/backend/cpu/simd.hpp"
+
+namespace internvl::cpu::attention {
+
+namespace portable {
+
+// The largest lane of v.
+inline float reduce_max(const VecF& v) {
+  alignas(64) float lanes[kLanes];
+  v.store_aligned(lanes);
+  return *std::max_element(lanes, lanes + kLanes);
+}
+
+// Lanes whose column c + lane lies in [0, visible).
+inline VecF::batch_bool_type first_lanes(index_t c, index_t visible) {
+  alignas(64) float lane_index[kLanes];
+  for (index_t l = 0; l < kLanes; ++l) {
+    lane_index[l] = static_cast<float>(c + l);
+  }
+  return VecF::load_aligned(lane_index) < VecF(static_cast<float>(visible));
+}
+
+// Output columns [0, Vecs · kLanes) of Rows rows (row stride `width`): o = α ⊙ o + P · V.
+template <int Rows, int Vecs>
+void accumulate_columns(const float* p, const float* v, index_t keys, float* o, index_t width, const float* alpha) {
+  VecF acc[Rows][Vecs];
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 0; c < Vecs; ++c) {
+      acc[r][c] = load(o + r * width + c * kLanes) * VecF(alpha[r]);
+    }
+  }
+  for (index_t j = 0; j < keys; ++j) {
+    VecF vals[Vecs];
+    for (int c = 0; c < Vecs; ++c) {
+      vals[c] = load(v + j * width + c * kLanes);
+    }
+    for (int r = 0; r < Rows; ++r) {
+      const VecF pj(p[r * kKeyBlock + j]);
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = xsimd::fma(pj, vals[c], acc[r][c]);
+      }
+    }
+  }
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 0; c < Vecs; ++c) {
+      store(o + r * width + c * kLanes, acc[r][c]);
+    }
+  }
+}
+
+}  // namespace portable
+
+struct PortableKernels {
+  static constexpr index_t kLanes = cpu::kLanes;
+  static constexpr index_t kTileRows = 6;    // 6 × 2 accumulators fit 16 AVX2 registers
+  static constexpr index_t kPanelKeys = 2 * kLanes;
+
+  static bool available() { return true; }
+
+  static void scores_packed(const float* qp, const float* kp, index_t head_dim, float* s) {
+    VecF acc[kTileRows][2];
+    for (int r = 0; r < kTileRows; ++r) {
+      acc[r][0] = VecF(0.0f);
+      acc[r][1] = VecF(0.0f);
+    }
+    for (index_t d = 0; d < head_dim; ++d) {
+      const VecF k0 = load(kp + d * kPanelKeys);
+      const VecF k1 = load(kp + d * kPanelKeys + kLanes);
+      for (int r = 0; r < kTileRows; ++r) {
+        const VecF qr(qp[d * kTileRows + r]);
+        acc[r][0] = xsimd::fma(qr, k0, acc[r][0]);
+        acc[r][1] = xsimd::fma(qr, k1, acc[r][1]);
+      }
+    }
+    for (int r = 0; r < kTileRows; ++r) {
+      store(s + r * kKeyBlock, acc[r][0]);
+      store(s + r * kKeyBlock + kLanes, acc[r][1]);
+    }
+  }
+
+  template <int Rows>
+  static void scores_direct(const float* q, const float* k, index_t keys, index_t width, float* s) {
+    for (index_t j = 0; j < keys; ++j) {
+      VecF acc[Rows];
+      for (int r = 0; r < Rows; ++r) {
+        acc[r] = VecF(0.0f);
+      }
+      for (index_t d = 0; d < width; d += kLanes) {
+        const VecF x = load(k + j * width + d);
+        for (int r = 0; r < Rows; ++r) {
+          acc[r] = xsimd::fma(load(q + r * width + d), x, acc[r]);
+        }
+      }
+      for (int r = 0; r < Rows; ++r) {
+        s[r * kKeyBlock + j] = reduce_sum(acc[r]);
+      }
+    }
+  }
+
+  static float softmax_row(float* s, const float* bias, index_t visible, index_t cols, float& row_max,
+                           float& row_sum) {
+    const VecF neg_inf(-std::numeric_limits<float>::infinity());
+    auto seen_scores = [&](index_t c) {
+      const VecF x = bias != nullptr ? load(s + c) + load(bias + c) : load(s + c);
+      return xsimd::select(portable::first_lanes(c, visible), x, neg_inf);
+    };
+    VecF vmax = neg_inf;
+    for (index_t c = 0; c < visible; c += kLanes) {
+      vmax = xsimd::max(vmax, seen_scores(c));
+    }
+    const float new_max = std::max(row_max, portable::reduce_max(vmax));
+    if (new_max == -std::numeric_limits<float>::infinity()) {
+      std::fill(s, s + round_up(cols, kLanes), 0.0f);
+      return 1.0f;
+    }
+    VecF vsum(0.0f);
+    for (index_t c = 0; c < cols; c += kLanes) {
+      const VecF p = xsimd::select(portable::first_lanes(c, visible), xsimd::exp2(seen_scores(c) - VecF(new_max)),
+                                   VecF(0.0f));
+      store(s + c, p);
+      vsum += p;
+    }
+    const float alpha = std::exp2(row_max - new_max);
+    row_sum = row_sum * alpha + reduce_sum(vsum);
+    row_max = new_max;
+    return alpha;
+  }
+
+  template <int Rows>
+  static void accumulate(const float* p, const float* v, index_t keys, float* o, index_t width, const float* alpha) {
+    index_t d = 0;
+    for (; d + 2 * kLanes <= width; d += 2 * kLanes) {
+      portable::accumulate_columns<Rows, 2>(p, v + d, keys, o + d, width, alpha);
+    }
+    if (d < width) {
+      portable::accumulate_columns<Rows, 1>(p, v + d, keys, o + d, width, alpha);
+    }
+  }
+};
+
+}  // namespace internvl::cpu::attention
