@@ -4,12 +4,15 @@
 //   portable     the cpu backend forced onto its xsimd kernels (the build's baseline ISA)
 //   unfused      scores by an Eigen GEMM, a row softmax, an Eigen GEMM with V, heads over the same pool
 //   fma_peak     the machine's f32 FMA throughput (independent FMA chains), the ceiling to compare with
-// Args: {Sq, Sk, heads, head dim, threads}; batch 1. Self attention reads Q/K/V as strided views of
+// Args: {Sq, Sk, heads, head dim, threads}; batch 1. GFLOP/s is over wall time; GFLOP/s/core is
+// over the process's CPU time (all threads), which stays meaningful on a machine shared with other
+// jobs (the number to compare with the per-core peak). Self attention reads Q/K/V as strided views of
 // one packed QKV projection [S, 3·H·Dh], cross attention reads Q [Sq, H·Dh] and K/V from [Sk, 2·H·Dh].
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
 #include <cmath>
+#include <ctime>
 #include <vector>
 
 #include "internvl/backend/cpu/attention.hpp"
@@ -65,8 +68,24 @@ Inputs make_inputs(index_t sq, index_t sk, index_t heads, index_t head_dim) {
   return in;
 }
 
-void set_flops(benchmark::State& state, double flops_per_call) {
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// Runs the timed loop of `state` over `call` and sets both rate counters.
+template <class Call>
+void measure(benchmark::State& state, double flops_per_call, Call call) {
+  const double cpu_start = process_cpu_seconds();
+  for (auto _ : state) {
+    call();
+    benchmark::ClobberMemory();
+  }
+  const double cpu_seconds = process_cpu_seconds() - cpu_start;
+  const double flops = flops_per_call * static_cast<double>(state.iterations());
   state.counters["GFLOP/s"] = benchmark::Counter(flops_per_call * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s/core"] = flops * 1e-9 / cpu_seconds;
 }
 
 double attention_flops(const benchmark::State& state) {
@@ -79,12 +98,10 @@ void bench_fused(benchmark::State& state, Run run) {
   ThreadPool pool(static_cast<int>(state.range(4)));
   Context<backend::cpu> ctx(pool);
   const ops::AttentionOptions options{.scale = 1.0f / std::sqrt(static_cast<float>(state.range(3)))};
-  for (auto _ : state) {
+  measure(state, attention_flops(state), [&] {
     run(ctx, in, options);
     benchmark::DoNotOptimize(in.out.data());
-    benchmark::ClobberMemory();
-  }
-  set_flops(state, attention_flops(state));
+  });
 }
 
 void BM_attention_cpu(benchmark::State& state) {
@@ -109,7 +126,7 @@ void BM_attention_unfused(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(4)));
   std::vector<Matrix> scores(static_cast<std::size_t>(pool.size()), Matrix(sq, sk));
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (auto _ : state) {
+  measure(state, attention_flops(state), [&] {
     pool.run(pool.size(), [&](index_t t) {
       Matrix& s = scores[static_cast<std::size_t>(t)];
       for (index_t h = t * heads / pool.size(); h < (t + 1) * heads / pool.size(); ++h) {
@@ -127,9 +144,7 @@ void BM_attention_unfused(benchmark::State& state) {
       }
     });
     benchmark::DoNotOptimize(in.out.data());
-    benchmark::ClobberMemory();
-  }
-  set_flops(state, attention_flops(state));
+  });
 }
 
 #if defined(__x86_64__)
@@ -158,11 +173,9 @@ void BM_fma_peak_avx512(benchmark::State& state) {
   ThreadPool pool(static_cast<int>(state.range(0)));
   constexpr std::int64_t kSteps = 1 << 20;
   std::vector<float> sinks(64 * static_cast<std::size_t>(pool.size()), 0.5f);
-  for (auto _ : state) {
+  measure(state, 2.0 * 16 * 12 * kSteps * static_cast<double>(pool.size()), [&] {
     pool.run(pool.size(), [&](index_t t) { fma_chains_avx512(kSteps, &sinks[64 * static_cast<std::size_t>(t)]); });
-    benchmark::ClobberMemory();
-  }
-  set_flops(state, 2.0 * 16 * 12 * kSteps * pool.size());
+  });
 }
 #endif
 
@@ -180,11 +193,11 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(BM_attention_cpu)->Apply(shapes)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_attention_portable)->Apply(shapes)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_attention_unfused)->Apply(shapes)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_attention_cpu)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_attention_portable)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_attention_unfused)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
 #if defined(__x86_64__)
-BENCHMARK(BM_fma_peak_avx512)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_fma_peak_avx512)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif
 
 BENCHMARK_MAIN();

@@ -7,9 +7,9 @@
 // [tile rows × kKeyBlock] ever exists, never the Sq × Sk matrix.
 // Two paths: for more than kDirectMaxQueries queries, K of one (b, h) is packed into panels
 // [Dh][panel keys], V into dense rows and Q into tiles [Dh][tile rows], so both products are
-// register-blocked GEMMs over contiguous memory. For a few queries (attention pooling), where a
-// transposed K would cost as much as the products, each key block is copied as dense rows and
-// the scores are dot products along Dh. Rows are zero-padded to whole vectors throughout.
+// register-blocked GEMMs over contiguous memory. For a few queries (attention pooling), where
+// packing would cost as much as the products, K and V rows are read once, in place: the scores
+// are dot products along Dh and P · V adds scaled V rows to the few output rows.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <limits>
 #include <numbers>
 
+#include "internvl/backend/cpu/attention/packing.hpp"
 #include "internvl/backend/cpu/attention/plan.hpp"
 #include "internvl/backend/cpu/context.hpp"
 #include "internvl/ops/attention.hpp"
@@ -30,72 +31,10 @@ struct Problem {
   WorkItems items;
   KeyBlocks key_blocks;
   index_t head_dim;
+  index_t depth;        // head_dim rounded up to kDepthStep: the depth of packed query tiles and key panels
   index_t width;        // head_dim rounded up to whole vectors: the row length of packed rows and accumulators
   float q_factor;       // scale · log2 e
 };
-
-// Rows of one head sit a whole QKV row apart (3·H·Dh floats), a new page each: the hardware
-// prefetcher does not follow, so packing asks for the row kPrefetchRows ahead itself.
-inline constexpr index_t kPrefetchRows = 8;
-
-inline void prefetch_row(const float* row, index_t n) {
-  for (index_t i = 0; i < n; i += 64 / static_cast<index_t>(sizeof(float))) {
-    __builtin_prefetch(row + i);
-  }
-}
-
-// Rows [first, first + count) of head h of x [B, S, H, Dh], times factor, each zero-padded to width:
-//   dst[r · width + d] = factor · x[b, first + r, h, d].
-inline void pack_rows(const CView<float, 4>& x, index_t b, index_t h, index_t first, index_t count, float factor,
-                      index_t width, float* dst) {
-  const index_t head_dim = x.size(3);
-  for (index_t r = 0; r < count; ++r) {
-    if (r + kPrefetchRows < count) {
-      prefetch_row(&x(b, first + r + kPrefetchRows, h, 0), head_dim);
-    }
-    const float* row = &x(b, first + r, h, 0);
-    float* out = dst + r * width;
-    for (index_t d = 0; d < head_dim; ++d) {
-      out[d] = factor * row[d];
-    }
-    std::fill(out + head_dim, out + width, 0.0f);
-  }
-}
-
-// All keys of (b, h) as panels of Panel keys, zero past the last key:
-//   kp[(p · Dh + d) · Panel + c] = K[b, p · Panel + c, h, d].
-template <index_t Panel>
-void pack_key_panels(const CView<float, 4>& k, index_t b, index_t h, float* kp) {
-  const index_t keys = k.size(1), head_dim = k.size(3);
-  for (index_t j = 0; j < round_up(keys, Panel); ++j) {
-    float* column = kp + (j / Panel) * head_dim * Panel + j % Panel;
-    if (j + kPrefetchRows < keys) {
-      prefetch_row(&k(b, j + kPrefetchRows, h, 0), head_dim);
-    }
-    const float* row = j < keys ? &k(b, j, h, 0) : nullptr;
-    for (index_t d = 0; d < head_dim; ++d) {
-      column[d * Panel] = row != nullptr ? row[d] : 0.0f;
-    }
-  }
-}
-
-// Query rows [first, first + rows) of (b, h), times factor, as tiles of TileRows, zero past the rows:
-//   qp[(t · Dh + d) · TileRows + r] = factor · Q[b, first + t · TileRows + r, h, d].
-template <index_t TileRows>
-void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h, index_t first, index_t rows, float factor,
-                      float* qp) {
-  const index_t head_dim = q.size(3);
-  for (index_t i = 0; i < round_up(rows, TileRows); ++i) {
-    float* column = qp + (i / TileRows) * head_dim * TileRows + i % TileRows;
-    if (i + kPrefetchRows < rows) {
-      prefetch_row(&q(b, first + i + kPrefetchRows, h, 0), head_dim);
-    }
-    const float* row = i < rows ? &q(b, first + i, h, 0) : nullptr;
-    for (index_t d = 0; d < head_dim; ++d) {
-      column[d * TileRows] = row != nullptr ? factor * row[d] : 0.0f;
-    }
-  }
-}
 
 // One item: query block `block` of (b, h), all its key blocks, the normalised output.
 template <class Kernels, int TileRows, bool Direct>
@@ -107,17 +46,18 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
   const index_t first = block * items.block_rows;
   const index_t rows = std::min(items.block_rows, items.queries - first);
   const index_t tiles = ceil_div(rows, TileRows);
-  const index_t head_dim = pb.head_dim, width = pb.width;
+  const index_t depth = pb.depth, width = pb.width;
 
   if constexpr (Direct) {
     pack_rows(pb.q, b, h, first, rows, pb.q_factor, width, scratch.queries);
   } else {
     if (scratch.packed_tag != bh) {
-      pack_key_panels<Kernels::kPanelKeys>(pb.k, b, h, scratch.keys_packed);
+      Kernels::pack_key_panels(row_of(pb.k, b, 0, h), pb.k.stride(1), items.keys, pb.head_dim, depth,
+                               scratch.keys_packed);
       pack_rows(pb.v, b, h, 0, items.keys, 1.0f, width, scratch.values_packed);
       scratch.packed_tag = bh;
     }
-    pack_query_tiles<TileRows>(pb.q, b, h, first, rows, pb.q_factor, scratch.queries);
+    pack_query_tiles<TileRows>(pb.q, b, h, first, rows, pb.q_factor, depth, scratch.queries);
   }
   std::fill_n(scratch.acc, tiles * TileRows * width, 0.0f);
   std::fill_n(scratch.row_max, tiles * TileRows, -std::numeric_limits<float>::infinity());
@@ -131,12 +71,6 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
     const index_t c0 = kblock * kKeyBlock;
     const index_t block_keys = std::min(kKeyBlock, items.keys - c0);
     const float* bias = pb.key_blocks.block_bias(b, kblock);
-    // The direct path has all its queries in one tile, so it copies this block's keys and values once here.
-    const float* values = scratch.values_packed + (Direct ? 0 : c0 * width);
-    if constexpr (Direct) {
-      pack_rows(pb.k, b, h, c0, block_keys, 1.0f, width, scratch.keys_packed);
-      pack_rows(pb.v, b, h, c0, block_keys, 1.0f, width, scratch.values_packed);
-    }
     for (index_t t = 0; t < tiles; ++t) {
       const index_t t_first = t * TileRows;
       const index_t t_rows = std::min<index_t>(TileRows, rows - t_first);
@@ -147,11 +81,17 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
       }
       float* s = scratch.scores;
       if constexpr (Direct) {
-        Kernels::template scores_direct<TileRows>(scratch.queries, scratch.keys_packed, cols, width, s);
+        Kernels::template scores_direct<TileRows>(scratch.queries, width, row_of(pb.k, b, c0, h), pb.k.stride(1), cols,
+                                                  pb.head_dim, s);
       } else {
-        const float* qp = scratch.queries + t * head_dim * TileRows;
+        const float* qp = scratch.queries + t * depth * TileRows;
         for (index_t pc = 0; pc < cols; pc += Kernels::kPanelKeys) {
-          Kernels::scores_packed(qp, scratch.keys_packed + (c0 + pc) * head_dim, head_dim, s + pc);
+          const float* kp = scratch.keys_packed + (c0 + pc) * depth;
+          if (cols - pc > Kernels::kLanes) {
+            Kernels::template scores_packed<2>(qp, kp, depth, s + pc);
+          } else {  // the CLS token's lone key in a last block, say: half a panel is enough
+            Kernels::template scores_packed<1>(qp, kp, depth, s + pc);
+          }
         }
       }
       for (index_t r = 0; r < TileRows; ++r) {
@@ -161,8 +101,13 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
         scratch.alpha[row] = Kernels::softmax_row(s + r * kKeyBlock, bias, visible, cols, scratch.row_max[row],
                                                   scratch.row_sum[row]);
       }
-      Kernels::template accumulate<TileRows>(s, values, cols, scratch.acc + t_first * width, width,
-                                             scratch.alpha + t_first);
+      if constexpr (Direct) {
+        Kernels::template accumulate_direct<TileRows>(s, row_of(pb.v, b, c0, h), pb.v.stride(1), cols, scratch.acc,
+                                                      width, scratch.alpha, pb.head_dim);
+      } else {
+        Kernels::template accumulate<TileRows>(s, scratch.values_packed + c0 * width, cols,
+                                               scratch.acc + t_first * width, width, scratch.alpha + t_first);
+      }
     }
   }
 
@@ -171,7 +116,7 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
     const float* acc = scratch.acc + r * width;
     float* dst = &pb.out(b, first + r, h, 0);
-    for (index_t d = 0; d < head_dim; ++d) {
+    for (index_t d = 0; d < pb.head_dim; ++d) {
       dst[d] = acc[d] * inv;
     }
   }
@@ -185,9 +130,9 @@ void run_items(Context<backend::cpu>& ctx, const Problem& pb) {
   index_t* bounds = ws.allocate<index_t>(static_cast<std::size_t>(parts + 1));
   split_by_cost(pb.items, pb.key_blocks, parts, bounds);
   Scratch* scratch = ws.allocate<Scratch>(static_cast<std::size_t>(parts));
-  const index_t keys_packed = Direct ? kKeyBlock * pb.width : round_up(pb.items.keys, Kernels::kPanelKeys) * pb.head_dim;
-  const index_t values_packed = Direct ? kKeyBlock * pb.width : pb.items.keys * pb.width;
-  const index_t query_floats = Direct ? TileRows * pb.width : pb.items.block_rows * pb.head_dim;
+  const index_t keys_packed = Direct ? 0 : round_up(pb.items.keys, Kernels::kPanelKeys) * pb.depth;
+  const index_t values_packed = Direct ? 0 : pb.items.keys * pb.width;
+  const index_t query_floats = Direct ? TileRows * pb.width : pb.items.block_rows * pb.depth;
   for (index_t t = 0; t < parts; ++t) {
     scratch[t] = Scratch::carve(ws, keys_packed, values_packed, query_floats, TileRows, round_up(pb.items.block_rows, TileRows),
                                 pb.width);
@@ -219,6 +164,7 @@ void flash_attention(Context<backend::cpu>& ctx, View<float, 4> out, CView<float
                        direct ? queries : Kernels::kTileRows, options.causal},
              classify_key_blocks(ctx.workspace(), options.key_mask, q.size(0), k.size(1)),
              q.size(3),
+             round_up(q.size(3), kDepthStep),
              round_up(q.size(3), Kernels::kLanes),
              options.scale * std::numbers::log2e_v<float>};
   switch (direct ? queries : 0) {

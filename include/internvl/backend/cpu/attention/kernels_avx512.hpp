@@ -2,11 +2,14 @@
 // the CPU has AVX-512F. Every function that touches an intrinsic carries the target attribute
 // (GCC cannot inline an intrinsic into a function compiled for a lesser ISA). The interface is the
 // one flash.hpp expects of a kernel set; kernels_portable.hpp is the same in xsimd at the baseline.
-// Operands come packed by flash.hpp: contiguous, rows zero-padded to `width` (a multiple of 16).
-//   scores_packed:  S[12 × 32] = Qp · Kp over Dh      (12 queries × 2 vectors of keys in registers)
-//   scores_direct:  S[r][j] = q_r · k_j               (few queries, dot products along Dh)
+// The packed path's operands come packed (packing.hpp): contiguous, rows zero-padded to whole
+// vectors; the direct path reads K and V rows where they are, masking the head-dim tail.
+//   scores_packed:  S[12 × 32] = Qp · Kp over Dh      (12 queries × 2 vectors of keys in registers;
+//                   one vector of keys for a short last panel)
+//   scores_direct:  S[r][j] = q_r · k_j               (few queries: dot products along Dh, K in place)
 //   softmax_row:    online-softmax step of one row, P = 2^(S − max) in place, returns the rescale
 //   accumulate:     O[R × Dh] = α ⊙ O + P[R × keys] · V[keys × Dh]   (R × 2 vectors of Dh in registers)
+//   accumulate_direct: the same for a few queries, V rows read in place
 #pragma once
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -14,9 +17,11 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "internvl/backend/cpu/attention/packing.hpp"
 #include "internvl/backend/cpu/attention/plan.hpp"
 
 // GCC 12's AVX-512 headers trip its own -Wuninitialized (_mm512_undefined_ps; GCC bug 105593).
@@ -53,6 +58,38 @@ namespace avx512 {
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(static_cast<float>(c1)));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
+}
+
+// Transposes the 16 × 16 block held by r (row i in r[i]) in place: afterwards r[c] holds column c.
+// Four rounds of two-input shuffles: 32-bit pairs, 64-bit pairs, then 128-bit quarters twice.
+[[gnu::target("avx512f"), gnu::always_inline]] inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // Now t[2i] holds, per 128-bit quarter L, rows 2i, 2i+1 at columns 4L, 4L+1; t[2i+1] columns 4L+2, 4L+3.
+  for (int i = 0; i < 16; i += 4) {
+    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+    const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // Now quarter L of r[4i + m] holds column 4L + m of rows 4i .. 4i+3: gather the quarters.
+  for (int m = 0; m < 4; ++m) {
+    t[m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);       // quarters 0, 2 of each
+    t[4 + m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD);   // quarters 1, 3 of each
+    t[8 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88);
+    t[12 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
+  }
+  for (int m = 0; m < 4; ++m) {
+    r[m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0x88);
+    r[4 + m] = _mm512_shuffle_f32x4(t[4 + m], t[12 + m], 0x88);
+    r[8 + m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0xDD);
+    r[12 + m] = _mm512_shuffle_f32x4(t[4 + m], t[12 + m], 0xDD);
+  }
 }
 
 // Output columns [0, 16 · Vecs) of Rows rows (row stride `width`): o = α ⊙ o + P · V over `keys` rows of V.
@@ -101,57 +138,145 @@ struct Avx512Kernels {
 
   static bool available() { return __builtin_cpu_supports("avx512f"); }
 
-  // s[r · kKeyBlock + c] = Σ_d qp[d · 12 + r] · kp[d · 32 + c]  for r < 12, c < 32.
-  [[gnu::target("avx512f")]] static void scores_packed(const float* qp, const float* kp, index_t head_dim, float* s) {
-    __m512 acc[kTileRows][2];
-#pragma GCC unroll 12
-    for (int r = 0; r < kTileRows; ++r) {
-      acc[r][0] = _mm512_setzero_ps();
-      acc[r][1] = _mm512_setzero_ps();
-    }
-    for (index_t d = 0; d < head_dim; ++d) {
-      const __m512 k0 = _mm512_loadu_ps(kp + d * kPanelKeys);
-      const __m512 k1 = _mm512_loadu_ps(kp + d * kPanelKeys + 16);
-#pragma GCC unroll 12
-      for (int r = 0; r < kTileRows; ++r) {
-        const __m512 qr = _mm512_set1_ps(qp[d * kTileRows + r]);
-        acc[r][0] = _mm512_fmadd_ps(qr, k0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(qr, k1, acc[r][1]);
+  // All `keys` rows of one head (k points at key 0, rows k_stride apart) as key panels
+  // (packing.hpp), 16 keys × 16 dimensions at a time through a register transpose.
+  [[gnu::target("avx512f")]] static void pack_key_panels(const float* k, index_t k_stride, index_t keys,
+                                                         index_t head_dim, index_t depth, float* kp) {
+    for (index_t j0 = 0; j0 < round_up(keys, kPanelKeys); j0 += 16) {
+      float* panel = kp + (j0 / kPanelKeys) * depth * kPanelKeys + j0 % kPanelKeys;
+      for (index_t j = j0 + 16; j < std::min(j0 + 32, keys); ++j) {
+        prefetch_row(k + j * k_stride, head_dim);
       }
-    }
-#pragma GCC unroll 12
-    for (int r = 0; r < kTileRows; ++r) {
-      _mm512_storeu_ps(s + r * kKeyBlock, acc[r][0]);
-      _mm512_storeu_ps(s + r * kKeyBlock + 16, acc[r][1]);
+      for (index_t d0 = 0; d0 < depth; d0 += 16) {
+        const __mmask16 dims = avx512::first_lanes(head_dim - d0);
+        __m512 block[16];
+        for (int i = 0; i < 16; ++i) {
+          block[i] = j0 + i < keys ? _mm512_maskz_loadu_ps(dims, k + (j0 + i) * k_stride + d0) : _mm512_setzero_ps();
+        }
+        avx512::transpose_16x16(block);
+        for (index_t i = 0; i < std::min<index_t>(16, depth - d0); ++i) {
+          _mm512_storeu_ps(panel + (d0 + i) * kPanelKeys, block[i]);
+        }
+      }
     }
   }
 
-  // s[r · kKeyBlock + j] = Σ_d q[r · width + d] · k[j · width + d]  for r < Rows, j < keys.
-  // Two keys at a time, so that two independent FMA chains hide the latency.
-  template <int Rows>
-  [[gnu::target("avx512f")]] static void scores_direct(const float* q, const float* k, index_t keys, index_t width,
-                                                       float* s) {
-    for (index_t j = 0; j < keys; j += 2) {
-      const float* k0 = k + j * width;
-      const float* k1 = j + 1 < keys ? k0 + width : k0;
-      __m512 acc0[Rows], acc1[Rows];
-      for (int r = 0; r < Rows; ++r) {
-        acc0[r] = _mm512_setzero_ps();
-        acc1[r] = _mm512_setzero_ps();
+  // s[r · kKeyBlock + c] = Σ_d Q[r][d] · kp[d · 32 + c]  for r < 12, c < 16 · Vecs, over a query
+  // tile and a key panel (packing.hpp). Vecs = 1: the first half of a panel, for a last block of
+  // at most 16 keys.
+  template <int Vecs>
+  [[gnu::target("avx512f")]] static void scores_packed(const float* qp, const float* kp, index_t depth, float* s) {
+    __m512 acc[kTileRows][Vecs];
+#pragma GCC unroll 12
+    for (int r = 0; r < kTileRows; ++r) {
+#pragma GCC unroll 2
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = _mm512_setzero_ps();
       }
-      for (index_t d = 0; d < width; d += 16) {
-        const __m512 x0 = _mm512_loadu_ps(k0 + d);
-        const __m512 x1 = _mm512_loadu_ps(k1 + d);
+    }
+    for (index_t d = 0; d < depth; d += kDepthStep) {
+      const float* q_group = qp + d * kTileRows;
+#pragma GCC unroll 4
+      for (int e = 0; e < kDepthStep; ++e) {
+        __m512 keys[Vecs];
+#pragma GCC unroll 2
+        for (int c = 0; c < Vecs; ++c) {
+          keys[c] = _mm512_loadu_ps(kp + (d + e) * kPanelKeys + 16 * c);
+        }
+#pragma GCC unroll 12
+        for (int r = 0; r < kTileRows; ++r) {
+          const __m512 qr = _mm512_set1_ps(q_group[r * kDepthStep + e]);
+#pragma GCC unroll 2
+          for (int c = 0; c < Vecs; ++c) {
+            acc[r][c] = _mm512_fmadd_ps(qr, keys[c], acc[r][c]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < kTileRows; ++r) {
+#pragma GCC unroll 2
+      for (int c = 0; c < Vecs; ++c) {
+        _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, acc[r][c]);
+      }
+    }
+  }
+
+  // s[r · kKeyBlock + j] = Σ_{d < head_dim} q[r · width + d] · k[j · k_stride + d]  for r < Rows,
+  // j < keys: the direct path's scores, K rows read in place (q rows are packed, zero-padded to
+  // width). Four keys at a time: four rows streaming from memory at once, four FMA chains per query.
+  template <int Rows>
+  [[gnu::target("avx512f")]] static void scores_direct(const float* q, index_t width, const float* k,
+                                                       index_t k_stride, index_t keys, index_t head_dim, float* s) {
+    constexpr int kKeys = Rows <= 2 ? 8 : 4;
+    for (index_t j = 0; j < keys; j += kKeys) {
+      const float* rows[kKeys];
+      for (int g = 0; g < kKeys; ++g) {
+        rows[g] = k + std::min(j + g, keys - 1) * k_stride;  // past the end: repeat the last key, unused
+      }
+      __m512 acc[Rows][kKeys];
+      for (int r = 0; r < Rows; ++r) {
+        for (int g = 0; g < kKeys; ++g) {
+          acc[r][g] = _mm512_setzero_ps();
+        }
+      }
+      for (index_t d = 0; d < head_dim; d += 16) {
+        const __mmask16 dims = avx512::first_lanes(head_dim - d);
+        __m512 x[kKeys];
+        for (int g = 0; g < kKeys; ++g) {
+          x[g] = _mm512_maskz_loadu_ps(dims, rows[g] + d);
+        }
         for (int r = 0; r < Rows; ++r) {
           const __m512 qr = _mm512_loadu_ps(q + r * width + d);
-          acc0[r] = _mm512_fmadd_ps(qr, x0, acc0[r]);
-          acc1[r] = _mm512_fmadd_ps(qr, x1, acc1[r]);
+          for (int g = 0; g < kKeys; ++g) {
+            acc[r][g] = _mm512_fmadd_ps(qr, x[g], acc[r][g]);
+          }
         }
       }
       for (int r = 0; r < Rows; ++r) {
-        s[r * kKeyBlock + j] = _mm512_reduce_add_ps(acc0[r]);
-        if (j + 1 < keys) {
-          s[r * kKeyBlock + j + 1] = _mm512_reduce_add_ps(acc1[r]);
+        for (int g = 0; g < kKeys && j + g < keys; ++g) {
+          s[r * kKeyBlock + j + g] = _mm512_reduce_add_ps(acc[r][g]);
+        }
+      }
+    }
+  }
+
+  // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} p[r · kKeyBlock + j] · v[j · v_stride + d] for
+  // r < Rows, d < head_dim: the direct path's P · V, V rows read in place once each, four at a
+  // time, into the few output rows kept in L1.
+  template <int Rows>
+  [[gnu::target("avx512f")]] static void accumulate_direct(const float* p, const float* v, index_t v_stride,
+                                                           index_t keys, float* o, index_t width,
+                                                           const float* alpha, index_t head_dim) {
+    constexpr int kKeys = Rows <= 2 ? 8 : 4;
+    for (int r = 0; r < Rows; ++r) {
+      const __m512 a = _mm512_set1_ps(alpha[r]);
+      for (index_t d = 0; d < width; d += 16) {
+        _mm512_storeu_ps(o + r * width + d, _mm512_mul_ps(_mm512_loadu_ps(o + r * width + d), a));
+      }
+    }
+    for (index_t j = 0; j < keys; j += kKeys) {
+      const float* rows[kKeys];
+      __m512 pj[Rows][kKeys];
+      for (int g = 0; g < kKeys; ++g) {
+        rows[g] = v + std::min(j + g, keys - 1) * v_stride;  // past the end: the last row, with weight 0
+        for (int r = 0; r < Rows; ++r) {
+          pj[r][g] = _mm512_set1_ps(j + g < keys ? p[r * kKeyBlock + j + g] : 0.0f);
+        }
+      }
+      for (index_t d = 0; d < head_dim; d += 16) {
+        const __mmask16 dims = avx512::first_lanes(head_dim - d);
+        __m512 x[kKeys];
+        for (int g = 0; g < kKeys; ++g) {
+          x[g] = _mm512_maskz_loadu_ps(dims, rows[g] + d);
+        }
+        for (int r = 0; r < Rows; ++r) {
+          float* od = o + r * width + d;
+          __m512 sum = _mm512_loadu_ps(od);
+          for (int g = 0; g < kKeys; ++g) {
+            sum = _mm512_fmadd_ps(pj[r][g], x[g], sum);
+          }
+          _mm512_storeu_ps(od, sum);
         }
       }
     }

@@ -1,12 +1,13 @@
 // The attention micro-kernels in xsimd at the build's baseline ISA (AVX2 + FMA by default): the
 // kernel set for CPUs without AVX-512, and the same interface as kernels_avx512.hpp (see there
-// and flash.hpp for the equations). Operands come packed, rows zero-padded to whole vectors.
+// and flash.hpp for the equations). Head-dim tails of in-place rows (direct path) run in scalar code.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "internvl/backend/cpu/attention/packing.hpp"
 #include "internvl/backend/cpu/attention/plan.hpp"
 #include "internvl/backend/cpu/simd.hpp"
 
@@ -67,42 +68,93 @@ struct PortableKernels {
 
   static bool available() { return true; }
 
-  static void scores_packed(const float* qp, const float* kp, index_t head_dim, float* s) {
-    VecF acc[kTileRows][2];
+  static void pack_key_panels(const float* k, index_t k_stride, index_t keys, index_t head_dim, index_t depth,
+                              float* kp) {
+    pack_key_panels_scalar<kPanelKeys>(k, k_stride, keys, head_dim, depth, kp);
+  }
+
+  template <int Vecs>
+  static void scores_packed(const float* qp, const float* kp, index_t depth, float* s) {
+    VecF acc[kTileRows][Vecs];
     for (int r = 0; r < kTileRows; ++r) {
-      acc[r][0] = VecF(0.0f);
-      acc[r][1] = VecF(0.0f);
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = VecF(0.0f);
+      }
     }
-    for (index_t d = 0; d < head_dim; ++d) {
-      const VecF k0 = load(kp + d * kPanelKeys);
-      const VecF k1 = load(kp + d * kPanelKeys + kLanes);
-      for (int r = 0; r < kTileRows; ++r) {
-        const VecF qr(qp[d * kTileRows + r]);
-        acc[r][0] = xsimd::fma(qr, k0, acc[r][0]);
-        acc[r][1] = xsimd::fma(qr, k1, acc[r][1]);
+    for (index_t d = 0; d < depth; d += kDepthStep) {
+      const float* q_group = qp + d * kTileRows;
+      for (int e = 0; e < kDepthStep; ++e) {
+        VecF keys[Vecs];
+        for (int c = 0; c < Vecs; ++c) {
+          keys[c] = load(kp + (d + e) * kPanelKeys + c * kLanes);
+        }
+        for (int r = 0; r < kTileRows; ++r) {
+          const VecF qr(q_group[r * kDepthStep + e]);
+          for (int c = 0; c < Vecs; ++c) {
+            acc[r][c] = xsimd::fma(qr, keys[c], acc[r][c]);
+          }
+        }
       }
     }
     for (int r = 0; r < kTileRows; ++r) {
-      store(s + r * kKeyBlock, acc[r][0]);
-      store(s + r * kKeyBlock + kLanes, acc[r][1]);
+      for (int c = 0; c < Vecs; ++c) {
+        store(s + r * kKeyBlock + c * kLanes, acc[r][c]);
+      }
     }
   }
 
   template <int Rows>
-  static void scores_direct(const float* q, const float* k, index_t keys, index_t width, float* s) {
+  static void scores_direct(const float* q, index_t width, const float* k, index_t k_stride, index_t keys,
+                            index_t head_dim, float* s) {
+    const index_t vector_end = head_dim / kLanes * kLanes;
     for (index_t j = 0; j < keys; ++j) {
+      if (j + kPrefetchRows < keys) {
+        prefetch_row(k + (j + kPrefetchRows) * k_stride, head_dim);
+      }
+      const float* kj = k + j * k_stride;
       VecF acc[Rows];
       for (int r = 0; r < Rows; ++r) {
         acc[r] = VecF(0.0f);
       }
-      for (index_t d = 0; d < width; d += kLanes) {
-        const VecF x = load(k + j * width + d);
+      for (index_t d = 0; d < vector_end; d += kLanes) {
+        const VecF x = load(kj + d);
         for (int r = 0; r < Rows; ++r) {
           acc[r] = xsimd::fma(load(q + r * width + d), x, acc[r]);
         }
       }
       for (int r = 0; r < Rows; ++r) {
-        s[r * kKeyBlock + j] = reduce_sum(acc[r]);
+        float dot = reduce_sum(acc[r]);
+        for (index_t d = vector_end; d < head_dim; ++d) {
+          dot += q[r * width + d] * kj[d];
+        }
+        s[r * kKeyBlock + j] = dot;
+      }
+    }
+  }
+
+  template <int Rows>
+  static void accumulate_direct(const float* p, const float* v, index_t v_stride, index_t keys, float* o,
+                                index_t width, const float* alpha, index_t head_dim) {
+    const index_t vector_end = head_dim / kLanes * kLanes;
+    for (int r = 0; r < Rows; ++r) {
+      for (index_t d = 0; d < head_dim; ++d) {
+        o[r * width + d] *= alpha[r];
+      }
+    }
+    for (index_t j = 0; j < keys; ++j) {
+      if (j + kPrefetchRows < keys) {
+        prefetch_row(v + (j + kPrefetchRows) * v_stride, head_dim);
+      }
+      const float* vj = v + j * v_stride;
+      for (int r = 0; r < Rows; ++r) {
+        const float pj = p[r * kKeyBlock + j];
+        float* orow = o + r * width;
+        for (index_t d = 0; d < vector_end; d += kLanes) {
+          store(orow + d, xsimd::fma(VecF(pj), load(vj + d), load(orow + d)));
+        }
+        for (index_t d = vector_end; d < head_dim; ++d) {
+          orow[d] += pj * vj[d];
+        }
       }
     }
   }

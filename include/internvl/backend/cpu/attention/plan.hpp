@@ -120,9 +120,9 @@ inline void split_by_cost(const WorkItems& items, const KeyBlocks& kb, index_t p
 
 // One thread's scratch, carved from the workspace before the threads start.
 struct Scratch {
-  float* keys_packed;   // packed: [ceil(Sk / panel) panels][Dh][panel keys]; direct: [kKeyBlock][padded Dh]
-  float* values_packed; // packed: [Sk][padded Dh];                            direct: [kKeyBlock][padded Dh]
-  float* queries;       // packed: tiles [tiles][Dh][tile rows];               direct: [rows][padded Dh]
+  float* keys_packed;   // [ceil(Sk / panel) panels][depth][panel keys] (packed path only)
+  float* values_packed; // [Sk][width] (packed path only)
+  float* queries;       // packed path: tiles [tiles][depth / 4][tile rows][4]; direct path: [rows][width]
   float* scores;        // [tile rows][kKeyBlock]: scores, then probabilities, of one tile
   float* acc;           // [block rows][padded Dh]: the unnormalised output
   float* row_max;       // [block rows] running max of the scores (log2 units)
