@@ -2,7 +2,6 @@
 // tests/golden/ops/make_attention.py), the cpu backend (both kernel sets) against the reference over
 // a shape grid with Q/K/V as strided views of packed projections, and the argument checks.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 
@@ -49,7 +48,9 @@ TEST_CASE("reference attention matches PyTorch scaled_dot_product_attention", "[
   Context<backend::reference> ctx;
   for (const std::string name : {"self", "causal", "masked", "causal_masked", "cross"}) {
     INFO("fixture " << name);
-    auto path = [&](const std::string& what) { return testing::golden_path("ops/attention/" + name + "_" + what + ".npy"); };
+    auto path = [&](const std::string& what) {
+      return testing::golden_path("ops/attention/" + name + "_" + what + ".npy");
+    };
     const auto q = io::read_npy_f32<4>(path("q"));
     const auto k = io::read_npy_f32<4>(path("k"));
     const auto v = io::read_npy_f32<4>(path("v"));
@@ -57,7 +58,8 @@ TEST_CASE("reference attention matches PyTorch scaled_dot_product_attention", "[
     const auto params = io::read_npy_f32<1>(path("params"));
     const bool has_mask = name.find("masked") != std::string::npos || name == "cross";
     const auto mask = has_mask ? to_mask(io::read_npy_f32<2>(path("mask"))) : Tensor<std::uint8_t, 2>{};
-    const ops::AttentionOptions options{params(0), params(1) != 0.0f, has_mask ? mask.view() : CView<std::uint8_t, 2>{}};
+    const ops::AttentionOptions options{params(0), params(1) != 0.0f,
+                                        has_mask ? mask.view() : CView<std::uint8_t, 2>{}};
     Tensor<float, 4> out(q.shape());
     testing::poison(out.view());
     ops::attention(ctx, out.view(), q.view(), k.view(), v.view(), options);
@@ -104,14 +106,17 @@ TEST_CASE("attention rejects inconsistent arguments", "[attention]") {
                       Catch::Contains("ops::attention") && Catch::Contains("disagree on batch, heads or head dim"));
   REQUIRE_THROWS_WITH(ops::attention(ctx, out.view(), q.view(), k.view(), k_heads.view(), plain),
                       Catch::Contains("ops::attention") && Catch::Contains("k has shape [2, 7, 3, 8] but v has shape"));
-  REQUIRE_THROWS_WITH(ops::attention(ctx, out.view(), q.view(), k.view(), v.view(), {0.3f, true}),
-                      Catch::Contains("ops::attention") && Catch::Contains("causal attention needs as many queries as keys"));
-  REQUIRE_THROWS_WITH(ops::attention(ctx, out.view(), q.view(), k.view(), v.view(), {0.3f, false, mask.view()}),
-                      Catch::Contains("ops::attention") && Catch::Contains("key_mask has shape [2, 5], expected [2, 7]"));
+  REQUIRE_THROWS_WITH(
+      ops::attention(ctx, out.view(), q.view(), k.view(), v.view(), {0.3f, true}),
+      Catch::Contains("ops::attention") && Catch::Contains("causal attention needs as many queries as keys"));
+  REQUIRE_THROWS_WITH(
+      ops::attention(ctx, out.view(), q.view(), k.view(), v.view(), {0.3f, false, mask.view()}),
+      Catch::Contains("ops::attention") && Catch::Contains("key_mask has shape [2, 5], expected [2, 7]"));
   Tensor<float, 4> wide(Extents<4>{2, 7, 3, 16}, 0.5f);
   const CView<float, 4> strided_dim(wide.data(), Extents<4>{2, 7, 3, 8}, Extents<4>{336, 48, 16, 2});
-  REQUIRE_THROWS_WITH(ops::attention(ctx, out.view(), q.view(), strided_dim, strided_dim, plain),
-                      Catch::Contains("ops::attention") && Catch::Contains("k must have unit stride in its last dimension"));
+  REQUIRE_THROWS_WITH(
+      ops::attention(ctx, out.view(), q.view(), strided_dim, strided_dim, plain),
+      Catch::Contains("ops::attention") && Catch::Contains("k must have unit stride in its last dimension"));
 }
 
 namespace {

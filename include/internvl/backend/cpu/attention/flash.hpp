@@ -5,9 +5,9 @@
 // and the answer is O / l (0 when l = 0: the query saw no key). Scores are kept in log2 units
 // (Q is pre-multiplied by scale · log2 e) so that 2^x replaces e^x. Only a tile of scores
 // [tile rows × kKeyBlock] ever exists, never the Sq × Sk matrix.
-// Two paths: for more than kDirectMaxQueries queries, K of one (b, h) is packed into panels
-// [Dh][panel keys], V into dense rows and Q into tiles [Dh][tile rows], so both products are
-// register-blocked GEMMs over contiguous memory. For a few queries (attention pooling), where
+// Two paths: for more than kDirectMaxQueries queries, K of one (b, h) is packed into panels of
+// keys side by side, V into dense rows and Q into tiles of rows (packing.hpp), so both products
+// are register-blocked GEMMs over contiguous memory. For a few queries (attention pooling), where
 // packing would cost as much as the products, K and V rows are read once, in place: the scores
 // are dot products along Dh and P · V adds scaled V rows to the few output rows.
 #pragma once
@@ -31,9 +31,9 @@ struct Problem {
   WorkItems items;
   KeyBlocks key_blocks;
   index_t head_dim;
-  index_t depth;        // head_dim rounded up to kDepthStep: the depth of packed query tiles and key panels
-  index_t width;        // head_dim rounded up to whole vectors: the row length of packed rows and accumulators
-  float q_factor;       // scale · log2 e
+  index_t depth;   // head_dim rounded up to kDepthStep: the depth of packed query tiles and key panels
+  index_t width;   // head_dim rounded up to whole vectors: the row length of packed rows and accumulators
+  float q_factor;  // scale · log2 e
 };
 
 // One item: query block `block` of (b, h), all its key blocks, the normalised output.
@@ -96,10 +96,9 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
       }
       for (index_t r = 0; r < TileRows; ++r) {
         const index_t row = t_first + r;
-        const index_t visible =
-            r < t_rows ? std::clamp<index_t>(items.key_limit(first + row) - c0, 0, block_keys) : 0;
-        scratch.alpha[row] = Kernels::softmax_row(s + r * kKeyBlock, bias, visible, cols, scratch.row_max[row],
-                                                  scratch.row_sum[row]);
+        const index_t visible = r < t_rows ? std::clamp<index_t>(items.key_limit(first + row) - c0, 0, block_keys) : 0;
+        scratch.alpha[row] =
+            Kernels::softmax_row(s + r * kKeyBlock, bias, visible, cols, scratch.row_max[row], scratch.row_sum[row]);
       }
       if constexpr (Direct) {
         Kernels::template accumulate_direct<TileRows>(s, row_of(pb.v, b, c0, h), pb.v.stride(1), cols, scratch.acc,
@@ -134,8 +133,8 @@ void run_items(Context<backend::cpu>& ctx, const Problem& pb) {
   const index_t values_packed = Direct ? 0 : pb.items.keys * pb.width;
   const index_t query_floats = Direct ? TileRows * pb.width : pb.items.block_rows * pb.depth;
   for (index_t t = 0; t < parts; ++t) {
-    scratch[t] = Scratch::carve(ws, keys_packed, values_packed, query_floats, TileRows, round_up(pb.items.block_rows, TileRows),
-                                pb.width);
+    scratch[t] = Scratch::carve(ws, keys_packed, values_packed, query_floats, TileRows,
+                                round_up(pb.items.block_rows, TileRows), pb.width);
   }
   ctx.pool().run(parts, [&](index_t t) {
     for (index_t item = bounds[t]; item < bounds[t + 1]; ++item) {
@@ -168,11 +167,16 @@ void flash_attention(Context<backend::cpu>& ctx, View<float, 4> out, CView<float
              round_up(q.size(3), Kernels::kLanes),
              options.scale * std::numbers::log2e_v<float>};
   switch (direct ? queries : 0) {
-    case 1: return run_items<Kernels, 1, true>(ctx, pb);
-    case 2: return run_items<Kernels, 2, true>(ctx, pb);
-    case 3: return run_items<Kernels, 3, true>(ctx, pb);
-    case 4: return run_items<Kernels, 4, true>(ctx, pb);
-    default: return run_items<Kernels, Kernels::kTileRows, false>(ctx, pb);
+    case 1:
+      return run_items<Kernels, 1, true>(ctx, pb);
+    case 2:
+      return run_items<Kernels, 2, true>(ctx, pb);
+    case 3:
+      return run_items<Kernels, 3, true>(ctx, pb);
+    case 4:
+      return run_items<Kernels, 4, true>(ctx, pb);
+    default:
+      return run_items<Kernels, Kernels::kTileRows, false>(ctx, pb);
   }
 }
 

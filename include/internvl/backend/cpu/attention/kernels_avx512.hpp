@@ -79,8 +79,8 @@ namespace avx512 {
   }
   // Now quarter L of r[4i + m] holds column 4L + m of rows 4i .. 4i+3: gather the quarters.
   for (int m = 0; m < 4; ++m) {
-    t[m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);       // quarters 0, 2 of each
-    t[4 + m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD);   // quarters 1, 3 of each
+    t[m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);      // quarters 0, 2 of each
+    t[4 + m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xDD);  // quarters 1, 3 of each
     t[8 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88);
     t[12 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xDD);
   }
@@ -133,7 +133,7 @@ template <int Rows, int Vecs>
 
 struct Avx512Kernels {
   static constexpr index_t kLanes = 16;
-  static constexpr index_t kTileRows = 12;   // 12 × 2 accumulators + 2 loaded vectors of 32 registers
+  static constexpr index_t kTileRows = 12;  // 12 × 2 accumulators + 2 loaded vectors of 32 registers
   static constexpr index_t kPanelKeys = 32;
 
   static bool available() { return __builtin_cpu_supports("avx512f"); }
@@ -206,8 +206,8 @@ struct Avx512Kernels {
   // j < keys: the direct path's scores, K rows read in place (q rows are packed, zero-padded to
   // width). Four keys at a time: four rows streaming from memory at once, four FMA chains per query.
   template <int Rows>
-  [[gnu::target("avx512f")]] static void scores_direct(const float* q, index_t width, const float* k,
-                                                       index_t k_stride, index_t keys, index_t head_dim, float* s) {
+  [[gnu::target("avx512f")]] static void scores_direct(const float* q, index_t width, const float* k, index_t k_stride,
+                                                       index_t keys, index_t head_dim, float* s) {
     constexpr int kKeys = Rows <= 2 ? 8 : 4;
     for (index_t j = 0; j < keys; j += kKeys) {
       const float* rows[kKeys];
@@ -246,8 +246,8 @@ struct Avx512Kernels {
   // time, into the few output rows kept in L1.
   template <int Rows>
   [[gnu::target("avx512f")]] static void accumulate_direct(const float* p, const float* v, index_t v_stride,
-                                                           index_t keys, float* o, index_t width,
-                                                           const float* alpha, index_t head_dim) {
+                                                           index_t keys, float* o, index_t width, const float* alpha,
+                                                           index_t head_dim) {
     constexpr int kKeys = Rows <= 2 ? 8 : 4;
     for (int r = 0; r < Rows; ++r) {
       const __m512 a = _mm512_set1_ps(alpha[r]);

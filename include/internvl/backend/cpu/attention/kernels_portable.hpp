@@ -63,7 +63,7 @@ void accumulate_columns(const float* p, const float* v, index_t keys, float* o, 
 
 struct PortableKernels {
   static constexpr index_t kLanes = cpu::kLanes;
-  static constexpr index_t kTileRows = 6;    // 6 × 2 accumulators fit 16 AVX2 registers
+  static constexpr index_t kTileRows = 6;  // 6 × 2 accumulators fit 16 AVX2 registers
   static constexpr index_t kPanelKeys = 2 * kLanes;
 
   static bool available() { return true; }
@@ -133,8 +133,8 @@ struct PortableKernels {
   }
 
   template <int Rows>
-  static void accumulate_direct(const float* p, const float* v, index_t v_stride, index_t keys, float* o,
-                                index_t width, const float* alpha, index_t head_dim) {
+  static void accumulate_direct(const float* p, const float* v, index_t v_stride, index_t keys, float* o, index_t width,
+                                const float* alpha, index_t head_dim) {
     const index_t vector_end = head_dim / kLanes * kLanes;
     for (int r = 0; r < Rows; ++r) {
       for (index_t d = 0; d < head_dim; ++d) {
@@ -159,8 +159,7 @@ struct PortableKernels {
     }
   }
 
-  static float softmax_row(float* s, const float* bias, index_t visible, index_t cols, float& row_max,
-                           float& row_sum) {
+  static float softmax_row(float* s, const float* bias, index_t visible, index_t cols, float& row_max, float& row_sum) {
     const VecF neg_inf(-std::numeric_limits<float>::infinity());
     auto seen_scores = [&](index_t c) {
       const VecF x = bias != nullptr ? load(s + c) + load(bias + c) : load(s + c);
@@ -177,8 +176,8 @@ struct PortableKernels {
     }
     VecF vsum(0.0f);
     for (index_t c = 0; c < cols; c += kLanes) {
-      const VecF p = xsimd::select(portable::first_lanes(c, visible), xsimd::exp2(seen_scores(c) - VecF(new_max)),
-                                   VecF(0.0f));
+      const VecF p =
+          xsimd::select(portable::first_lanes(c, visible), xsimd::exp2(seen_scores(c) - VecF(new_max)), VecF(0.0f));
       store(s + c, p);
       vsum += p;
     }

@@ -28,8 +28,8 @@ inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
 struct KeyBlocks {
   enum Visibility : std::uint8_t { none = 0, some = 1, all = 2 };
 
-  const float* bias = nullptr;           // [batch, blocks · kKeyBlock]
-  const std::uint8_t* state = nullptr;   // [batch, blocks]
+  const float* bias = nullptr;          // [batch, blocks · kKeyBlock]
+  const std::uint8_t* state = nullptr;  // [batch, blocks]
   index_t blocks = 0;
 
   Visibility visibility(index_t b, index_t block) const {
@@ -59,7 +59,9 @@ inline KeyBlocks classify_key_blocks(Workspace<>& ws, CView<std::uint8_t, 2> key
         bias[(b * kb.blocks + block) * kKeyBlock + c] = shown ? 0.0f : -std::numeric_limits<float>::infinity();
       }
       const index_t in_block = std::min(kKeyBlock, keys - block * kKeyBlock);
-      state[b * kb.blocks + block] = visible == 0 ? KeyBlocks::none : visible == in_block ? KeyBlocks::all : KeyBlocks::some;
+      state[b * kb.blocks + block] = visible == 0          ? KeyBlocks::none
+                                     : visible == in_block ? KeyBlocks::all
+                                                           : KeyBlocks::some;
     }
   }
   kb.bias = bias;
@@ -70,8 +72,8 @@ inline KeyBlocks classify_key_blocks(Workspace<>& ws, CView<std::uint8_t, 2> key
 // The work items and their order; item = (b · heads + h) · query_blocks + query block.
 struct WorkItems {
   index_t batch, heads, queries, keys;
-  index_t block_rows;     // queries per item (kQueryBlock, or all of them on the direct path)
-  index_t tile_rows;      // queries per register tile of the kernel
+  index_t block_rows;  // queries per item (kQueryBlock, or all of them on the direct path)
+  index_t tile_rows;   // queries per register tile of the kernel
   bool causal;
 
   index_t query_blocks() const { return ceil_div(queries, block_rows); }
@@ -120,18 +122,18 @@ inline void split_by_cost(const WorkItems& items, const KeyBlocks& kb, index_t p
 
 // One thread's scratch, carved from the workspace before the threads start.
 struct Scratch {
-  float* keys_packed;   // [ceil(Sk / panel) panels][depth][panel keys] (packed path only)
-  float* values_packed; // [Sk][width] (packed path only)
-  float* queries;       // packed path: tiles [tiles][depth / 4][tile rows][4]; direct path: [rows][width]
-  float* scores;        // [tile rows][kKeyBlock]: scores, then probabilities, of one tile
-  float* acc;           // [block rows][padded Dh]: the unnormalised output
-  float* row_max;       // [block rows] running max of the scores (log2 units)
-  float* row_sum;       // [block rows] running sum of the probabilities
-  float* alpha;         // [block rows] rescale factor of the current key block
-  index_t packed_tag;   // which (b · heads + h) the packed keys and values hold; -1: none
+  float* keys_packed;    // [ceil(Sk / panel) panels][depth][panel keys] (packed path only)
+  float* values_packed;  // [Sk][width] (packed path only)
+  float* queries;        // packed path: tiles [tiles][depth / 4][tile rows][4]; direct path: [rows][width]
+  float* scores;         // [tile rows][kKeyBlock]: scores, then probabilities, of one tile
+  float* acc;            // [block rows][padded Dh]: the unnormalised output
+  float* row_max;        // [block rows] running max of the scores (log2 units)
+  float* row_sum;        // [block rows] running sum of the probabilities
+  float* alpha;          // [block rows] rescale factor of the current key block
+  index_t packed_tag;    // which (b · heads + h) the packed keys and values hold; -1: none
 
-  static Scratch carve(Workspace<>& ws, index_t keys_packed, index_t values_packed, index_t query_floats, index_t tile_rows,
-                       index_t block_rows, index_t padded_dim) {
+  static Scratch carve(Workspace<>& ws, index_t keys_packed, index_t values_packed, index_t query_floats,
+                       index_t tile_rows, index_t block_rows, index_t padded_dim) {
     auto take = [&](index_t n) { return ws.allocate<float>(static_cast<std::size_t>(std::max<index_t>(n, 1))); };
     Scratch s;
     s.keys_packed = take(keys_packed);
