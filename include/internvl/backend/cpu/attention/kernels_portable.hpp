@@ -83,6 +83,8 @@ struct PortableKernels {
     }
     for (index_t d = 0; d < depth; d += kDepthStep) {
       const float* q_group = qp + d * kTileRows;
+      // Not unrolled: 12 accumulators, 2 keys and a broadcast fill the 16 AVX2 registers already.
+#pragma GCC unroll 1
       for (int e = 0; e < kDepthStep; ++e) {
         VecF keys[Vecs];
         for (int c = 0; c < Vecs; ++c) {
