@@ -10,6 +10,7 @@
 //   softmax_row:    online-softmax step of one row, P = 2^(S − max) in place, returns the rescale
 //   accumulate:     O[R × Dh] = α ⊙ O + P[R × keys] · V[keys × Dh]   (R × 2 vectors of Dh in registers)
 //   accumulate_direct: the same for a few queries, V rows read in place
+//   pack_key_panels: K rows into key panels, 16 × 16 blocks transposed in registers
 #pragma once
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
