@@ -1,6 +1,16 @@
 // Every op of the cpu backend.
 #pragma once
 
+#include "internvl/backend/cpu/add.hpp"
+#include "internvl/backend/cpu/batch_norm.hpp"
 #include "internvl/backend/cpu/context.hpp"
+#include "internvl/backend/cpu/gelu.hpp"
+#include "internvl/backend/cpu/layer_norm.hpp"
+#include "internvl/backend/cpu/layer_norm_channels.hpp"
 #include "internvl/backend/cpu/linear.hpp"
+#include "internvl/backend/cpu/mean_tokens.hpp"
 #include "internvl/backend/cpu/rms_norm.hpp"
+#include "internvl/backend/cpu/scaled_residual_add.hpp"
+#include "internvl/backend/cpu/silu.hpp"
+#include "internvl/backend/cpu/softmax.hpp"
+#include "internvl/backend/cpu/swiglu.hpp"
