@@ -1,8 +1,10 @@
-// CompensatedSum: a lane-wise running sum with Kahan compensation. Each addition's rounding error
-// is carried into the next one, so the total is good to about 2 ulp however many terms it has
-// (a plain f32 running sum of n positive terms drifts by about √n ulp: 1.4e-6 relative at n = 1600).
-//   carry ← ((sum + (v − carry)) − sum) − (v − carry),   sum ← sum + (v − carry)
-// The build does not reassociate floating point (no -ffast-math), which this relies on.
+// CompensatedSum: a lane-wise running sum that also accumulates the exact rounding error of each
+// addition (Knuth's TwoSum), so the total is good to about 2 ulp however many terms it has (a plain
+// f32 running sum of n positive terms drifts by about √n ulp: 1.4e-6 relative at n = 1600):
+//   s' = s + v,   error = (s − (s' − v')) + (v − v'),  v' = s' − s,   lost += error
+// total = s + lost. Unlike Kahan's form, the loop-carried chains are one addition long, so the
+// kernels that use it stay memory-bound. The build does not reassociate floating point (no
+// -ffast-math), which this relies on.
 #pragma once
 
 #include "internvl/backend/cpu/simd.hpp"
@@ -11,16 +13,16 @@ namespace internvl::cpu {
 
 struct CompensatedSum {
   VecF sum = VecF(0.0f);
-  VecF carry = VecF(0.0f);  // minus the low-order part lost so far
+  VecF lost = VecF(0.0f);  // the sum of the rounding errors of the additions so far
 
   void add(const VecF& v) {
-    const VecF corrected = v - carry;
-    const VecF next = sum + corrected;
-    carry = (next - sum) - corrected;
+    const VecF next = sum + v;
+    const VecF v_added = next - sum;
+    lost += (sum - (next - v_added)) + (v - v_added);
     sum = next;
   }
 
-  VecF total() const { return sum - carry; }
+  VecF total() const { return sum + lost; }
 };
 
 }  // namespace internvl::cpu

@@ -1,8 +1,7 @@
 // cpu token mean: the D columns are cut into blocks of kColumns; a work item is (image, column
 // block), spread over the thread pool. It adds the block's slice of every token row in the range
-// (one contiguous read per row) into f32 sums kept in L1, with Kahan compensation
-// (backend/cpu/compensated_sum.hpp) so that the error does not grow with the number of tokens;
-// then out = (sum − carry) / (end − begin).
+// (one contiguous read per row) into compensated f32 sums kept in L1 (backend/cpu/compensated_sum.hpp),
+// so that the error does not grow with the number of tokens; then out = (sum + lost) / (end − begin).
 #pragma once
 
 #include <algorithm>
@@ -26,20 +25,20 @@ struct MeanTokens<backend::cpu> {
     const VecF count(static_cast<float>(end - begin));
     ctx.pool().parallel_for(x.size(0) * blocks, 1, [&](index_t item_begin, index_t item_end) {
       alignas(kAlignment) float sum[kColumns];
-      alignas(kAlignment) float carry[kColumns];
+      alignas(kAlignment) float lost[kColumns];
       // Adds v to the lanes [j, j + kLanes) of the compensated sums.
       const auto accumulate = [&](const VecF& v, index_t j) {
-        cpu::CompensatedSum lanes{cpu::load(sum + j), cpu::load(carry + j)};
+        cpu::CompensatedSum lanes{cpu::load(sum + j), cpu::load(lost + j)};
         lanes.add(v);
         cpu::store(sum + j, lanes.sum);
-        cpu::store(carry + j, lanes.carry);
+        cpu::store(lost + j, lanes.lost);
       };
       for (index_t item = item_begin; item < item_end; ++item) {
         const index_t b = item / blocks;
         const index_t first = item % blocks * kColumns;
         const index_t columns = std::min(kColumns, width - first);
         std::fill_n(sum, kColumns, 0.0f);
-        std::fill_n(carry, kColumns, 0.0f);
+        std::fill_n(lost, kColumns, 0.0f);
         for (index_t s = begin; s < end; ++s) {
           const float* row = x.data() + b * x.stride(0) + s * x.stride(1) + first;
           index_t j = 0;
@@ -52,7 +51,7 @@ struct MeanTokens<backend::cpu> {
         }
         cpu::map_span(
             out.data() + b * out.stride(0) + first, columns,
-            [&](const VecF& total, const VecF& lost) { return (total - lost) / count; }, sum, carry);
+            [&](const VecF& total, const VecF& error) { return (total + error) / count; }, sum, lost);
       }
     });
   }

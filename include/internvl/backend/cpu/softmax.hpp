@@ -1,5 +1,5 @@
 // cpu softmax: rows split over the thread pool; each row (in L1 after its first read) takes three
-// xsimd passes: the maximum m; e = exp(x − m) written to y and summed (Kahan-compensated, so long
+// xsimd passes: the maximum m; e = exp(x − m) written to y and summed (compensated, so long
 // rows lose no accuracy); y ← e · (1/Σe).
 // The row tail goes through padded vectors (−∞ padding: it adds nothing to the max or the sum).
 #pragma once
