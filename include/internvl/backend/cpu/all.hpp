@@ -2,6 +2,7 @@
 #pragma once
 
 #include "internvl/backend/cpu/add.hpp"
+#include "internvl/backend/cpu/assemble_tokens.hpp"
 #include "internvl/backend/cpu/batch_norm.hpp"
 #include "internvl/backend/cpu/context.hpp"
 #include "internvl/backend/cpu/gelu.hpp"
@@ -9,6 +10,8 @@
 #include "internvl/backend/cpu/layer_norm_channels.hpp"
 #include "internvl/backend/cpu/linear.hpp"
 #include "internvl/backend/cpu/mean_tokens.hpp"
+#include "internvl/backend/cpu/patchify.hpp"
+#include "internvl/backend/cpu/pixel_shuffle.hpp"
 #include "internvl/backend/cpu/rms_norm.hpp"
 #include "internvl/backend/cpu/scaled_residual_add.hpp"
 #include "internvl/backend/cpu/silu.hpp"

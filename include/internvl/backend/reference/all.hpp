@@ -2,6 +2,7 @@
 #pragma once
 
 #include "internvl/backend/reference/add.hpp"
+#include "internvl/backend/reference/assemble_tokens.hpp"
 #include "internvl/backend/reference/attention.hpp"
 #include "internvl/backend/reference/batch_norm.hpp"
 #include "internvl/backend/reference/context.hpp"
@@ -10,6 +11,8 @@
 #include "internvl/backend/reference/layer_norm_channels.hpp"
 #include "internvl/backend/reference/linear.hpp"
 #include "internvl/backend/reference/mean_tokens.hpp"
+#include "internvl/backend/reference/patchify.hpp"
+#include "internvl/backend/reference/pixel_shuffle.hpp"
 #include "internvl/backend/reference/rms_norm.hpp"
 #include "internvl/backend/reference/scaled_residual_add.hpp"
 #include "internvl/backend/reference/silu.hpp"
