@@ -180,3 +180,12 @@ TEST_CASE("gelu, silu and swiglu reject bad arguments", "[activations]") {
   REQUIRE_THROWS_WITH(ops::silu(cpu, square.view(), square.view().transpose(0, 1)),
                       Catch::Contains("x must have unit stride in its last dimension"));
 }
+
+TEST_CASE("gelu, silu and swiglu of empty views are a no-op", "[activations]") {
+  Context<backend::cpu> cpu;
+  Tensor<float, 2> none(Extents<2>{0, 8});
+  Tensor<float, 4> empty_map(Extents<4>{1, 0, 3, 3});
+  ops::gelu(cpu, none.view(), none.view());
+  ops::silu(cpu, empty_map.view(), empty_map.view());
+  ops::swiglu(cpu, none.view(), none.view(), none.view());
+}

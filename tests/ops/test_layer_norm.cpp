@@ -107,3 +107,12 @@ TEST_CASE("layer_norm rejects bad arguments", "[layer_norm]") {
   REQUIRE_THROWS_WITH(ops::layer_norm(cpu, square.view(), square.view(), strided_w, w.view(), kEps),
                       Catch::Contains("weight must have unit stride"));
 }
+
+TEST_CASE("layer_norm of zero rows is a no-op", "[layer_norm]") {
+  Context<backend::cpu> cpu;
+  Context<backend::reference> ref;
+  Tensor<float, 2> none(Extents<2>{0, 8});
+  Tensor<float, 1> w(Extents<1>{8}, 1.0f);
+  ops::layer_norm(cpu, none.view(), none.view(), w.view(), w.view(), kEps);
+  ops::layer_norm(ref, none.view(), none.view(), w.view(), w.view(), kEps);
+}

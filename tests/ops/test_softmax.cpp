@@ -87,3 +87,19 @@ TEST_CASE("softmax rejects bad arguments", "[softmax]") {
   REQUIRE_THROWS_WITH(ops::softmax(cpu, square.view().transpose(0, 1), square.view()),
                       Catch::Contains("y must have unit stride in its last dimension"));
 }
+
+TEST_CASE("softmax of a row that is all −∞ is NaN on both backends, as in PyTorch; zero rows are a no-op", "[softmax]") {
+  Context<backend::reference> ref;
+  Context<backend::cpu> cpu;
+  Tensor<float, 2> x(Extents<2>{2, 11}, -std::numeric_limits<float>::infinity());
+  x(1, 4) = 0.0f;
+  Tensor<float, 2> y(x.shape(), 0.0f);
+  ops::softmax(ref, y.view(), x.view());
+  REQUIRE(std::isnan(y(0, 0)));
+  REQUIRE(y(1, 4) == 1.0f);
+  ops::softmax(cpu, y.view(), x.view());
+  REQUIRE(std::isnan(y(0, 10)));
+  REQUIRE(y(1, 4) == 1.0f);
+  Tensor<float, 2> none(Extents<2>{0, 11});
+  ops::softmax(cpu, none.view(), none.view());
+}

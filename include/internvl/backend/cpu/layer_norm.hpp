@@ -1,14 +1,13 @@
 // cpu LayerNorm: rows split over the thread pool; each row (in L1 after its first read) takes three
 // xsimd passes: (1) a first f32 estimate m₁ of the mean; (2) the sums of d = x − m₁ and
-// (compensated) of d²;
-// (3) y = (x − m₁ − Σd/D) · inv_std · w + b, with the corrected two-pass moments of
-// backend/cpu/moments.hpp, so a large common offset in the row costs no accuracy.
+// (compensated) of d²; (3) y = (x − m₁ − Σd/D) · inv_std · w + b, with the corrected two-pass
+// moments of backend/cpu/moments.hpp, so a large common offset in the row costs no accuracy.
 #pragma once
 
 #include "internvl/backend/cpu/compensated_sum.hpp"
 #include "internvl/backend/cpu/context.hpp"
-#include "internvl/backend/cpu/moments.hpp"
 #include "internvl/backend/cpu/map_rows.hpp"
+#include "internvl/backend/cpu/moments.hpp"
 #include "internvl/ops/layer_norm.hpp"
 
 namespace internvl::ops {
