@@ -22,6 +22,12 @@ struct CompensatedSum {
     sum = next;
   }
 
+  // Adds another compensated sum (its total and its own lost part).
+  void merge(const CompensatedSum& other) {
+    add(other.sum);
+    lost += other.lost;
+  }
+
   VecF total() const { return sum + lost; }
 };
 
