@@ -7,7 +7,7 @@
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/io/npy.hpp"
-#include "internvl/models/vision_loader.hpp"
+#include "internvl/models/load_intern_vit.hpp"
 #include "testing.hpp"
 
 using namespace internvl;

@@ -5,7 +5,7 @@
 // optionally under the prefix a chat checkpoint puts them (vision_model., vision_tower.,
 // model.vision_tower.). Every tensor's shape is checked against the config; a missing tensor, or a
 // vision tensor the config does not account for (say, blocks past num_hidden_layers), is an error.
-// A compiled preset also requires config.json to describe exactly that preset.
+// Free of Boost.Hana (config.json parsing lives in load_intern_vit.hpp), so CUDA code can include it.
 #pragma once
 
 #include <array>
@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "internvl/config/preset_select.hpp"
-#include "internvl/config/vision_json.hpp"
 #include "internvl/io/model_dir.hpp"
 #include "internvl/models/intern_vit.hpp"
 
@@ -37,11 +36,6 @@ inline VisionNaming detect_vision_naming(const io::ModelDir& dir) {
   }
   fail(dir.path().string(), "no InternViT weights found (looked for embeddings.class_embedding and ",
        "embeddings.cls_token, bare or under vision_model., vision_tower., model.vision_tower.)");
-}
-
-// The vision config of a directory: config.json's own fields or its "vision_config".
-inline config::VisionConfig read_vision_config(const io::ModelDir& dir) {
-  return config::vision_config_from_json(dir.config(), (dir.path() / "config.json").string());
 }
 
 namespace detail {
@@ -169,26 +163,10 @@ VisionEncoder<Backend, T> load_vision_encoder(std::shared_ptr<const io::ModelDir
   return encoder;
 }
 
-// Loads a directory as the compiled Preset (its config.json must describe exactly that model) or,
-// with presets::Dynamic, as whatever its config.json describes.
-template <class Preset, class Backend, class T = default_activation_t<Backend>>
-InternViT<Preset, Backend, T> load_intern_vit(const std::string& path) {
-  auto dir = std::make_shared<const io::ModelDir>(path);
-  const config::VisionConfig c = read_vision_config(*dir);
-  if constexpr (!presets::is_dynamic_v<Preset>) {
-    const auto diff = config::differences(c, Preset::value);
-    INTERNVL_CHECK(diff.empty(), path, "config.json does not describe ", Preset::name, " (", diff.front(),
-                   diff.size() > 1 ? ", ..." : "", "); load it with presets::Dynamic or the matching preset");
-  }
-  return InternViT<Preset, Backend, T>(load_vision_encoder<Backend, T>(std::move(dir), c));
-}
-
-// Loads a directory with the compiled preset its config.json matches (or presets::Dynamic) and calls
-// fn(model), where model is an InternViT<Preset, Backend, T>&.
+// Loads `dir` (whose config is `c`) with the compiled preset equal to `c`, or presets::Dynamic, and
+// calls fn(model) with model an InternViT<Preset, Backend, T>&.
 template <class Backend, class T = default_activation_t<Backend>, class Fn>
-decltype(auto) with_intern_vit(const std::string& path, Fn&& fn) {
-  auto dir = std::make_shared<const io::ModelDir>(path);
-  const config::VisionConfig c = read_vision_config(*dir);
+decltype(auto) visit_intern_vit(std::shared_ptr<const io::ModelDir> dir, const config::VisionConfig& c, Fn&& fn) {
   return config::visit_vision_preset(c, [&]<class Preset>() -> decltype(auto) {
     InternViT<Preset, Backend, T> model(load_vision_encoder<Backend, T>(dir, c));
     return fn(model);
