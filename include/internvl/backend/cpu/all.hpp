@@ -2,14 +2,27 @@
 #pragma once
 
 #include "internvl/backend/cpu/adaptive_avg_pool2d.hpp"
+#include "internvl/backend/cpu/add.hpp"
 #include "internvl/backend/cpu/assemble_tokens.hpp"
+<<<<<<< HEAD
 #include "internvl/backend/cpu/attention.hpp"
+=======
+#include "internvl/backend/cpu/batch_norm.hpp"
+>>>>>>> eltwise
 #include "internvl/backend/cpu/context.hpp"
 #include "internvl/backend/cpu/conv2d.hpp"
 #include "internvl/backend/cpu/conv_transpose2d.hpp"
+#include "internvl/backend/cpu/gelu.hpp"
+#include "internvl/backend/cpu/layer_norm.hpp"
+#include "internvl/backend/cpu/layer_norm_channels.hpp"
 #include "internvl/backend/cpu/linear.hpp"
 #include "internvl/backend/cpu/max_pool2d.hpp"
+#include "internvl/backend/cpu/mean_tokens.hpp"
 #include "internvl/backend/cpu/patchify.hpp"
 #include "internvl/backend/cpu/pixel_shuffle.hpp"
 #include "internvl/backend/cpu/resize.hpp"
 #include "internvl/backend/cpu/rms_norm.hpp"
+#include "internvl/backend/cpu/scaled_residual_add.hpp"
+#include "internvl/backend/cpu/silu.hpp"
+#include "internvl/backend/cpu/softmax.hpp"
+#include "internvl/backend/cpu/swiglu.hpp"
