@@ -39,7 +39,7 @@ void attention(Context<Backend>& ctx, View<T, 4> out, std::type_identity_t<CView
                  shape_string(q), " and k ", shape_string(k), " disagree on batch, heads or head dim");
   INTERNVL_CHECK(!options.causal || q.size(1) == k.size(1), op, "causal attention needs as many queries as keys (q ",
                  shape_string(q), ", k ", shape_string(k), ")");
-  INTERNVL_CHECK(options.key_mask.data() == nullptr || options.key_mask.shape() == Extents<2>{k.size(0), k.size(1)},
+  INTERNVL_CHECK((options.key_mask.data() == nullptr || options.key_mask.shape() == Extents<2>{k.size(0), k.size(1)}),
                  op, "key_mask has shape ", shape_string(options.key_mask), ", expected [", k.size(0), ", ", k.size(1),
                  "]");
   detail::check_dense_rows(op, "q", q);
