@@ -9,7 +9,9 @@
 //   3. feeds P, rounded to bf16/f16, from its accumulator registers straight into the P V product.
 // At the end O / l is written (0 for a query that sees no key). Shared-memory rows are padded by 16
 // bytes, so the 8 rows one ldmatrix reads fall in 8 distinct bank groups.
-// Resource use (nvcc 13.0 -Xptxas -v, sm_90; docs/cuda.md): see there; no spills.
+// Resource use (nvcc 13.0 -Xptxas -v, sm_90, bf16 = f16): head dim 128: 222 registers, 87,040 bytes of
+// dynamic shared memory (2 blocks per SM); head dim 64: 134 registers, 46,080 bytes (3 blocks per SM);
+// no stack frame, no spills (docs/cuda.md has the table).
 #pragma once
 
 #include <cstdint>

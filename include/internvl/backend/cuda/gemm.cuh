@@ -1,9 +1,9 @@
 // Runs the GEMM of ops::linear on CUDA:  y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n])
 // with f32 accumulation, through a cached cuBLASLt plan (gemm_plan.cuh). x, w and y share one dtype.
-//   gemm_lt      cuBLASLt with a given epilogue; false when cuBLASLt offers no algorithm
+//   gemm_lt      cuBLASLt with a given epilogue; false when cuBLASLt offers (or runs) no algorithm
 //   gemm_cublas  cublasGemmEx, which takes any shape; never applies an epilogue
-//   gemm         gemm_lt with the bias epilogue if a bias is given, else gemm_cublas; returns whether
-//                the bias was applied (if not, the caller adds it)
+//   gemm         gemm_lt (with the bias epilogue when a bias is given), gemm_cublas when cuBLASLt
+//                refuses; returns whether the bias was applied (if not, the caller adds it)
 // The bias given to cuBLASLt has the dtype of y (cuBLASLt's rule for bf16/f16 outputs).
 #pragma once
 
@@ -46,12 +46,8 @@ bool gemm_lt(Context<backend::cuda>& ctx, View<T, 2> y, CView<T, 2> x, CView<T, 
       .epilogue = epilogue,
   };
   GemmPlan& plan = ctx.gemm_plans().get(ctx.cublaslt(), problem, bias, Context<backend::cuda>::kGemmWorkspaceBytes);
-  if (!plan.usable()) {
-    return false;
-  }
-  plan.run(ctx.cublaslt(), ctx.stream(), x.data(), w.data(), y.data(), bias, ctx.gemm_workspace(),
-           Context<backend::cuda>::kGemmWorkspaceBytes);
-  return true;
+  return plan.usable() && plan.run(ctx.cublaslt(), ctx.stream(), x.data(), w.data(), y.data(), bias,
+                                   ctx.gemm_workspace(), Context<backend::cuda>::kGemmWorkspaceBytes);
 }
 
 template <class T>

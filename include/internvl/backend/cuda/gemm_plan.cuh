@@ -89,14 +89,21 @@ class GemmPlan {
 
   bool usable() const { return usable_; }
 
-  void run(cublasLtHandle_t lt, cudaStream_t stream, const void* x, const void* w, void* y, const void* bias,
+  // Enqueues the product; false (and the plan is retired) if cuBLASLt refuses the algorithm it chose.
+  bool run(cublasLtHandle_t lt, cudaStream_t stream, const void* x, const void* w, void* y, const void* bias,
            void* workspace, std::size_t workspace_bytes) {
     if (bias != nullptr) {
       set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, bias);
     }
     const float alpha = 1.0f, beta = 0.0f;
-    INTERNVL_CUBLAS_CHECK(cublasLtMatmul(lt, desc_, &alpha, w, w_, x, x_, &beta, y, y_, y, y_, &algo_, workspace,
-                                         workspace_bytes, stream));
+    const cublasStatus_t status = cublasLtMatmul(lt, desc_, &alpha, w, w_, x, x_, &beta, y, y_, y, y_, &algo_,
+                                                 workspace, workspace_bytes, stream);
+    if (status == CUBLAS_STATUS_NOT_SUPPORTED || status == CUBLAS_STATUS_INVALID_VALUE) {
+      usable_ = false;
+      return false;
+    }
+    INTERNVL_CUBLAS_CHECK(status);
+    return true;
   }
 
  private:
