@@ -36,6 +36,13 @@ void check_optional_vector(std::string_view op, std::string_view name, const Ten
   INTERNVL_CHECK(v.data() == nullptr || v.size(0) == n, op, name, " has ", v.size(0), " elements, expected ", n);
 }
 
+// Weights are reshaped by the kernels that read them (a conv kernel [O, C, kh, kw] as [O, C·kh·kw]).
+template <std::size_t Rank>
+void check_contiguous(std::string_view op, std::string_view name, const WeightView<Rank>& w) {
+  INTERNVL_CHECK(w.strides() == row_major_strides(w.shape()), op, name, " ", shape_string(w),
+                 " must be contiguous (strides ", shape_string(w.strides()), ")");
+}
+
 template <class T, std::size_t Rank>
 void check_dense_rows(std::string_view op, std::string_view name, const TensorView<T, Rank>& v) {
   INTERNVL_CHECK(v.has_dense_rows(), op, name, " must have unit stride in its last dimension (shape ",
