@@ -114,3 +114,25 @@ TEST_CASE("transfers reject mismatched shapes, strided views and host destinatio
   Tensor<float, 2> other(Extents<2>{4, 6});
   REQUIRE_THROWS_WITH(gpu::upload(ctx, host.view(), other.view()), Catch::Contains("must point to device memory"));
 }
+
+TEST_CASE("to_backend and to_host convert and move strided tensors", "[cuda][context]") {
+  Context<backend::cuda> ctx;
+  const auto host = testing::random_tensor(Extents<2>{6, 10}, 21);
+  const CView<float, 2> columns = host.view().slice(1, 2, 9);  // [6, 7], strided on the host
+  const auto expected = [&](index_t first, index_t last) {      // columns [first, last) of `columns`, bf16-rounded
+    Tensor<float, 2> t(Extents<2>{6, last - first});
+    for (index_t i = 0; i < 6; ++i) {
+      for (index_t j = first; j < last; ++j) {
+        t(i, j - first) = static_cast<float>(bf16(columns(i, j)));
+      }
+    }
+    return t;
+  };
+  auto scope = ctx.workspace().scope();
+  const CView<bf16, 2> device = to_backend<bf16>(ctx, columns);
+  REQUIRE(gpu::is_device_pointer(device.data()));
+  REQUIRE(testing::relative_l2(to_host(ctx, device).view(), expected(0, 7).view()) == 0.0);
+  REQUIRE(testing::relative_l2(to_host(ctx, device.slice(1, 1, 5)).view(), expected(1, 5).view()) == 0.0);
+  const CView<float, 2> device32 = to_backend<float>(ctx, columns);
+  REQUIRE(testing::relative_l2(to_host(ctx, device32.transpose(0, 1)).view(), columns.transpose(0, 1)) == 0.0);
+}

@@ -25,9 +25,14 @@
 
 namespace internvl {
 
-// CUDA computes in f32, bf16 and f16 (bf16/f16 with f32 accumulation).
+// CUDA computes in f32, bf16 and f16 (bf16/f16 with f32 accumulation); models run in bf16 unless told.
 template <class T>
 inline constexpr bool computes_in<backend::cuda, T> = is_element_type_v<T>;
+
+template <>
+struct default_activation<backend::cuda> {
+  using type = bf16;
+};
 
 template <>
 class Context<backend::cuda> {
