@@ -57,8 +57,8 @@ def bench_rows(report, prefix):
     for b in (report or {}).get("benchmarks", []):
         if not b["name"].startswith(prefix) or b.get("run_type") == "aggregate":
             continue
-        args = dict(re.findall(r"(\w+):(\d+)", b["name"]))
-        rows[tuple(int(v) for v in args.values())] = b.get("TFLOPS")
+        args = [(k, int(v)) for k, v in re.findall(r"(\w+):(\d+)", b["name"]) if k not in ("iterations", "repeats")]
+        rows[tuple(v for _, v in args)] = b.get("TFLOPS")
     return rows
 
 
@@ -85,7 +85,7 @@ def main():
     ceiling_ours, ceiling_torch = ours.get((8192, 8192, 8192, 0)), theirs.get((8192, 8192, 8192, 0))
     out.append("")
     out.append(f"GEMM bf16, TFLOP/s          ours  torch  ratio  of ceiling | +epilogue ours  torch  ratio")
-    for key in sorted(k for k in set(ours) | set(theirs) if k[3] == 0):
+    for key in sorted((k for k in set(ours) | set(theirs) if k[3] == 0), key=lambda k: (k == (8192, 8192, 8192, 0), k)):
         m, k, n, _ = key
         label = "8192^3 (ceiling)" if m == 8192 else f"M={m:<5} K={k:<5} N={n:<5}"
         mine, ref = ours.get(key), theirs.get(key)
