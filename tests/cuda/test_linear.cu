@@ -9,7 +9,6 @@
 #include <tuple>
 
 #include "cuda_testing.hpp"
-#include "internvl/core/math.hpp"
 #include "oracle.hpp"
 
 using namespace internvl;

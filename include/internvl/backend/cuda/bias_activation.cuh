@@ -1,7 +1,8 @@
 // The element-wise tail of a linear layer, in place:  y[i, j] = act(y[i, j] + b[j])
 // over an [M, N] matrix with row pitch `pitch`; b is an f32 vector with any stride, or absent; act is
-// the identity or exact GELU (core/math.hpp: x/2 · (1 + erf(x/√2))). Each thread owns one pack of
-// columns, loads its slice of b once and walks down the rows.
+// the identity or exact GELU, x/2 · erfc(−x/√2) as core/math.hpp defines it (which evaluates it in
+// double on the host; here in f32, accurate to a few ulp). Each thread owns one pack of columns, loads
+// its slice of b once and walks down the rows.
 // Also: convert_vector, an f32 vector (any stride) to a dense vector of another element type.
 #pragma once
 
@@ -12,10 +13,11 @@
 #include "internvl/backend/cuda/launch.cuh"
 #include "internvl/backend/cuda/native_types.cuh"
 #include "internvl/backend/cuda/pack.cuh"
-#include "internvl/core/math.hpp"
 #include "internvl/ops/linear.hpp"
 
 namespace internvl::cuda {
+
+__device__ __forceinline__ float gelu_f32(float x) { return 0.5f * x * erfcf(-x * 0.70710678118654752f); }
 
 template <class NT, int kPack, bool kGelu>
 __device__ void bias_activation_column(NT* y, index_t pitch, const float* bias, index_t bias_stride, index_t rows,
@@ -31,7 +33,7 @@ __device__ void bias_activation_column(NT* y, index_t pitch, const float* bias, 
 #pragma unroll
     for (int i = 0; i < kPack; ++i) {
       const float f = to_f32(v.v[i]) + b[i];
-      v.v[i] = from_f32<NT>(kGelu ? gelu(f) : f);
+      v.v[i] = from_f32<NT>(kGelu ? gelu_f32(f) : f);
     }
     store_pack<kPack>(p, v);
   }
