@@ -4,8 +4,9 @@
 //             straight from the memory-mapped checkpoint) and uploaded: ops::linear on CUDA wants W in T
 //   tables    vectors and tables (biases, norm weights, layer scales, positions) widened to f32, uploaded
 //   keep      a table computed on the host (a resized position embedding), uploaded
-// Copies are synchronous (cudaMemcpy): loading happens before any forward pass, and a table kept during
-// one (a new grid's position embedding) is on the device before the kernels that read it are enqueued.
+// Each upload waits until the data is on the device (a cudaMemcpy from pageable memory may return before
+// its DMA lands, and the context's non-blocking stream does not wait for the legacy stream): a table kept
+// during a forward pass (a new grid's position embedding) is in place before the kernels that read it run.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -57,6 +58,7 @@ class WeightStore<backend::cuda, T> {
     cuda::DeviceBuffer<std::byte> buffer(bytes);
     if (bytes > 0) {
       INTERNVL_CUDA_CHECK(cudaMemcpy(buffer.data(), host.data(), bytes, cudaMemcpyHostToDevice));
+      INTERNVL_CUDA_CHECK(cudaDeviceSynchronize());
     }
     const CView<E, Rank> device(reinterpret_cast<const E*>(buffer.data()), host.shape());
     bytes_ += bytes;
