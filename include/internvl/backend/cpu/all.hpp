@@ -4,6 +4,7 @@
 #include "internvl/backend/cpu/adaptive_avg_pool2d.hpp"
 #include "internvl/backend/cpu/add.hpp"
 #include "internvl/backend/cpu/assemble_tokens.hpp"
+#include "internvl/backend/cpu/attention.hpp"
 #include "internvl/backend/cpu/batch_norm.hpp"
 #include "internvl/backend/cpu/context.hpp"
 #include "internvl/backend/cpu/conv2d.hpp"
