@@ -73,6 +73,14 @@ with tempfile.TemporaryDirectory() as tmp:
     if r.returncode != 0 or "compiled preset tiny-6B-style" not in r.stdout:
         failures.append(f"info tiny6b: {r.stdout} {r.stderr}")
 
+# The numbered teaching examples check themselves and exit non-zero on a mismatch.
+for name, args in [("00_tensor_views", []), ("01_rms_norm_by_hand", []), ("02_attention_from_scratch", []),
+                   ("03_vision_block", [vision / "tiny6b_orig_f32"]), ("03_vision_block", [vision / "tiny300m_hf_f32"]),
+                   ("04_intern_vit", [vision / "tiny6b_orig_bf16"])]:
+    r = run(name, *args)
+    if r.returncode != 0:
+        failures.append(f"{name} {args}: exit {r.returncode}: {r.stdout[-500:]} {r.stderr[-500:]}")
+
 for f in failures:
     print("FAIL:", f)
 print(f"{'ok' if not failures else 'FAILED'}: example programs")
