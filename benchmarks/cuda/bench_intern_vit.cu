@@ -277,10 +277,10 @@ int main(int argc, char** argv) {
       auto model = make_encoder(ctx, *arena, arena, c, shared);
       for (const int batch : options.batches) {
         results.push_back(run_config(ctx, model, name, batch, ceiling, options.min_seconds));
+        if (!options.out.empty()) {  // after every configuration: a run cut short keeps what it measured
+          write_json(options.out, device, ceiling, results);
+        }
       }
-    }
-    if (!options.out.empty()) {
-      write_json(options.out, device, ceiling, results);
     }
     for (const Result& r : results) {
       if (!r.error.empty() && r.images_per_s == 0) {

@@ -154,10 +154,10 @@ def main():
                 entry["error"] = str(error)[:200]
                 print(f"{name} batch {batch}: {entry['error']}", file=sys.stderr, flush=True)
             report["models"].append(entry)
+            with open(args.out, "w") as f:  # after every configuration: a run cut short keeps what it measured
+                json.dump(report, f, indent=1)
         del run, model
         torch.cuda.empty_cache()
-    with open(args.out, "w") as f:
-        json.dump(report, f, indent=1)
     return 0
 
 
