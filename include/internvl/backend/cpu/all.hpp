@@ -3,4 +3,5 @@
 
 #include "internvl/backend/cpu/context.hpp"
 #include "internvl/backend/cpu/linear.hpp"
+#include "internvl/backend/cpu/matmul.hpp"
 #include "internvl/backend/cpu/rms_norm.hpp"
