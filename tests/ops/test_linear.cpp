@@ -103,10 +103,12 @@ TEST_CASE("linear rejects mismatched shapes", "[linear]") {
 }
 
 TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
-  // M around the micro-tile rows (8 / 4), N around its columns (48 / 24) and the N block (480),
-  // K around the K block (256) and the 8-wide packing transposes; K = 0 leaves bias and activation.
-  const Extents<3> shapes[] = {{1, 1, 1},   {3, 17, 5},   {17, 33, 65},  {5, 0, 7},     {8, 256, 48},
-                               {7, 255, 47}, {9, 257, 49}, {33, 520, 97}, {4, 13, 1011}, {100, 7, 3}};
+  // M around the micro-tile rows (8 / 4), N around its columns (48 / 24) and the N block, K around
+  // the K block and the 8-wide packing transposes; K = 0 leaves bias and activation only.
+  const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
+  const Extents<3> shapes[] = {{1, 1, 1},          {3, 17, 5},          {17, 33, 65},      {5, 0, 7},
+                               {8, kc, 48},        {7, kc - 1, 47},     {9, kc + 1, 49},   {33, 2 * kc + 8, 97},
+                               {4, 13, 4 * nc + 51}, {100, 7, 3},      {2, 3 * kc - 5, nc + 1}};
   for (const auto& [m, k, n] : shapes) {
     for (DType weights : {DType::f32, DType::bf16, DType::f16}) {
       for (const auto& [bias, act] : {std::pair{false, ops::Activation::none}, std::pair{true, ops::Activation::none},

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 
 #include "internvl/core/tensor_view.hpp"
 
@@ -16,6 +17,7 @@ namespace internvl::cpu::packed {
 
 // The largest micro-tile of any path.
 inline constexpr int kMaxTileRows = 8;
+inline constexpr int kMaxTileVectors = 3;
 inline constexpr int kMaxTileCols = 48;
 
 // One micro-tile: C[0:rows, 0:nr] (=|+=) A panel · B panel, then the epilogue.
@@ -28,17 +30,25 @@ struct MicroTile {
   bool accumulate = false;   // add to C (a later K block) instead of overwriting it
   const float* bias = nullptr;  // nr values added after the last K block, or nullptr
   bool gelu = false;            // exact-erf GELU after the bias (last K block only)
+  // Source rows of B that the next block will pack: the kernel prefetches (into L2) line l of each
+  // of these rows after k-iteration 8l + 7, so that memory latency hides behind its FMAs.
+  const std::byte* prefetch = nullptr;
+  index_t prefetch_stride = 0;  // bytes from one row to the next
+  int prefetch_rows = 0;
+  int prefetch_lines = 0;  // cache lines per row
 };
 
-// Computes a tile of exactly `rows` rows (1 .. mr); the row count is a template parameter inside.
+// Computes a tile of a fixed number of rows and column vectors (template parameters inside).
 using MicroKernel = void (*)(const MicroTile&);
+using KernelTable = std::array<std::array<MicroKernel, kMaxTileVectors>, kMaxTileRows>;
 
 struct KernelSet {
   int mr = 0;      // micro-tile rows
   int nr = 0;      // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)
+  int lanes = 0;   // floats per vector register; nr / lanes vectors per row
   index_t kc = 0;  // K block: one A panel (kc·mr floats) and the B panel streaming past it
   index_t nc = 0;  // N block, a multiple of nr: the packed B block (kc·nc floats) stays in L2
-  std::array<MicroKernel, kMaxTileRows> kernels{};  // kernels[rows - 1]
+  KernelTable kernels{};  // kernels[rows - 1][vectors - 1]: smaller tiles for the M and N edges
 };
 
 constexpr index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }

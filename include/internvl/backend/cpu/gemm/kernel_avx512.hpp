@@ -51,36 +51,41 @@ INTERNVL_TARGET_AVX512 inline __m512 gelu(__m512 v) {
   return _mm512_mul_ps(_mm512_fmadd_ps(abs_v, erf_x, v), _mm512_set1_ps(0.5f));
 }
 
-template <int Rows>
+// Rows × (Vectors · 16) of the tile: Rows < kRows at the M edge, Vectors < kVectors at the N edge.
+template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
-  __m512 acc[Rows][kVectors];
+  __m512 acc[Rows][Vectors];
   for (int i = 0; i < Rows; ++i) {
-    for (int v = 0; v < kVectors; ++v) {
+    for (int v = 0; v < Vectors; ++v) {
       acc[i][v] = _mm512_setzero_ps();
-    }
-    for (int v = 0; v < kVectors; ++v) {
       _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + 16 * v), _MM_HINT_T0);
     }
   }
   const float* a = t.a;
   const float* b = t.b;
   for (index_t k = 0; k < t.kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b);
-    const __m512 b1 = _mm512_load_ps(b + 16);
-    const __m512 b2 = _mm512_load_ps(b + 32);
+    __m512 bv[Vectors];
+    for (int v = 0; v < Vectors; ++v) {
+      bv[v] = _mm512_load_ps(b + 16 * v);
+    }
 #pragma GCC unroll 8
     for (int i = 0; i < Rows; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-      acc[i][2] = _mm512_fmadd_ps(ai, b2, acc[i][2]);
+      for (int v = 0; v < Vectors; ++v) {
+        acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
     }
     a += kRows;
     b += kCols;
+    if ((k & 7) == 7 && (k >> 3) < t.prefetch_lines) {
+      for (int r = 0; r < t.prefetch_rows; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + (k >> 3) * 64), _MM_HINT_T1);
+      }
+    }
   }
   for (int i = 0; i < Rows; ++i) {
     float* c = t.c + i * t.ldc;
-    for (int v = 0; v < kVectors; ++v) {
+    for (int v = 0; v < Vectors; ++v) {
       __m512 x = acc[i][v];
       if (t.accumulate) {
         x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
@@ -97,12 +102,21 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
 }
 #pragma GCC diagnostic pop
 
-template <int... R>
-constexpr std::array<MicroKernel, kMaxTileRows> kernels_for(std::integer_sequence<int, R...>) {
-  return {&kernel<R + 1>...};
+template <int Rows, int... V>
+constexpr std::array<MicroKernel, kMaxTileVectors> row_of_kernels(std::integer_sequence<int, V...>) {
+  return {&kernel<Rows, V + 1>...};
 }
 
-inline constexpr KernelSet kKernels{
-    .mr = kRows, .nr = kCols, .kc = 256, .nc = 480, .kernels = kernels_for(std::make_integer_sequence<int, kRows>{})};
+template <int... R>
+constexpr KernelTable kernel_table(std::integer_sequence<int, R...>) {
+  return {row_of_kernels<R + 1>(std::make_integer_sequence<int, kVectors>{})...};
+}
+
+inline constexpr KernelSet kKernels{.mr = kRows,
+                                    .nr = kCols,
+                                    .lanes = 16,
+                                    .kc = 384,
+                                    .nc = 240,
+                                    .kernels = kernel_table(std::make_integer_sequence<int, kRows>{})};
 
 }  // namespace internvl::cpu::packed::avx512

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Runs bench_gemm (benchmarks/ops/bench_gemm.cpp) and prints one table: our GEMM and Eigen's in
+GFLOP/s per shape and thread count, their ratio, and the fraction of the machine's f32 FMA peak
+measured in the same run. Medians over --repetitions runs; the repetitions of all benchmarks are
+interleaved at random, so that noise on a shared machine hits every column alike.
+
+Usage: python3 benchmarks/gemm_table.py [--binary build/benchmarks/ops/bench_gemm]
+                                        [--repetitions 5] [--min-time 0.5] [--filter REGEX]
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+NAME = re.compile(r"BM_(?P<what>\w+?)(?:/M:(?P<m>\d+)/K:(?P<k>\d+)/N:(?P<n>\d+))?/threads:(?P<threads>\d+)")
+
+
+def run(binary, repetitions, min_time, name_filter):
+    env = dict(os.environ, OMP_WAIT_POLICY="passive")  # idle Eigen (OpenMP) threads must not spin
+    cmd = [binary, "--benchmark_format=json", f"--benchmark_repetitions={repetitions}",
+           "--benchmark_enable_random_interleaving=true", f"--benchmark_min_time={min_time}",
+           f"--benchmark_filter={name_filter}"]
+    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out)
+
+
+def medians(report):
+    """{(what, shape or None, threads): median GFLOP/s}"""
+    table = {}
+    for b in report["benchmarks"]:
+        if b.get("aggregate_name") != "median" or "GFLOP/s" not in b:
+            continue
+        m = NAME.match(b["run_name"])
+        shape = (int(m["m"]), int(m["k"]), int(m["n"])) if m["m"] else None
+        table[(m["what"], shape, int(m["threads"]))] = b["GFLOP/s"]
+    return table
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=os.path.join(here, "..", "build", "benchmarks", "ops", "bench_gemm"))
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--min-time", type=float, default=0.5)
+    parser.add_argument("--filter", default=".", help="only benchmarks whose name matches (plus the FMA peak)")
+    args = parser.parse_args()
+
+    name_filter = "." if args.filter == "." else f"BM_fma_peak|{args.filter}"
+    report = run(args.binary, args.repetitions, args.min_time, name_filter)
+    table = medians(report)
+    context = report["context"]
+    peak = {t: v for (what, _, t), v in table.items() if what == "fma_peak"}
+    print(f"cpu: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, GEMM path "
+          f"{context.get('cpu_isa', '?')}; medians of {args.repetitions} repetitions")
+    print("FMA peak (GFLOP/s): " + ", ".join(f"{t} thread{'s' if t > 1 else ''} {v:.1f}" for t, v in sorted(peak.items())))
+    print()
+    columns = [f"{'op':<12}", f"{'M x K x N':<15}", "threads", "ours GFLOP/s", "Eigen GFLOP/s", "ours/Eigen", "ours/peak"]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join("-" * (len(c) + 2) for c in columns) + "|")
+    shapes = sorted({(s, t) for (what, s, t) in table if s is not None}, key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
+    for shape, threads in shapes:
+        eigen = table.get(("gemm_eigen", shape, threads))
+        for what, op in [("gemm_ours_f32", "gemm f32 B"), ("gemm_ours_bf16", "gemm bf16 B")]:
+            ours = table.get((what, shape, threads))
+            if ours is None:
+                continue
+            ratio = f"{ours / eigen:.2f}" if eigen else "-"
+            eigen_text = f"{eigen:.1f}" if eigen else "-"
+            frac = f"{ours / peak[threads]:.0%}" if threads in peak else "-"
+            shape_text = "x".join(map(str, shape))
+            print(f"| {op:<12} | {shape_text:<15} | {threads:>7} | {ours:>12.1f} | {eigen_text:>13} | {ratio:>10} | {frac:>9} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
