@@ -30,9 +30,11 @@ INTERNVL_TARGET_AVX512 inline __m512 horner(const float (&c)[N], __m512 t) {
 
 // GCC 12 reports the _mm512_undefined_ps() inside _mm512_min_ps / roundscale / scalef as
 // uninitialized where they are inlined (here and in the kernels); every lane is overwritten.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 INTERNVL_TARGET_AVX512 inline __m512 gelu(__m512 v) {
   namespace e = erf_approx;
   const __m512 abs_v = _mm512_abs_ps(v);
@@ -100,7 +102,9 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
     }
   }
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 template <int Rows, int... V>
 constexpr std::array<MicroKernel, kMaxTileVectors> row_of_kernels(std::integer_sequence<int, V...>) {
