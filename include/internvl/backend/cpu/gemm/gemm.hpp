@@ -42,7 +42,9 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
   const index_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(1);
   INTERNVL_CHECK(b.size(0) == batch && b.size(2) == k && c.shape() == (Extents<3>{batch, m, n}), where, "A ",
                  shape_string(a), ", B ", shape_string(b), " and C ", shape_string(c), " do not fit C = A·Bᵀ");
-  INTERNVL_CHECK(a.has_dense_rows() && c.has_dense_rows() && (k <= 1 || b.stride(2) == 1), where, "rows must be dense");
+  INTERNVL_CHECK(a.has_dense_rows() && c.has_dense_rows() && (k <= 1 || b.stride(2) == 1), where,
+                 "A, B and C need unit stride in their last dimension (strides ", a.stride(2), ", ", b.stride(2), ", ",
+                 c.stride(2), ")");
   INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1),
                  where, "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
   INTERNVL_CHECK(isa == Isa::avx512 ? cpu_features().avx512 : cpu_features().avx2, where, "this CPU lacks ",

@@ -1,8 +1,9 @@
 // AVX2 microkernel: a 4 × 24 tile of C in 12 ymm accumulators (4 rows × 3 vectors of 8), which
 // with the 3 B vectors and one broadcast uses all 16 ymm registers. Per k: 3 aligned loads of the
-// packed B panel, 4 broadcasts of the packed A panel, 12 FMAs.
-// Epilogue on the registers: + C (later K blocks), + bias, GELU (gelu.hpp), then plain stores.
-// Tiles of fewer rows are separate instantiations (no wasted FMAs at the M edge).
+// packed B panel, 4 broadcasts from the packed A panel, 12 FMAs (two FMA pipes × 4-cycle latency
+// need at least 8 independent accumulators). Every 8 k-steps it prefetches a line of the next B
+// block's source rows (MicroTile::prefetch). Epilogue on the registers: + C (later K blocks),
+// + bias, GELU, then plain stores. Tiles of fewer rows or vectors are separate instantiations.
 #pragma once
 
 #include <immintrin.h>
@@ -28,7 +29,9 @@ INTERNVL_TARGET_AVX2 inline __m256 horner(const float (&c)[N], __m256 t) {
   return acc;
 }
 
-INTERNVL_TARGET_AVX2 inline __m256 gelu(__m256 v) {
+// Not inlined: the epilogue calls it once per vector of the last K block, and 12 inlined copies per
+// kernel would only grow the code.
+INTERNVL_TARGET_AVX2 __attribute__((noinline)) inline __m256 gelu(__m256 v) {
   namespace e = erf_approx;
   const __m256 abs_v = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v);
   const __m256 x = _mm256_mul_ps(abs_v, _mm256_set1_ps(e::kInvSqrt2));
@@ -51,7 +54,9 @@ INTERNVL_TARGET_AVX2 inline __m256 gelu(__m256 v) {
 template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
   __m256 acc[Rows][Vectors];
+#pragma GCC unroll 8
   for (int i = 0; i < Rows; ++i) {
+#pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       acc[i][v] = _mm256_setzero_ps();
       _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + 8 * v), _MM_HINT_T0);
@@ -61,12 +66,14 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
   const float* b = t.b;
   for (index_t k = 0; k < t.kc; ++k) {
     __m256 bv[Vectors];
+#pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       bv[v] = _mm256_load_ps(b + 8 * v);
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < Rows; ++i) {
       const __m256 ai = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 8
       for (int v = 0; v < Vectors; ++v) {
         acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
       }
@@ -79,8 +86,10 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
       }
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < Rows; ++i) {
     float* c = t.c + i * t.ldc;
+#pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m256 x = acc[i][v];
       if (t.accumulate) {

@@ -1,8 +1,9 @@
 // AVX-512 microkernel: an 8 × 48 tile of C in 24 zmm accumulators (8 rows × 3 vectors of 16).
-// Per k: 3 aligned loads of the packed B panel, 8 broadcasts of the packed A panel (folded into
-// the FMAs as {1to16} operands), 24 FMAs; 24 independent accumulators cover the FMA latency.
-// Epilogue on the registers: + C (later K blocks), + bias, GELU (gelu.hpp), then plain stores.
-// Tiles of fewer rows are separate instantiations (no wasted FMAs at the M edge).
+// Per k: 3 aligned loads of the packed B panel, 8 broadcasts from the packed A panel, 24 FMAs;
+// 24 independent accumulators cover the FMA latency, so the loop is bound by the FMA pipes.
+// Every 8 k-steps it prefetches a line of the next B block's source rows (MicroTile::prefetch).
+// Epilogue on the registers: + C (later K blocks), + bias, GELU, then plain stores. Tiles of fewer
+// rows or vectors are separate instantiations: no wasted FMAs at the M and N edges.
 #pragma once
 
 #include <immintrin.h>
@@ -35,7 +36,9 @@ INTERNVL_TARGET_AVX512 inline __m512 horner(const float (&c)[N], __m512 t) {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-INTERNVL_TARGET_AVX512 inline __m512 gelu(__m512 v) {
+// Not inlined: the epilogue calls it once per vector of the last K block, and 24 inlined copies per
+// kernel would only grow the code.
+INTERNVL_TARGET_AVX512 __attribute__((noinline)) inline __m512 gelu(__m512 v) {
   namespace e = erf_approx;
   const __m512 abs_v = _mm512_abs_ps(v);
   const __m512 x = _mm512_mul_ps(abs_v, _mm512_set1_ps(e::kInvSqrt2));
@@ -57,7 +60,9 @@ INTERNVL_TARGET_AVX512 inline __m512 gelu(__m512 v) {
 template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
   __m512 acc[Rows][Vectors];
+#pragma GCC unroll 8
   for (int i = 0; i < Rows; ++i) {
+#pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       acc[i][v] = _mm512_setzero_ps();
       _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + 16 * v), _MM_HINT_T0);
@@ -67,12 +72,14 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
   const float* b = t.b;
   for (index_t k = 0; k < t.kc; ++k) {
     __m512 bv[Vectors];
+#pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       bv[v] = _mm512_load_ps(b + 16 * v);
     }
 #pragma GCC unroll 8
     for (int i = 0; i < Rows; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 8
       for (int v = 0; v < Vectors; ++v) {
         acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
       }
@@ -85,8 +92,10 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
       }
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < Rows; ++i) {
     float* c = t.c + i * t.ldc;
+#pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m512 x = acc[i][v];
       if (t.accumulate) {

@@ -73,7 +73,7 @@ inline void pack_a(const KernelSet& ks, const Operands& x, float* a_packed, Rang
 
 // A tile whose columns end inside a vector: computed into a local tile, then copied out.
 inline void edge_tile(MicroKernel kernel, MicroTile t, int rows, int cols, int nr) {
-  alignas(64) float tile[kMaxTileRows * kMaxTileCols];
+  alignas(64) float tile[kMaxTileRows * kMaxTileCols] = {};
   alignas(64) float bias[kMaxTileCols] = {};
   float* c = t.c;
   for (int i = 0; t.accumulate && i < rows; ++i) {
