@@ -166,6 +166,21 @@ TEST_CASE("cpu GELU epilogue matches the exact formula", "[linear]") {
   });
 }
 
+TEST_CASE("cpu feature detection agrees with the compiler's", "[linear]") {
+#if defined(__clang__)
+  WARN("clang's __builtin_cpu_supports lacks some of these feature names; compared under GCC only");
+#else
+  const cpu::CpuFeatures& f = cpu::cpu_features();
+  CHECK(f.avx2 ==
+        (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")));
+  CHECK(f.avx512 == (f.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")));
+  CHECK(f.avx512_bf16 == (f.avx512 && __builtin_cpu_supports("avx512bf16")));
+  CHECK(f.amx_tile == static_cast<bool>(__builtin_cpu_supports("amx-tile")));
+  CHECK(f.amx_bf16 == (f.amx_tile && __builtin_cpu_supports("amx-bf16")));
+#endif
+}
+
 TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linear]") {
   {
     const testing::ForcedIsa forced("sse2");
