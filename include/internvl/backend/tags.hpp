@@ -36,6 +36,15 @@ namespace internvl {
 template <class Backend, class T>
 inline constexpr bool computes_in = std::is_same_v<T, float>;
 
+// The activation type a model runs in on a backend unless told otherwise: f32 on the host, bf16 on
+// CUDA (specialised by the CUDA backend).
+template <class Backend>
+struct default_activation {
+  using type = float;
+};
+template <class Backend>
+using default_activation_t = typename default_activation<Backend>::type;
+
 template <class Backend>
 class Context {
   static_assert(dependent_false<Backend>,

@@ -40,6 +40,12 @@ class WeightView {
     return {static_cast<const T*>(data_), shape_, strides_};
   }
 
+  // The same elements under another row-major shape; the view must be contiguous.
+  template <std::size_t NewRank>
+  WeightView<NewRank> reshape(const std::array<index_t, NewRank>& shape) const {
+    return visit([&]<class T>(CView<T, Rank> typed) { return WeightView<NewRank>(typed.reshape(shape)); });
+  }
+
   // Calls fn(CView<T, Rank>) with T the stored element type.
   template <class Fn>
   decltype(auto) visit(Fn&& fn) const {

@@ -36,10 +36,36 @@ void check_optional_vector(std::string_view op, std::string_view name, const Ten
   INTERNVL_CHECK(v.data() == nullptr || v.size(0) == n, op, name, " has ", v.size(0), " elements, expected ", n);
 }
 
+// Weights are reshaped by the kernels that read them (a conv kernel [O, C, kh, kw] as [O, C·kh·kw]).
+template <std::size_t Rank>
+void check_contiguous(std::string_view op, std::string_view name, const WeightView<Rank>& w) {
+  INTERNVL_CHECK(w.strides() == row_major_strides(w.shape()), op, name, " ", shape_string(w),
+                 " must be contiguous (strides ", shape_string(w.strides()), ")");
+}
+
 template <class T, std::size_t Rank>
 void check_dense_rows(std::string_view op, std::string_view name, const TensorView<T, Rank>& v) {
   INTERNVL_CHECK(v.has_dense_rows(), op, name, " must have unit stride in its last dimension (shape ",
                  shape_string(v), ", last stride ", v.stride(Rank - 1), ")");
+}
+
+// A parameter vector (norm weight or bias, running statistics, layer scale): exactly n dense floats.
+inline void check_vector(std::string_view op, std::string_view name, const CView<float, 1>& v, index_t n) {
+  check_shape(op, name, v, Extents<1>{n});
+  check_dense_rows(op, name, v);
+}
+
+// An [N, C, H, W] map whose H×W plane of each channel is dense (channel ops stream whole planes).
+template <class T>
+void check_dense_planes(std::string_view op, std::string_view name, const TensorView<T, 4>& v) {
+  const bool dense = (v.size(3) <= 1 || v.stride(3) == 1) && (v.size(2) <= 1 || v.stride(2) == v.size(3));
+  INTERNVL_CHECK(dense, op, name, " must have a dense H×W plane per channel (shape ", shape_string(v), ", strides ",
+                 shape_string(v.strides()), ")");
+}
+
+// Rejects a negative or NaN eps (the square root of a negative variance would follow).
+inline void check_eps(std::string_view op, float eps) {
+  INTERNVL_CHECK(eps >= 0.0f, op, "eps must be >= 0, got ", eps);
 }
 
 }  // namespace internvl::ops::detail

@@ -6,7 +6,9 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "internvl/core/tensor_view.hpp"
+#include <algorithm>
+
+#include "internvl/core/tensor.hpp"
 
 namespace internvl::cpu {
 
@@ -16,6 +18,22 @@ inline constexpr index_t kLanes = static_cast<index_t>(VecF::size);
 inline VecF load(const float* p) { return VecF::load_unaligned(p); }
 inline void store(float* p, const VecF& v) { v.store_unaligned(p); }
 
+// The first n (0 <= n <= kLanes) floats at p; the other lanes hold `fill`. Row tails go through the
+// same vector code as the body this way, so every element sees identical arithmetic.
+inline VecF load_tail(const float* p, index_t n, float fill = 0.0f) {
+  alignas(kAlignment) float lanes[kLanes];
+  std::fill_n(lanes, kLanes, fill);
+  std::copy_n(p, n, lanes);
+  return VecF::load_aligned(lanes);
+}
+
+// Stores the first n (0 <= n <= kLanes) lanes of v at p.
+inline void store_tail(float* p, const VecF& v, index_t n) {
+  alignas(kAlignment) float lanes[kLanes];
+  v.store_aligned(lanes);
+  std::copy_n(lanes, n, p);
+}
+
 // Sum of the lanes (xsimd 8 calls it hadd; later versions reduce_add).
 inline float reduce_sum(const VecF& v) {
 #if XSIMD_VERSION_MAJOR >= 9
@@ -23,6 +41,13 @@ inline float reduce_sum(const VecF& v) {
 #else
   return xsimd::hadd(v);
 #endif
+}
+
+// Largest lane (xsimd 8 has no horizontal max).
+inline float reduce_max(const VecF& v) {
+  alignas(kAlignment) float lanes[kLanes];
+  v.store_aligned(lanes);
+  return *std::max_element(lanes, lanes + kLanes);
 }
 
 // Rows per parallel chunk so that each chunk touches about `work` elements.

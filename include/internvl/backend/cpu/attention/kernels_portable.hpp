@@ -1,0 +1,204 @@
+// The attention micro-kernels in xsimd at the build's baseline ISA (AVX2 + FMA by default): the
+// kernel set for CPUs without AVX-512, and the same interface as kernels_avx512.hpp (see there
+// and flash.hpp for the equations). Head-dim tails of in-place rows (direct path) run in scalar code.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "internvl/backend/cpu/attention/packing.hpp"
+#include "internvl/backend/cpu/attention/plan.hpp"
+#include "internvl/backend/cpu/simd.hpp"
+
+namespace internvl::cpu::attention {
+
+namespace portable {
+
+// The largest lane of v.
+inline float reduce_max(const VecF& v) {
+  alignas(64) float lanes[kLanes];
+  v.store_aligned(lanes);
+  return *std::max_element(lanes, lanes + kLanes);
+}
+
+// Lanes whose column c + lane lies in [0, visible).
+inline VecF::batch_bool_type first_lanes(index_t c, index_t visible) {
+  alignas(64) float lane_index[kLanes];
+  for (index_t l = 0; l < kLanes; ++l) {
+    lane_index[l] = static_cast<float>(c + l);
+  }
+  return VecF::load_aligned(lane_index) < VecF(static_cast<float>(visible));
+}
+
+// Output columns [0, Vecs · kLanes) of Rows rows (row stride `width`): o = α ⊙ o + P · V.
+template <int Rows, int Vecs>
+void accumulate_columns(const float* p, const float* v, index_t keys, float* o, index_t width, const float* alpha) {
+  VecF acc[Rows][Vecs];
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 0; c < Vecs; ++c) {
+      acc[r][c] = load(o + r * width + c * kLanes) * VecF(alpha[r]);
+    }
+  }
+  for (index_t j = 0; j < keys; ++j) {
+    VecF vals[Vecs];
+    for (int c = 0; c < Vecs; ++c) {
+      vals[c] = load(v + j * width + c * kLanes);
+    }
+    for (int r = 0; r < Rows; ++r) {
+      const VecF pj(p[r * kKeyBlock + j]);
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = xsimd::fma(pj, vals[c], acc[r][c]);
+      }
+    }
+  }
+  for (int r = 0; r < Rows; ++r) {
+    for (int c = 0; c < Vecs; ++c) {
+      store(o + r * width + c * kLanes, acc[r][c]);
+    }
+  }
+}
+
+}  // namespace portable
+
+struct PortableKernels {
+  static constexpr index_t kLanes = cpu::kLanes;
+  static constexpr index_t kTileRows = 6;  // 6 × 2 accumulators fit 16 AVX2 registers
+  static constexpr index_t kPanelKeys = 2 * kLanes;
+
+  static bool available() { return true; }
+
+  static void pack_key_panels(const float* k, index_t k_stride, index_t keys, index_t head_dim, index_t depth,
+                              float* kp) {
+    pack_key_panels_scalar<kPanelKeys>(k, k_stride, keys, head_dim, depth, kp);
+  }
+
+  template <int Vecs>
+  static void scores_packed(const float* qp, const float* kp, index_t depth, float* s) {
+    VecF acc[kTileRows][Vecs];
+    for (int r = 0; r < kTileRows; ++r) {
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = VecF(0.0f);
+      }
+    }
+    for (index_t d = 0; d < depth; d += kDepthStep) {
+      const float* q_group = qp + d * kTileRows;
+      // Not unrolled: 12 accumulators, 2 keys and a broadcast fill the 16 AVX2 registers already.
+#pragma GCC unroll 1
+      for (int e = 0; e < kDepthStep; ++e) {
+        VecF keys[Vecs];
+        for (int c = 0; c < Vecs; ++c) {
+          keys[c] = load(kp + (d + e) * kPanelKeys + c * kLanes);
+        }
+        for (int r = 0; r < kTileRows; ++r) {
+          const VecF qr(q_group[r * kDepthStep + e]);
+          for (int c = 0; c < Vecs; ++c) {
+            acc[r][c] = xsimd::fma(qr, keys[c], acc[r][c]);
+          }
+        }
+      }
+    }
+    for (int r = 0; r < kTileRows; ++r) {
+      for (int c = 0; c < Vecs; ++c) {
+        store(s + r * kKeyBlock + c * kLanes, acc[r][c]);
+      }
+    }
+  }
+
+  template <int Rows>
+  static void scores_direct(const float* q, index_t width, const float* k, index_t k_stride, index_t keys,
+                            index_t head_dim, float* s) {
+    const index_t vector_end = head_dim / kLanes * kLanes;
+    for (index_t j = 0; j < keys; ++j) {
+      if (j + kPrefetchRows < keys) {
+        prefetch_row(k + (j + kPrefetchRows) * k_stride, head_dim);
+      }
+      const float* kj = k + j * k_stride;
+      VecF acc[Rows];
+      for (int r = 0; r < Rows; ++r) {
+        acc[r] = VecF(0.0f);
+      }
+      for (index_t d = 0; d < vector_end; d += kLanes) {
+        const VecF x = load(kj + d);
+        for (int r = 0; r < Rows; ++r) {
+          acc[r] = xsimd::fma(load(q + r * width + d), x, acc[r]);
+        }
+      }
+      for (int r = 0; r < Rows; ++r) {
+        float dot = reduce_sum(acc[r]);
+        for (index_t d = vector_end; d < head_dim; ++d) {
+          dot += q[r * width + d] * kj[d];
+        }
+        s[r * kKeyBlock + j] = dot;
+      }
+    }
+  }
+
+  template <int Rows>
+  static void accumulate_direct(const float* p, const float* v, index_t v_stride, index_t keys, float* o, index_t width,
+                                const float* alpha, index_t head_dim) {
+    const index_t vector_end = head_dim / kLanes * kLanes;
+    for (int r = 0; r < Rows; ++r) {
+      for (index_t d = 0; d < head_dim; ++d) {
+        o[r * width + d] *= alpha[r];
+      }
+    }
+    for (index_t j = 0; j < keys; ++j) {
+      if (j + kPrefetchRows < keys) {
+        prefetch_row(v + (j + kPrefetchRows) * v_stride, head_dim);
+      }
+      const float* vj = v + j * v_stride;
+      for (int r = 0; r < Rows; ++r) {
+        const float pj = p[r * kKeyBlock + j];
+        float* orow = o + r * width;
+        for (index_t d = 0; d < vector_end; d += kLanes) {
+          store(orow + d, xsimd::fma(VecF(pj), load(vj + d), load(orow + d)));
+        }
+        for (index_t d = vector_end; d < head_dim; ++d) {
+          orow[d] += pj * vj[d];
+        }
+      }
+    }
+  }
+
+  static float softmax_row(float* s, const float* bias, index_t visible, index_t cols, float& row_max, float& row_sum) {
+    const VecF neg_inf(-std::numeric_limits<float>::infinity());
+    auto seen_scores = [&](index_t c) {
+      const VecF x = bias != nullptr ? load(s + c) + load(bias + c) : load(s + c);
+      return xsimd::select(portable::first_lanes(c, visible), x, neg_inf);
+    };
+    VecF vmax = neg_inf;
+    for (index_t c = 0; c < visible; c += kLanes) {
+      vmax = xsimd::max(vmax, seen_scores(c));
+    }
+    const float new_max = std::max(row_max, portable::reduce_max(vmax));
+    if (new_max == -std::numeric_limits<float>::infinity()) {
+      std::fill(s, s + round_up(cols, kLanes), 0.0f);
+      return 1.0f;
+    }
+    VecF vsum(0.0f);
+    for (index_t c = 0; c < cols; c += kLanes) {
+      const VecF p =
+          xsimd::select(portable::first_lanes(c, visible), xsimd::exp2(seen_scores(c) - VecF(new_max)), VecF(0.0f));
+      store(s + c, p);
+      vsum += p;
+    }
+    const float alpha = std::exp2(row_max - new_max);
+    row_sum = row_sum * alpha + reduce_sum(vsum);
+    row_max = new_max;
+    return alpha;
+  }
+
+  template <int Rows>
+  static void accumulate(const float* p, const float* v, index_t keys, float* o, index_t width, const float* alpha) {
+    index_t d = 0;
+    for (; d + 2 * kLanes <= width; d += 2 * kLanes) {
+      portable::accumulate_columns<Rows, 2>(p, v + d, keys, o + d, width, alpha);
+    }
+    if (d < width) {
+      portable::accumulate_columns<Rows, 1>(p, v + d, keys, o + d, width, alpha);
+    }
+  }
+};
+
+}  // namespace internvl::cpu::attention

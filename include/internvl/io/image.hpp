@@ -1,0 +1,96 @@
+// Image files in and out. read_image decodes PNG, JPEG and binary PPM/PGM to 8-bit RGB [height, width, 3]
+// the way Pillow's Image.open(path).convert('RGB') does: grey is replicated, alpha is dropped (not
+// composited), palettes are expanded, 16-bit PNG samples keep their high byte, PNM samples are scaled by
+// maxval (pnm.hpp). PNG and JPEG are decoded by stb_image (libstb): PNG pixels are identical to Pillow's;
+// JPEG pixels differ by a few levels because stb_image's IDCT and chroma upsampling are not libjpeg-turbo's.
+// write_png writes an 8-bit grey (1 channel, e.g. a class-index mask) or RGB (3 channels) PNG.
+// Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt.
+#pragma once
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "internvl/core/error.hpp"
+#include "internvl/io/pixels.hpp"
+#include "internvl/io/pnm.hpp"
+
+namespace internvl::io {
+
+enum class ImageFormat { png, jpeg, pnm, unknown };
+
+// The format announced by the first bytes (the file name's extension is not consulted).
+inline ImageFormat sniff_image_format(std::span<const std::uint8_t> bytes) {
+  static constexpr std::uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0) return ImageFormat::png;
+  if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) return ImageFormat::jpeg;
+  if (is_pnm(bytes)) return ImageFormat::pnm;
+  return ImageFormat::unknown;
+}
+
+// Decodes an image held in memory to RGB; `name` (usually the file path) is used in errors.
+inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name) {
+  INTERNVL_CHECK(!bytes.empty(), name, "file is empty (0 bytes), not an image");
+  const ImageFormat format = sniff_image_format(bytes);
+  INTERNVL_CHECK(format != ImageFormat::unknown, name,
+                 "not an image: the contents are not PNG, JPEG or binary PPM/PGM (", bytes.size(), " bytes)");
+  if (format == ImageFormat::pnm) {
+    return decode_pnm(bytes, name);
+  }
+  INTERNVL_CHECK(bytes.size() <= static_cast<std::size_t>(INT_MAX), name, "file is too large to decode (",
+                 bytes.size(), " bytes)");
+  const char* kind = format == ImageFormat::png ? "PNG" : "JPEG";
+  int width = 0;
+  int height = 0;
+  int channels_in_file = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels_in_file, 3),
+      stbi_image_free);
+  INTERNVL_CHECK(pixels != nullptr, name, "cannot decode ", kind, " data (stb_image: ", stbi_failure_reason(), ")");
+  INTERNVL_CHECK(width > 0 && height > 0, name, "image has zero size (", width, "x", height, ")");
+  Image image = make_image({width, height}, 3);
+  std::memcpy(image.data(), pixels.get(), static_cast<std::size_t>(image.numel()));
+  return image;
+}
+
+// Reads and decodes an image file to RGB.
+inline Image read_image(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  INTERNVL_CHECK(fs::exists(status), path, "no such file");
+  INTERNVL_CHECK(!fs::is_directory(status), path, "is a directory, not an image file");
+  std::ifstream in(path, std::ios::binary);
+  INTERNVL_CHECK(in.good(), path, "cannot open the file for reading");
+  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  INTERNVL_CHECK(!in.bad(), path, "read error");
+  return decode_image(bytes, path);
+}
+
+// Writes a grey (1 channel) or RGB (3 channels) 8-bit PNG; any strided view is accepted.
+inline void write_png(const std::string& path, ImageView image) {
+  const index_t height = image.size(0);
+  const index_t width = image.size(1);
+  const index_t channels = image.size(2);
+  INTERNVL_CHECK(channels == 1 || channels == 3, path, "write_png writes 1 (grey) or 3 (RGB) channels, got ",
+                 channels);
+  INTERNVL_CHECK(width > 0 && height > 0 && width <= INT_MAX / channels && height <= INT_MAX, path,
+                 "cannot write an image of size ", width, "x", height);
+  std::vector<std::uint8_t> dense;
+  dense.reserve(static_cast<std::size_t>(image.numel()));
+  for_each_element(image, [&](std::uint8_t v) { dense.push_back(v); });
+  const int ok = stbi_write_png(path.c_str(), static_cast<int>(width), static_cast<int>(height),
+                                static_cast<int>(channels), dense.data(), static_cast<int>(width * channels));
+  INTERNVL_CHECK(ok != 0, path, "cannot write the PNG file (is the directory writable?)");
+}
+
+}  // namespace internvl::io

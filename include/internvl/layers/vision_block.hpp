@@ -1,0 +1,36 @@
+// One InternViT encoder layer (pre-norm, LayerScale; facts §1.3), updating x in place:
+//   x ← x + γ₁ ⊙ Attn(Norm₁(x))
+//   x ← x + γ₂ ⊙ MLP (Norm₂(x))
+// Norm = RMSNorm (6B family) or LayerNorm with bias (300M), eps from the config. No dropout or
+// drop-path at inference. Shapes: x [B·S, D] for B images of S tokens.
+// ref: OpenGVLab/InternVL modeling_intern_vit.py, InternVisionEncoderLayer.forward
+#pragma once
+
+#include "internvl/layers/norm.hpp"
+#include "internvl/layers/vision_attention.hpp"
+#include "internvl/layers/vision_mlp.hpp"
+#include "internvl/ops/scaled_residual_add.hpp"
+
+namespace internvl::layers {
+
+template <class Backend, class T>
+void vision_block(Context<Backend>& ctx, const config::VisionConfig& c, const models::VisionLayerWeights& w,
+                  View<T, 2> x, index_t batch) {
+  const auto eps = static_cast<float>(c.layer_norm_eps);
+  auto& ws = ctx.workspace();
+  auto scope = ws.scope();
+  View<T, 2> h = ws.template tensor<T>(x.shape());       // [B·S, D] normed input of a branch
+  View<T, 2> branch = ws.template tensor<T>(x.shape());  // [B·S, D] branch output
+  {  // attention branch
+    norm(ctx, c.norm_type, h, CView<T, 2>(x), w.norm1_weight, w.norm1_bias, eps);
+    vision_attention(ctx, c, w, branch, CView<T, 2>(h), batch);
+    ops::scaled_residual_add(ctx, x, CView<T, 2>(branch), w.ls1);  // x ← x + γ₁ ⊙ a
+  }
+  {  // MLP branch
+    norm(ctx, c.norm_type, h, CView<T, 2>(x), w.norm2_weight, w.norm2_bias, eps);
+    vision_mlp(ctx, w, branch, CView<T, 2>(h));
+    ops::scaled_residual_add(ctx, x, CView<T, 2>(branch), w.ls2);  // x ← x + γ₂ ⊙ m
+  }
+}
+
+}  // namespace internvl::layers

@@ -1,0 +1,19 @@
+#!/bin/sh
+# The test command: installs what is missing, builds, runs the whole suite, then the sanitizer build
+# (AddressSanitizer + UndefinedBehaviorSanitizer) on the core, ops, io and text suites, and ends with one line
+# "N passed, N failed" counting test cases (Catch2 cases; other tests count as one each).
+set -u
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh || exit 1
+status=0
+sh scripts/build.sh build || exit 1
+meson test -C build --num-processes 2 --print-errorlogs >build/test-output.log 2>&1 || status=1
+grep -E "^ *[0-9]+/[0-9]+ " build/test-output.log | grep -vE " OK | SKIP " || true
+sh scripts/build.sh build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
+  -Dbenchmarks=disabled -Dexamples=disabled -Dcuda=disabled || exit 1
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+  meson test -C build-sanitize --num-processes 2 --print-errorlogs --suite core --suite ops --suite io --suite text \
+  >build-sanitize/test-output.log 2>&1 || status=1
+grep -E "^ *[0-9]+/[0-9]+ " build-sanitize/test-output.log | grep -vE " OK | SKIP " || true
+python3 scripts/test_summary.py build build-sanitize || status=1
+exit $status

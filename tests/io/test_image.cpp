@@ -1,0 +1,141 @@
+// Image decoding against Pillow's Image.open(path).convert('RGB') on every PNG / PNM / JPEG flavour make.py
+// writes, the errors for broken files, and PNG writing (round trips through the decoder).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "internvl/io/image.hpp"
+#include "pixel_fixtures.hpp"
+
+using namespace internvl;
+using testing::image_fixture;
+using testing::image_manifest;
+
+TEST_CASE("decoded pixels match Pillow's convert('RGB')", "[image]") {
+  for (const auto& c : image_manifest()["decode"]) {
+    const std::string file = c["file"];
+    const int tolerance = c["tolerance"];
+    INFO(file << " (" << c["note"].get<std::string>() << ")");
+    const io::Image image = io::read_image(image_fixture(file));
+    REQUIRE(image.size(2) == 3);
+    const testing::PixelDiff diff = testing::compare_pixels(image, {{"file", c["expected"]}});
+    REQUIRE(diff.same_shape);
+    if (tolerance == 0) {  // PNG and PNM: identical
+      REQUIRE(diff.max == 0);
+      continue;
+    }
+    // JPEG: stb_image's integer IDCT, chroma upsampling and colour conversion are not libjpeg-turbo's.
+    const io::NpyArray expected = testing::read_u8(c["expected"]);
+    double total = 0.0;
+    for (index_t i = 0; i < image.numel(); ++i) {
+      total += std::abs(int{image.data()[i]} - int{reinterpret_cast<const std::uint8_t*>(expected.bytes.data())[i]});
+    }
+    const double mean = total / static_cast<double>(image.numel());
+    std::cout << "JPEG " << file << ": max |stb - Pillow| = " << diff.max << " levels, mean " << mean << ", "
+              << diff.differing << " of " << diff.total << " values differ\n";
+    REQUIRE(diff.max <= 4);
+    REQUIRE(mean <= 0.6);
+  }
+}
+
+TEST_CASE("16-bit grey PNG keeps the high byte (Pillow would clamp it to white)", "[image]") {
+  const auto& c = image_manifest()["grey16"];
+  const io::Image image = io::read_image(image_fixture(c["file"]));
+  const io::NpyArray high = testing::read_u8(c["high_byte"]);
+  REQUIRE(image.size(0) == high.shape[0]);
+  REQUIRE(image.size(1) == high.shape[1]);
+  for (index_t y = 0; y < image.size(0); ++y) {
+    for (index_t x = 0; x < image.size(1); ++x) {
+      const auto v = static_cast<std::uint8_t>(high.bytes[static_cast<std::size_t>(y * image.size(1) + x)]);
+      for (index_t ch = 0; ch < 3; ++ch) REQUIRE(image(y, x, ch) == v);
+    }
+  }
+}
+
+TEST_CASE("decoding from memory names the source", "[image]") {
+  std::ifstream in(image_fixture("rgb.ppm"), std::ios::binary);
+  const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const io::Image image = io::decode_image(bytes, "memory:rgb.ppm");
+  REQUIRE(image.shape() == Extents<3>{23, 37, 3});
+  REQUIRE(io::sniff_image_format(bytes) == io::ImageFormat::pnm);
+  const std::vector<std::uint8_t> junk = {1, 2, 3};
+  REQUIRE_THROWS_WITH(io::decode_image(junk, "memory:junk"), Catch::Contains("memory:junk") && Catch::Contains("not an image"));
+}
+
+TEST_CASE("broken and missing files are errors that name the file and the problem", "[image]") {
+  using Catch::Contains;
+  const auto expect = [](const std::string& file, const std::string& what) {
+    const std::string path = image_fixture(file);
+    REQUIRE_THROWS_WITH(io::read_image(path), Contains(path) && Contains(what));
+  };
+  expect("does_not_exist.png", "no such file");
+  expect("bad_empty.png", "file is empty (0 bytes)");
+  expect("bad_text.png", "not an image");
+  expect("bad_truncated.png", "cannot decode PNG data");
+  expect("bad_truncated.jpg", "cannot decode JPEG data");
+  expect("bad_ascii.ppm", "PNM variant P3 is not supported");
+  expect("bad_zero.pgm", "zero size (0x5)");
+  expect("bad_truncated.ppm", "truncated PNM raster");
+  expect("bad_maxval.pgm", "maxval must be in 1..65535, found 70000");
+  const std::string dir = testing::golden_path("image");
+  REQUIRE_THROWS_WITH(io::read_image(dir), Contains(dir) && Contains("is a directory"));
+}
+
+TEST_CASE("corrupted and truncated files are decoded or refused, never a crash", "[image]") {
+  std::mt19937 gen(7);
+  for (const char* file : {"rgb8.png", "palette.png", "interlaced.png", "rgb16.png", "q90_420.jpg",
+                           "progressive.jpg", "grey.jpg", "rgb.ppm", "rgb_max1000.ppm"}) {
+    std::ifstream in(image_fixture(file), std::ios::binary);
+    const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    int refused = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+      std::vector<std::uint8_t> broken = bytes;
+      for (unsigned flips = 1 + gen() % 8; flips > 0; --flips) {
+        broken[gen() % broken.size()] = static_cast<std::uint8_t>(gen());
+      }
+      if (trial % 5 == 0) broken.resize(gen() % broken.size() + 1);
+      try {
+        const io::Image image = io::decode_image(broken, "fuzzed");
+        REQUIRE(image.size(2) == 3);
+      } catch (const Error& e) {
+        REQUIRE_THAT(e.what(), Catch::Contains("fuzzed"));
+        ++refused;
+      }
+    }
+    INFO(file);
+    REQUIRE(refused > 0);
+  }
+}
+
+TEST_CASE("write_png round-trips RGB, grey and strided views", "[image]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path();
+  const io::Image source = io::read_image(image_fixture("rgb8.png"));
+
+  const std::string rgb_path = (dir / "internvl_test_rgb.png").string();
+  io::write_png(rgb_path, source.view());
+  const io::Image rgb = io::read_image(rgb_path);
+  REQUIRE(testing::compare_pixels(rgb, {{"file", "rgb8_png.npy"}}).max == 0);
+
+  // A crop (strided view) of one channel, written as grey and read back replicated to RGB.
+  const CView<std::uint8_t, 3> green = source.view().slice(2, 1, 2).slice(0, 3, 20).slice(1, 5, 30);
+  const std::string grey_path = (dir / "internvl_test_grey.png").string();
+  io::write_png(grey_path, green);
+  const io::Image grey = io::read_image(grey_path);
+  REQUIRE(grey.shape() == Extents<3>{17, 25, 3});
+  for (index_t y = 0; y < 17; ++y) {
+    for (index_t x = 0; x < 25; ++x) {
+      for (index_t c = 0; c < 3; ++c) REQUIRE(grey(y, x, c) == source(y + 3, x + 5, 1));
+    }
+  }
+  fs::remove(rgb_path);
+  fs::remove(grey_path);
+
+  REQUIRE_THROWS_WITH(io::write_png((dir / "no_such_dir" / "x.png").string(), source.view()),
+                      Catch::Contains("no_such_dir") && Catch::Contains("cannot write the PNG file"));
+  REQUIRE_THROWS_WITH(io::write_png((dir / "two.png").string(), source.view().slice(2, 0, 2)),
+                      Catch::Contains("1 (grey) or 3 (RGB) channels, got 2"));
+}

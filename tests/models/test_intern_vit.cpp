@@ -1,0 +1,126 @@
+// InternViT end to end against transformers' InternVLVisionModel (tests/golden/vision/make.py):
+// every hidden state of tiny models of both families, both namings, f32 and bf16 weights, at the
+// native resolution and at one that needs position-embedding interpolation, on the reference and cpu
+// backends; the runtime-shaped path; hidden-state selection; load errors.
+#include <catch2/catch.hpp>
+
+#include "internvl/backend/cpu/all.hpp"
+#include "internvl/backend/reference/all.hpp"
+#include "internvl/io/npy.hpp"
+#include "internvl/models/chat_projector.hpp"
+#include "internvl/models/load_intern_vit.hpp"
+#include "testing.hpp"
+
+using namespace internvl;
+
+namespace {
+
+std::string vision(const std::string& name) { return testing::golden_path("vision/" + name); }
+
+// Runs `model` on both inputs, requesting every hidden state, and compares each with the fixtures
+// `<expected_prefix>_<input>_hidden<k>.npy`.
+template <class Backend, class Model>
+void check_hidden_states(Model& model, const std::string& expected_prefix, double tolerance) {
+  Context<Backend> ctx;
+  const int layers = model.config().num_hidden_layers;
+  std::vector<int> all;
+  for (int k = 0; k <= layers; ++k) {
+    all.push_back(k);
+  }
+  for (const std::string input : {"native", "interp"}) {
+    const auto pixels = io::read_npy_f32<4>(vision("pixels_" + input + ".npy"));
+    int seen = 0;
+    model.forward(ctx, pixels.view(), all, [&](int k, CView<float, 3> hidden) {
+      const auto expected = io::read_npy_f32<3>(vision(expected_prefix + "_" + input + "_hidden" + std::to_string(k) + ".npy"));
+      const double err = testing::relative_l2(hidden, expected.view());
+      INFO(expected_prefix << " " << input << " hidden state " << k << ": relative L2 " << err);
+      CHECK(err <= tolerance);
+      ++seen;
+    });
+    REQUIRE(seen == layers + 1);
+  }
+}
+
+template <class Preset, class Backend>
+void check_family(const std::string& family) {
+  for (const std::string naming : {"hf", "orig"}) {
+    auto f32 = models::load_intern_vit<Preset, Backend>(vision(family + "_" + naming + "_f32"));
+    REQUIRE(f32.parameter_count() == Preset::value.parameter_count());
+    check_hidden_states<Backend>(f32, family + "_f32", 1e-5);
+    auto bf16 = models::load_intern_vit<Preset, Backend>(vision(family + "_" + naming + "_bf16"));
+    check_hidden_states<Backend>(bf16, family + "_bf16w", 1e-5);  // bf16 weights, f32 arithmetic
+    check_hidden_states<Backend>(bf16, family + "_bf16c", 1e-2);  // PyTorch running all in bf16
+  }
+}
+
+}  // namespace
+
+TEST_CASE("6B-style InternViT matches transformers layer by layer", "[intern_vit]") {
+  check_family<presets::TinyViT6BStyle, backend::reference>("tiny6b");
+  check_family<presets::TinyViT6BStyle, backend::cpu>("tiny6b");
+}
+
+TEST_CASE("300M-style InternViT matches transformers layer by layer", "[intern_vit]") {
+  check_family<presets::TinyViT300MStyle, backend::reference>("tiny300m");
+  check_family<presets::TinyViT300MStyle, backend::cpu>("tiny300m");
+}
+
+TEST_CASE("a checkpoint matching no preset runs on the runtime-shaped path", "[intern_vit]") {
+  std::string_view picked;
+  models::with_intern_vit<backend::cpu>(vision("tinydyn_hf_f32"), [&]<class Model>(Model& model) {
+    picked = Model::preset_type::name;
+    check_hidden_states<backend::cpu>(model, "tinydyn_f32", 1e-5);
+  });
+  REQUIRE(picked == presets::Dynamic::name);
+  models::with_intern_vit<backend::cpu>(vision("tiny6b_orig_bf16"), [&]<class Model>(Model&) {
+    picked = Model::preset_type::name;
+  });
+  REQUIRE(picked == presets::TinyViT6BStyle::name);
+}
+
+TEST_CASE("hidden-state selection: negative indices, early stop, bad indices", "[intern_vit]") {
+  auto model = models::load_intern_vit<presets::TinyViT6BStyle, backend::cpu>(vision("tiny6b_orig_f32"));
+  Context<backend::cpu> ctx;
+  const auto pixels = io::read_npy_f32<4>(vision("pixels_native.npy"));
+  std::vector<int> got;
+  const std::vector<int> wanted{-1, -3, 0};
+  model.forward(ctx, pixels.view(), wanted, [&](int k, CView<float, 3> hidden) {
+    got.push_back(k);
+    const auto expected = io::read_npy_f32<3>(vision("tiny6b_f32_native_hidden" + std::to_string(k) + ".npy"));
+    CHECK(testing::relative_l2(hidden, expected.view()) <= 1e-5);
+  });
+  REQUIRE(got == std::vector<int>{0, 1, 3});
+  const std::vector<int> bad{4};
+  REQUIRE_THROWS_WITH(model.forward(ctx, pixels.view(), bad, [](int, CView<float, 3>) {}),
+                      Catch::Contains("hidden state 4 does not exist") && Catch::Contains("3 blocks"));
+  Tensor<float, 4> odd(Extents<4>{1, 3, 50, 56}, 0.0f);
+  const std::vector<int> last{-1};
+  REQUIRE_THROWS_WITH(model.forward(ctx, odd.view(), last, [](int, CView<float, 3>) {}),
+                      Catch::Contains("multiples of the patch size 14"));
+}
+
+TEST_CASE("loading checks the config against the preset and the tensors against the config", "[intern_vit]") {
+  REQUIRE_THROWS_WITH((models::load_intern_vit<presets::TinyViT300MStyle, backend::cpu>(vision("tiny6b_orig_f32"))),
+                      Catch::Contains("does not describe tiny-300M-style") && Catch::Contains("hidden_size: 64 vs 48"));
+  REQUIRE_THROWS_WITH((models::load_intern_vit<presets::InternViT6B_224, backend::cpu>(vision("tiny6b_hf_f32"))),
+                      Catch::Contains("does not describe InternViT-6B-224px"));
+}
+
+TEST_CASE("chat visual tokens match transformers' get_image_features in both namings", "[chat_projector]") {
+  const auto pixels = io::read_npy_f32<4>(vision("pixels_native.npy"));
+  const auto expected = io::read_npy_f32<3>(vision("chat_f32_native_projected.npy"));
+  for (const std::string dir_name : {"chat_orig_f32", "chat_hf_f32"}) {
+    auto dir = std::make_shared<const io::ModelDir>(vision(dir_name));
+    const auto projector = models::ChatProjector<backend::cpu>::load(dir);
+    REQUIRE(projector.version() == ops::PixelShuffleVersion::v2);
+    auto model = models::InternViT<presets::TinyViT6BStyle, backend::cpu>(
+        models::load_vision_encoder<backend::cpu>(dir, models::read_vision_config(*dir)));
+    Context<backend::cpu> ctx;
+    Tensor<float, 3> tokens(expected.shape());
+    testing::poison(tokens.view());
+    const int layer[] = {projector.select_layer()};
+    model.forward(ctx, pixels.view(), layer, [&](int, CView<float, 3> hidden) { projector.forward(ctx, tokens.view(), hidden); });
+    INFO(dir_name);
+    REQUIRE(testing::relative_l2(tokens.view(), expected.view()) <= 1e-5);
+  }
+}
