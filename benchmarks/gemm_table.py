@@ -3,9 +3,9 @@
 GFLOP/s per shape and thread count, their ratio, and the fraction of the machine's f32 FMA peak
 measured in the same run; once from wall time, once from the process's CPU time (× threads), which
 time taken by other programs on a shared machine does not inflate (but threads that spin while
-waiting for a descheduled partner do: Eigen's parallel GEMM spins). Medians over --repetitions runs (or, with --stat best, the fastest run:
-on a machine shared with other work, the run that was least disturbed); the repetitions of all
-benchmarks are interleaved at random, so that noise hits every column alike.
+waiting for a descheduled partner do: Eigen's parallel GEMM spins). Medians over --repetitions
+runs (or, with --stat best, the fastest run: on a shared machine, the least disturbed one); the
+repetitions of all benchmarks are interleaved at random, so that noise hits every column alike.
 
 Usage: python3 benchmarks/gemm_table.py [--binary build/benchmarks/ops/bench_gemm]
                                         [--repetitions 5] [--min-time 0.5] [--filter REGEX]
