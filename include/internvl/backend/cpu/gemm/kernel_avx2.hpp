@@ -59,7 +59,6 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
 #pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       acc[i][v] = _mm256_setzero_ps();
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + 8 * v), _MM_HINT_T0);
     }
   }
   const float* a = t.a;
@@ -80,9 +79,17 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
     }
     a += kRows;
     b += kCols;
-    if ((k & 7) == 7 && (k >> 3) < t.prefetch_lines) {
-      for (int r = 0; r < t.prefetch_rows; ++r) {
-        _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + (k >> 3) * 64), _MM_HINT_T1);
+    if ((k & 7) == 7) {
+      const index_t slot = k >> 3;
+      if (slot < Rows) {  // this tile's C row, needed by the epilogue
+        for (int v = 0; v < Vectors; v += 2) {
+          _mm_prefetch(reinterpret_cast<const char*>(t.c + slot * t.ldc + 8 * v), _MM_HINT_T0);
+        }
+      }
+      if (slot < t.prefetch_lines) {
+        for (int r = 0; r < t.prefetch_rows; ++r) {
+          _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + slot * 64), _MM_HINT_T1);
+        }
       }
     }
   }
