@@ -31,8 +31,8 @@ Tensor<T, Rank> filled(const Extents<Rank>& shape, std::uint32_t seed) {
 }
 
 void set_gflops(benchmark::State& state, index_t m, index_t k, index_t n) {
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(m * n * k) * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(m * n * k) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class W>
@@ -127,15 +127,14 @@ void BM_fma_peak(benchmark::State& state) {
   for (auto _ : state) {
     pool.run(threads, [&](index_t) { flops = per_thread(); });
   }
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // M (tokens), K, N: 300M qkv and fc1 shapes at 257 / 1025 tokens, 6B fc1 at 1025 and 257 tokens.
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"});
-  for (const auto& [m, k, n] : {std::array<index_t, 3>{257, 1024, 3072}, {1025, 1024, 4096}, {1025, 3200, 9600},
-                                {257, 3200, 12800}}) {
+  for (const auto& [m, k, n] :
+       {std::array<index_t, 3>{257, 1024, 3072}, {1025, 1024, 4096}, {1025, 3200, 9600}, {257, 3200, 12800}}) {
     for (index_t threads : {1, 2}) {
       b->Args({m, k, n, threads});
     }

@@ -3,7 +3,6 @@
 // InternViT shapes and awkward ones, with and without bias and GELU, with strided rows; the GELU
 // epilogue against the exact formula; INTERNVL_CPU_ISA handling; shape errors; workspace reuse.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <string>
 
@@ -27,7 +26,8 @@ void check_reference_against_torch(const std::string& dtype) {
   for (const auto& [suffix, act, bias] :
        {std::tuple{"", ops::Activation::none, true}, std::tuple{"gelu_", ops::Activation::gelu, true},
         std::tuple{"nobias_", ops::Activation::none, false}}) {
-    const auto expected = io::read_npy_f32<2>(testing::golden_path("ops/core/linear_y_" + std::string(suffix) + dtype + ".npy"));
+    const auto expected =
+        io::read_npy_f32<2>(testing::golden_path("ops/core/linear_y_" + std::string(suffix) + dtype + ".npy"));
     ops::linear(ctx, y.view(), x.view(), w.view(), bias ? b.view() : CView<float, 1>{}, act);
     INFO("weights " << dtype << " case " << suffix);
     REQUIRE(testing::relative_l2(y.view(), expected.view()) < 1e-6);
@@ -106,13 +106,22 @@ TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
   // M around the micro-tile rows (8 / 4), N around its columns (48 / 24) and the N block, K around
   // the K block and the 8-wide packing transposes; K = 0 leaves bias and activation only.
   const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
-  const Extents<3> shapes[] = {{1, 1, 1},          {3, 17, 5},          {17, 33, 65},      {5, 0, 7},
-                               {8, kc, 48},        {7, kc - 1, 47},     {9, kc + 1, 49},   {33, 2 * kc + 8, 97},
-                               {4, 13, 4 * nc + 51}, {100, 7, 3},      {2, 3 * kc - 5, nc + 1}};
+  const Extents<3> shapes[] = {{1, 1, 1},
+                               {3, 17, 5},
+                               {17, 33, 65},
+                               {5, 0, 7},
+                               {8, kc, 48},
+                               {7, kc - 1, 47},
+                               {9, kc + 1, 49},
+                               {33, 2 * kc + 8, 97},
+                               {4, 13, 4 * nc + 51},
+                               {100, 7, 3},
+                               {2, 3 * kc - 5, nc + 1}};
   for (const auto& [m, k, n] : shapes) {
     for (DType weights : {DType::f32, DType::bf16, DType::f16}) {
-      for (const auto& [bias, act] : {std::pair{false, ops::Activation::none}, std::pair{true, ops::Activation::none},
-                                      std::pair{true, ops::Activation::gelu}, std::pair{false, ops::Activation::gelu}}) {
+      for (const auto& [bias, act] :
+           {std::pair{false, ops::Activation::none}, std::pair{true, ops::Activation::none},
+            std::pair{true, ops::Activation::gelu}, std::pair{false, ops::Activation::gelu}}) {
         check_cpu_against_reference({m, k, n, weights, bias, act, (m + k + n) % 2 == 1});
       }
     }
@@ -171,8 +180,7 @@ TEST_CASE("cpu feature detection agrees with the compiler's", "[linear]") {
   WARN("clang's __builtin_cpu_supports lacks some of these feature names; compared under GCC only");
 #else
   const cpu::CpuFeatures& f = cpu::cpu_features();
-  CHECK(f.avx2 ==
-        (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")));
+  CHECK(f.avx2 == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")));
   CHECK(f.avx512 == (f.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")));
   CHECK(f.avx512_bf16 == (f.avx512 && __builtin_cpu_supports("avx512bf16")));

@@ -3,7 +3,6 @@
 // for batches split by matrix and inside each matrix, strided views into a packed QKV projection,
 // and awkward sizes; shape errors.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "cpu_isa.hpp"
@@ -52,7 +51,7 @@ TEST_CASE("reference matmul matches PyTorch", "[matmul]") {
 TEST_CASE("cpu matmul matches the reference", "[matmul]") {
   // Batches of 1 and 3 (split inside each matrix on two threads), 2 and 16 (split by matrix);
   // attention-score shapes (257 tokens, head dim 64) and awkward ones.
-  const index_t shapes[][4] = {{1, 1, 1, 1},   {3, 17, 33, 5},  {2, 9, 257, 49}, {16, 3, 7, 2},
+  const index_t shapes[][4] = {{1, 1, 1, 1},      {3, 17, 33, 5},    {2, 9, 257, 49}, {16, 3, 7, 2},
                                {1, 257, 64, 257}, {3, 100, 300, 70}, {16, 33, 64, 65}};
   testing::for_each_cpu_isa([&](cpu::Isa) {
     for (const auto& [batch, m, k, n] : shapes) {
@@ -92,6 +91,5 @@ TEST_CASE("matmul rejects mismatched shapes", "[matmul]") {
                       Catch::Contains("c has shape [2, 5, 4], expected [2, 4, 5]"));
   const CView<float, 3> a_strided(a.data(), {2, 4, 4}, {32, 8, 2});
   Tensor<float, 3> b4(Extents<3>{2, 5, 4}, 1.0f);
-  REQUIRE_THROWS_WITH(ops::matmul(cpu, c.view(), a_strided, b4.view()),
-                      Catch::Contains("a must have unit stride"));
+  REQUIRE_THROWS_WITH(ops::matmul(cpu, c.view(), a_strided, b4.view()), Catch::Contains("a must have unit stride"));
 }

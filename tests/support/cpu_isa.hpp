@@ -3,9 +3,8 @@
 // cleared and the default path chosen again.
 #pragma once
 
-#include <cstdlib>
-
 #include <catch2/catch.hpp>
+#include <cstdlib>
 
 #include "internvl/backend/cpu/isa.hpp"
 
@@ -14,9 +13,7 @@ namespace internvl::testing {
 // Sets INTERNVL_CPU_ISA for its lifetime.
 class ForcedIsa {
  public:
-  explicit ForcedIsa(const char* value) {
-    ::setenv("INTERNVL_CPU_ISA", value, 1);
-  }
+  explicit ForcedIsa(const char* value) { ::setenv("INTERNVL_CPU_ISA", value, 1); }
   ForcedIsa(const ForcedIsa&) = delete;
   ForcedIsa& operator=(const ForcedIsa&) = delete;
   ~ForcedIsa() {

@@ -70,15 +70,15 @@ inline CpuFeatures detect_features() {
     return {};
   }
   const std::uint64_t xcr0 = read_xcr0();
-  const bool ymm_state = (xcr0 & 0x6) == 0x6;               // SSE + AVX
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;                 // SSE + AVX
   const bool zmm_state = ymm_state && (xcr0 & 0xE0) == 0xE0;  // opmask, ZMM_Hi256, Hi16_ZMM
   const bool tile_state = (xcr0 & 0x60000) == 0x60000;        // XTILECFG, XTILEDATA
   const CpuidRegs leaf7 = cpuid(7, 0);
   const CpuidRegs leaf7_1 = cpuid(7, 1);
   CpuFeatures f;
   f.avx2 = ymm_state && bit(leaf1.ecx, 28) && bit(leaf1.ecx, 12) && bit(leaf1.ecx, 29) && bit(leaf7.ebx, 5);
-  f.avx512 = f.avx2 && zmm_state && bit(leaf7.ebx, 16) && bit(leaf7.ebx, 17) && bit(leaf7.ebx, 30) &&
-             bit(leaf7.ebx, 31);
+  f.avx512 =
+      f.avx2 && zmm_state && bit(leaf7.ebx, 16) && bit(leaf7.ebx, 17) && bit(leaf7.ebx, 30) && bit(leaf7.ebx, 31);
   f.avx512_bf16 = f.avx512 && bit(leaf7_1.eax, 5);
   f.amx_tile = tile_state && bit(leaf7.edx, 24);
   f.amx_bf16 = f.amx_tile && bit(leaf7.edx, 22);

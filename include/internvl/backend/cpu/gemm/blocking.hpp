@@ -26,8 +26,8 @@ struct MicroTile {
   const float* b = nullptr;  // packed B panel, [kc][nr]
   float* c = nullptr;        // the tile's first element; rows are ldc apart, nr columns are written
   index_t ldc = 0;
-  index_t kc = 0;            // may be 0 (K = 0): the tile is then bias / activation only
-  bool accumulate = false;   // add to C (a later K block) instead of overwriting it
+  index_t kc = 0;               // may be 0 (K = 0): the tile is then bias / activation only
+  bool accumulate = false;      // add to C (a later K block) instead of overwriting it
   const float* bias = nullptr;  // nr values added after the last K block, or nullptr
   bool gelu = false;            // exact-erf GELU after the bias (last K block only)
   // Source rows of B that the next block will pack: the kernel prefetches (into L2) line l of each
@@ -43,11 +43,11 @@ using MicroKernel = void (*)(const MicroTile&);
 using KernelTable = std::array<std::array<MicroKernel, kMaxTileVectors>, kMaxTileRows>;
 
 struct KernelSet {
-  int mr = 0;      // micro-tile rows
-  int nr = 0;      // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)
-  int lanes = 0;   // floats per vector register; nr / lanes vectors per row
-  index_t kc = 0;  // K block: one A panel (kc·mr floats) and the B panel streaming past it
-  index_t nc = 0;  // N block, a multiple of nr: the packed B block (kc·nc floats) stays in L2
+  int mr = 0;             // micro-tile rows
+  int nr = 0;             // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)
+  int lanes = 0;          // floats per vector register; nr / lanes vectors per row
+  index_t kc = 0;         // K block: one A panel (kc·mr floats) and the B panel streaming past it
+  index_t nc = 0;         // N block, a multiple of nr: the packed B block (kc·nc floats) stays in L2
   KernelTable kernels{};  // kernels[rows - 1][vectors - 1]: smaller tiles for the M and N edges
 };
 

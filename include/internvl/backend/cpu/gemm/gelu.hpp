@@ -17,7 +17,7 @@ inline constexpr float kQScale = 1.0f / 1.625f;
 inline constexpr float kQShift = -2.375f / 1.625f;  // Q's argument: x · kQScale + kQShift, in [-1, 1]
 
 // Coefficients, lowest degree first.
-inline constexpr float kP[] = {1.128379158e+00f, -3.761259154e-01f, 1.128310949e-01f,
+inline constexpr float kP[] = {1.128379158e+00f,  -3.761259154e-01f, 1.128310949e-01f,
                                -2.682388573e-02f, 5.095409840e-03f,  -6.627895361e-04f};
 inline constexpr float kQ[] = {2.205053940e-01f,  -1.315998049e-01f, 7.436873116e-02f, -4.004819180e-02f,
                                2.196214050e-02f,  -8.088833153e-03f, 4.493932258e-03f, -8.855241296e-03f,

@@ -35,8 +35,8 @@ inline constexpr double kMinFlopsPerThread = 1 << 21;
 }  // namespace packed
 
 // C[b] = act(A[b] · B[b]ᵀ + bias) for b < batch. A [batch, M, K], B [batch, N, K], C [batch, M, N].
-inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a,
-                         const WeightView<3>& b, GemmEpilogue epilogue = {}, Isa isa = active_isa()) {
+inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a, const WeightView<3>& b,
+                         GemmEpilogue epilogue = {}, Isa isa = active_isa()) {
   using namespace packed;
   constexpr std::string_view where = "cpu::gemm";
   const index_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(1);
@@ -45,18 +45,27 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
   INTERNVL_CHECK(a.has_dense_rows() && c.has_dense_rows() && (k <= 1 || b.stride(2) == 1), where,
                  "A, B and C need unit stride in their last dimension (strides ", a.stride(2), ", ", b.stride(2), ", ",
                  c.stride(2), ")");
-  INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1),
-                 where, "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
+  INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1), where,
+                 "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
   INTERNVL_CHECK(isa == Isa::avx512 ? cpu_features().avx512 : cpu_features().avx2, where, "this CPU lacks ",
                  isa_name(isa));
   if (batch == 0 || m == 0 || n == 0) {
     return;
   }
   const KernelSet& ks = isa == Isa::avx512 ? avx512::kKernels : avx2::kKernels;
-  Operands x{.m = m, .n = n, .k = k, .a = a.data(), .lda = a.stride(1),
-             .b = static_cast<const std::byte*>(b.data()), .ldb = b.stride(1),
-             .b_size = static_cast<index_t>(size_of(b.dtype())), .pack_b = nullptr, .c = c.data(),
-             .ldc = c.stride(1), .bias = epilogue.bias.data(), .gelu = epilogue.gelu};
+  Operands x{.m = m,
+             .n = n,
+             .k = k,
+             .a = a.data(),
+             .lda = a.stride(1),
+             .b = static_cast<const std::byte*>(b.data()),
+             .ldb = b.stride(1),
+             .b_size = static_cast<index_t>(size_of(b.dtype())),
+             .pack_b = nullptr,
+             .c = c.data(),
+             .ldc = c.stride(1),
+             .bias = epilogue.bias.data(),
+             .gelu = epilogue.gelu};
   x.pack_b = visit_dtype(b.dtype(), []<class T>(T) -> PackB { return &pack_b_typed<T>; });
   const auto item = [&](index_t i) {
     Operands xi = x;

@@ -38,8 +38,8 @@ INTERNVL_TARGET_AVX2 __attribute__((noinline)) inline __m256 gelu(__m256 v) {
   const __m256 small = _mm256_mul_ps(x, horner(e::kP, _mm256_mul_ps(x, x)));
   const __m256 xc = _mm256_min_ps(x, _mm256_set1_ps(e::kSaturate));
   const __m256 z = _mm256_mul_ps(xc, xc);  // e^(-z)
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(z, _mm256_set1_ps(-e::kLog2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(z, _mm256_set1_ps(-e::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmsub_ps(n, _mm256_set1_ps(e::kLn2Hi), z);  // -z - n·ln2_hi
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(e::kLn2Lo), r);
   const __m256i two_n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);

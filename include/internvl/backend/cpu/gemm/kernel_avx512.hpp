@@ -45,8 +45,8 @@ INTERNVL_TARGET_AVX512 __attribute__((noinline)) inline __m512 gelu(__m512 v) {
   const __m512 small = _mm512_mul_ps(x, horner(e::kP, _mm512_mul_ps(x, x)));
   const __m512 xc = _mm512_min_ps(x, _mm512_set1_ps(e::kSaturate));
   const __m512 z = _mm512_mul_ps(xc, xc);  // e^(-z)
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(-e::kLog2e)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 n =
+      _mm512_roundscale_ps(_mm512_mul_ps(z, _mm512_set1_ps(-e::kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmsub_ps(n, _mm512_set1_ps(e::kLn2Hi), z);  // -z - n·ln2_hi
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(e::kLn2Lo), r);
   const __m512 exp_neg_z = _mm512_scalef_ps(horner(e::kE, r), n);

@@ -8,8 +8,6 @@
 // N ends inside a vector). Bias and GELU are applied in the last K block, on the registers.
 #pragma once
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -137,7 +135,8 @@ inline void multiply(const KernelSet& ks, const Operands& x, const float* a_pack
       const index_t tiles = (p.end - p.begin) * (j1 - j0);
       NextBlockPrefetch next;  // the next K block of these columns, or the first of the next columns
       if (kb + 1 < kbs) {
-        next = NextBlockPrefetch(x, j0 * ks.nr, std::min(x.n, j1 * ks.nr), k0 + kc, std::min(ks.kc, x.k - k0 - kc), tiles);
+        next =
+            NextBlockPrefetch(x, j0 * ks.nr, std::min(x.n, j1 * ks.nr), k0 + kc, std::min(ks.kc, x.k - k0 - kc), tiles);
       } else if (j1 < j.end) {
         const index_t j2 = std::min(j.end, j1 + block_panels);
         next = NextBlockPrefetch(x, j1 * ks.nr, std::min(x.n, j2 * ks.nr), 0, std::min(ks.kc, x.k), tiles);
@@ -156,7 +155,8 @@ inline void multiply(const KernelSet& ks, const Operands& x, const float* a_pack
           const index_t n0 = jj * ks.nr;
           const int cols = static_cast<int>(std::min<index_t>(ks.nr, x.n - n0));
           const int vectors = (cols + ks.lanes - 1) / ks.lanes;
-          const MicroKernel kernel = ks.kernels[static_cast<std::size_t>(row_count - 1)][static_cast<std::size_t>(vectors - 1)];
+          const MicroKernel kernel =
+              ks.kernels[static_cast<std::size_t>(row_count - 1)][static_cast<std::size_t>(vectors - 1)];
           t.b = b_block + (jj - j0) * ks.nr * kc;
           t.c = x.c + rows.begin * x.ldc + n0;
           t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;

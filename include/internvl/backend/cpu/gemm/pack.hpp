@@ -52,8 +52,7 @@ INTERNVL_TARGET_AVX2 inline void transpose8x8(__m256 (&r)[8]) {
 
 }  // namespace detail
 
-INTERNVL_TARGET_AVX2 inline void pack_a_panel(const float* a, index_t lda, int rows, index_t kc, int mr,
-                                              float* dst) {
+INTERNVL_TARGET_AVX2 inline void pack_a_panel(const float* a, index_t lda, int rows, index_t kc, int mr, float* dst) {
   for (int i0 = 0; i0 < mr; i0 += 4) {
     const float* row[4];
     for (int i = 0; i < 4; ++i) {
