@@ -6,16 +6,29 @@ Each configuration runs in a fresh process (so peak RSS is its own). Random-weig
 are written once by scripts/make_random_checkpoint.py into --cache (default build/bench-models; the
 6B one takes 11.8 GB of disk in bf16).
 
+Two clocks: wall time, and the process's CPU time (all threads) divided by the thread count. On a
+machine shared with other work, CPU time leaves out the time other programs took from us (it also
+leaves out our threads' idle waits, and it counts threads that spin while waiting, which PyTorch's
+OpenMP threads do for a while). Both sides are measured the same way. --rounds R runs every
+implementation R times in alternating order (PyTorch first in even rounds, ours first in odd ones),
+so that a burst of load hits both; the table gives the median over all repetitions of all rounds, and
+the load average (1 minute) seen at the start of each configuration.
+
+Our runs are given as STORAGE:COMPUTE pairs (--ours): the weights' stored dtype (bf16, f32) and the
+compute type of the model (f32: f32 GEMMs; bf16: bf16 GEMM operands with f32 accumulation where the CPU
+has AVX512-BF16, see docs/gemm.md).
+
   python3 benchmarks/compare_pytorch.py [--models 300M-224,300M-448,6B-224] [--threads 1,2] [--repeat 3]
+                                        [--rounds 2] [--ours bf16:f32,f32:f32,bf16:bf16] [--json FILE]
 """
 import argparse
 import json
 import os
 import pathlib
 import re
+import statistics
 import subprocess
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODELS = {  # name: (config file, image side)
@@ -28,12 +41,13 @@ MODELS = {  # name: (config file, image side)
 parser = argparse.ArgumentParser()
 parser.add_argument("--models", default="300M-224,300M-448,6B-224")
 parser.add_argument("--threads", default="1,2")
-parser.add_argument("--dtypes", default="bf16,f32", help="weight storage of our runs")
+parser.add_argument("--ours", default="bf16:f32,f32:f32,bf16:bf16", help="STORAGE:COMPUTE of our runs")
 parser.add_argument("--torch-dtypes", default="f32,bf16")
-parser.add_argument("--repeat", type=int, default=3)
+parser.add_argument("--repeat", type=int, default=3, help="timed forward passes per process")
+parser.add_argument("--rounds", type=int, default=2, help="processes per implementation, interleaved")
 parser.add_argument("--cache", default=str(ROOT / "build" / "bench-models"))
 parser.add_argument("--bench", default=str(ROOT / "build" / "benchmarks" / "models" / "bench_intern_vit"))
-parser.add_argument("--json", help="also write the rows here")
+parser.add_argument("--json", help="also write the rows here (after every configuration)")
 args = parser.parse_args()
 
 
@@ -45,14 +59,15 @@ def checkpoint(config, dtype):
     return out
 
 
-def ours(config, side, dtype, threads):
+def ours(config, side, spec, threads):
+    """[(wall s, CPU s / thread)] per repetition, peak RSS GB"""
+    storage, compute = spec.split(":")
     env = dict(os.environ, INTERNVL_NUM_THREADS=str(threads))
-    cmd = [args.bench, "--model", str(checkpoint(config, dtype)), "--image-size", str(side),
+    cmd = [args.bench, "--model", str(checkpoint(config, storage)), "--image-size", str(side), "--compute", compute,
            f"--benchmark_repetitions={args.repeat}", "--benchmark_format=json", "--benchmark_min_time=0.01"]
     result = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
     runs = [b for b in result["benchmarks"] if b.get("run_type") == "iteration"]
-    seconds = sorted(b["real_time"] / 1e3 for b in runs)[len(runs) // 2]
-    return seconds, max(b["peak_RSS_GB"] for b in runs)
+    return [(b["real_time"] / 1e3, b["cpu_time"] / 1e3 / threads) for b in runs], max(b["peak_RSS_GB"] for b in runs)
 
 
 TORCH_SCRIPT = r"""
@@ -71,23 +86,26 @@ model = model.to_empty(device="cpu").to(dt).eval()
 for p in model.parameters():
     torch.nn.init.normal_(p, std=0.02)
 x = torch.randn(1, 3, side, side, dtype=dt)
-times = []
+runs = []
 with torch.inference_mode():
     model(pixel_values=x)
     for _ in range(repeat):
-        t = time.perf_counter(); model(pixel_values=x); times.append(time.perf_counter() - t)
-print(json.dumps({"seconds": sorted(times)[len(times) // 2], "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}))
+        t, c = time.perf_counter(), time.process_time()
+        model(pixel_values=x)
+        runs.append((time.perf_counter() - t, (time.process_time() - c) / threads))
+print(json.dumps({"runs": runs, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}))
 """
 
 
 def pytorch(config, side, dtype, threads):
+    """[(wall s, CPU s / thread)] per repetition, peak RSS GB; None where it does not fit in memory"""
     cfg = json.loads((ROOT / "configs" / f"{config}.json").read_text())
     if dtype == "f32" and cfg["hidden_size"] >= 3200:
         return None  # 23.6 GB of f32 weights: does not fit this machine next to anything else
     r = subprocess.run([sys.executable, "-c", TORCH_SCRIPT, json.dumps(cfg), str(side), dtype, str(threads), str(args.repeat)],
                        check=True, capture_output=True, text=True)
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    return out["seconds"], out["peak_rss_gb"]
+    return [tuple(x) for x in out["runs"]], out["peak_rss_gb"]
 
 
 def flops(config, side):
@@ -98,29 +116,53 @@ def flops(config, side):
     return 2.0 * g * g * 3 * p * p * d + layers * (8 * s * d * d + 4 * s * s * d + 4 * s * d * f)
 
 
+def measure(config, side, threads):
+    """{impl: (wall s, CPU s per thread, peak RSS GB) or None}, implementations interleaved over the rounds"""
+    impls = [("torch " + d, lambda d=d: pytorch(config, side, d, threads)) for d in args.torch_dtypes.split(",")]
+    mine = [("ours " + s, lambda s=s: ours(config, side, s, threads)) for s in args.ours.split(",")]
+    runs, rss, skipped = {}, {}, set()
+    for r in range(args.rounds):
+        for impl, run in (impls + mine if r % 2 == 0 else mine + impls):
+            if impl in skipped:
+                continue
+            out = run()
+            if out is None:
+                skipped.add(impl)
+                continue
+            runs.setdefault(impl, []).extend(out[0])
+            rss[impl] = max(rss.get(impl, 0.0), out[1])
+    result = {impl: None for impl in skipped}
+    for impl, rs in runs.items():
+        result[impl] = (statistics.median(w for w, _ in rs), statistics.median(c for _, c in rs), rss[impl])
+    return {impl: result[impl] for impl, _ in impls + mine}
+
+
 rows = []
 cpu = re.search(r"model name\s*:\s*(.*)", pathlib.Path("/proc/cpuinfo").read_text()).group(1)
-print(f"CPU: {cpu}, {os.cpu_count()} cores; repeat {args.repeat}, median")
-header = f"{'model':9} {'thr':>3} {'impl':14} {'s/image':>8} {'GFLOP/s':>8} {'RSS GB':>7} {'vs torch f32':>12} {'vs torch bf16':>13}"
-print(header)
+print(f"CPU: {cpu}, {os.cpu_count()} cores; {args.rounds} rounds x {args.repeat} repetitions, median")
+print("wall: seconds per image and GFLOP/s of wall time; cpu: of the process's CPU time / threads\n")
+columns = ["model", "thr", "load", "impl", "wall s", "GFLOP/s", "cpu s", "GFLOP/s", "RSS GB", "wall vs torch f32",
+           "bf16", "cpu vs torch f32", "bf16"]
+print("| " + " | ".join(columns) + " |")
+print("|" + "|".join("---" for _ in columns) + "|")
 for name in args.models.split(","):
     config, side = MODELS[name]
     total = flops(config, side)
     for threads in map(int, args.threads.split(",")):
-        reference = {}
-        for dtype in args.torch_dtypes.split(","):
-            reference[dtype] = pytorch(config, side, dtype, threads)
-        results = [(f"torch {dtype}", reference[dtype]) for dtype in reference]
-        results += [(f"ours {dtype}", ours(config, side, dtype, threads)) for dtype in args.dtypes.split(",")]
-        for impl, r in results:
+        load = os.getloadavg()[0]
+        results = measure(config, side, threads)
+        for impl, r in results.items():
             if r is None:
-                print(f"{name:9} {threads:>3} {impl:14} {'(skipped: does not fit in memory)':>30}")
+                print(f"| {name} | {threads} | {load:.1f} | {impl} | (skipped: does not fit in memory) |")
                 continue
-            seconds, rss = r
-            ratio = lambda d: f"{reference[d][0] / seconds:.2f}x" if reference.get(d) else "-"
-            print(f"{name:9} {threads:>3} {impl:14} {seconds:8.3f} {total / seconds * 1e-9:8.1f} {rss:7.2f} "
-                  f"{ratio('f32'):>12} {ratio('bf16'):>13}")
-            rows.append({"model": name, "threads": threads, "impl": impl, "seconds": seconds, "gflops": total / seconds * 1e-9,
-                         "peak_rss_gb": rss})
-if args.json:
-    pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=2))
+            wall, cpu_s, rss = r
+            ratio = lambda d, i: (f"{results[d][i] / r[i]:.2f}x" if results.get(d) else "-")
+            cells = [name, threads, f"{load:.1f}", impl, f"{wall:.3f}", f"{total / wall * 1e-9:.1f}", f"{cpu_s:.3f}",
+                     f"{total / cpu_s * 1e-9:.1f}", f"{rss:.2f}", ratio("torch f32", 0), ratio("torch bf16", 0),
+                     ratio("torch f32", 1), ratio("torch bf16", 1)]
+            print("| " + " | ".join(map(str, cells)) + " |", flush=True)
+            rows.append({"model": name, "threads": threads, "load_average": load, "impl": impl, "seconds": wall,
+                         "cpu_seconds_per_thread": cpu_s, "gflops": total / wall * 1e-9,
+                         "cpu_gflops": total / cpu_s * 1e-9, "peak_rss_gb": rss})
+        if args.json:
+            pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=2))

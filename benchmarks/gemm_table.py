@@ -1,25 +1,55 @@
 #!/usr/bin/env python3
-"""Runs bench_gemm (benchmarks/ops/bench_gemm.cpp) and prints one table: our GEMM and Eigen's in
-GFLOP/s per shape and thread count, their ratio, and the fraction of the machine's f32 FMA peak
-measured in the same run; once from wall time, once from the process's CPU time (× threads), which
-time taken by other programs on a shared machine does not inflate (but threads that spin while
-waiting for a descheduled partner do: Eigen's parallel GEMM spins). Medians over --repetitions
-runs (or, with --stat best, the fastest run: on a shared machine, the least disturbed one); the
+"""Runs bench_gemm (benchmarks/ops/bench_gemm.cpp) and prints our GEMM against Eigen's (and, with
+--torch, PyTorch's F.linear) in GFLOP/s per shape and thread count, with the fraction of the ceiling
+measured in the same run: the f32 FMA peak for f32 products, the vdpbf16ps peak for bf16 ones.
+Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
+(Precision::bf16, bf16 weights; compared with torch bf16).
+
+Two tables: rates from wall time, and from the process's CPU time (× threads), which time taken by
+other programs on a shared machine does not inflate (but threads that spin while waiting for a
+descheduled partner do: Eigen's and PyTorch's OpenMP threads spin). Medians over --repetitions runs
+(or, with --stat best, the fastest run: on a shared machine, the least disturbed one); the
 repetitions of all benchmarks are interleaved at random, so that noise hits every column alike.
+PyTorch runs after bench_gemm, in one process per thread count, same shapes, same clocks.
 
 Usage: python3 benchmarks/gemm_table.py [--binary build/benchmarks/ops/bench_gemm]
                                         [--repetitions 5] [--min-time 0.5] [--filter REGEX]
-                                        [--isa avx2|avx512]   (forces our path: INTERNVL_CPU_ISA)
-                                        [--stat median|best|both]
+                                        [--isa avx2|avx512|avx512_bf16]   (forces our path: INTERNVL_CPU_ISA)
+                                        [--stat median|best|both] [--torch]
 """
 import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
 NAME = re.compile(r"BM_(?P<what>\w+?)(?:/M:(?P<m>\d+)/K:(?P<k>\d+)/N:(?P<n>\d+))?/threads:(?P<threads>\d+)")
+ROWS = [("gemm_ours_f32", "f32, f32 B", "fma_peak", "f32"), ("gemm_ours_bf16", "f32, bf16 B", "fma_peak", "f32"),
+        ("gemm_ours_bf16c", "bf16, bf16 B", "dpbf16_peak", "bf16")]
+
+TORCH_SCRIPT = r"""
+import json, sys, time, torch
+shapes, threads, repetitions, min_time = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+torch.set_num_threads(threads)
+out = {}
+for dtype_name, dtype in [("f32", torch.float32), ("bf16", torch.bfloat16)]:
+    for m, k, n in shapes:
+        x, w = torch.rand(m, k, dtype=dtype) * 2 - 1, torch.rand(n, k, dtype=dtype) * 2 - 1
+        with torch.inference_mode():
+            torch.nn.functional.linear(x, w)
+            runs = []
+            for _ in range(repetitions):
+                iterations, wall, cpu = 0, 0.0, 0.0
+                while wall < min_time or iterations == 0:
+                    t, c = time.perf_counter(), time.process_time()
+                    torch.nn.functional.linear(x, w)
+                    wall, cpu, iterations = wall + time.perf_counter() - t, cpu + time.process_time() - c, iterations + 1
+                runs.append((2.0 * m * n * k * iterations / wall * 1e-9, 2.0 * m * n * k * iterations / cpu * 1e-9 * threads))
+        out[f"{dtype_name}/{m}/{k}/{n}"] = runs
+print(json.dumps(out))
+"""
 
 
 def run(binary, repetitions, min_time, name_filter, isa):
@@ -33,52 +63,69 @@ def run(binary, repetitions, min_time, name_filter, isa):
     return json.loads(out)
 
 
+def pick(runs, stat):
+    """(wall, CPU) rate of a list of (wall, CPU) rates: per clock, the median or the best"""
+    f = statistics.median if stat == "median" else max
+    return f(r[0] for r in runs), f(r[1] for r in runs)
+
+
 def summarise(report, stat):
     """{(what, shape or None, threads): (GFLOP/s of wall time, GFLOP/s of CPU time × threads)},
     the median or the best of the repetitions"""
-    table = {}
+    runs = {}
     for b in report["benchmarks"]:
-        if "GFLOP/s" not in b:
-            continue
-        wanted = b.get("aggregate_name") == "median" if stat == "median" else b.get("run_type") == "iteration"
-        if not wanted:
+        if "GFLOP/s" not in b or b.get("run_type") != "iteration" or b.get("error_occurred"):
             continue
         m = NAME.match(b["run_name"])
         threads = int(m["threads"])
         key = (m["what"], (int(m["m"]), int(m["k"]), int(m["n"])) if m["m"] else None, threads)
         # The process's CPU time counts only the time its threads ran: time taken by other programs
         # on a shared machine drops out (waiting for one another does too, so this flatters scaling).
-        cpu_rate = b["GFLOP/s"] * b["real_time"] / b["cpu_time"] * threads
-        wall, cpu = table.get(key, (0.0, 0.0))
-        table[key] = (max(wall, b["GFLOP/s"]), max(cpu, cpu_rate))
-    return table
+        runs.setdefault(key, []).append((b["GFLOP/s"], b["GFLOP/s"] * b["real_time"] / b["cpu_time"] * threads))
+    return {key: pick(r, stat) for key, r in runs.items()}
 
 
-def print_table(table, stat):
-    peak = {t: v for (what, _, t), v in table.items() if what == "fma_peak"}
-    print(f"\n{stat} of the repetitions; FMA peak GFLOP/s (wall, CPU time): "
-          + ", ".join(f"{t} thread{'s' if t > 1 else ''} {v[0]:.1f}, {v[1]:.1f}" for t, v in sorted(peak.items())))
-    print("left: GFLOP/s of wall time; right: of the process's CPU time × threads\n")
-    columns = [f"{'op':<12}", f"{'M x K x N':<15}", "threads", "ours GFLOP/s", "Eigen GFLOP/s", "ours/Eigen",
-               "ours/peak", "CPU: ours", "Eigen", "ours/Eigen", "ours/peak"]
-    print("| " + " | ".join(columns) + " |")
-    print("|" + "|".join("-" * (len(c) + 2) for c in columns) + "|")
-    shapes = sorted({(s, t) for (what, s, t) in table if s is not None},
-                    key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
-    for shape, threads in shapes:
-        eigen = table.get(("gemm_eigen", shape, threads))
-        for what, op in [("gemm_ours_f32", "gemm f32 B"), ("gemm_ours_bf16", "gemm bf16 B")]:
-            ours = table.get((what, shape, threads))
-            if ours is None:
-                continue
-            cells = []
-            for i in (0, 1):  # wall time, CPU time
-                cells += [f"{ours[i]:.1f}", f"{eigen[i]:.1f}" if eigen else "-",
-                          f"{ours[i] / eigen[i]:.2f}" if eigen else "-",
-                          f"{ours[i] / peak[threads][i]:.0%}" if threads in peak else "-"]
-            row = [op, "x".join(map(str, shape)), str(threads)] + cells
-            print("| " + " | ".join(f"{v:<{len(c)}}" if j < 2 else f"{v:>{len(c)}}"
-                                    for j, (v, c) in enumerate(zip(row, columns))) + " |")
+def torch_rates(shapes, threads_list, repetitions, min_time):
+    """{(dtype, shape, threads): [(wall, CPU) rate per repetition]} of torch.nn.functional.linear"""
+    rates = {}
+    for threads in threads_list:
+        cmd = [sys.executable, "-c", TORCH_SCRIPT, json.dumps(shapes), str(threads), str(repetitions), str(min_time)]
+        out = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.splitlines()[-1])
+        for key, runs in out.items():
+            dtype, m, k, n = key.split("/")
+            rates[(dtype, (int(m), int(k), int(n)), threads)] = runs
+    return rates
+
+
+def print_table(table, torch, stat):
+    peaks = {(what, t): v for (what, _, t), v in table.items() if what.endswith("_peak")}
+    print(f"\n{stat} of the repetitions; ceilings in GFLOP/s (wall, CPU time): " + "; ".join(
+        f"{what} {t} thread{'s' if t > 1 else ''} {v[0]:.1f}, {v[1]:.1f}" for (what, t), v in sorted(peaks.items())))
+    shapes = sorted({(s, t) for (what, s, t) in table if s is not None}, key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
+    for clock, name in [(0, "wall time"), (1, "the process's CPU time x threads")]:
+        print(f"\nGFLOP/s of {name}\n")
+        columns = [f"{'product':<12}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32", "ours/Eigen",
+                   f"{'torch':<12}", "ours/torch"]
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "|".join("-" * (len(c) + 2) for c in columns) + "|")
+        for shape, threads in shapes:
+            eigen = table.get(("gemm_eigen", shape, threads))
+            for what, label, peak_name, torch_dtype in ROWS:
+                ours = table.get((what, shape, threads))
+                if ours is None:
+                    continue
+                peak = peaks.get((peak_name, threads))
+                theirs = torch.get((torch_dtype, shape, threads))
+                torch_rate = pick(theirs, stat)[clock] if theirs else None
+                use_eigen = eigen is not None and torch_dtype == "f32"
+                cells = [label, "x".join(map(str, shape)), str(threads), f"{ours[clock]:.1f}",
+                         f"{ours[clock] / peak[clock]:.0%}" if peak else "-",
+                         f"{eigen[clock]:.1f}" if use_eigen else "-",
+                         f"{ours[clock] / eigen[clock]:.2f}" if use_eigen else "-",
+                         f"{torch_rate:.1f} ({torch_dtype})" if torch_rate else "-",
+                         f"{ours[clock] / torch_rate:.2f}" if torch_rate else "-"]
+                print("| " + " | ".join(f"{v:<{len(c)}}" if j < 2 else f"{v:>{len(c)}}"
+                                        for j, (v, c) in enumerate(zip(cells, columns))) + " |")
 
 
 def main():
@@ -87,19 +134,31 @@ def main():
     parser.add_argument("--binary", default=os.path.join(here, "..", "build", "benchmarks", "ops", "bench_gemm"))
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=0.5)
-    parser.add_argument("--filter", default=".", help="only benchmarks whose name matches (plus the FMA peak)")
-    parser.add_argument("--isa", choices=["avx2", "avx512"], help="force our GEMM's path (default: the best present)")
+    parser.add_argument("--filter", default=".", help="only benchmarks whose name matches (plus the peaks)")
+    parser.add_argument("--isa", choices=["avx2", "avx512", "avx512_bf16"],
+                        help="force our GEMM's path (default: the best present)")
     parser.add_argument("--stat", choices=["median", "best", "both"], default="median",
                         help="statistic over the repetitions (both: one table each)")
+    parser.add_argument("--torch", action="store_true", help="also time torch.nn.functional.linear (f32, bf16)")
     args = parser.parse_args()
 
-    name_filter = "." if args.filter == "." else f"BM_fma_peak|{args.filter}"
+    name_filter = "." if args.filter == "." else f"_peak|{args.filter}"
     report = run(args.binary, args.repetitions, args.min_time, name_filter, args.isa)
     context = report["context"]
     print(f"cpu: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, GEMM path "
-          f"{context.get('cpu_isa', '?')}; {args.repetitions} repetitions")
-    for stat in ["median", "best"] if args.stat == "both" else [args.stat]:
-        print_table(summarise(report, stat), stat)
+          f"{context.get('cpu_isa', '?')}; {args.repetitions} repetitions; load average {os.getloadavg()[0]:.1f}")
+    stats = ["median", "best"] if args.stat == "both" else [args.stat]
+    tables = {stat: summarise(report, stat) for stat in stats}
+    torch = {}
+    if args.torch:
+        keys = tables[stats[0]]
+        shapes = sorted({s for (_, s, _) in keys if s is not None})
+        threads = sorted({t for (_, s, t) in keys if s is not None})
+        torch = torch_rates(shapes, threads, args.repetitions, args.min_time)
+        print(f"PyTorch {subprocess.run([sys.executable, '-c', 'import torch; print(torch.__version__)'], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()}, "
+              f"load average after it {os.getloadavg()[0]:.1f}")
+    for stat in stats:
+        print_table(tables[stat], torch, stat)
     return 0
 
 

@@ -1,7 +1,9 @@
 // InternViT forward pass on a model directory (usually random weights of a real size, written by
 // scripts/make_random_checkpoint.py): time per batch, GFLOP/s (config FLOPs / time), peak RSS.
+// cpu_time is the whole process's CPU time (all threads), which time taken by other programs on a
+// shared machine does not inflate; compare_pytorch.py derives a second rate from it.
 //
-//   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--backend cpu]
+//   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32]
 //                                            [Google Benchmark flags, e.g. --benchmark_repetitions=3]
 // Threads: INTERNVL_NUM_THREADS. benchmarks/compare_pytorch.py runs it next to PyTorch.
 #include <benchmark/benchmark.h>
@@ -23,6 +25,7 @@ struct Options {
   std::string model;
   int image_size = 0;  // 0: the model's own
   int batch = 1;
+  std::string compute = "f32";  // the model's compute type: f32 or bf16
 };
 
 // Takes our flags out of argv, leaving Google Benchmark's.
@@ -39,6 +42,8 @@ Options parse(int& argc, char** argv) {
       o.image_size = std::atoi(s);
     } else if (const char* b = value("--batch")) {
       o.batch = std::atoi(b);
+    } else if (const char* t = value("--compute")) {
+      o.compute = t;
     } else {
       argv[kept++] = argv[i];
     }
@@ -52,8 +57,9 @@ Options parse(int& argc, char** argv) {
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   benchmark::Initialize(&argc, argv);
-  if (options.model.empty()) {
-    std::fprintf(stderr, "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [benchmark flags]\n");
+  if (options.model.empty() || options.compute != "f32") {
+    std::fprintf(stderr,
+                 "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32] [benchmark flags]\n");
     return 2;
   }
   try {
@@ -76,7 +82,7 @@ int main(int argc, char** argv) {
         }
         state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
         state.counters["peak_RSS_GB"] = static_cast<double>(peak_rss_bytes()) * 1e-9;
-      })->Unit(benchmark::kMillisecond)->UseRealTime();
+      })->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
       benchmark::RunSpecifiedBenchmarks();
     });
   } catch (const std::exception& e) {

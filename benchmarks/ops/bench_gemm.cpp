@@ -1,7 +1,10 @@
-// GEMM at InternViT shapes, ours and Eigen's side by side, and the machine's f32 FMA peak:
-//   BM_gemm_ours   C = A·Bᵀ with the cpu backend's packed GEMM, B stored as f32 or bf16
-//   BM_gemm_eigen  the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads
-//   BM_fma_peak    independent FMAs in registers on every thread: the ceiling for both
+// GEMM at InternViT shapes, ours and Eigen's side by side, and the machine's ceilings:
+//   BM_gemm_ours_{f32,bf16}  C = A·Bᵀ with the cpu backend's packed GEMM in f32, B stored as f32 or bf16
+//   BM_gemm_ours_bf16c       the same with bf16 operands (Precision::bf16: vdpbf16ps where the CPU has it)
+//   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads
+//   BM_fma_peak              independent f32 FMAs in registers on every thread: the f32 ceiling
+//   BM_dpbf16_peak           independent vdpbf16ps in registers on every thread: the bf16 ceiling
+//                            (2 flops per bf16 product, 4 per lane and instruction; skipped without AVX512-BF16)
 // Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
 // from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
 // benchmarks/gemm_table.py runs this binary and prints the comparison table; run it with
@@ -36,7 +39,7 @@ void set_gflops(benchmark::State& state, index_t m, index_t k, index_t n) {
 }
 
 template <class W>
-void run_ours(benchmark::State& state) {
+void run_ours(benchmark::State& state, cpu::Precision precision = cpu::Precision::f32) {
   const index_t m = state.range(0), k = state.range(1), n = state.range(2);
   ThreadPool pool(static_cast<int>(state.range(3)));
   Workspace<> ws;
@@ -44,7 +47,7 @@ void run_ours(benchmark::State& state) {
   const auto b = filled<W>(Extents<2>{n, k}, 2);
   Tensor<float, 2> c(Extents<2>{m, n});
   for (auto _ : state) {
-    cpu::gemm(pool, ws, c.view(), a.view(), b.view());
+    cpu::gemm(pool, ws, c.view(), a.view(), b.view(), {}, precision);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -53,6 +56,7 @@ void run_ours(benchmark::State& state) {
 
 void BM_gemm_ours_f32(benchmark::State& state) { run_ours<float>(state); }
 void BM_gemm_ours_bf16(benchmark::State& state) { run_ours<bf16>(state); }
+void BM_gemm_ours_bf16c(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16); }
 
 void BM_gemm_eigen(benchmark::State& state) {
   using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -119,10 +123,46 @@ INTERNVL_TARGET_AVX2 double fma_avx2() {
   return 2.0 * 8 * 12 * kFmaIterations;
 }
 
+// 24 independent accumulators, as in the bf16 GEMM kernel.
+INTERNVL_TARGET_AVX512_BF16 double dpbf16_avx512() {
+  __m512 acc[24];
+  for (__m512& x : acc) {
+    x = _mm512_setzero_ps();
+  }
+  const auto a = (__m512bh)_mm512_set1_epi32(0x33d633d6);  // bf16 pairs of 1e-7
+  const auto b = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+  for (long it = 0; it < kFmaIterations; ++it) {
+#pragma GCC unroll 24
+    for (__m512& x : acc) {
+      x = _mm512_dpbf16_ps(x, a, b);
+    }
+  }
+  __m512 sum = _mm512_setzero_ps();
+  for (const __m512& x : acc) {
+    sum = _mm512_add_ps(sum, x);
+  }
+  benchmark::DoNotOptimize(sum);
+  return 4.0 * 16 * 24 * kFmaIterations;
+}
+
+void BM_dpbf16_peak(benchmark::State& state) {
+  if (!cpu::cpu_features().avx512_bf16) {
+    state.SkipWithError("this CPU has no AVX512-BF16");
+    return;
+  }
+  const int threads = static_cast<int>(state.range(0));
+  ThreadPool pool(threads);
+  double flops = 0.0;
+  for (auto _ : state) {
+    pool.run(threads, [&](index_t) { flops = dpbf16_avx512(); });
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_fma_peak(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
   ThreadPool pool(threads);
-  const auto per_thread = cpu::active_isa() == cpu::Isa::avx512 ? fma_avx512 : fma_avx2;
+  const auto per_thread = cpu::active_isa() == cpu::Isa::avx2 ? fma_avx2 : fma_avx512;
   double flops = 0.0;
   for (auto _ : state) {
     pool.run(threads, [&](index_t) { flops = per_thread(); });
@@ -145,8 +185,10 @@ void shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
+BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 
 int main(int argc, char** argv) {

@@ -1,7 +1,9 @@
 // linear: the reference against PyTorch's F.linear / F.gelu for f32, bf16 and f16 weights; the cpu
 // backend (the packed GEMM) against the reference on every ISA path this machine has, over real
-// InternViT shapes and awkward ones, with and without bias and GELU, with strided rows; the GELU
-// epilogue against the exact formula; INTERNVL_CPU_ISA handling; shape errors; workspace reuse.
+// InternViT shapes and awkward ones, with and without bias and GELU, with strided rows, in f32 and
+// in bf16 precision (where bf16 products run, against the reference on operands rounded to bf16;
+// elsewhere against the exact f32 product); the GELU epilogue against the exact formula;
+// INTERNVL_CPU_ISA handling; shape errors; workspace reuse.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
@@ -40,17 +42,27 @@ struct Case {
   bool bias;
   ops::Activation act;
   bool strided;  // x and y rows further apart than their widths
+  cpu::Precision precision = cpu::Precision::f32;
 };
+
+// t rounded to bf16 (to nearest even) and widened back: what the bf16 path multiplies.
+template <std::size_t Rank>
+Tensor<float, Rank> rounded_to_bf16(const Tensor<float, Rank>& t) {
+  return testing::convert<float>(testing::convert<bf16>(t));
+}
 
 // Padding of strided rows; the padding of y must still hold its poison afterwards.
 constexpr index_t kPad = 5;
 
-// Runs one case on the reference once and on the cpu backend with every ISA path, and compares.
+// Runs one case on the reference once (twice in bf16 precision: exact and on rounded operands) and
+// on the cpu backend with every ISA path, and compares.
 void check_cpu_against_reference(const Case& c) {
   INFO("M " << c.m << " K " << c.k << " N " << c.n << " weights " << name_of(c.weights) << " bias " << c.bias
-            << " gelu " << (c.act == ops::Activation::gelu) << " strided " << c.strided);
+            << " gelu " << (c.act == ops::Activation::gelu) << " strided " << c.strided << " precision "
+            << cpu::precision_name(c.precision));
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
+  cpu.set_matmul_precision(c.precision);
   const index_t pad = c.strided ? kPad : 0;
   const auto seed = static_cast<std::uint64_t>(c.m * 131 + c.k * 7 + c.n);
   const auto x_storage = testing::random_tensor(Extents<2>{c.m, c.k + pad}, seed, -2.0f, 2.0f);
@@ -59,15 +71,26 @@ void check_cpu_against_reference(const Case& c) {
   const auto bias = testing::random_tensor(Extents<1>{c.n}, seed + 2);
   const CView<float, 1> b = c.bias ? bias.view() : CView<float, 1>{};
   Tensor<float, 2> want(Extents<2>{c.m, c.n});
+  Tensor<float, 2> want_rounded(Extents<2>{c.m, c.n});
   Tensor<float, 2> y_storage(Extents<2>{c.m, c.n + pad});
   const View<float, 2> got = y_storage.view().slice(1, 0, c.n);
   visit_dtype(c.weights, [&]<class W>(W) {
     const auto w = testing::convert<W>(w_f32);
     ops::linear(ref, want.view(), x, w.view(), b, c.act);
-    testing::for_each_cpu_isa([&](cpu::Isa) {
+    if (c.precision == cpu::Precision::bf16) {
+      const auto x_rounded = rounded_to_bf16(x_storage);
+      const auto w_rounded = rounded_to_bf16(testing::convert<float>(w));
+      ops::linear(ref, want_rounded.view(), x_rounded.view().slice(1, 0, c.k), w_rounded.view(), b, c.act);
+    }
+    testing::for_each_cpu_isa([&](cpu::Isa isa) {
       testing::poison(y_storage.view());
       ops::linear(cpu, got, x, w.view(), b, c.act);
-      REQUIRE(testing::relative_l2(got, want.view()) < 1e-6);
+      if (cpu::bf16_products(isa, c.precision)) {
+        // products of bf16 values are exact in f32: only the order of the additions differs
+        REQUIRE(testing::relative_l2(got, want_rounded.view()) < 1e-5);
+      } else {
+        REQUIRE(testing::relative_l2(got, want.view()) < 1e-6);
+      }
       bool padding_untouched = true;
       for_each_element(y_storage.view().slice(1, c.n, c.n + pad),
                        [&](float v) { padding_untouched = padding_untouched && std::isnan(v); });
@@ -122,7 +145,9 @@ TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
       for (const auto& [bias, act] :
            {std::pair{false, ops::Activation::none}, std::pair{true, ops::Activation::none},
             std::pair{true, ops::Activation::gelu}, std::pair{false, ops::Activation::gelu}}) {
-        check_cpu_against_reference({m, k, n, weights, bias, act, (m + k + n) % 2 == 1});
+        for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+          check_cpu_against_reference({m, k, n, weights, bias, act, (m + k + n) % 2 == 1, precision});
+        }
       }
     }
   }
@@ -137,6 +162,9 @@ TEST_CASE("cpu linear matches the reference at InternViT shapes", "[linear]") {
       {1025, 3200, 9600, DType::f16, false, ops::Activation::none, false},
       {257, 3200, 12800, DType::bf16, true, ops::Activation::gelu, true},
       {257, 12800, 3200, DType::f32, true, ops::Activation::none, true},
+      {257, 1024, 3072, DType::f32, true, ops::Activation::gelu, true, cpu::Precision::bf16},
+      {1025, 1024, 4096, DType::bf16, true, ops::Activation::none, false, cpu::Precision::bf16},
+      {257, 12800, 3200, DType::bf16, false, ops::Activation::none, false, cpu::Precision::bf16},
   };
   for (const Case& c : cases) {
     check_cpu_against_reference(c);
@@ -195,7 +223,7 @@ TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linea
     REQUIRE_THROWS_WITH(cpu::reselect_isa(),
                         Catch::Contains("INTERNVL_CPU_ISA") && Catch::Contains("unknown value 'sse2'"));
   }
-  for (cpu::Isa isa : {cpu::Isa::avx2, cpu::Isa::avx512}) {
+  for (cpu::Isa isa : cpu::kAllIsas) {
     const testing::ForcedIsa forced(cpu::isa_name(isa).data());
     if (testing::has_path(isa)) {
       REQUIRE(cpu::reselect_isa() == isa);
@@ -205,7 +233,8 @@ TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linea
                           Catch::Contains("INTERNVL_CPU_ISA") && Catch::Contains("does not support"));
     }
   }
-  REQUIRE(cpu::active_isa() == (cpu::cpu_features().avx512 ? cpu::Isa::avx512 : cpu::Isa::avx2));
+  const cpu::CpuFeatures& f = cpu::cpu_features();
+  REQUIRE(cpu::active_isa() == (f.avx512_bf16 ? cpu::Isa::avx512_bf16 : f.avx512 ? cpu::Isa::avx512 : cpu::Isa::avx2));
 }
 
 TEST_CASE("cpu linear allocates nothing once its workspace has grown", "[linear]") {

@@ -1,7 +1,7 @@
 // matmul: the reference against PyTorch's torch.matmul(a, bᵀ) for f32, bf16 and f16 operands b; the
 // cpu backend (the batched packed GEMM) against the reference on every ISA path this machine has,
 // for batches split by matrix and inside each matrix, strided views into a packed QKV projection,
-// and awkward sizes; shape errors.
+// and awkward sizes, in f32 and in bf16 precision; shape errors.
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -27,7 +27,7 @@ void check_reference_against_torch(const std::string& dtype) {
   REQUIRE(testing::relative_l2(c.view(), expected.view()) < 1e-6);
 }
 
-// c = a · bᵀ on both backends, compared; c is poisoned first.
+// c = a · bᵀ on both backends, compared; c is poisoned first. f32 precision on the cpu backend.
 void check_cpu_against_reference(CView<float, 3> a, const WeightView<3>& b) {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
@@ -39,6 +39,9 @@ void check_cpu_against_reference(CView<float, 3> a, const WeightView<3>& b) {
   INFO("a " << shape_string(a) << " b " << shape_string(b) << " " << name_of(b.dtype()));
   REQUIRE(testing::relative_l2(got.view(), want.view()) < 1e-6);
 }
+
+// A copy of a dense tensor rounded to bf16 and widened back.
+Tensor<float, 3> rounded_to_bf16(const Tensor<float, 3>& t) { return testing::convert<float>(testing::convert<bf16>(t)); }
 
 }  // namespace
 
@@ -62,6 +65,32 @@ TEST_CASE("cpu matmul matches the reference", "[matmul]") {
       check_cpu_against_reference(a.view(), testing::convert<f16>(b).view());
     }
   });
+}
+
+TEST_CASE("cpu matmul in bf16 precision multiplies operands rounded to bf16", "[matmul]") {
+  // Where the bf16 kernels run: the reference on rounded operands (bf16 products are exact in f32,
+  // so only the order of the additions differs); elsewhere the exact f32 product.
+  const index_t shapes[][4] = {{3, 17, 33, 5}, {16, 33, 64, 65}, {1, 257, 64, 257}};
+  Context<backend::reference> ref;
+  Context<backend::cpu> cpu;
+  cpu.set_matmul_precision(cpu::Precision::bf16);
+  for (const auto& [batch, m, k, n] : shapes) {
+    const auto a = testing::random_tensor(Extents<3>{batch, m, k}, static_cast<std::uint64_t>(batch * m + k));
+    const auto b = testing::random_tensor(Extents<3>{batch, n, k}, static_cast<std::uint64_t>(n * k + 1));
+    Tensor<float, 3> exact(Extents<3>{batch, m, n}), rounded(exact.shape()), got(exact.shape());
+    ops::matmul(ref, exact.view(), a.view(), b.view());
+    ops::matmul(ref, rounded.view(), rounded_to_bf16(a).view(), rounded_to_bf16(b).view());
+    testing::for_each_cpu_isa([&](cpu::Isa isa) {
+      testing::poison(got.view());
+      ops::matmul(cpu, got.view(), a.view(), b.view());
+      INFO("batch " << batch << " m " << m << " k " << k << " n " << n);
+      if (cpu::bf16_products(isa, cpu::Precision::bf16)) {
+        REQUIRE(testing::relative_l2(got.view(), rounded.view()) < 1e-5);
+      } else {
+        REQUIRE(testing::relative_l2(got.view(), exact.view()) < 1e-6);
+      }
+    });
+  }
 }
 
 TEST_CASE("cpu matmul reads strided views into a packed QKV projection", "[matmul]") {

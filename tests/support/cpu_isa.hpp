@@ -1,12 +1,14 @@
-// Runs a test body once per cpu GEMM path this machine has (AVX2, AVX-512), each forced through
-// INTERNVL_CPU_ISA the way a user would force it; afterwards (even after a failure) the variable is
-// cleared and the default path chosen again.
+// Runs a test body once per cpu GEMM path this machine has (AVX2, AVX-512, AVX-512 with BF16), each
+// forced through INTERNVL_CPU_ISA the way a user would force it; afterwards (even after a failure)
+// the variable is cleared and the default path chosen again. (cpu::bf16_products(isa, precision)
+// says whether a product of that precision runs on bf16 operands there, else on exact f32 ones.)
 #pragma once
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
 #include "internvl/backend/cpu/isa.hpp"
+#include "internvl/backend/cpu/precision.hpp"
 
 namespace internvl::testing {
 
@@ -22,13 +24,11 @@ class ForcedIsa {
   }
 };
 
-inline bool has_path(cpu::Isa isa) {
-  return isa == cpu::Isa::avx512 ? cpu::cpu_features().avx512 : cpu::cpu_features().avx2;
-}
+inline bool has_path(cpu::Isa isa) { return cpu::supports(cpu::cpu_features(), isa); }
 
 template <class Fn>
 void for_each_cpu_isa(Fn&& fn) {
-  for (cpu::Isa isa : {cpu::Isa::avx2, cpu::Isa::avx512}) {
+  for (cpu::Isa isa : cpu::kAllIsas) {
     if (!has_path(isa)) {
       WARN("this CPU has no " << cpu::isa_name(isa) << " path; it is not tested here");
       continue;

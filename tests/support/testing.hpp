@@ -20,12 +20,12 @@ inline std::string golden_path(const std::string& relative) {
   return std::string(dir != nullptr ? dir : "tests/golden") + "/" + relative;
 }
 
-// A copy of t rounded to the element type T (bf16, f16 or float).
-template <class T, std::size_t Rank>
-Tensor<T, Rank> convert(const Tensor<float, Rank>& t) {
+// A copy of t (float, bf16 or f16) converted to the element type T (rounded to nearest even).
+template <class T, class U, std::size_t Rank>
+Tensor<T, Rank> convert(const Tensor<U, Rank>& t) {
   Tensor<T, Rank> out(t.shape());
   for (index_t i = 0; i < t.numel(); ++i) {
-    out.data()[i] = T(t.data()[i]);
+    out.data()[i] = T(to_float(t.data()[i]));
   }
   return out;
 }

@@ -1,11 +1,15 @@
 // Run-time instruction-set detection for the cpu backend's matrix kernels (x86-64 only).
 //   cpu_features()    what this CPU supports and the OS has enabled (cpuid + xgetbv), detected once
-//   active_isa()      the GEMM path: the best one present, or the one INTERNVL_CPU_ISA=avx2|avx512 forces
+//   active_isa()      the widest instruction set the GEMM may use: the best one present, or the one
+//                     INTERNVL_CPU_ISA=avx2|avx512|avx512_bf16 forces
 //   reselect_isa()    re-reads INTERNVL_CPU_ISA (tests use it to run every path)
-//   active_isa_name() "avx512" or "avx2", for benchmarks and logs
-// A forced path this CPU lacks, or an unknown value, is an internvl::Error naming INTERNVL_CPU_ISA.
-// AMX is detected only (no AMX kernels yet); Linux also requires a per-process permission
-// request before tile registers may be used, which nothing here makes.
+//   active_isa_name() "avx2", "avx512" or "avx512_bf16", for benchmarks and logs
+// avx512_bf16 differs from avx512 only for products asked to run in bf16 (gemm.hpp, precision.hpp):
+// f32 products run the AVX-512 f32 kernels on both. A forced path this CPU lacks, or an unknown
+// value, is an internvl::Error naming INTERNVL_CPU_ISA.
+// AMX is detected only: there are no AMX kernels, because no machine this library is developed and
+// tested on has AMX (code that cannot be run here cannot be tested here). Linux also requires a
+// per-process permission request before tile registers may be used, which nothing here makes.
 #pragma once
 
 #if !defined(__x86_64__)
@@ -26,12 +30,18 @@
 // intrinsic into a function compiled for a narrower instruction set).
 #define INTERNVL_TARGET_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define INTERNVL_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define INTERNVL_TARGET_AVX512_BF16 \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 namespace internvl::cpu {
 
-enum class Isa { avx2, avx512 };
+enum class Isa { avx2, avx512, avx512_bf16 };
 
-constexpr std::string_view isa_name(Isa isa) { return isa == Isa::avx512 ? "avx512" : "avx2"; }
+inline constexpr Isa kAllIsas[] = {Isa::avx2, Isa::avx512, Isa::avx512_bf16};
+
+constexpr std::string_view isa_name(Isa isa) {
+  return isa == Isa::avx512_bf16 ? "avx512_bf16" : isa == Isa::avx512 ? "avx512" : "avx2";
+}
 
 struct CpuFeatures {
   bool avx2 = false;         // AVX2 + FMA + F16C, YMM state enabled by the OS
@@ -87,22 +97,31 @@ inline CpuFeatures detect_features() {
 
 inline constexpr std::string_view kIsaVariable = "INTERNVL_CPU_ISA";
 
+}  // namespace detail
+
+// Whether features `f` include everything path `isa` uses.
+constexpr bool supports(const CpuFeatures& f, Isa isa) {
+  return isa == Isa::avx512_bf16 ? f.avx512_bf16 : isa == Isa::avx512 ? f.avx512 : f.avx2;
+}
+
+namespace detail {
+
 // The path INTERNVL_CPU_ISA forces, else the best one present.
 inline Isa choose_isa(const CpuFeatures& f) {
   const char* env = std::getenv(kIsaVariable.data());
   const std::string_view forced = env != nullptr ? env : "";
   if (forced.empty()) {
     INTERNVL_CHECK(f.avx2, "internvl::cpu", "the cpu backend needs AVX2, FMA and F16C, which this CPU lacks");
-    return f.avx512 ? Isa::avx512 : Isa::avx2;
+    return f.avx512_bf16 ? Isa::avx512_bf16 : f.avx512 ? Isa::avx512 : Isa::avx2;
   }
-  for (Isa isa : {Isa::avx2, Isa::avx512}) {
+  for (Isa isa : kAllIsas) {
     if (forced == isa_name(isa)) {
-      INTERNVL_CHECK(isa == Isa::avx512 ? f.avx512 : f.avx2, kIsaVariable, "asks for ", forced,
+      INTERNVL_CHECK(supports(f, isa), kIsaVariable, "asks for ", forced,
                      ", which this CPU (or its OS) does not support");
       return isa;
     }
   }
-  fail(kIsaVariable, "unknown value '", forced, "' (expected avx2 or avx512)");
+  fail(kIsaVariable, "unknown value '", forced, "' (expected avx2, avx512 or avx512_bf16)");
 }
 
 inline std::atomic<int>& isa_slot() {  // -1 until chosen

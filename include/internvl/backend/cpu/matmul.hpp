@@ -1,5 +1,6 @@
 // cpu batched matmul: one call of the packed GEMM (backend/cpu/gemm/gemm.hpp) for the whole batch,
-// which splits the threads by matrix when the batch divides evenly over them, else inside each one.
+// which splits the threads by matrix when the batch divides evenly over them, else inside each one;
+// in the context's matmul precision.
 #pragma once
 
 #include "internvl/backend/cpu/context.hpp"
@@ -11,7 +12,7 @@ namespace internvl::ops {
 template <>
 struct Matmul<backend::cpu> {
   static void run(Context<backend::cpu>& ctx, View<float, 3> c, CView<float, 3> a, const WeightView<3>& b) {
-    cpu::gemm_batched(ctx.pool(), ctx.workspace(), c, a, b);
+    cpu::gemm_batched(ctx.pool(), ctx.workspace(), c, a, b, {}, ctx.matmul_precision());
   }
 };
 

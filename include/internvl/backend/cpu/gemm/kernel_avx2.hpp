@@ -3,7 +3,8 @@
 // packed B panel, 4 broadcasts from the packed A panel, 12 FMAs (two FMA pipes × 4-cycle latency
 // need at least 8 independent accumulators). Every 8 k-steps it prefetches a line of the next B
 // block's source rows (MicroTile::prefetch). Epilogue on the registers: + C (later K blocks),
-// + bias, GELU, then plain stores. Tiles of fewer rows or vectors are separate instantiations.
+// + bias, GELU, or the residual update C += γ ⊙ (·), then plain stores. Tiles of fewer rows or
+// vectors are separate instantiations.
 #pragma once
 
 #include <immintrin.h>
@@ -12,6 +13,7 @@
 
 #include "internvl/backend/cpu/gemm/blocking.hpp"
 #include "internvl/backend/cpu/gemm/gelu.hpp"
+#include "internvl/backend/cpu/gemm/pack.hpp"
 #include "internvl/backend/cpu/isa.hpp"
 
 namespace internvl::cpu::packed::avx2 {
@@ -61,8 +63,8 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
       acc[i][v] = _mm256_setzero_ps();
     }
   }
-  const float* a = t.a;
-  const float* b = t.b;
+  const float* a = static_cast<const float*>(t.a);
+  const float* b = static_cast<const float*>(t.b);
   for (index_t k = 0; k < t.kc; ++k) {
     __m256 bv[Vectors];
 #pragma GCC unroll 8
@@ -99,14 +101,21 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
 #pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m256 x = acc[i][v];
-      if (t.accumulate) {
-        x = _mm256_add_ps(x, _mm256_loadu_ps(c + 8 * v));
-      }
-      if (t.bias != nullptr) {
-        x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
-      }
-      if (t.gelu) {
-        x = gelu(x);
+      if (t.scale != nullptr) {  // residual update: c += scale ⊙ (acc + bias)
+        if (t.bias != nullptr) {
+          x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
+        }
+        x = _mm256_fmadd_ps(x, _mm256_loadu_ps(t.scale + 8 * v), _mm256_loadu_ps(c + 8 * v));
+      } else {
+        if (t.accumulate) {
+          x = _mm256_add_ps(x, _mm256_loadu_ps(c + 8 * v));
+        }
+        if (t.bias != nullptr) {
+          x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
+        }
+        if (t.gelu) {
+          x = gelu(x);
+        }
       }
       _mm256_storeu_ps(c + 8 * v, x);
     }
@@ -128,6 +137,10 @@ inline constexpr KernelSet kKernels{.mr = kRows,
                                     .lanes = 8,
                                     .kc = 384,
                                     .nc = 240,
+                                    .k_step = 1,
+                                    .element_bytes = 4,
+                                    .pack_a = &pack_a_panel,
+                                    .pack_b = {&pack_b_panel<float>, &pack_b_panel<bf16>, &pack_b_panel<f16>},
                                     .kernels = kernel_table(std::make_integer_sequence<int, kRows>{})};
 
 }  // namespace internvl::cpu::packed::avx2

@@ -2,8 +2,9 @@
 // Per k: 3 aligned loads of the packed B panel, 8 broadcasts from the packed A panel, 24 FMAs;
 // 24 independent accumulators cover the FMA latency, so the loop is bound by the FMA pipes.
 // Every 8 k-steps it prefetches a line of the next B block's source rows (MicroTile::prefetch).
-// Epilogue on the registers: + C (later K blocks), + bias, GELU, then plain stores. Tiles of fewer
-// rows or vectors are separate instantiations: no wasted FMAs at the M and N edges.
+// Epilogue on the registers: + C (later K blocks), + bias, GELU, or the residual update C += γ ⊙ (·),
+// then plain stores (store_tile, shared with kernel_avx512_bf16.hpp). Tiles of fewer rows or
+// vectors are separate instantiations: no wasted FMAs at the M and N edges.
 #pragma once
 
 #include <immintrin.h>
@@ -12,6 +13,7 @@
 
 #include "internvl/backend/cpu/gemm/blocking.hpp"
 #include "internvl/backend/cpu/gemm/gelu.hpp"
+#include "internvl/backend/cpu/gemm/pack.hpp"
 #include "internvl/backend/cpu/isa.hpp"
 
 namespace internvl::cpu::packed::avx512 {
@@ -56,6 +58,54 @@ INTERNVL_TARGET_AVX512 __attribute__((noinline)) inline __m512 gelu(__m512 v) {
   return _mm512_mul_ps(_mm512_fmadd_ps(abs_v, erf_x, v), _mm512_set1_ps(0.5f));
 }
 
+// The prefetches a tile issues after its k-step group `slot`: C row `slot` (needed by the
+// epilogue), and line `slot` of each source row of the next B block (MicroTile::prefetch).
+template <int Rows, int Vectors>
+INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void prefetch_slot(const MicroTile& t, index_t slot) {
+  if (slot < Rows) {
+    for (int v = 0; v < Vectors; v += 1) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + slot * t.ldc + 16 * v), _MM_HINT_T0);
+    }
+  }
+  if (slot < t.prefetch_lines) {
+    for (int r = 0; r < t.prefetch_rows; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + slot * 64), _MM_HINT_T1);
+    }
+  }
+}
+
+// The epilogue of blocking.hpp's MicroTile on the accumulators, then plain stores to C. Shared by
+// the f32 and bf16 kernels (inlined into both).
+template <int Rows, int Vectors>
+INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(__m512 (&acc)[Rows][Vectors],
+                                                                            const MicroTile& t) {
+#pragma GCC unroll 8
+  for (int i = 0; i < Rows; ++i) {
+    float* c = t.c + i * t.ldc;
+#pragma GCC unroll 8
+    for (int v = 0; v < Vectors; ++v) {
+      __m512 x = acc[i][v];
+      if (t.scale != nullptr) {  // residual update: c += scale ⊙ (acc + bias)
+        if (t.bias != nullptr) {
+          x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
+        }
+        x = _mm512_fmadd_ps(x, _mm512_loadu_ps(t.scale + 16 * v), _mm512_loadu_ps(c + 16 * v));
+      } else {
+        if (t.accumulate) {
+          x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
+        }
+        if (t.bias != nullptr) {
+          x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
+        }
+        if (t.gelu) {
+          x = gelu(x);
+        }
+      }
+      _mm512_storeu_ps(c + 16 * v, x);
+    }
+  }
+}
+
 // Rows × (Vectors · 16) of the tile: Rows < kRows at the M edge, Vectors < kVectors at the N edge.
 template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
@@ -67,8 +117,8 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
       acc[i][v] = _mm512_setzero_ps();
     }
   }
-  const float* a = t.a;
-  const float* b = t.b;
+  const float* a = static_cast<const float*>(t.a);
+  const float* b = static_cast<const float*>(t.b);
   for (index_t k = 0; k < t.kc; ++k) {
     __m512 bv[Vectors];
 #pragma GCC unroll 8
@@ -86,37 +136,10 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
     a += kRows;
     b += kCols;
     if ((k & 7) == 7) {
-      const index_t slot = k >> 3;
-      if (slot < Rows) {  // this tile's C row, needed by the epilogue
-        for (int v = 0; v < Vectors; v += 1) {
-          _mm_prefetch(reinterpret_cast<const char*>(t.c + slot * t.ldc + 16 * v), _MM_HINT_T0);
-        }
-      }
-      if (slot < t.prefetch_lines) {
-        for (int r = 0; r < t.prefetch_rows; ++r) {
-          _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + slot * 64), _MM_HINT_T1);
-        }
-      }
+      prefetch_slot<Rows, Vectors>(t, k >> 3);
     }
   }
-#pragma GCC unroll 8
-  for (int i = 0; i < Rows; ++i) {
-    float* c = t.c + i * t.ldc;
-#pragma GCC unroll 8
-    for (int v = 0; v < Vectors; ++v) {
-      __m512 x = acc[i][v];
-      if (t.accumulate) {
-        x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
-      }
-      if (t.bias != nullptr) {
-        x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
-      }
-      if (t.gelu) {
-        x = gelu(x);
-      }
-      _mm512_storeu_ps(c + 16 * v, x);
-    }
-  }
+  store_tile(acc, t);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -137,6 +160,10 @@ inline constexpr KernelSet kKernels{.mr = kRows,
                                     .lanes = 16,
                                     .kc = 384,
                                     .nc = 240,
+                                    .k_step = 1,
+                                    .element_bytes = 4,
+                                    .pack_a = &pack_a_panel,
+                                    .pack_b = {&pack_b_panel<float>, &pack_b_panel<bf16>, &pack_b_panel<f16>},
                                     .kernels = kernel_table(std::make_integer_sequence<int, kRows>{})};
 
 }  // namespace internvl::cpu::packed::avx512

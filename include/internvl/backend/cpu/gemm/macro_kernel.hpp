@@ -1,11 +1,12 @@
 // The blocked loops of the GEMM that one thread runs (layouts and block sizes in blocking.hpp):
 //   for each N block (nc columns of its range)
-//     for each K block (kc):  pack the B block (nc × kc f32, stays in L2); the micro-tiles below
+//     for each K block (kc):  pack the B block (nc × kc, stays in L2); the micro-tiles below
 //                             prefetch the next block's source rows, so packing rarely waits on memory
 //       for each A panel (mr rows, packed once per call by pack_a)
 //         for each B panel (nr columns):  micro-tile, accumulating into C after the first K block
 // M is spread evenly over the A panels; N edges use kernels of fewer vectors (and a local tile when
-// N ends inside a vector). Bias and GELU are applied in the last K block, on the registers.
+// N ends inside a vector). Bias and GELU are applied in the last K block, on the registers; a
+// layer scale (residual update) in every K block. Buffers are bytes: the paths pack f32 or bf16.
 #pragma once
 
 #include <algorithm>
@@ -17,13 +18,6 @@
 
 namespace internvl::cpu::packed {
 
-using PackB = void (*)(const void* b, index_t ldb, index_t cols, index_t kc, int nr, float* dst);
-
-template <class T>
-void pack_b_typed(const void* b, index_t ldb, index_t cols, index_t kc, int nr, float* dst) {
-  pack_b_panel(static_cast<const T*>(b), ldb, cols, kc, nr, dst);
-}
-
 // One matrix of the batch, as the packing and tile loops see it.
 struct Operands {
   index_t m = 0, n = 0, k = 0;
@@ -32,10 +26,11 @@ struct Operands {
   const std::byte* b = nullptr;  // element (j, k) at b + (j·ldb + k)·b_size
   index_t ldb = 0;
   index_t b_size = 0;
-  PackB pack_b = nullptr;
+  PackB pack_b = nullptr;  // the kernel set's packer for B's stored dtype
   float* c = nullptr;
   index_t ldc = 0;
   const float* bias = nullptr;
+  const float* scale = nullptr;  // residual update C += scale ⊙ (A·Bᵀ + bias), or nullptr
   bool gelu = false;
 };
 
@@ -56,15 +51,26 @@ inline index_t k_blocks(const KernelSet& ks, index_t k) { return std::max<index_
 // 7, not 32 of 8 and one of 1, which would run at a fraction of the FMA rate).
 inline Range panel_rows(const KernelSet& ks, index_t m, index_t i) { return part(m, ceil_div(m, ks.mr), i); }
 
-// Packs A panels [p.begin, p.end) for every K block: block k0 holds ceil(M/mr) panels of [kc][mr].
-inline void pack_a(const KernelSet& ks, const Operands& x, float* a_packed, Range p) {
-  const index_t m_panels = ceil_div(x.m, ks.mr);
+// Bytes of packed A for all its panels and K blocks.
+inline index_t packed_a_bytes(const KernelSet& ks, index_t m, index_t k) {
+  return ks.panel_bytes(ceil_div(m, ks.mr) * ks.mr, k);
+}
+
+// Packed A panel i of the K block starting at k0 (kc long): the blocks lie one after the other,
+// each holding ceil(M/mr) panels (k0 is a multiple of kc, itself a multiple of k_step).
+inline std::byte* a_panel(const KernelSet& ks, const Operands& x, std::byte* a_packed, index_t k0, index_t kc,
+                          index_t i) {
+  return a_packed + ks.panel_bytes(ceil_div(x.m, ks.mr) * ks.mr, k0) + i * ks.panel_bytes(ks.mr, kc);
+}
+
+// Packs A panels [p.begin, p.end) for every K block.
+inline void pack_a(const KernelSet& ks, const Operands& x, std::byte* a_packed, Range p) {
   for (index_t kb = 0; kb < k_blocks(ks, x.k); ++kb) {
     const index_t k0 = kb * ks.kc, kc = std::min(ks.kc, x.k - k0);
     for (index_t i = p.begin; i < p.end; ++i) {
       const Range rows = panel_rows(ks, x.m, i);
-      pack_a_panel(x.a + rows.begin * x.lda + k0, x.lda, static_cast<int>(rows.end - rows.begin), kc, ks.mr,
-                   a_packed + k0 * m_panels * ks.mr + i * ks.mr * kc);
+      ks.pack_a(x.a + rows.begin * x.lda + k0, x.lda, static_cast<int>(rows.end - rows.begin), kc, ks.mr,
+                a_panel(ks, x, a_packed, k0, kc, i));
     }
   }
 }
@@ -73,13 +79,18 @@ inline void pack_a(const KernelSet& ks, const Operands& x, float* a_packed, Rang
 inline void edge_tile(MicroKernel kernel, MicroTile t, int rows, int cols, int nr) {
   alignas(64) float tile[kMaxTileRows * kMaxTileCols] = {};
   alignas(64) float bias[kMaxTileCols] = {};
+  alignas(64) float scale[kMaxTileCols] = {};
   float* c = t.c;
-  for (int i = 0; t.accumulate && i < rows; ++i) {
+  for (int i = 0; (t.accumulate || t.scale != nullptr) && i < rows; ++i) {
     std::memcpy(tile + i * nr, c + i * t.ldc, sizeof(float) * static_cast<std::size_t>(cols));
   }
   if (t.bias != nullptr) {
     std::memcpy(bias, t.bias, sizeof(float) * static_cast<std::size_t>(cols));
     t.bias = bias;
+  }
+  if (t.scale != nullptr) {
+    std::memcpy(scale, t.scale, sizeof(float) * static_cast<std::size_t>(cols));
+    t.scale = scale;
   }
   t.c = tile;
   const index_t ldc = t.ldc;
@@ -118,9 +129,12 @@ class NextBlockPrefetch {
   index_t stride_ = 0, rows_ = 0, rows_per_tile_ = 0, lines_ = 0, next_ = 0;
 };
 
-// C tiles of A panels `p` × B panels `j`, with this thread's B block buffer (kc · nc floats).
-inline void multiply(const KernelSet& ks, const Operands& x, const float* a_packed, float* b_block, Range p, Range j) {
-  const index_t m_panels = ceil_div(x.m, ks.mr);
+// Bytes of one thread's packed B block.
+inline index_t packed_b_block_bytes(const KernelSet& ks) { return ks.panel_bytes(ks.nc, ks.kc); }
+
+// C tiles of A panels `p` × B panels `j`, with this thread's B block buffer (packed_b_block_bytes).
+inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed, std::byte* b_block, Range p,
+                     Range j) {
   const index_t block_panels = ks.nc / ks.nr;
   const index_t kbs = k_blocks(ks, x.k);
   for (index_t j0 = j.begin; j0 < j.end; j0 += block_panels) {
@@ -130,7 +144,7 @@ inline void multiply(const KernelSet& ks, const Operands& x, const float* a_pack
       for (index_t jj = j0; jj < j1; ++jj) {
         const index_t n0 = jj * ks.nr;
         x.pack_b(x.b + (n0 * x.ldb + k0) * x.b_size, x.ldb, std::min<index_t>(ks.nr, x.n - n0), kc, ks.nr,
-                 b_block + (jj - j0) * ks.nr * kc);
+                 b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc));
       }
       const index_t tiles = (p.end - p.begin) * (j1 - j0);
       NextBlockPrefetch next;  // the next K block of these columns, or the first of the next columns
@@ -146,7 +160,7 @@ inline void multiply(const KernelSet& ks, const Operands& x, const float* a_pack
         const Range rows = panel_rows(ks, x.m, i);
         const int row_count = static_cast<int>(rows.end - rows.begin);
         MicroTile t;
-        t.a = a_packed + k0 * m_panels * ks.mr + i * ks.mr * kc;
+        t.a = a_panel(ks, x, a_packed, k0, kc, i);
         t.kc = kc;
         t.ldc = x.ldc;
         t.accumulate = kb > 0;
@@ -157,9 +171,10 @@ inline void multiply(const KernelSet& ks, const Operands& x, const float* a_pack
           const int vectors = (cols + ks.lanes - 1) / ks.lanes;
           const MicroKernel kernel =
               ks.kernels[static_cast<std::size_t>(row_count - 1)][static_cast<std::size_t>(vectors - 1)];
-          t.b = b_block + (jj - j0) * ks.nr * kc;
+          t.b = b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc);
           t.c = x.c + rows.begin * x.ldc + n0;
           t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;
+          t.scale = x.scale != nullptr ? x.scale + n0 : nullptr;
           next.assign(t);
           if (cols == vectors * ks.lanes) {
             kernel(t);

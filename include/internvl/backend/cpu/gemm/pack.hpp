@@ -1,6 +1,6 @@
-// Packing for the GEMM (layouts in blocking.hpp). AVX2 + F16C code shared by both paths (every
-// AVX-512 CPU has AVX2), written as register transposes so that packing stays a small fraction of
-// the multiply:
+// Packing for the GEMM's f32 paths (layouts in blocking.hpp; the bf16 path's are in pack_bf16.hpp).
+// AVX2 + F16C code shared by the AVX2 and AVX-512 f32 paths (every AVX-512 CPU has AVX2), written as
+// register transposes so that packing stays a small fraction of the multiply (PackA / PackB):
 //   pack_a_panel:     A rows [rows][kc] (f32, row stride lda)  -> [kc][mr], 4 × 4 transposes
 //   pack_b_panel<T>:  B rows [cols][kc] (f32 / bf16 / f16, row stride ldb) -> [kc][nr] f32, widened
 //                     while packing (bf16: shift into the top half; f16: vcvtph2ps), 8 × 8 transposes
@@ -52,7 +52,8 @@ INTERNVL_TARGET_AVX2 inline void transpose8x8(__m256 (&r)[8]) {
 
 }  // namespace detail
 
-INTERNVL_TARGET_AVX2 inline void pack_a_panel(const float* a, index_t lda, int rows, index_t kc, int mr, float* dst) {
+INTERNVL_TARGET_AVX2 inline void pack_a_panel(const float* a, index_t lda, int rows, index_t kc, int mr, void* out) {
+  float* dst = static_cast<float*>(out);
   for (int i0 = 0; i0 < mr; i0 += 4) {
     const float* row[4];
     for (int i = 0; i < 4; ++i) {
@@ -78,7 +79,9 @@ INTERNVL_TARGET_AVX2 inline void pack_a_panel(const float* a, index_t lda, int r
 }
 
 template <class T>
-INTERNVL_TARGET_AVX2 void pack_b_panel(const T* b, index_t ldb, index_t cols, index_t kc, int nr, float* dst) {
+INTERNVL_TARGET_AVX2 void pack_b_panel(const void* source, index_t ldb, index_t cols, index_t kc, int nr, void* out) {
+  const T* b = static_cast<const T*>(source);
+  float* dst = static_cast<float*>(out);
   for (int j0 = 0; j0 < nr; j0 += 8) {
     const T* row[8];
     for (int j = 0; j < 8; ++j) {
