@@ -3,8 +3,9 @@
 // cpu_time is the whole process's CPU time (all threads), which time taken by other programs on a
 // shared machine does not inflate; compare_pytorch.py derives a second rate from it.
 //
-//   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32]
+//   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16]
 //                                            [Google Benchmark flags, e.g. --benchmark_repetitions=3]
+// --compute bf16 runs the matrix products in bf16 (cpu::Precision::bf16; activations stay f32).
 // Threads: INTERNVL_NUM_THREADS. benchmarks/compare_pytorch.py runs it next to PyTorch.
 #include <benchmark/benchmark.h>
 
@@ -57,11 +58,12 @@ Options parse(int& argc, char** argv) {
 int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   benchmark::Initialize(&argc, argv);
-  if (options.model.empty() || options.compute != "f32") {
-    std::fprintf(stderr,
-                 "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32] [benchmark flags]\n");
+  if (options.model.empty() || (options.compute != "f32" && options.compute != "bf16")) {
+    std::fprintf(stderr, "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16] "
+                         "[benchmark flags]\n");
     return 2;
   }
+  const cpu::Precision precision = options.compute == "bf16" ? cpu::Precision::bf16 : cpu::Precision::f32;
   try {
     auto dir = std::make_shared<const io::ModelDir>(options.model);
     const config::VisionConfig c = models::read_vision_config(*dir);
@@ -73,9 +75,11 @@ int main(int argc, char** argv) {
       }
       const double flops = c.flops_per_image(side) * options.batch;
       const std::string name = std::string(Model::preset_type::name) + "/" + std::to_string(side) + "px/batch" +
-                               std::to_string(options.batch) + "/threads" + std::to_string(default_thread_pool().size());
+                               std::to_string(options.batch) + "/threads" + std::to_string(default_thread_pool().size()) +
+                               "/" + options.compute;
       benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
         Context<backend::cpu> ctx;
+        ctx.set_matmul_precision(precision);
         const int last[] = {-1};
         for (auto _ : state) {
           model.forward(ctx, pixels.view(), last, [](int, CView<float, 3> hidden) { benchmark::DoNotOptimize(hidden.data()); });
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
         state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
         state.counters["peak_RSS_GB"] = static_cast<double>(peak_rss_bytes()) * 1e-9;
       })->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+      benchmark::AddCustomContext("cpu_isa", std::string(cpu::active_isa_name()));
       benchmark::RunSpecifiedBenchmarks();
     });
   } catch (const std::exception& e) {

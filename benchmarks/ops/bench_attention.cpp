@@ -1,6 +1,7 @@
 // attention at InternViT / QLLaMA / attention-pooling shapes: GFLOP/s, counting 4·B·H·Sq·Sk·Dh
 // flops per call (two matrix products), for
-//   cpu          the cpu backend as users get it (AVX-512 kernels where the CPU has them)
+//   cpu          the cpu backend as users get it (f32 precision; AVX-512 kernels where the CPU has them)
+//   cpu_bf16     the same in bf16 precision (bf16 products where the CPU has AVX512-BF16)
 //   portable     the cpu backend forced onto its xsimd kernels (the build's baseline ISA)
 //   unfused      scores by an Eigen GEMM, a row softmax, an Eigen GEMM with V, heads over the same pool
 //   fma_peak     the machine's f32 FMA throughput (independent FMA chains), the ceiling to compare with
@@ -110,6 +111,13 @@ void BM_attention_cpu(benchmark::State& state) {
   });
 }
 
+void BM_attention_cpu_bf16(benchmark::State& state) {
+  bench_fused(state, [](Context<backend::cpu>& ctx, Inputs& in, const ops::AttentionOptions& o) {
+    ctx.set_matmul_precision(cpu::Precision::bf16);
+    ops::attention(ctx, in.out.view(), in.q, in.k, in.v, o);
+  });
+}
+
 void BM_attention_portable(benchmark::State& state) {
   bench_fused(state, [](Context<backend::cpu>& ctx, Inputs& in, const ops::AttentionOptions& o) {
     cpu::attention::flash_attention<cpu::attention::PortableKernels>(ctx, in.out.view(), in.q, in.k, in.v, o);
@@ -194,6 +202,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(BM_attention_cpu)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_attention_cpu_bf16)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_attention_portable)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_attention_unfused)->Apply(shapes)->UseRealTime()->Unit(benchmark::kMillisecond);
 #if defined(__x86_64__)

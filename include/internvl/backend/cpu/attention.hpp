@@ -1,13 +1,17 @@
-// cpu attention: the fused, blocked, online-softmax kernel of backend/cpu/attention/flash.hpp,
-// with the AVX-512 micro-kernels when the CPU running the program has AVX-512F and the xsimd ones
-// (the build's baseline ISA) otherwise. Work is split over the context's thread pool by
-// (batch, head, query block); scratch comes from the context's workspace.
+// cpu attention: the fused, blocked, online-softmax kernel of backend/cpu/attention/flash.hpp over
+// one of three kernel sets, chosen per call from the ISA path (isa.hpp, INTERNVL_CPU_ISA) and the
+// context's matmul precision: bf16 products (kernels_avx512_bf16.hpp) for bf16 precision on the
+// avx512_bf16 path, the f32 AVX-512 kernels on AVX-512 paths, else the xsimd ones (the build's
+// baseline ISA). Work is split over the context's thread pool by (batch, head, query block);
+// scratch comes from the context's workspace.
 #pragma once
 
 #include "internvl/backend/cpu/attention/flash.hpp"
 #include "internvl/backend/cpu/attention/kernels_avx512.hpp"
+#include "internvl/backend/cpu/attention/kernels_avx512_bf16.hpp"
 #include "internvl/backend/cpu/attention/kernels_portable.hpp"
 #include "internvl/backend/cpu/context.hpp"
+#include "internvl/backend/cpu/precision.hpp"
 #include "internvl/ops/attention.hpp"
 
 namespace internvl::ops {
@@ -17,7 +21,11 @@ struct Attention<backend::cpu> {
   static void run(Context<backend::cpu>& ctx, View<float, 4> out, CView<float, 4> q, CView<float, 4> k,
                   CView<float, 4> v, const AttentionOptions& options) {
 #if defined(INTERNVL_ATTENTION_AVX512)
-    if (cpu::attention::Avx512Kernels::available()) {
+    const cpu::Isa isa = cpu::active_isa();
+    if (cpu::bf16_products(isa, ctx.matmul_precision())) {
+      return cpu::attention::flash_attention<cpu::attention::Avx512Bf16Kernels>(ctx, out, q, k, v, options);
+    }
+    if (isa != cpu::Isa::avx2) {
       return cpu::attention::flash_attention<cpu::attention::Avx512Kernels>(ctx, out, q, k, v, options);
     }
 #endif

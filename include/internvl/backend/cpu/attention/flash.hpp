@@ -1,4 +1,5 @@
-// Fused attention, flash-attention style, over a kernel set (kernels_avx512.hpp / kernels_portable.hpp).
+// Fused attention, flash-attention style, over a kernel set (kernels_avx512.hpp, kernels_avx512_bf16.hpp,
+// kernels_portable.hpp).
 // For a block of queries, key/value blocks stream past while each query row keeps, in f32,
 //   m = running max of its scores,  l = running Σ 2^(s − m),  O = running Σ 2^(s − m) · v;
 // a new key block with max m' rescales the old state by α = 2^(m − m') before adding its own terms,
@@ -7,7 +8,8 @@
 // [tile rows × kKeyBlock] ever exists, never the Sq × Sk matrix.
 // Two paths: for more than kDirectMaxQueries queries, K of one (b, h) is packed into panels of
 // keys side by side, V into dense rows and Q into tiles of rows (packing.hpp), so both products
-// are register-blocked GEMMs over contiguous memory. For a few queries (attention pooling), where
+// are register-blocked GEMMs over contiguous memory; the kernel set packs them (its element type
+// Kernels::Packed: f32, or bf16 pairs for the bf16 products). For a few queries (attention pooling), where
 // packing would cost as much as the products, K and V rows are read once, in place: the scores
 // are dot products along Dh and P · V adds scaled V rows to the few output rows.
 #pragma once
@@ -48,16 +50,21 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
   const index_t tiles = ceil_div(rows, TileRows);
   const index_t depth = pb.depth, width = pb.width;
 
+  // The packed path's operands, in the kernel set's element type (the scratch is sized in floats,
+  // which is enough for either).
+  using Packed = typename Kernels::Packed;
+  auto* queries = reinterpret_cast<Packed*>(scratch.queries);
+  auto* keys_packed = reinterpret_cast<Packed*>(scratch.keys_packed);
+  auto* values_packed = reinterpret_cast<Packed*>(scratch.values_packed);
   if constexpr (Direct) {
     pack_rows(pb.q, b, h, first, rows, pb.q_factor, width, scratch.queries);
   } else {
     if (scratch.packed_tag != bh) {
-      Kernels::pack_key_panels(row_of(pb.k, b, 0, h), pb.k.stride(1), items.keys, pb.head_dim, depth,
-                               scratch.keys_packed);
-      pack_rows(pb.v, b, h, 0, items.keys, 1.0f, width, scratch.values_packed);
+      Kernels::pack_key_panels(row_of(pb.k, b, 0, h), pb.k.stride(1), items.keys, pb.head_dim, depth, keys_packed);
+      Kernels::pack_values(pb.v, b, h, items.keys, width, values_packed);
       scratch.packed_tag = bh;
     }
-    pack_query_tiles<TileRows>(pb.q, b, h, first, rows, pb.q_factor, depth, scratch.queries);
+    Kernels::template pack_query_tiles<TileRows>(pb.q, b, h, first, rows, pb.q_factor, depth, queries);
   }
   std::fill_n(scratch.acc, tiles * TileRows * width, 0.0f);
   std::fill_n(scratch.row_max, tiles * TileRows, -std::numeric_limits<float>::infinity());
@@ -84,9 +91,9 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
         Kernels::template scores_direct<TileRows>(scratch.queries, width, row_of(pb.k, b, c0, h), pb.k.stride(1), cols,
                                                   pb.head_dim, s);
       } else {
-        const float* qp = scratch.queries + t * depth * TileRows;
+        const Packed* qp = queries + t * depth * TileRows;
         for (index_t pc = 0; pc < cols; pc += Kernels::kPanelKeys) {
-          const float* kp = scratch.keys_packed + (c0 + pc) * depth;
+          const Packed* kp = keys_packed + (c0 + pc) * depth;
           if (cols - pc > Kernels::kLanes) {
             Kernels::template scores_packed<2>(qp, kp, depth, s + pc);
           } else {  // the CLS token's lone key in a last block, say: half a panel is enough
@@ -104,8 +111,8 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
         Kernels::template accumulate_direct<TileRows>(s, row_of(pb.v, b, c0, h), pb.v.stride(1), cols, scratch.acc,
                                                       width, scratch.alpha, pb.head_dim);
       } else {
-        Kernels::template accumulate<TileRows>(s, scratch.values_packed + c0 * width, cols,
-                                               scratch.acc + t_first * width, width, scratch.alpha + t_first);
+        Kernels::template accumulate<TileRows>(s, values_packed + c0 * width, cols, scratch.acc + t_first * width, width,
+                                               scratch.alpha + t_first);
       }
     }
   }

@@ -68,6 +68,17 @@ struct PortableKernels {
 
   static bool available() { return true; }
 
+  // The packed path's element type and its copies of V rows and Q tiles (packing.hpp).
+  using Packed = float;
+  static void pack_values(const CView<float, 4>& v, index_t b, index_t h, index_t keys, index_t width, float* vp) {
+    pack_rows(v, b, h, 0, keys, 1.0f, width, vp);
+  }
+  template <index_t TileRows>
+  static void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h, index_t first, index_t rows,
+                               float factor, index_t depth, float* qp) {
+    attention::pack_query_tiles<TileRows>(q, b, h, first, rows, factor, depth, qp);
+  }
+
   static void pack_key_panels(const float* k, index_t k_stride, index_t keys, index_t head_dim, index_t depth,
                               float* kp) {
     pack_key_panels_scalar<kPanelKeys>(k, k_stride, keys, head_dim, depth, kp);

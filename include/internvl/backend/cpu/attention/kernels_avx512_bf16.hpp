@@ -1,0 +1,225 @@
+// The attention micro-kernels with bf16 products (AVX512-BF16 vdpbf16ps, f32 accumulation), for a
+// context in bf16 precision on a CPU that has them (backend/cpu/precision.hpp). The packed path's two
+// products take operands rounded to bf16, laid out as pairs (the 32-bit word one vdpbf16ps lane
+// multiplies); softmax, the running max / sum / rescale, the accumulators and the direct path (a
+// few queries, memory-bound) are the f32 kernels of kernels_avx512.hpp. Layouts (bf16 elements):
+//   query tiles  qp[(d/2)·2R + 2r + d%2]                  = bf16(factor · Q[first + r][d])   R rows
+//   key panels   kp[p·32·depth + (d/2)·64 + 2c + d%2]     = bf16(K[32p + c][d])             32 keys
+//   values       vp[(j/2)·2·width + 2d + j%2]             = bf16(V[j][d])             pairs of keys
+//   P (scores)   converted per tile to pairs of keys before P · V
+// Element offsets are those of the f32 layouts (flash.hpp computes them the same way); padding
+// (dimensions past Dh, keys past the last, rows past the last query) is zero.
+#pragma once
+
+#if defined(INTERNVL_ATTENTION_AVX512)
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "internvl/backend/cpu/attention/kernels_avx512.hpp"
+#include "internvl/backend/cpu/isa.hpp"
+
+#pragma GCC diagnostic push
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace internvl::cpu::attention {
+
+namespace avx512_bf16 {
+
+// 32 values (the first n of them; the rest read as 0) of p, scaled, as 16 bf16 pairs.
+INTERNVL_TARGET_AVX512_BF16 inline __m512i load32_as_pairs(const float* p, index_t n, float factor) {
+  const __m512 f = _mm512_set1_ps(factor);
+  const __m512 lo = _mm512_mul_ps(_mm512_maskz_loadu_ps(avx512::first_lanes(n), p), f);
+  const __m512 hi = _mm512_mul_ps(_mm512_maskz_loadu_ps(avx512::first_lanes(n - 16), p + 16), f);
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+// Output columns [0, 16 · Vecs) of Rows rows (row stride `width`): o = α ⊙ o + P · V over `pairs`
+// pairs of keys; p holds each row's pairs (kKeyBlock / 2 words apart), v the values' pairs.
+template <int Rows, int Vecs>
+INTERNVL_TARGET_AVX512_BF16 inline void accumulate_columns(const std::int32_t* p, const std::int32_t* v, index_t pairs,
+                                                           float* o, index_t width, const float* alpha) {
+  __m512 acc[Rows][Vecs];
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r) {
+    const __m512 a = _mm512_set1_ps(alpha[r]);
+#pragma GCC unroll 2
+    for (int c = 0; c < Vecs; ++c) {
+      acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(o + r * width + 16 * c), a);
+    }
+  }
+  for (index_t j = 0; j < pairs; ++j) {
+    __m512bh vals[Vecs];
+#pragma GCC unroll 2
+    for (int c = 0; c < Vecs; ++c) {
+      vals[c] = (__m512bh)_mm512_loadu_si512(v + j * width + 16 * c);
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < Rows; ++r) {
+      const auto pj = (__m512bh)_mm512_set1_epi32(p[r * (kKeyBlock / 2) + j]);
+#pragma GCC unroll 2
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pj, vals[c]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r) {
+#pragma GCC unroll 2
+    for (int c = 0; c < Vecs; ++c) {
+      _mm512_storeu_ps(o + r * width + 16 * c, acc[r][c]);
+    }
+  }
+}
+
+}  // namespace avx512_bf16
+
+struct Avx512Bf16Kernels : Avx512Kernels {
+  static bool available() { return cpu_features().avx512_bf16; }
+
+  using Packed = std::uint16_t;  // bf16 bits
+
+  // Rows `first ..` of head h of q, times factor, as tiles of TileRows rows of depth/2 pairs.
+  template <index_t TileRows>
+  INTERNVL_TARGET_AVX512_BF16 static void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h,
+                                                           index_t first, index_t rows, float factor, index_t depth,
+                                                           Packed* qp) {
+    const index_t head_dim = q.size(3);
+    for (index_t i = 0; i < round_up(rows, TileRows); ++i) {
+      auto* tile_row = reinterpret_cast<std::int32_t*>(qp + (i / TileRows) * depth * TileRows) + i % TileRows;
+      if (i + kPrefetchRows < rows) {
+        prefetch_row(row_of(q, b, first + i + kPrefetchRows, h), head_dim);
+      }
+      const float* row = i < rows ? row_of(q, b, first + i, h) : nullptr;
+      for (index_t d = 0; d < depth; d += 32) {
+        alignas(64) std::int32_t words[16];
+        _mm512_store_si512(words, row != nullptr ? avx512_bf16::load32_as_pairs(row + d, head_dim - d, factor)
+                                                 : _mm512_setzero_si512());
+        for (index_t w = 0; w < std::min<index_t>(16, (depth - d) / 2); ++w) {
+          tile_row[(d / 2 + w) * TileRows] = words[w];
+        }
+      }
+    }
+  }
+
+  // All `keys` rows of one head as panels of 32 keys: 16 keys × 32 dimensions (16 pairs) at a
+  // time, a 16 × 16 transpose of words.
+  INTERNVL_TARGET_AVX512_BF16 static void pack_key_panels(const float* k, index_t k_stride, index_t keys,
+                                                          index_t head_dim, index_t depth, Packed* kp) {
+    for (index_t j0 = 0; j0 < round_up(keys, kPanelKeys); j0 += 16) {
+      Packed* panel = kp + (j0 / kPanelKeys) * depth * kPanelKeys + 2 * (j0 % kPanelKeys);
+      for (index_t j = j0 + 16; j < std::min(j0 + 32, keys); ++j) {
+        prefetch_row(k + j * k_stride, head_dim);
+      }
+      for (index_t d0 = 0; d0 < depth; d0 += 32) {
+        __m512 block[16];
+        for (int i = 0; i < 16; ++i) {
+          block[i] = j0 + i < keys
+                         ? _mm512_castsi512_ps(avx512_bf16::load32_as_pairs(k + (j0 + i) * k_stride + d0, head_dim - d0, 1.0f))
+                         : _mm512_setzero_ps();
+        }
+        avx512::transpose_16x16(block);  // block[w]: pair d0/2 + w of the 16 keys
+        for (index_t w = 0; w < std::min<index_t>(16, (depth - d0) / 2); ++w) {
+          _mm512_storeu_ps(reinterpret_cast<float*>(panel + (d0 / 2 + w) * 2 * kPanelKeys), block[w]);
+        }
+      }
+    }
+  }
+
+  // All `keys` rows of head h of v as pairs of keys, `width` dimensions each (the last pair of an
+  // odd count pads with a zero key).
+  INTERNVL_TARGET_AVX512_BF16 static void pack_values(const CView<float, 4>& v, index_t b, index_t h, index_t keys,
+                                                      index_t width, Packed* vp) {
+    const index_t head_dim = v.size(3);
+    for (index_t j = 0; j < keys; j += 2) {
+      if (j + kPrefetchRows < keys) {
+        prefetch_row(row_of(v, b, j + kPrefetchRows, h), head_dim);
+        prefetch_row(row_of(v, b, std::min(j + kPrefetchRows + 1, keys - 1), h), head_dim);
+      }
+      const float* even = row_of(v, b, j, h);
+      const float* odd = j + 1 < keys ? row_of(v, b, j + 1, h) : nullptr;
+      Packed* out = vp + j * width;
+      for (index_t d = 0; d < width; d += 16) {
+        const __mmask16 dims = avx512::first_lanes(head_dim - d);
+        const __m256i e = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(dims, even + d));
+        const __m256i o = odd != nullptr ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(dims, odd + d))
+                                         : _mm256_setzero_si256();
+        const __m256i lo = _mm256_unpacklo_epi16(e, o);  // dims 0-3 and 8-11
+        const __m256i hi = _mm256_unpackhi_epi16(e, o);  // dims 4-7 and 12-15
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * d), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * d + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+      }
+    }
+  }
+
+  // s[r · kKeyBlock + c] = Σ_d Q[r][d] · K[c][d] for r < 12, c < 16 · Vecs, over a query tile and a
+  // key panel: per pair of dimensions, Vecs loads of 16 keys' pairs, 12 broadcasts, 12 · Vecs vdpbf16ps.
+  template <int Vecs>
+  INTERNVL_TARGET_AVX512_BF16 static void scores_packed(const Packed* qp, const Packed* kp, index_t depth, float* s) {
+    const auto* q = reinterpret_cast<const std::int32_t*>(qp);
+    const auto* k = reinterpret_cast<const std::int32_t*>(kp);
+    __m512 acc[kTileRows][Vecs];
+#pragma GCC unroll 12
+    for (int r = 0; r < kTileRows; ++r) {
+#pragma GCC unroll 2
+      for (int c = 0; c < Vecs; ++c) {
+        acc[r][c] = _mm512_setzero_ps();
+      }
+    }
+    for (index_t w = 0; w < depth / 2; ++w) {
+      __m512bh keys[Vecs];
+#pragma GCC unroll 2
+      for (int c = 0; c < Vecs; ++c) {
+        keys[c] = (__m512bh)_mm512_loadu_si512(k + w * kPanelKeys + 16 * c);
+      }
+#pragma GCC unroll 12
+      for (int r = 0; r < kTileRows; ++r) {
+        const auto qr = (__m512bh)_mm512_set1_epi32(q[w * kTileRows + r]);
+#pragma GCC unroll 2
+        for (int c = 0; c < Vecs; ++c) {
+          acc[r][c] = _mm512_dpbf16_ps(acc[r][c], qr, keys[c]);
+        }
+      }
+    }
+#pragma GCC unroll 12
+    for (int r = 0; r < kTileRows; ++r) {
+#pragma GCC unroll 2
+      for (int c = 0; c < Vecs; ++c) {
+        _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, acc[r][c]);
+      }
+    }
+  }
+
+  // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} P[r][j] · V[j][d] for r < Rows, d < width: the
+  // tile's probabilities become pairs of keys (a zero after an odd last key), then vdpbf16ps.
+  template <int Rows>
+  INTERNVL_TARGET_AVX512_BF16 static void accumulate(const float* p, const Packed* vp, index_t keys, float* o,
+                                                     index_t width, const float* alpha) {
+    alignas(64) std::int32_t pairs[Rows * kKeyBlock / 2];
+    for (int r = 0; r < Rows; ++r) {
+      for (index_t j = 0; j < keys; j += 32) {
+        _mm512_store_si512(pairs + r * kKeyBlock / 2 + j / 2,
+                           avx512_bf16::load32_as_pairs(p + r * kKeyBlock + j, keys - j, 1.0f));
+      }
+    }
+    const auto* v = reinterpret_cast<const std::int32_t*>(vp);
+    const index_t key_pairs = (keys + 1) / 2;
+    index_t d = 0;
+    for (; d + 32 <= width; d += 32) {
+      avx512_bf16::accumulate_columns<Rows, 2>(pairs, v + d, key_pairs, o + d, width, alpha);
+    }
+    if (d < width) {
+      avx512_bf16::accumulate_columns<Rows, 1>(pairs, v + d, key_pairs, o + d, width, alpha);
+    }
+  }
+};
+
+}  // namespace internvl::cpu::attention
+
+#pragma GCC diagnostic pop
+
+#endif
