@@ -1,9 +1,11 @@
 // InternViT end to end against transformers' InternVLVisionModel (tests/golden/vision/make.py):
 // every hidden state of tiny models of both families, both namings, f32 and bf16 weights, at the
 // native resolution and at one that needs position-embedding interpolation, on the reference and cpu
-// backends; the runtime-shaped path; hidden-state selection; load errors.
+// backends (the cpu one also in bf16 precision on every ISA path); the runtime-shaped path;
+// hidden-state selection; no allocation after the first pass; load errors.
 #include <catch2/catch.hpp>
 
+#include "cpu_isa.hpp"
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/io/npy.hpp"
@@ -20,8 +22,7 @@ std::string vision(const std::string& name) { return testing::golden_path("visio
 // Runs `model` on both inputs, requesting every hidden state, and compares each with the fixtures
 // `<expected_prefix>_<input>_hidden<k>.npy`.
 template <class Backend, class Model>
-void check_hidden_states(Model& model, const std::string& expected_prefix, double tolerance) {
-  Context<Backend> ctx;
+void check_hidden_states(Model& model, const std::string& expected_prefix, double tolerance, Context<Backend>& ctx) {
   const int layers = model.config().num_hidden_layers;
   std::vector<int> all;
   for (int k = 0; k <= layers; ++k) {
@@ -39,6 +40,12 @@ void check_hidden_states(Model& model, const std::string& expected_prefix, doubl
     });
     REQUIRE(seen == layers + 1);
   }
+}
+
+template <class Backend, class Model>
+void check_hidden_states(Model& model, const std::string& expected_prefix, double tolerance) {
+  Context<Backend> ctx;
+  check_hidden_states<Backend>(model, expected_prefix, tolerance, ctx);
 }
 
 template <class Preset, class Backend>
@@ -63,6 +70,43 @@ TEST_CASE("6B-style InternViT matches transformers layer by layer", "[intern_vit
 TEST_CASE("300M-style InternViT matches transformers layer by layer", "[intern_vit]") {
   check_family<presets::TinyViT300MStyle, backend::reference>("tiny300m");
   check_family<presets::TinyViT300MStyle, backend::cpu>("tiny300m");
+}
+
+TEST_CASE("InternViT on the cpu in bf16 precision stays within 1e-2 of f32 arithmetic", "[intern_vit]") {
+  // bf16 products (GEMMs and attention, f32 accumulation) where the path has them; elsewhere bf16
+  // precision falls back to f32 and must match as closely as f32 does.
+  const auto run = [](auto& model, const std::string& expected_prefix) {
+    testing::for_each_cpu_isa([&](cpu::Isa isa) {
+      Context<backend::cpu> ctx;
+      ctx.set_matmul_precision(cpu::Precision::bf16);
+      check_hidden_states<backend::cpu>(model, expected_prefix,
+                                        cpu::bf16_products(isa, cpu::Precision::bf16) ? 1e-2 : 1e-5, ctx);
+    });
+  };
+  auto tiny6b = models::load_intern_vit<presets::TinyViT6BStyle, backend::cpu>(vision("tiny6b_orig_f32"));
+  run(tiny6b, "tiny6b_f32");
+  auto tiny6b_bf16 = models::load_intern_vit<presets::TinyViT6BStyle, backend::cpu>(vision("tiny6b_hf_bf16"));
+  run(tiny6b_bf16, "tiny6b_bf16w");
+  auto tiny300m = models::load_intern_vit<presets::TinyViT300MStyle, backend::cpu>(vision("tiny300m_hf_f32"));
+  run(tiny300m, "tiny300m_f32");
+  auto tiny300m_bf16 = models::load_intern_vit<presets::TinyViT300MStyle, backend::cpu>(vision("tiny300m_orig_bf16"));
+  run(tiny300m_bf16, "tiny300m_bf16w");
+}
+
+TEST_CASE("a cpu forward pass allocates nothing once its workspace has grown", "[intern_vit]") {
+  auto model = models::load_intern_vit<presets::TinyViT6BStyle, backend::cpu>(vision("tiny6b_orig_bf16"));
+  const auto pixels = io::read_npy_f32<4>(vision("pixels_native.npy"));
+  const std::vector<int> last{-1};
+  for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+    Context<backend::cpu> ctx;
+    ctx.set_matmul_precision(precision);
+    model.forward(ctx, pixels.view(), last, [](int, CView<float, 3>) {});
+    const std::size_t after_first = ctx.workspace().allocation_count();
+    for (int pass = 0; pass < 2; ++pass) {
+      model.forward(ctx, pixels.view(), last, [](int, CView<float, 3>) {});
+    }
+    REQUIRE(ctx.workspace().allocation_count() == after_first);
+  }
 }
 
 TEST_CASE("a checkpoint matching no preset runs on the runtime-shaped path", "[intern_vit]") {
