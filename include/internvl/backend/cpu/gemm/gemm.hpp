@@ -1,7 +1,6 @@
-// The cpu backend's GEMM:  C[b] = act(A[b] · B[b]ᵀ + bias)  for every matrix b of a batch,
-// or, with a layer scale γ, the residual update  C[b] += γ ⊙ (A[b] · B[b]ᵀ + bias).
+// The cpu backend's GEMM:  C[b] = act(A[b] · B[b]ᵀ + bias)  for every matrix b of a batch.
 //   A [M, K] f32 activations; B [N, K] weights stored as f32, bf16 or f16 (converted while packed);
-//   C [M, N] f32; f32 accumulation; bias, γ [N] or none; act = identity or exact-erf GELU.
+//   C [M, N] f32; f32 accumulation; bias [N] or none; act = identity or exact-erf GELU.
 //   Rows must be dense (unit stride in the last dimension); row and batch strides are free.
 // Precision (precision.hpp): f32 multiplies f32 operands (B widened); bf16 rounds both operands to
 // bf16 while packing and multiplies with vdpbf16ps (kernel_avx512_bf16.hpp) where the ISA allows.
@@ -30,8 +29,6 @@ namespace internvl::cpu {
 struct GemmEpilogue {
   CView<float, 1> bias = {};  // [N], or empty for none
   bool gelu = false;          // exact-erf GELU after the bias
-  // [N], or empty: C += layer_scale ⊙ (A·Bᵀ + bias), C's old contents being the residual (no GELU)
-  CView<float, 1> layer_scale = {};
 };
 
 namespace packed {
@@ -49,8 +46,7 @@ inline const KernelSet& kernel_set(Isa isa, Precision precision) {
 
 }  // namespace packed
 
-// C[b] = act(A[b] · B[b]ᵀ + bias) (or C[b] += γ ⊙ (A[b] · B[b]ᵀ + bias)) for b < batch.
-// A [batch, M, K], B [batch, N, K], C [batch, M, N].
+// C[b] = act(A[b] · B[b]ᵀ + bias) for b < batch. A [batch, M, K], B [batch, N, K], C [batch, M, N].
 inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a, const WeightView<3>& b,
                          GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa()) {
   using namespace packed;
@@ -63,11 +59,6 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
                  c.stride(2), ")");
   INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1), where,
                  "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
-  const CView<float, 1> gamma = epilogue.layer_scale;
-  INTERNVL_CHECK(gamma.data() == nullptr || (gamma.size(0) == n && gamma.stride(0) == 1), where, "layer scale has shape ",
-                 shape_string(gamma), ", expected [", n, "] (dense)");
-  INTERNVL_CHECK(gamma.data() == nullptr || !epilogue.gelu, where,
-                 "a residual update (layer scale) takes no activation");
   INTERNVL_CHECK(supports(cpu_features(), isa), where, "this CPU lacks ", isa_name(isa));
   if (batch == 0 || m == 0 || n == 0) {
     return;
@@ -85,7 +76,6 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
              .c = c.data(),
              .ldc = c.stride(1),
              .bias = epilogue.bias.data(),
-             .scale = gamma.data(),
              .gelu = epilogue.gelu};
   const auto item = [&](index_t i) {
     Operands xi = x;
@@ -127,7 +117,7 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
   }
 }
 
-// C = act(A · Bᵀ + bias) (or C += γ ⊙ (A · Bᵀ + bias)): A [M, K], B [N, K], C [M, N].
+// C = act(A · Bᵀ + bias): A [M, K], B [N, K], C [M, N].
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa()) {
   const auto add_batch = []<class T>(TensorView<T, 2> v) {

@@ -3,8 +3,7 @@
 // packed B panel, 4 broadcasts from the packed A panel, 12 FMAs (two FMA pipes × 4-cycle latency
 // need at least 8 independent accumulators). Every 8 k-steps it prefetches a line of the next B
 // block's source rows (MicroTile::prefetch). Epilogue on the registers: + C (later K blocks),
-// + bias, GELU, or the residual update C += γ ⊙ (·), then plain stores. Tiles of fewer rows or
-// vectors are separate instantiations.
+// + bias, GELU, then plain stores. Tiles of fewer rows or vectors are separate instantiations.
 #pragma once
 
 #include <immintrin.h>
@@ -101,21 +100,14 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
 #pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m256 x = acc[i][v];
-      if (t.scale != nullptr) {  // residual update: c += scale ⊙ (acc + bias)
-        if (t.bias != nullptr) {
-          x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
-        }
-        x = _mm256_fmadd_ps(x, _mm256_loadu_ps(t.scale + 8 * v), _mm256_loadu_ps(c + 8 * v));
-      } else {
-        if (t.accumulate) {
-          x = _mm256_add_ps(x, _mm256_loadu_ps(c + 8 * v));
-        }
-        if (t.bias != nullptr) {
-          x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
-        }
-        if (t.gelu) {
-          x = gelu(x);
-        }
+      if (t.accumulate) {
+        x = _mm256_add_ps(x, _mm256_loadu_ps(c + 8 * v));
+      }
+      if (t.bias != nullptr) {
+        x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
+      }
+      if (t.gelu) {
+        x = gelu(x);
       }
       _mm256_storeu_ps(c + 8 * v, x);
     }

@@ -2,9 +2,9 @@
 // Per k: 3 aligned loads of the packed B panel, 8 broadcasts from the packed A panel, 24 FMAs;
 // 24 independent accumulators cover the FMA latency, so the loop is bound by the FMA pipes.
 // Every 8 k-steps it prefetches a line of the next B block's source rows (MicroTile::prefetch).
-// Epilogue on the registers: + C (later K blocks), + bias, GELU, or the residual update C += γ ⊙ (·),
-// then plain stores (store_tile, shared with kernel_avx512_bf16.hpp). Tiles of fewer rows or
-// vectors are separate instantiations: no wasted FMAs at the M and N edges.
+// Epilogue on the registers: + C (later K blocks), + bias, GELU, then plain stores (store_tile,
+// shared with kernel_avx512_bf16.hpp). Tiles of fewer rows or vectors are separate instantiations:
+// no wasted FMAs at the M and N edges.
 #pragma once
 
 #include <immintrin.h>
@@ -85,21 +85,14 @@ INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(__m
 #pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m512 x = acc[i][v];
-      if (t.scale != nullptr) {  // residual update: c += scale ⊙ (acc + bias)
-        if (t.bias != nullptr) {
-          x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
-        }
-        x = _mm512_fmadd_ps(x, _mm512_loadu_ps(t.scale + 16 * v), _mm512_loadu_ps(c + 16 * v));
-      } else {
-        if (t.accumulate) {
-          x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
-        }
-        if (t.bias != nullptr) {
-          x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
-        }
-        if (t.gelu) {
-          x = gelu(x);
-        }
+      if (t.accumulate) {
+        x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
+      }
+      if (t.bias != nullptr) {
+        x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
+      }
+      if (t.gelu) {
+        x = gelu(x);
       }
       _mm512_storeu_ps(c + 16 * v, x);
     }

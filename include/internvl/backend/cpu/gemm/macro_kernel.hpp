@@ -5,8 +5,8 @@
 //       for each A panel (mr rows, packed once per call by pack_a)
 //         for each B panel (nr columns):  micro-tile, accumulating into C after the first K block
 // M is spread evenly over the A panels; N edges use kernels of fewer vectors (and a local tile when
-// N ends inside a vector). Bias and GELU are applied in the last K block, on the registers; a
-// layer scale (residual update) in every K block. Buffers are bytes: the paths pack f32 or bf16.
+// N ends inside a vector). Bias and GELU are applied in the last K block, on the registers.
+// Buffers are bytes: the paths pack f32 or bf16.
 #pragma once
 
 #include <algorithm>
@@ -30,7 +30,6 @@ struct Operands {
   float* c = nullptr;
   index_t ldc = 0;
   const float* bias = nullptr;
-  const float* scale = nullptr;  // residual update C += scale ⊙ (A·Bᵀ + bias), or nullptr
   bool gelu = false;
 };
 
@@ -79,18 +78,13 @@ inline void pack_a(const KernelSet& ks, const Operands& x, std::byte* a_packed, 
 inline void edge_tile(MicroKernel kernel, MicroTile t, int rows, int cols, int nr) {
   alignas(64) float tile[kMaxTileRows * kMaxTileCols] = {};
   alignas(64) float bias[kMaxTileCols] = {};
-  alignas(64) float scale[kMaxTileCols] = {};
   float* c = t.c;
-  for (int i = 0; (t.accumulate || t.scale != nullptr) && i < rows; ++i) {
+  for (int i = 0; t.accumulate && i < rows; ++i) {
     std::memcpy(tile + i * nr, c + i * t.ldc, sizeof(float) * static_cast<std::size_t>(cols));
   }
   if (t.bias != nullptr) {
     std::memcpy(bias, t.bias, sizeof(float) * static_cast<std::size_t>(cols));
     t.bias = bias;
-  }
-  if (t.scale != nullptr) {
-    std::memcpy(scale, t.scale, sizeof(float) * static_cast<std::size_t>(cols));
-    t.scale = scale;
   }
   t.c = tile;
   const index_t ldc = t.ldc;
@@ -174,7 +168,6 @@ inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed
           t.b = b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc);
           t.c = x.c + rows.begin * x.ldc + n0;
           t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;
-          t.scale = x.scale != nullptr ? x.scale + n0 : nullptr;
           next.assign(t);
           if (cols == vectors * ks.lanes) {
             kernel(t);
