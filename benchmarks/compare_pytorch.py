@@ -15,8 +15,12 @@ so that a burst of load hits both; the table gives the median over all repetitio
 the load average (1 minute) seen at the start of each configuration.
 
 Our runs are given as STORAGE:COMPUTE pairs (--ours): the weights' stored dtype (bf16, f32) and the
-compute type of the model (f32: f32 GEMMs; bf16: bf16 GEMM operands with f32 accumulation where the CPU
-has AVX512-BF16, see docs/gemm.md).
+precision of the matrix products (f32; or bf16: operands rounded to bf16, f32 accumulation, where the
+CPU has AVX512-BF16; see docs/gemm.md).
+
+The machine's ceilings are measured in the same run (bench_gemm's BM_fma_peak and BM_dpbf16_peak, at
+the start, per thread count, from CPU time) and every row gives its CPU-time rate as a fraction of
+both.
 
   python3 benchmarks/compare_pytorch.py [--models 300M-224,300M-448,6B-224] [--threads 1,2] [--repeat 3]
                                         [--rounds 2] [--ours bf16:f32,f32:f32,bf16:bf16] [--json FILE]
@@ -47,6 +51,8 @@ parser.add_argument("--repeat", type=int, default=3, help="timed forward passes 
 parser.add_argument("--rounds", type=int, default=2, help="processes per implementation, interleaved")
 parser.add_argument("--cache", default=str(ROOT / "build" / "bench-models"))
 parser.add_argument("--bench", default=str(ROOT / "build" / "benchmarks" / "models" / "bench_intern_vit"))
+parser.add_argument("--peaks", default=str(ROOT / "build" / "benchmarks" / "ops" / "bench_gemm"),
+                    help="bench_gemm, for the f32 FMA and vdpbf16ps ceilings")
 parser.add_argument("--json", help="also write the rows here (after every configuration)")
 args = parser.parse_args()
 
@@ -108,6 +114,20 @@ def pytorch(config, side, dtype, threads):
     return [tuple(x) for x in out["runs"]], out["peak_rss_gb"]
 
 
+def ceilings():
+    """{(name, threads): GFLOP/s of CPU time x threads}, median of 5, for fma_peak and dpbf16_peak"""
+    cmd = [args.peaks, "--benchmark_filter=_peak", "--benchmark_format=json", "--benchmark_repetitions=5",
+           "--benchmark_min_time=0.2"]
+    report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    rates = {}
+    for b in report["benchmarks"]:
+        if b.get("run_type") != "iteration" or "GFLOP/s" not in b:
+            continue
+        name, threads = re.match(r"BM_(\w+_peak)/threads:(\d+)", b["run_name"]).groups()
+        rates.setdefault((name, int(threads)), []).append(b["GFLOP/s"] * b["real_time"] / b["cpu_time"] * int(threads))
+    return {key: statistics.median(r) for key, r in rates.items()}
+
+
 def flops(config, side):
     cfg = json.loads((ROOT / "configs" / f"{config}.json").read_text())
     d, f, layers, p = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"], cfg.get("patch_size", 14)
@@ -138,11 +158,22 @@ def measure(config, side, threads):
 
 
 rows = []
-cpu = re.search(r"model name\s*:\s*(.*)", pathlib.Path("/proc/cpuinfo").read_text()).group(1)
-print(f"CPU: {cpu}, {os.cpu_count()} cores; {args.rounds} rounds x {args.repeat} repetitions, median")
-print("wall: seconds per image and GFLOP/s of wall time; cpu: of the process's CPU time / threads\n")
-columns = ["model", "thr", "load", "impl", "wall s", "GFLOP/s", "cpu s", "GFLOP/s", "RSS GB", "wall vs torch f32",
-           "bf16", "cpu vs torch f32", "bf16"]
+cpuinfo = pathlib.Path("/proc/cpuinfo").read_text()
+cpu = re.search(r"model name\s*:\s*(.*)", cpuinfo).group(1)
+flags = set(re.search(r"flags\s*:\s*(.*)", cpuinfo).group(1).split())
+wanted = ["avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16", "amx_tile", "amx_bf16"]
+torch_version = subprocess.run([sys.executable, "-c", "import torch; print(torch.__version__)"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+print(f"CPU: {cpu}, {os.cpu_count()} cores; flags: {' '.join(f for f in wanted if f in flags)} "
+      f"(absent: {' '.join(f for f in wanted if f not in flags) or 'none'}); torch {torch_version}")
+print(f"{args.rounds} rounds x {args.repeat} repetitions, median")
+peaks = ceilings()
+print("ceilings (GFLOP/s of CPU time): " + ", ".join(f"{name} {t} thread{'s' if t > 1 else ''} {v:.1f}"
+                                                    for (name, t), v in sorted(peaks.items())))
+print("wall: seconds per image and GFLOP/s of wall time; cpu: of the process's CPU time / threads; "
+      "of f32 / bf16 peak: the cpu rate over the ceilings\n")
+columns = ["model", "thr", "load", "impl", "wall s", "GFLOP/s", "cpu s", "GFLOP/s", "of f32 peak", "of bf16 peak",
+           "RSS GB", "wall vs torch f32", "bf16", "cpu vs torch f32", "bf16"]
 print("| " + " | ".join(columns) + " |")
 print("|" + "|".join("---" for _ in columns) + "|")
 for name in args.models.split(","):
@@ -153,16 +184,19 @@ for name in args.models.split(","):
         results = measure(config, side, threads)
         for impl, r in results.items():
             if r is None:
-                print(f"| {name} | {threads} | {load:.1f} | {impl} | (skipped: does not fit in memory) |")
+                print(f"| {name} | {threads} | {load:.1f} | {impl} | (skipped: does not fit in memory) |", flush=True)
                 continue
             wall, cpu_s, rss = r
             ratio = lambda d, i: (f"{results[d][i] / r[i]:.2f}x" if results.get(d) else "-")
+            cpu_rate = total / cpu_s * 1e-9
+            of_peak = lambda p: f"{cpu_rate / peaks[(p, threads)]:.0%}" if (p, threads) in peaks else "-"
             cells = [name, threads, f"{load:.1f}", impl, f"{wall:.3f}", f"{total / wall * 1e-9:.1f}", f"{cpu_s:.3f}",
-                     f"{total / cpu_s * 1e-9:.1f}", f"{rss:.2f}", ratio("torch f32", 0), ratio("torch bf16", 0),
-                     ratio("torch f32", 1), ratio("torch bf16", 1)]
+                     f"{cpu_rate:.1f}", of_peak("fma_peak"), of_peak("dpbf16_peak"), f"{rss:.2f}",
+                     ratio("torch f32", 0), ratio("torch bf16", 0), ratio("torch f32", 1), ratio("torch bf16", 1)]
             print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             rows.append({"model": name, "threads": threads, "load_average": load, "impl": impl, "seconds": wall,
                          "cpu_seconds_per_thread": cpu_s, "gflops": total / wall * 1e-9,
                          "cpu_gflops": total / cpu_s * 1e-9, "peak_rss_gb": rss})
         if args.json:
-            pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "rows": rows}, indent=2))
+            pathlib.Path(args.json).write_text(json.dumps({"cpu": cpu, "ceilings": {f"{n}/{t}": v for (n, t), v in peaks.items()},
+                                                           "rows": rows}, indent=2))
