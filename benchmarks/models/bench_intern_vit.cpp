@@ -60,8 +60,9 @@ int main(int argc, char** argv) {
   const Options options = parse(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (options.model.empty() || (options.compute != "f32" && options.compute != "bf16")) {
-    std::fprintf(stderr, "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16] "
-                         "[benchmark flags]\n");
+    std::fprintf(stderr,
+                 "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16] "
+                 "[benchmark flags]\n");
     return 2;
   }
   const cpu::Precision precision = options.compute == "bf16" ? cpu::Precision::bf16 : cpu::Precision::f32;
@@ -76,21 +77,27 @@ int main(int argc, char** argv) {
       }
       const double flops = c.flops_per_image(side) * options.batch;
       const std::string name = std::string(Model::preset_type::name) + "/" + std::to_string(side) + "px/batch" +
-                               std::to_string(options.batch) + "/threads" + std::to_string(default_thread_pool().size()) +
-                               "/" + options.compute;
+                               std::to_string(options.batch) + "/threads" +
+                               std::to_string(default_thread_pool().size()) + "/" + options.compute;
       // One untimed pass first, as PyTorch's side does: the weights' pages are touched, the workspace
       // has grown and the position table for this grid is made before any timing.
       Context<backend::cpu> ctx;
       ctx.set_matmul_precision(precision);
       const int last[] = {-1};
       model.forward(ctx, pixels.view(), last, [](int, CView<float, 3>) {});
-      benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
-        for (auto _ : state) {
-          model.forward(ctx, pixels.view(), last, [](int, CView<float, 3> hidden) { benchmark::DoNotOptimize(hidden.data()); });
-        }
-        state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-        state.counters["peak_RSS_GB"] = static_cast<double>(peak_rss_bytes()) * 1e-9;
-      })->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [&](benchmark::State& state) {
+            for (auto _ : state) {
+              model.forward(ctx, pixels.view(), last,
+                            [](int, CView<float, 3> hidden) { benchmark::DoNotOptimize(hidden.data()); });
+            }
+            state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+            state.counters["peak_RSS_GB"] = static_cast<double>(peak_rss_bytes()) * 1e-9;
+          })
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MeasureProcessCPUTime();
       benchmark::AddCustomContext("cpu_isa", std::string(cpu::active_isa_name()));
       benchmark::RunSpecifiedBenchmarks();
     });

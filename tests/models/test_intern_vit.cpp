@@ -32,7 +32,8 @@ void check_hidden_states(Model& model, const std::string& expected_prefix, doubl
     const auto pixels = io::read_npy_f32<4>(vision("pixels_" + input + ".npy"));
     int seen = 0;
     model.forward(ctx, pixels.view(), all, [&](int k, CView<float, 3> hidden) {
-      const auto expected = io::read_npy_f32<3>(vision(expected_prefix + "_" + input + "_hidden" + std::to_string(k) + ".npy"));
+      const auto expected =
+          io::read_npy_f32<3>(vision(expected_prefix + "_" + input + "_hidden" + std::to_string(k) + ".npy"));
       const double err = testing::relative_l2(hidden, expected.view());
       INFO(expected_prefix << " " << input << " hidden state " << k << ": relative L2 " << err);
       CHECK(err <= tolerance);
@@ -116,9 +117,8 @@ TEST_CASE("a checkpoint matching no preset runs on the runtime-shaped path", "[i
     check_hidden_states<backend::cpu>(model, "tinydyn_f32", 1e-5);
   });
   REQUIRE(picked == presets::Dynamic::name);
-  models::with_intern_vit<backend::cpu>(vision("tiny6b_orig_bf16"), [&]<class Model>(Model&) {
-    picked = Model::preset_type::name;
-  });
+  models::with_intern_vit<backend::cpu>(vision("tiny6b_orig_bf16"),
+                                        [&]<class Model>(Model&) { picked = Model::preset_type::name; });
   REQUIRE(picked == presets::TinyViT6BStyle::name);
 }
 
@@ -163,7 +163,8 @@ TEST_CASE("chat visual tokens match transformers' get_image_features in both nam
     Tensor<float, 3> tokens(expected.shape());
     testing::poison(tokens.view());
     const int layer[] = {projector.select_layer()};
-    model.forward(ctx, pixels.view(), layer, [&](int, CView<float, 3> hidden) { projector.forward(ctx, tokens.view(), hidden); });
+    model.forward(ctx, pixels.view(), layer,
+                  [&](int, CView<float, 3> hidden) { projector.forward(ctx, tokens.view(), hidden); });
     INFO(dir_name);
     REQUIRE(testing::relative_l2(tokens.view(), expected.view()) <= 1e-5);
   }

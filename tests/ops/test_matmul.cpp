@@ -41,7 +41,9 @@ void check_cpu_against_reference(CView<float, 3> a, const WeightView<3>& b) {
 }
 
 // A copy of a dense tensor rounded to bf16 and widened back.
-Tensor<float, 3> rounded_to_bf16(const Tensor<float, 3>& t) { return testing::convert<float>(testing::convert<bf16>(t)); }
+Tensor<float, 3> rounded_to_bf16(const Tensor<float, 3>& t) {
+  return testing::convert<float>(testing::convert<bf16>(t));
+}
 
 }  // namespace
 

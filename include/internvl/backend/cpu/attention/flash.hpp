@@ -111,8 +111,8 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
         Kernels::template accumulate_direct<TileRows>(s, row_of(pb.v, b, c0, h), pb.v.stride(1), cols, scratch.acc,
                                                       width, scratch.alpha, pb.head_dim);
       } else {
-        Kernels::template accumulate<TileRows>(s, values_packed + c0 * width, cols, scratch.acc + t_first * width, width,
-                                               scratch.alpha + t_first);
+        Kernels::template accumulate<TileRows>(s, values_packed + c0 * width, cols, scratch.acc + t_first * width,
+                                               width, scratch.alpha + t_first);
       }
     }
   }

@@ -118,9 +118,10 @@ struct Avx512Bf16Kernels : Avx512Kernels {
       for (index_t d0 = 0; d0 < depth; d0 += 32) {
         __m512 block[16];
         for (int i = 0; i < 16; ++i) {
-          block[i] = j0 + i < keys
-                         ? _mm512_castsi512_ps(avx512_bf16::load32_as_pairs(k + (j0 + i) * k_stride + d0, head_dim - d0, 1.0f))
-                         : _mm512_setzero_ps();
+          block[i] =
+              j0 + i < keys
+                  ? _mm512_castsi512_ps(avx512_bf16::load32_as_pairs(k + (j0 + i) * k_stride + d0, head_dim - d0, 1.0f))
+                  : _mm512_setzero_ps();
         }
         avx512::transpose_16x16(block);  // block[w]: pair d0/2 + w of the 16 keys
         for (index_t w = 0; w < std::min<index_t>(16, (depth - d0) / 2); ++w) {
@@ -146,8 +147,8 @@ struct Avx512Bf16Kernels : Avx512Kernels {
       for (index_t d = 0; d < width; d += 16) {
         const __mmask16 dims = avx512::first_lanes(head_dim - d);
         const __m256i e = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(dims, even + d));
-        const __m256i o = odd != nullptr ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(dims, odd + d))
-                                         : _mm256_setzero_si256();
+        const __m256i o =
+            odd != nullptr ? (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(dims, odd + d)) : _mm256_setzero_si256();
         const __m256i lo = _mm256_unpacklo_epi16(e, o);  // dims 0-3 and 8-11
         const __m256i hi = _mm256_unpackhi_epi16(e, o);  // dims 4-7 and 12-15
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * d), _mm256_permute2x128_si256(lo, hi, 0x20));

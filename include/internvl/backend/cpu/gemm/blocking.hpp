@@ -53,20 +53,18 @@ using PackA = void (*)(const float* a, index_t lda, int rows, index_t kc, int mr
 using PackB = void (*)(const void* b, index_t ldb, index_t cols, index_t kc, int nr, void* dst);
 
 struct KernelSet {
-  int mr = 0;              // micro-tile rows
-  int nr = 0;              // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)
-  int lanes = 0;           // f32 lanes per vector register; nr / lanes vectors per row
-  index_t kc = 0;          // K block (a multiple of k_step): one A panel and the B panel streaming past it
-  index_t nc = 0;          // N block, a multiple of nr: the packed B block stays in L2
-  int k_step = 1;          // consecutive k packed together (2: bf16 pairs)
-  int element_bytes = 4;   // bytes of a packed element
-  PackA pack_a = nullptr;  // A panels
+  int mr = 0;                     // micro-tile rows
+  int nr = 0;                     // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)
+  int lanes = 0;                  // f32 lanes per vector register; nr / lanes vectors per row
+  index_t kc = 0;                 // K block (a multiple of k_step): one A panel and the B panel streaming past it
+  index_t nc = 0;                 // N block, a multiple of nr: the packed B block stays in L2
+  int k_step = 1;                 // consecutive k packed together (2: bf16 pairs)
+  int element_bytes = 4;          // bytes of a packed element
+  PackA pack_a = nullptr;         // A panels
   std::array<PackB, 3> pack_b{};  // B panels from weights stored as f32, bf16, f16 (pack_b_for)
   KernelTable kernels{};          // kernels[rows - 1][vectors - 1]: smaller tiles for the M and N edges
 
-  PackB pack_b_for(DType stored) const {
-    return pack_b[stored == DType::f32 ? 0 : stored == DType::bf16 ? 1 : 2];
-  }
+  PackB pack_b_for(DType stored) const { return pack_b[stored == DType::f32 ? 0 : stored == DType::bf16 ? 1 : 2]; }
   // Bytes of a packed panel of `lines` rows (A) or columns (B) over kc values of k.
   index_t panel_bytes(index_t lines, index_t kc) const {
     return (kc + k_step - 1) / k_step * k_step * lines * element_bytes;

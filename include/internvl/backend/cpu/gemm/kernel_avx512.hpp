@@ -78,7 +78,7 @@ INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void prefetch_slot(
 // the f32 and bf16 kernels (inlined into both).
 template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(__m512 (&acc)[Rows][Vectors],
-                                                                            const MicroTile& t) {
+                                                                             const MicroTile& t) {
 #pragma GCC unroll 8
   for (int i = 0; i < Rows; ++i) {
     float* c = t.c + i * t.ldc;
