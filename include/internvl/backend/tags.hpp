@@ -32,7 +32,9 @@ struct cuda {
 namespace internvl {
 
 // The activation (compute) element types a backend implements: f32 everywhere; the CUDA backend
-// adds bf16 and f16 (it specialises this next to its Context).
+// adds bf16 and f16 (it specialises this next to its Context). The cpu backend keeps activations in
+// f32 but can run its matrix products on bf16 operands with f32 accumulation, a setting of its
+// context (Context<backend::cpu>::set_matmul_precision, backend/cpu/precision.hpp).
 template <class Backend, class T>
 inline constexpr bool computes_in = std::is_same_v<T, float>;
 
