@@ -1,0 +1,71 @@
+// InternVL-C / InternVL-G embeddings of images and texts, L2-normalised, written as float32 .npy files.
+//   embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text "..."]...
+//         [--out-image FILE.npy] [--out-text FILE.npy]
+// Images ([B, E], in argument order) go through the retrieval pipeline (facts §4.1: a bicubic squash to
+// S × S, no crop); texts ([T, E], in argument order) get QLLaMA's "summarize:" prefix and are tokenized
+// with the model directory's tokenizer.model. The text embedding is the same in both modes. The dot
+// product of an image row and a text row is their cosine similarity (scale it by the model's
+// exp(logit_scale) for its logits).
+#include <cstdio>
+
+#include "internvl/backend/cpu/all.hpp"
+#include "internvl/models/load_internvl.hpp"
+#include "internvl/text/tokenizer.hpp"
+#include "support/inputs.hpp"
+
+using namespace internvl;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text \"...\"]...\n"
+    "             [--out-image FILE.npy] [--out-text FILE.npy]\n"
+    "  --model DIR         InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
+    "  --mode C|G          image embeddings of InternVL-C or InternVL-G; default C\n"
+    "  --image FILE        an image file (repeatable); squashed to the model's size (retrieval pipeline)\n"
+    "  --pixels FILE.npy   normalised pixels [B, 3, H, W] (or [3, H, W]) instead of image files\n"
+    "  --text TEXT         a text (repeatable)\n"
+    "  --out-image FILE    where to write the image embeddings, float32 [B, E]\n"
+    "  --out-text FILE     where to write the text embeddings, float32 [T, E]\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text"});
+  const std::string dir = cli.require("--model");
+  const models::EmbeddingMode mode = examples::embedding_mode(cli);
+  const bool images = cli.has("--image") || cli.has("--pixels");
+  const bool texts = cli.has("--text");
+  if (!images && !texts) {
+    cli.fail("nothing to embed: give --image, --pixels or --text");
+  }
+  if (images != cli.has("--out-image")) {
+    cli.fail(images ? "images need --out-image" : "--out-image needs --image or --pixels");
+  }
+  if (texts != cli.has("--out-text")) {
+    cli.fail(texts ? "texts need --out-text" : "--out-text needs --text");
+  }
+  return examples::run_reporting_errors([&] {
+    models::with_internvl<backend::cpu>(dir, [&](auto& model) {
+      Context<backend::cpu> ctx;
+      if (images) {
+        const auto pixels = examples::read_pixels(cli, io::Pipeline::retrieval, model.config().image_size());
+        Tensor<float, 2> out(Extents<2>{pixels.size(0), model.embedding_width()});
+        model.image_embeddings(ctx, out.view(), pixels.view(), mode);
+        io::write_npy(*cli.get("--out-image"), out.view());
+        std::printf("image embeddings [%lld, %lld] -> %s\n", static_cast<long long>(out.size(0)),
+                    static_cast<long long>(out.size(1)), cli.get("--out-image")->c_str());
+      }
+      if (texts) {
+        const text::Tokenizer tokenizer(model.tokenizer_path().string());
+        const text::TokenizedBatch batch = tokenizer.format(cli.all("--text"));
+        Tensor<float, 2> out(Extents<2>{batch.ids.size(0), model.embedding_width()});
+        model.text_embeddings(ctx, out.view(), batch.ids.view());
+        io::write_npy(*cli.get("--out-text"), out.view());
+        std::printf("text embeddings [%lld, %lld] -> %s\n", static_cast<long long>(out.size(0)),
+                    static_cast<long long>(out.size(1)), cli.get("--out-text")->c_str());
+      }
+    });
+  });
+}
