@@ -4,7 +4,7 @@ exit 1, each with a message naming the problem) and real runs on the tiny Intern
 (tests/golden/internvl/tiny_f32, whose directory holds the committed QLLaMA tokenizer.model), checked
 against the outputs of OpenGVLab's own code saved by tests/golden/internvl/make.py: zero_shot's
 probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features.
-Standard library only. Usage: test_internvl_examples.py ZERO_SHOT EMBED GOLDEN_DIR"""
+Standard library only. Usage: test_internvl_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR"""
 import ast
 import json
 import math
@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 
-zero_shot, embed, golden = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3]) / "internvl"
+examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]) / "internvl"
+zero_shot, embed = str(examples / "zero_shot"), str(examples / "embed")
 model = str(golden / "tiny_f32")
 failures = []
 
