@@ -6,7 +6,8 @@
 // with the model directory's tokenizer.model. The text embedding is the same in both modes. The dot
 // product of an image row and a text row is their cosine similarity (scale it by the model's
 // exp(logit_scale) for its logits). --report prints the wall time of each stage and the peak resident
-// memory (core/memory.hpp: weight pages read from the memory-mapped checkpoint count) to stderr.
+// memory (core/memory.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
+// the parameter count of the loaded tensors.
 #include <chrono>
 #include <cstdio>
 
@@ -74,6 +75,11 @@ int main(int argc, char** argv) {
     Report report(cli.has("--report"));
     models::with_internvl<backend::cpu>(dir, [&](auto& model) {
       report.stage("load");
+      if (cli.has("--report")) {
+        std::fprintf(stderr, "parameters: %lld counted from the tensors, %lld from config.json\n",
+                     static_cast<long long>(model.parameter_count()),
+                     static_cast<long long>(model.config().parameter_count()));
+      }
       Context<backend::cpu> ctx;
       if (images) {
         const auto pixels = examples::read_pixels(cli, io::Pipeline::retrieval, model.config().image_size());

@@ -150,5 +150,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and got_shape == (2, 16) and got[:16] == got[16:] and
           abs(sum(x * x for x in got[:16]) - 1) < 1e-5, f"embed on image files: exit {code} {got_shape} {err}")
 
+    # embed --report: stage times, peak RSS and the parameter count of the loaded tensors on stderr.
+    code, out, err = run(embed, "--model", model, "--text", "x", "--out-text", str(tmp / "x.npy"), "--report")
+    check(code == 0 and "parameters: 959027 counted from the tensors, 959027 from config.json" in err and
+          "texts:" in err and "peak RSS" in err, f"embed --report: exit {code}, stderr {err!r}")
+
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
