@@ -11,9 +11,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "internvl/core/memory.hpp"
-
 #include "internvl/backend/cpu/all.hpp"
+#include "internvl/core/memory.hpp"
 #include "internvl/models/load_internvl.hpp"
 #include "internvl/text/tokenizer.hpp"
 #include "support/inputs.hpp"

@@ -6,6 +6,8 @@
 // "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
 // the probabilities are the softmax of exp(logit_scale) · cosine similarity. Prints label<TAB>probability,
 // one per line, most probable first.
+#include "internvl/models/zero_shot.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -14,7 +16,6 @@
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/models/load_internvl.hpp"
-#include "internvl/models/zero_shot.hpp"
 #include "support/inputs.hpp"
 
 using namespace internvl;
@@ -22,7 +23,8 @@ using namespace internvl;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels \"a,b,c\" [--mode C|G] [--templates FILE]\n"
+    "usage: zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels \"a,b,c\" [--mode C|G] [--templates "
+    "FILE]\n"
     "  --model DIR        InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE       image file (PNG, JPEG, PPM); resized and centre-cropped to the model's size\n"
     "  --pixels FILE.npy  normalised pixels [3, H, W] or [1, 3, H, W] instead of an image file\n"

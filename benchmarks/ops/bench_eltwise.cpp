@@ -193,7 +193,8 @@ static void BM_embedding(benchmark::State& state) {
   }
   auto out = filled(tokens, width, 0.0f);
   Context<backend::cpu> ctx;
-  measure(state, tokens * width * 3 / 2, [&] { ops::embedding(ctx, out.view(), ids.view(), CView<bf16, 2>(table.view())); });
+  const WeightView<2> rows = CView<bf16, 2>(table.view());
+  measure(state, tokens * width * 3 / 2, [&] { ops::embedding(ctx, out.view(), ids.view(), rows); });
 }
 
 BENCHMARK(BM_copy)->Apply(token_shapes)->Args({257, 12800})->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -207,7 +208,8 @@ BENCHMARK(BM_gelu)->Args({257, 12800})->Args({1025, 12800})->UseRealTime()->Unit
 BENCHMARK(BM_silu)->Args({257, 11008})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_swiglu)->Args({96, 11008})->Args({257, 11008})->UseRealTime()->Unit(benchmark::kMicrosecond);
 // Heads: the linear probe's BatchNorm over [batch, 6400] features; the segmentation maps.
-BENCHMARK(BM_rotary_embedding)->Args({1, 96})->Args({8, 96})->Args({32, 80})->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_rotary_embedding)->Args({1, 96})->Args({8, 96})->Args({32, 80})->UseRealTime()->Unit(
+    benchmark::kMicrosecond);
 BENCHMARK(BM_embedding)->Args({80})->Args({2560})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_batch_norm_rows)->Args({64, 6400})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_batch_norm_map)->Args({1, 3200, 36, 36})->Args({2, 1536, 18, 18})->UseRealTime()->Unit(benchmark::kMicrosecond);

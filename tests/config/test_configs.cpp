@@ -2,12 +2,11 @@
 // parsing: both naming schemes, defaults for absent fields, errors that name the field; the same for
 // the InternVL-C/G configs (vision_config + qllama_config + top-level fields).
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <functional>
 
-#include "internvl/config/preset_select.hpp"
 #include "internvl/config/internvl_json.hpp"
+#include "internvl/config/preset_select.hpp"
 
 using namespace internvl;
 using config::VisionConfig;
@@ -100,7 +99,8 @@ TEST_CASE("impossible or mistyped values are errors naming the field", "[config]
                       Catch::Contains("missing required field 'intermediate_size'"));
   j = minimal();
   j["hidden_size"] = "3200";
-  REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"), Catch::Contains("'hidden_size' must be an integer"));
+  REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"),
+                      Catch::Contains("'hidden_size' must be an integer"));
   j = minimal();
   j["image_size"] = 230;
   REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"), Catch::Contains("'image_size'"));
@@ -127,10 +127,11 @@ TEST_CASE("parameter counts and FLOPs of the presets", "[config]") {
   STATIC_REQUIRE(presets::InternViT6B_224::value.parameter_count() == 5'902'793'600);
   STATIC_REQUIRE(presets::InternViT300M_448::value.parameter_count() == 304'012'288);
   // 6B-224: 48 blocks on 257 tokens: 2·257·(4·3200² + 2·3200·12800)·48 + attention 4·257²·3200·48 + patch embed.
-  const double expected = 48 * (8.0 * 257 * 3200 * 3200 + 4.0 * 257 * 257 * 3200 + 4.0 * 257 * 3200 * 12800) +
-                          2.0 * 256 * 588 * 3200;
+  const double expected =
+      48 * (8.0 * 257 * 3200 * 3200 + 4.0 * 257 * 257 * 3200 + 4.0 * 257 * 3200 * 12800) + 2.0 * 256 * 588 * 3200;
   REQUIRE(presets::InternViT6B_224::value.flops_per_image() == Approx(expected));
-  REQUIRE(presets::InternViT6B_224::value.flops_per_image() == Approx(3.07e12).epsilon(0.01));  // ≈ 0.5 s at 6.2 TFLOP/s
+  REQUIRE(presets::InternViT6B_224::value.flops_per_image() ==
+          Approx(3.07e12).epsilon(0.01));  // ≈ 0.5 s at 6.2 TFLOP/s
 }
 
 TEST_CASE("the InternVL configs/*.json mirror their presets", "[config]") {
@@ -188,7 +189,9 @@ TEST_CASE("impossible or unsupported InternVL config values are errors naming th
                       Catch::Contains("'num_attention_heads'"));
   REQUIRE_THROWS_WITH(refused([](auto& j) { j["qllama_config"].erase("vocab_size"); }),
                       Catch::Contains("missing required field 'vocab_size'"));
-  REQUIRE_THROWS_WITH(refused([](auto& j) { j["qllama_config"]["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}}; }),
+  REQUIRE_THROWS_WITH(refused([](auto& j) {
+                        j["qllama_config"]["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+                      }),
                       Catch::Contains("'rope_scaling' is set"));
   REQUIRE_THROWS_WITH(refused([](auto& j) { j["qllama_config"]["tie_word_embeddings"] = 1; }),
                       Catch::Contains("'tie_word_embeddings' must be true or false"));

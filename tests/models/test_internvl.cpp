@@ -4,7 +4,6 @@
 // from the model directory's tokenizer.model (padded to 80, as the official path does); parameter
 // counts; and the load errors of broken directories.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 
@@ -50,7 +49,8 @@ void check_embeddings(Model& model, const std::string& fixture_model, const std:
     model.image_embeddings(ctx, image_embeddings.view(), pixels.view(), mode);
     Tensor<float, 2> logits(Extents<2>{images, count});
     testing::poison(logits.view());
-    models::similarity(ctx, logits.view(), CView<float, 2>(image_embeddings.view()), CView<float, 2>(text_embeddings.view()));
+    models::similarity(ctx, logits.view(), CView<float, 2>(image_embeddings.view()),
+                       CView<float, 2>(text_embeddings.view()));
     for (index_t i = 0; i < logits.numel(); ++i) {
       logits.data()[i] = static_cast<float>(logits.data()[i] * model.logit_scale());
     }
@@ -127,7 +127,8 @@ TEST_CASE("texts from the directory's tokenizer.model, padded to 80, give the of
   Context<backend::cpu> ctx;
   Tensor<float, 2> features(Extents<2>{batch.ids.size(0), model.embedding_width()});
   model.text_features(ctx, features.view(), batch.ids.view());
-  REQUIRE(testing::relative_l2(features.view(), testing::internvl_expected<2>("tiny_f32_text_features").view()) <= 1e-5);
+  REQUIRE(testing::relative_l2(features.view(), testing::internvl_expected<2>("tiny_f32_text_features").view()) <=
+          1e-5);
 }
 
 TEST_CASE("zero-shot probabilities follow clip_benchmark's recipe", "[internvl]") {
@@ -140,17 +141,20 @@ TEST_CASE("zero-shot probabilities follow clip_benchmark's recipe", "[internvl]"
     auto model = models::load_internvl<presets::TinyInternVL, Backend>(testing::internvl_golden("tiny_f32"));
     const text::Tokenizer tokenizer(model.tokenizer_path().string());
     Context<Backend> ctx;
-    const models::ZeroShotClassifier<Backend> classifier(ctx, model, tokenizer, classes, templates);
-    for (const auto& [mode, name] : {std::pair{EmbeddingMode::C, "C"}, std::pair{EmbeddingMode::G, "G"}}) {
-      Tensor<float, 2> embeddings(Extents<2>{pixels.size(0), model.embedding_width()});
-      model.image_embeddings(ctx, embeddings.view(), pixels.view(), mode);
-      Tensor<float, 2> probabilities(Extents<2>{pixels.size(0), static_cast<index_t>(classes.size())});
-      testing::poison(probabilities.view());
-      classifier.probabilities(ctx, probabilities.view(), embeddings.view());
-      const double err =
-          testing::relative_l2(probabilities.view(), testing::internvl_expected<2>(std::string("tiny_f32_zero_shot_") + name).view());
-      INFO(Backend::name << " zero-shot " << name << ": relative L2 " << err);
-      CHECK(err <= 1e-5);
+    for (const index_t texts_per_pass : {64, 3, 7}) {  // all classes in one pass, one per pass, two per pass
+      const models::ZeroShotClassifier<Backend> classifier(ctx, model, tokenizer, classes, templates, texts_per_pass);
+      for (const auto& [mode, name] : {std::pair{EmbeddingMode::C, "C"}, std::pair{EmbeddingMode::G, "G"}}) {
+        Tensor<float, 2> embeddings(Extents<2>{pixels.size(0), model.embedding_width()});
+        model.image_embeddings(ctx, embeddings.view(), pixels.view(), mode);
+        Tensor<float, 2> probabilities(Extents<2>{pixels.size(0), static_cast<index_t>(classes.size())});
+        testing::poison(probabilities.view());
+        classifier.probabilities(ctx, probabilities.view(), embeddings.view());
+        const double err = testing::relative_l2(
+            probabilities.view(), testing::internvl_expected<2>(std::string("tiny_f32_zero_shot_") + name).view());
+        INFO(Backend::name << " zero-shot " << name << ", " << texts_per_pass << " texts per pass: relative L2 "
+                           << err);
+        CHECK(err <= 1e-5);
+      }
     }
   };
   check(backend::reference{});
@@ -190,8 +194,9 @@ TEST_CASE("broken model directories are errors naming the problem", "[internvl]"
                       Catch::Contains("'hidden_act' must be \"silu\""));
   REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["vision_config"]["hidden_size"] = 48; })),
                       Catch::Contains("vision_model.embeddings"));
-  REQUIRE_THROWS_WITH((models::load_internvl<presets::InternVL14B_224, backend::cpu>(testing::internvl_golden("tiny_f32"))),
-                      Catch::Contains("does not describe InternVL-14B-224px") &&
-                          Catch::Contains("vision_config.image_size: 56 vs 224"));
+  REQUIRE_THROWS_WITH(
+      (models::load_internvl<presets::InternVL14B_224, backend::cpu>(testing::internvl_golden("tiny_f32"))),
+      Catch::Contains("does not describe InternVL-14B-224px") &&
+          Catch::Contains("vision_config.image_size: 56 vs 224"));
   static_assert(!Model::is_compiled);
 }

@@ -27,7 +27,8 @@ void check_paths(Model& model, const std::string& fixture_model, const std::stri
     testing::poison(out.view());
     int seen = 0;
     qllama.encode_queries(ctx, out.view(), vision.view(), [&](int k, CView<float, 3> hidden) {
-      const double err = testing::relative_l2(hidden, testing::internvl_expected<3>(run + "_image_hidden" + std::to_string(k)).view());
+      const double err =
+          testing::relative_l2(hidden, testing::internvl_expected<3>(run + "_image_hidden" + std::to_string(k)).view());
       INFO(run << " image path, hidden state " << k << ": relative L2 " << err);
       CHECK(err <= tolerance);
       ++seen;
@@ -43,7 +44,8 @@ void check_paths(Model& model, const std::string& fixture_model, const std::stri
     testing::poison(out.view());
     int seen = 0;
     qllama.encode_text(ctx, out.view(), ids.view(), [&](int k, CView<float, 3> hidden) {
-      const double err = testing::relative_l2(hidden, testing::internvl_expected<3>(run + "_text_hidden" + std::to_string(k)).view());
+      const double err =
+          testing::relative_l2(hidden, testing::internvl_expected<3>(run + "_text_hidden" + std::to_string(k)).view());
       INFO(run << " text path, hidden state " << k << ": relative L2 " << err);
       CHECK(err <= tolerance);
       ++seen;

@@ -1,7 +1,6 @@
 // embedding: the reference against F.embedding on f32 / bf16 / f16 tables, the cpu backend against
 // the reference on QLLaMA-sized rows (4096) and awkward widths, and out-of-vocabulary ids.
 #include <catch2/catch.hpp>
-
 #include <vector>
 
 #include "internvl/backend/cpu/embedding.hpp"
@@ -69,7 +68,8 @@ TEST_CASE("cpu embedding matches the reference", "[embedding]") {
   for (index_t width : {1, 3, 17, 64, 1024, 3200, 4096}) {
     for (index_t count : {1, 3, 80, 257}) {
       const index_t vocab = 301;
-      const auto table = testing::convert<bf16>(testing::random_tensor(Extents<2>{vocab, width}, static_cast<std::uint64_t>(width)));
+      const auto table =
+          testing::convert<bf16>(testing::random_tensor(Extents<2>{vocab, width}, static_cast<std::uint64_t>(width)));
       Tensor<std::int32_t, 1> ids(Extents<1>{count});
       for (index_t n = 0; n < count; ++n) {
         ids(n) = static_cast<std::int32_t>((n * 7919 + width) % vocab);
@@ -91,9 +91,9 @@ TEST_CASE("embedding rejects ids outside the vocabulary and bad shapes", "[embed
   Tensor<float, 2> out(Extents<2>{3, 4});
   Tensor<std::int32_t, 1> ids(Extents<1>{3}, 0);
   ids(2) = 10;
-  REQUIRE_THROWS_WITH(ops::embedding(cpu, out.view(), ids.view(), as_weight(table)),
-                      Catch::Contains("ops::embedding") && Catch::Contains("token id 10 at position 2") &&
-                          Catch::Contains("[0, 10)"));
+  REQUIRE_THROWS_WITH(
+      ops::embedding(cpu, out.view(), ids.view(), as_weight(table)),
+      Catch::Contains("ops::embedding") && Catch::Contains("token id 10 at position 2") && Catch::Contains("[0, 10)"));
   ids(2) = -1;
   REQUIRE_THROWS_WITH(ops::embedding(cpu, out.view(), ids.view(), as_weight(table)), Catch::Contains("token id -1"));
   ids(2) = 3;

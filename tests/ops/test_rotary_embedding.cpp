@@ -36,8 +36,8 @@ double cpu_error(const Tensor<float, 4>& x, const ops::RotaryOptions& options) {
 TEST_CASE("reference and cpu rotary_embedding match transformers", "[rotary_embedding]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (const auto& [name, first, base] : {std::tuple{"small", 0, 10000.0f}, std::tuple{"queries", 0, 10000.0f},
-                                          std::tuple{"far", 2040, 500000.0f}}) {
+  for (const auto& [name, first, base] :
+       {std::tuple{"small", 0, 10000.0f}, std::tuple{"queries", 0, 10000.0f}, std::tuple{"far", 2040, 500000.0f}}) {
     INFO(name);
     const auto x = io::read_npy_f32<4>(fixture(std::string("rope_") + name + "_x"));
     const auto expected = io::read_npy_f32<4>(fixture(std::string("rope_") + name + "_y"));

@@ -41,13 +41,13 @@ void read_fields(const nlohmann::json& j, Config& c, const std::string_view (&fi
 }
 
 // The LlamaConfig fields of qllama_config; the rest of QLlamaConfig comes from the InternVL level.
-inline constexpr std::string_view kLlamaFields[] = {"vocab_size",    "hidden_size", "intermediate_size",
-                                                   "num_hidden_layers", "num_attention_heads", "rms_norm_eps",
-                                                   "rope_theta",    "hidden_act",  "tie_word_embeddings"};
+inline constexpr std::string_view kLlamaFields[] = {"vocab_size",        "hidden_size",         "intermediate_size",
+                                                    "num_hidden_layers", "num_attention_heads", "rms_norm_eps",
+                                                    "rope_theta",        "hidden_act",          "tie_word_embeddings"};
 inline constexpr std::string_view kLlamaRequired[] = {"vocab_size", "hidden_size", "intermediate_size",
-                                                     "num_hidden_layers", "num_attention_heads"};
+                                                      "num_hidden_layers", "num_attention_heads"};
 inline constexpr std::string_view kInternVLFields[] = {"clip_embed_dim", "attn_pool_num_heads", "force_image_size",
-                                                      "use_backbone_lora", "use_qllama_lora"};
+                                                       "use_backbone_lora", "use_qllama_lora"};
 
 inline const nlohmann::json& object_field(const nlohmann::json& root, const char* key, std::string_view where) {
   INTERNVL_CHECK(root.contains(key), where, "missing required field '", key, "'");
@@ -78,11 +78,11 @@ inline QLlamaConfig qllama_config_from_json(const nlohmann::json& j, std::string
   }
   QLlamaConfig c = kLlamaConfigDefaults;
   detail::read_fields(j, c, detail::kLlamaFields, where);
-  INTERNVL_CHECK(c.rope_theta == 10000.0, where, "field 'rope_theta' is ", c.rope_theta,
-                 "; QLLaMA's modeling code always rotates with base 10000, so this file is refused rather than guessed");
-  INTERNVL_CHECK(!j.contains("rope_scaling") || j.at("rope_scaling").is_null(), where,
-                 "field 'rope_scaling' is set (", detail::describe(j.at("rope_scaling")),
-                 "); QLLaMA's modeling code does not scale RoPE");
+  INTERNVL_CHECK(
+      c.rope_theta == 10000.0, where, "field 'rope_theta' is ", c.rope_theta,
+      "; QLLaMA's modeling code always rotates with base 10000, so this file is refused rather than guessed");
+  INTERNVL_CHECK(!j.contains("rope_scaling") || j.at("rope_scaling").is_null(), where, "field 'rope_scaling' is set (",
+                 detail::describe(j.at("rope_scaling")), "); QLLaMA's modeling code does not scale RoPE");
   const std::string_view bad = invalid_field(c);
   INTERNVL_CHECK(bad.empty(), where, "field '", bad, "' has an impossible value (hidden_size ", c.hidden_size,
                  ", num_attention_heads ", c.num_attention_heads, ", vocab_size ", c.vocab_size, ")");
@@ -96,7 +96,8 @@ inline InternVLConfig internvl_config_from_json(const nlohmann::json& root, std:
   detail::object_field(root, "vision_config", where);
   InternVLConfig c;
   c.vision_config = vision_config_from_json(root, file + " (vision_config)");
-  c.qllama_config = qllama_config_from_json(detail::object_field(root, "qllama_config", where), file + " (qllama_config)");
+  c.qllama_config =
+      qllama_config_from_json(detail::object_field(root, "qllama_config", where), file + " (qllama_config)");
   detail::read_fields(root, c, detail::kInternVLFields, where);
   c.qllama_config.num_query_token = detail::int_field(root, "num_query_token", 96, where);
   c.qllama_config.cross_attention_frequency = detail::int_field(root, "cross_attention_frequency", 2, where);

@@ -63,7 +63,8 @@ static_assert(InternVLConfig::pooling_parameter_count(3200, 768) == 33'207'168);
 static_assert(InternVLConfig::pooling_parameter_count(4096, 768) == 53'515'008);
 static_assert(InternVL14B_224::value.parameter_count() == 13'834'975'747,
               "InternVL-14B-224px has 13,834,975,747 parameters");
-static_assert(config::invalid_field(InternVL14B_224::value).empty() && config::invalid_field(TinyInternVL::value).empty());
+static_assert(config::invalid_field(InternVL14B_224::value).empty() &&
+              config::invalid_field(TinyInternVL::value).empty());
 static_assert(InternVL14B_224::value.image_size() == 224);
 
 }  // namespace internvl::presets

@@ -18,18 +18,18 @@ enum class GatedAct { silu };
 constexpr std::string_view name_of(GatedAct) { return "silu"; }
 
 struct QLlamaConfig {
-  int vocab_size = 49954;          // V (the Chinese-extended LLaMA tokenizer)
-  int hidden_size = 4096;          // D
-  int intermediate_size = 11008;   // F
-  int num_hidden_layers = 32;      // L
-  int num_attention_heads = 32;    // H (no grouped K/V)
+  int vocab_size = 49954;         // V (the Chinese-extended LLaMA tokenizer)
+  int hidden_size = 4096;         // D
+  int intermediate_size = 11008;  // F
+  int num_hidden_layers = 32;     // L
+  int num_attention_heads = 32;   // H (no grouped K/V)
   double rms_norm_eps = 1e-6;
-  double rope_theta = 10000.0;     // RoPE base; modeling_qllama.py always uses 10000
+  double rope_theta = 10000.0;  // RoPE base; modeling_qllama.py always uses 10000
   GatedAct hidden_act = GatedAct::silu;
-  bool tie_word_embeddings = false;  // false: a separate lm_head [V, D]
-  int num_query_token = 96;          // Q learned queries (InternVLConfig.num_query_token)
-  int cross_attention_frequency = 2; // InternVLConfig.cross_attention_frequency
-  int vision_hidden_size = 3200;     // Dv, the width of the vision tokens cross-attention reads
+  bool tie_word_embeddings = false;   // false: a separate lm_head [V, D]
+  int num_query_token = 96;           // Q learned queries (InternVLConfig.num_query_token)
+  int cross_attention_frequency = 2;  // InternVLConfig.cross_attention_frequency
+  int vision_hidden_size = 3200;      // Dv, the width of the vision tokens cross-attention reads
 
   constexpr int head_dim() const { return hidden_size / num_attention_heads; }
   constexpr bool has_cross_attention(int layer) const { return layer % cross_attention_frequency == 0; }

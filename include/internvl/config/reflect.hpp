@@ -24,8 +24,8 @@ BOOST_HANA_ADAPT_STRUCT(internvl::config::VisionConfig, num_channels, patch_size
                         norm_type, layer_norm_eps, hidden_act);
 
 BOOST_HANA_ADAPT_STRUCT(internvl::config::QLlamaConfig, vocab_size, hidden_size, intermediate_size, num_hidden_layers,
-                        num_attention_heads, rms_norm_eps, rope_theta, hidden_act, tie_word_embeddings,
-                        num_query_token, cross_attention_frequency, vision_hidden_size);
+                        num_attention_heads, rms_norm_eps, rope_theta, hidden_act, tie_word_embeddings, num_query_token,
+                        cross_attention_frequency, vision_hidden_size);
 
 BOOST_HANA_ADAPT_STRUCT(internvl::config::InternVLConfig, vision_config, qllama_config, clip_embed_dim,
                         attn_pool_num_heads, force_image_size, use_backbone_lora, use_qllama_lora);
@@ -34,8 +34,8 @@ namespace internvl::config {
 
 // True for the reflected config aggregates (the nested ones of InternVLConfig included).
 template <class T>
-inline constexpr bool is_reflected_v = std::is_same_v<T, VisionConfig> || std::is_same_v<T, QLlamaConfig> ||
-                                       std::is_same_v<T, InternVLConfig>;
+inline constexpr bool is_reflected_v =
+    std::is_same_v<T, VisionConfig> || std::is_same_v<T, QLlamaConfig> || std::is_same_v<T, InternVLConfig>;
 
 // Calls fn(name, field) for every field of a reflected config, in declaration order; `field` is a
 // reference into `c` (const or not, as `c` is).

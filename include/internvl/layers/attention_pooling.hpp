@@ -25,12 +25,12 @@ void attention_pooling(Context<Backend>& ctx, const models::AttentionPoolingWeig
   const index_t batch = x.size(0), tokens = x.size(1), dim = x.size(2), head_dim = dim / heads;
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
-  View<T, 2> mean = ws.template tensor<T>(Extents<2>{batch, dim});                  // [B, dim]
+  View<T, 2> mean = ws.template tensor<T>(Extents<2>{batch, dim});  // [B, dim]
   ops::mean_tokens(ctx, mean, x, 0, tokens);
   ops::layer_norm(ctx, mean, CView<T, 2>(mean), w.norm_q_weight, w.norm_q_bias, kAttentionPoolingEps);
-  View<T, 2> q = ws.template tensor<T>(Extents<2>{batch, dim});                     // [B, dim]
+  View<T, 2> q = ws.template tensor<T>(Extents<2>{batch, dim});  // [B, dim]
   ops::linear(ctx, q, CView<T, 2>(mean), w.q, w.q_bias);
-  const CView<T, 2> rows = x.reshape(Extents<2>{batch * tokens, dim});              // [B·S, dim]
+  const CView<T, 2> rows = x.reshape(Extents<2>{batch * tokens, dim});  // [B·S, dim]
   View<T, 2> normed = ws.template tensor<T>(rows.shape());
   View<T, 2> k = ws.template tensor<T>(rows.shape());
   View<T, 2> v = ws.template tensor<T>(rows.shape());

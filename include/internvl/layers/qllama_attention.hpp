@@ -26,7 +26,7 @@ void qllama_self_attention(Context<Backend>& ctx, const config::QLlamaConfig& c,
   const index_t tokens = rows / batch;
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
-  View<T, 2> qkv = ws.template tensor<T>(Extents<2>{rows, 3 * d});                  // [B·T, 3D]
+  View<T, 2> qkv = ws.template tensor<T>(Extents<2>{rows, 3 * d});  // [B·T, 3D]
   project_qkv(ctx, qkv, h, w.qkv);
   // q, k, v as [B, T, H, Dh] views of the packed buffer.
   const Extents<4> split{batch, tokens, heads, head_dim};
@@ -37,7 +37,7 @@ void qllama_self_attention(Context<Backend>& ctx, const config::QLlamaConfig& c,
   const ops::RotaryOptions rope{.base = static_cast<float>(c.rope_theta)};
   ops::rotary_embedding(ctx, q, CView<T, 4>(q), rope);
   ops::rotary_embedding(ctx, k, CView<T, 4>(k), rope);
-  View<T, 2> o = ws.template tensor<T>(Extents<2>{rows, d});                         // [B·T, D]
+  View<T, 2> o = ws.template tensor<T>(Extents<2>{rows, d});  // [B·T, D]
   mask.scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   ops::attention(ctx, View<T, 4>(o.data(), split), CView<T, 4>(q), CView<T, 4>(k), CView<T, 4>(v), mask);
   ops::linear(ctx, out, CView<T, 2>(o), w.o_proj);

@@ -23,7 +23,7 @@ void qllama_block(Context<Backend>& ctx, const config::QLlamaConfig& c, const mo
   auto scope = ws.scope();
   View<T, 2> h = ws.template tensor<T>(x.shape());       // [B·T, D] normed input of a branch
   View<T, 2> branch = ws.template tensor<T>(x.shape());  // [B·T, D] branch output
-  {  // self-attention branch
+  {                                                      // self-attention branch
     ops::rms_norm(ctx, h, CView<T, 2>(x), w.input_layernorm, eps);
     qllama_self_attention(ctx, c, w, branch, CView<T, 2>(h), batch, mask);
     ops::add(ctx, x, CView<T, 2>(x), CView<T, 2>(branch));

@@ -28,13 +28,13 @@ void qllama_cross_attention(Context<Backend>& ctx, const config::QLlamaConfig& c
   const auto eps = static_cast<float>(c.rms_norm_eps);
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
-  View<T, 2> h = ws.template tensor<T>(x.shape());                                   // [B·Q, D]
+  View<T, 2> h = ws.template tensor<T>(x.shape());  // [B·Q, D]
   ops::rms_norm(ctx, h, CView<T, 2>(x), w.norm1, eps);
-  View<T, 2> q = ws.template tensor<T>(x.shape());                                   // [B·Q, D]
+  View<T, 2> q = ws.template tensor<T>(x.shape());  // [B·Q, D]
   ops::linear(ctx, q, CView<T, 2>(h), w.q_proj);
-  View<T, 2> vis_normed = ws.template tensor<T>(vis.shape());                       // [B·Nv, Dv]
+  View<T, 2> vis_normed = ws.template tensor<T>(vis.shape());  // [B·Nv, Dv]
   ops::rms_norm(ctx, vis_normed, vis, w.norm2, eps);
-  View<T, 2> k = ws.template tensor<T>(Extents<2>{vis.size(0), d});                  // [B·Nv, D]
+  View<T, 2> k = ws.template tensor<T>(Extents<2>{vis.size(0), d});  // [B·Nv, D]
   View<T, 2> v = ws.template tensor<T>(Extents<2>{vis.size(0), d});
   ops::linear(ctx, k, CView<T, 2>(vis_normed), w.k_proj);
   ops::linear(ctx, v, CView<T, 2>(vis_normed), w.v_proj);
@@ -43,7 +43,7 @@ void qllama_cross_attention(Context<Backend>& ctx, const config::QLlamaConfig& c
   ops::attention(ctx, View<T, 4>(h.data(), query_split), CView<T, 4>(q.data(), query_split),
                  CView<T, 4>(k.data(), key_split), CView<T, 4>(v.data(), key_split),
                  ops::AttentionOptions{.scale = 1.0f / std::sqrt(static_cast<float>(head_dim))});  // h ← o
-  ops::linear(ctx, q, CView<T, 2>(h), w.o_proj);                                      // q ← o·W_oᵀ
+  ops::linear(ctx, q, CView<T, 2>(h), w.o_proj);                                                   // q ← o·W_oᵀ
   ops::add(ctx, x, CView<T, 2>(x), CView<T, 2>(q));
 }
 

@@ -39,15 +39,16 @@ class InternVLModel {
 
   // `store` owns the heads' f32 tables, `keep_alive` whatever the weight views point into (the mapping).
   InternVLModel(const config::InternVLConfig& config, VisionEncoder<Backend, T> vision, QLlama<Backend, T> qllama,
-                InternVLHeadWeights heads, std::shared_ptr<WeightStore<Backend>> store,
-                std::filesystem::path directory, std::shared_ptr<const void> keep_alive)
+                InternVLHeadWeights heads, std::shared_ptr<WeightStore<Backend>> store, std::filesystem::path directory,
+                std::shared_ptr<const void> keep_alive)
       : config_(config),
         vision_(std::move(vision)),
         qllama_(std::move(qllama)),
         heads_(std::move(heads)),
         store_(std::move(store)),
         unit_scale_(store_->keep(layers::l2_scale_vector(config.clip_embed_dim))),
-        logit_scale_(store_->keep(layers::l2_scale_vector(config.clip_embed_dim, std::exp(double{heads_.logit_scale})))),
+        logit_scale_(
+            store_->keep(layers::l2_scale_vector(config.clip_embed_dim, std::exp(double{heads_.logit_scale})))),
         directory_(std::move(directory)),
         keep_alive_(std::move(keep_alive)) {}
 
@@ -123,12 +124,12 @@ class InternVLModel {
     }
     auto& ws = ctx.workspace();
     auto scope = ws.scope();
-    View<T, 3> hidden = ws.template tensor<T>(Extents<3>{texts, longest, d});         // [T, L', D]
+    View<T, 3> hidden = ws.template tensor<T>(Extents<3>{texts, longest, d});  // [T, L', D]
     qllama_.encode_text(ctx, hidden, ids.slice(1, 0, longest));
-    View<T, 2> eos = ws.template tensor<T>(Extents<2>{texts, d});                       // [T, D]
+    View<T, 2> eos = ws.template tensor<T>(Extents<2>{texts, d});  // [T, D]
     ops::embedding(ctx, eos, CView<std::int32_t, 1>(eos_rows.data(), Extents<1>{texts}),
                    WeightView<2>(CView<T, 3>(hidden).reshape(Extents<2>{texts * longest, d})));
-    ops::linear(ctx, out, CView<T, 2>(eos), heads_.text_projection);                   // h_eos · P
+    ops::linear(ctx, out, CView<T, 2>(eos), heads_.text_projection);  // h_eos · P
   }
 
   // y = x/‖x‖ row by row [R, E], or exp(logit_scale)·x/‖x‖ (zero-shot class weights give logits that way).

@@ -58,7 +58,8 @@ template <class Backend>
 QLlamaWeights read_qllama(VisionReader<Backend>& r, const config::QLlamaConfig& c) {
   const index_t d = c.hidden_size, f = c.intermediate_size, v = c.vocab_size, dv = c.vision_hidden_size;
   QLlamaWeights w;
-  w.query_tokens = r.matrix("query_tokens", Extents<3>{1, c.num_query_token, d}).reshape(Extents<2>{c.num_query_token, d});
+  w.query_tokens =
+      r.matrix("query_tokens", Extents<3>{1, c.num_query_token, d}).reshape(Extents<2>{c.num_query_token, d});
   w.embed_tokens = r.matrix("qllama.model.embed_tokens.weight", Extents<2>{v, d});
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const std::string l = "qllama.model.layers." + std::to_string(i) + ".";
@@ -93,7 +94,8 @@ QLlamaWeights read_qllama(VisionReader<Backend>& r, const config::QLlamaConfig& 
 }  // namespace detail
 
 template <class Backend, class T = default_activation_t<Backend>>
-InternVLModel<Backend, T> load_internvl_model(std::shared_ptr<const io::ModelDir> dir, const config::InternVLConfig& c) {
+InternVLModel<Backend, T> load_internvl_model(std::shared_ptr<const io::ModelDir> dir,
+                                              const config::InternVLConfig& c) {
   const std::string_view bad = config::invalid_field(c);
   INTERNVL_CHECK(bad.empty(), dir->path().string(), "the config cannot be run: field '", bad, "'");
   VisionEncoder<Backend, T> vision = load_vision_encoder<Backend, T>(dir, c.vision_config);
@@ -120,8 +122,9 @@ InternVLModel<Backend, T> load_internvl_model(std::shared_ptr<const io::ModelDir
 
   for (const std::string& name : dir->unused_names()) {
     fail(dir->path().string(), "unexpected tensor '", name, "': config.json describes QLLaMA with ",
-         c.qllama_config.num_hidden_layers, " layers (cross-attention every ", c.qllama_config.cross_attention_frequency,
-         "), ", c.qllama_config.num_query_token, " queries and tie_word_embeddings ", c.qllama_config.tie_word_embeddings);
+         c.qllama_config.num_hidden_layers, " layers (cross-attention every ",
+         c.qllama_config.cross_attention_frequency, "), ", c.qllama_config.num_query_token,
+         " queries and tie_word_embeddings ", c.qllama_config.tie_word_embeddings);
   }
   const std::int64_t parameters = vision.parameter_count() + r.parameters() + 1;  // + logit_scale
   InternVLModel<Backend, T> model(c, std::move(vision), QLlama<Backend, T>(c.qllama_config, std::move(qllama)),

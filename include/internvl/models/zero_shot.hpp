@@ -8,6 +8,7 @@
 // one classifier serves both. Needs the tokenizer (libsentencepiece).
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ void similarity(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> a, CView<T, 2
 }
 
 // A class name in every template: "a photo of a {c}." -> "a photo of a tench.".
-inline std::vector<std::string> fill_templates(const std::vector<std::string>& templates, const std::string& classname) {
+inline std::vector<std::string> fill_templates(const std::vector<std::string>& templates,
+                                               const std::string& classname) {
   std::vector<std::string> texts;
   for (const std::string& t : templates) {
     std::string text = t;
@@ -42,26 +44,36 @@ inline std::vector<std::string> fill_templates(const std::vector<std::string>& t
 template <class Backend, class T = default_activation_t<Backend>>
 class ZeroShotClassifier {
  public:
-  // Encodes every template of every class with the model's text path.
+  // Encodes every template of every class with the model's text path, whole classes at a time and
+  // about `texts_per_pass` texts per pass (each pass reads all of QLLaMA's weights once).
   ZeroShotClassifier(Context<Backend>& ctx, const InternVLModel<Backend, T>& model, const text::Tokenizer& tokenizer,
-                     std::vector<std::string> classnames, const std::vector<std::string>& templates)
+                     std::vector<std::string> classnames, const std::vector<std::string>& templates,
+                     index_t texts_per_pass = 64)
       : classnames_(std::move(classnames)) {
     INTERNVL_CHECK(!classnames_.empty(), "models::ZeroShotClassifier", "no class names given");
     INTERNVL_CHECK(!templates.empty(), "models::ZeroShotClassifier", "no templates given");
     const auto classes = static_cast<index_t>(classnames_.size()), width = model.embedding_width();
     const auto count = static_cast<index_t>(templates.size());
+    const index_t classes_per_pass = std::max<index_t>(1, texts_per_pass / count);
     weights_ = Tensor<T, 2>(Extents<2>{classes, width});
     text::TextFormat format;
     format.padding = text::Padding::longest;  // the same embeddings as padding to 80 (causal mask)
-    for (index_t c = 0; c < classes; ++c) {
-      const text::TokenizedBatch batch = tokenizer.format(fill_templates(templates, classnames_[static_cast<std::size_t>(c)]), format);
+    for (index_t first = 0; first < classes; first += classes_per_pass) {
+      const index_t last = std::min(classes, first + classes_per_pass);
+      std::vector<std::string> texts;  // class-major: the templates of class `first`, then the next class's
+      for (index_t c = first; c < last; ++c) {
+        for (std::string& t : fill_templates(templates, classnames_[static_cast<std::size_t>(c)])) {
+          texts.push_back(std::move(t));
+        }
+      }
+      const text::TokenizedBatch batch = tokenizer.format(texts, format);
       auto& ws = ctx.workspace();
       auto scope = ws.scope();
-      View<T, 2> embeddings = ws.template tensor<T>(Extents<2>{count, width});       // [N, E], normalised
+      View<T, 2> embeddings = ws.template tensor<T>(Extents<2>{(last - first) * count, width});  // normalised
       model.text_embeddings(ctx, embeddings, batch.ids.view());
-      View<T, 2> row = weights_.view().slice(0, c, c + 1);                             // [1, E]
-      ops::mean_tokens(ctx, row, CView<T, 3>(embeddings.reshape(Extents<3>{1, count, width})), 0, count);
-      model.normalize(ctx, row, CView<T, 2>(row), /*logit_scaled=*/true);
+      View<T, 2> rows = weights_.view().slice(0, first, last);  // [classes, E]
+      ops::mean_tokens(ctx, rows, CView<T, 3>(embeddings.reshape(Extents<3>{last - first, count, width})), 0, count);
+      model.normalize(ctx, rows, CView<T, 2>(rows), /*logit_scaled=*/true);
     }
   }
 

@@ -22,7 +22,8 @@ struct Embedding {
 
 template <class Backend, class T>
 void embedding(Context<Backend>& ctx, View<T, 2> out, CView<std::int32_t, 1> ids, const WeightView<2>& table) {
-  static_assert(computes_in<Backend, T>, "internvl: ops::embedding: this backend does not compute in this element type");
+  static_assert(computes_in<Backend, T>,
+                "internvl: ops::embedding: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::embedding";
   detail::check_shape(op, "out", out, Extents<2>{ids.size(0), table.size(1)});
   detail::check_dense_rows(op, "out", out);

@@ -15,7 +15,7 @@
 namespace internvl::ops {
 
 struct RotaryOptions {
-  float base = 10000.0f;      // θ base (LLaMA's 10000)
+  float base = 10000.0f;       // θ base (LLaMA's 10000)
   index_t first_position = 0;  // position of token 0 (0 unless earlier tokens are cached)
 };
 
