@@ -39,7 +39,7 @@ class InternVLModel {
 
   // `store` owns the heads' f32 tables, `keep_alive` whatever the weight views point into (the mapping).
   InternVLModel(const config::InternVLConfig& config, VisionEncoder<Backend, T> vision, QLlama<Backend, T> qllama,
-                InternVLHeadWeights heads, std::shared_ptr<WeightStore<Backend>> store, std::filesystem::path directory,
+                InternVLHeadWeights heads, std::shared_ptr<WeightStore<Backend, T>> store, std::filesystem::path directory,
                 std::shared_ptr<const void> keep_alive)
       : config_(config),
         vision_(std::move(vision)),
@@ -160,7 +160,7 @@ class InternVLModel {
   VisionEncoder<Backend, T> vision_;
   QLlama<Backend, T> qllama_;
   InternVLHeadWeights heads_;
-  std::shared_ptr<WeightStore<Backend>> store_;
+  std::shared_ptr<WeightStore<Backend, T>> store_;
   CView<float, 1> unit_scale_;   // [E] the weight of l2_normalize for the scale 1
   CView<float, 1> logit_scale_;  // [E] ... for the scale exp(logit_scale)
   std::filesystem::path directory_;

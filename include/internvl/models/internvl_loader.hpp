@@ -33,8 +33,8 @@ inline float read_scalar(const io::ModelDir& dir, const std::string& name) {
   });
 }
 
-template <class Backend>
-AttentionPoolingWeights read_attention_pooling(VisionReader<Backend>& r, const std::string& prefix, index_t dim,
+template <class Backend, class T>
+AttentionPoolingWeights read_attention_pooling(VisionReader<Backend, T>& r, const std::string& prefix, index_t dim,
                                                index_t out) {
   AttentionPoolingWeights w;
   w.norm_q_weight = r.vector(prefix + "norm1_q.weight", dim);
@@ -54,8 +54,8 @@ AttentionPoolingWeights read_attention_pooling(VisionReader<Backend>& r, const s
   return w;
 }
 
-template <class Backend>
-QLlamaWeights read_qllama(VisionReader<Backend>& r, const config::QLlamaConfig& c) {
+template <class Backend, class T>
+QLlamaWeights read_qllama(VisionReader<Backend, T>& r, const config::QLlamaConfig& c) {
   const index_t d = c.hidden_size, f = c.intermediate_size, v = c.vocab_size, dv = c.vision_hidden_size;
   QLlamaWeights w;
   w.query_tokens =
@@ -99,23 +99,23 @@ InternVLModel<Backend, T> load_internvl_model(std::shared_ptr<const io::ModelDir
   const std::string_view bad = config::invalid_field(c);
   INTERNVL_CHECK(bad.empty(), dir->path().string(), "the config cannot be run: field '", bad, "'");
   VisionEncoder<Backend, T> vision = load_vision_encoder<Backend, T>(dir, c.vision_config);
-  auto store = std::make_shared<WeightStore<Backend>>();
+  auto store = std::make_shared<WeightStore<Backend, T>>();
   const VisionNaming top_level{};  // the reader with an empty prefix reads any tensor of the directory
-  detail::VisionReader<Backend> r(*dir, top_level, *store);
+  detail::VisionReader<Backend, T> r(*dir, top_level, *store);
   QLlamaWeights qllama = detail::read_qllama(r, c.qllama_config);
   const index_t d = c.qllama_config.hidden_size, dv = c.vision_config.hidden_size, e = c.clip_embed_dim;
 
   InternVLHeadWeights heads;
   heads.clip_projector = detail::read_attention_pooling(r, "clip_projector.", dv, e);
   heads.clip_projector2 = detail::read_attention_pooling(r, "clip_projector2.", d, e);
-  const CView<float, 2> projection = r.table("text_projection", Extents<2>{d, e});  // x·P with P [D, E]
+  const Tensor<float, 2> projection = r.host_table("text_projection", Extents<2>{d, e});  // x·P with P [D, E]
   Tensor<float, 2> transposed(Extents<2>{e, d});
   for (index_t i = 0; i < d; ++i) {
     for (index_t j = 0; j < e; ++j) {
       transposed(j, i) = projection(i, j);
     }
   }
-  heads.text_projection = store->keep(std::move(transposed));
+  heads.text_projection = store->keep_matrix(std::move(transposed));
   heads.logit_scale = detail::read_scalar(*dir, "logit_scale");
   heads.itm_head = r.matrix("itm_head.weight", Extents<2>{2, d});
   heads.itm_head_bias = r.vector("itm_head.bias", 2);

@@ -7,13 +7,15 @@
 //               text never sees an image, so its embedding can be compared with any image's
 // Both return the hidden states after the final norm. Hidden states are numbered as for InternViT:
 // 0 = the input rows, k = the output of layer k (before the final norm); taps see them as computed.
-// Token ids are int32 in host memory. Queries followed by text (the captioning path) are not run.
+// Token ids are int32 in host memory (the key padding mask is placed where the backend's kernels read
+// it). Queries followed by text (the captioning path) are not run.
 #pragma once
 
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+#include "internvl/backend/transfer.hpp"
 #include "internvl/config/qllama.hpp"
 #include "internvl/layers/qllama_block.hpp"
 #include "internvl/models/qllama_weights.hpp"
@@ -71,8 +73,10 @@ class QLlama {
     }
     ops::embedding(ctx, out.reshape(Extents<2>{batch * length, d}),
                    CView<std::int32_t, 1>(flat.data(), Extents<1>{batch * length}), weights_.embed_tokens);
-    const ops::AttentionOptions mask{.causal = true,
-                                     .key_mask = CView<std::uint8_t, 2>(visible.data(), Extents<2>{batch, length})};
+    auto scope = ctx.workspace().scope();
+    const ops::AttentionOptions mask{
+        .causal = true,
+        .key_mask = place_on_backend(ctx, CView<std::uint8_t, 2>(visible.data(), Extents<2>{batch, length}))};
     run(ctx, out, mask, CView<T, 2>{}, tap);
   }
 

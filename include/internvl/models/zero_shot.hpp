@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "internvl/backend/transfer.hpp"
 #include "internvl/models/internvl.hpp"
 #include "internvl/ops/softmax.hpp"
 #include "internvl/text/tokenizer.hpp"
@@ -55,7 +56,7 @@ class ZeroShotClassifier {
     const auto classes = static_cast<index_t>(classnames_.size()), width = model.embedding_width();
     const auto count = static_cast<index_t>(templates.size());
     const index_t classes_per_pass = std::max<index_t>(1, texts_per_pass / count);
-    weights_ = Tensor<T, 2>(Extents<2>{classes, width});
+    Tensor<float, 2> weights(Extents<2>{classes, width});  // gathered on the host, then kept as a matrix
     text::TextFormat format;
     format.padding = text::Padding::longest;  // the same embeddings as padding to 80 (causal mask)
     for (index_t first = 0; first < classes; first += classes_per_pass) {
@@ -71,19 +72,22 @@ class ZeroShotClassifier {
       auto scope = ws.scope();
       View<T, 2> embeddings = ws.template tensor<T>(Extents<2>{(last - first) * count, width});  // normalised
       model.text_embeddings(ctx, embeddings, batch.ids.view());
-      View<T, 2> rows = weights_.view().slice(0, first, last);  // [classes, E]
+      View<T, 2> rows = ws.template tensor<T>(Extents<2>{last - first, width});  // [classes, E]
       ops::mean_tokens(ctx, rows, CView<T, 3>(embeddings.reshape(Extents<3>{last - first, count, width})), 0, count);
       model.normalize(ctx, rows, CView<T, 2>(rows), /*logit_scaled=*/true);
+      const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(rows));
+      std::copy_n(host.data(), host.numel(), weights.data() + first * width);
     }
+    weights_ = store_.keep_matrix(std::move(weights));
   }
 
   const std::vector<std::string>& classnames() const { return classnames_; }
-  // The class weights [C, E]: exp(logit_scale) times unit vectors.
-  CView<T, 2> weights() const { return weights_.view(); }
+  // The class weights [C, E]: exp(logit_scale) times unit vectors, in the backend's memory.
+  const WeightView<2>& weights() const { return weights_; }
 
   // logits [B, C] = exp(logit_scale) · cosine similarities of image embeddings [B, E] (normalised).
   void logits(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> image_embeddings) const {
-    similarity(ctx, out, image_embeddings, weights());
+    ops::linear(ctx, out, image_embeddings, weights_);
   }
 
   // probabilities [B, C]: the softmax of the logits over the classes.
@@ -94,7 +98,8 @@ class ZeroShotClassifier {
 
  private:
   std::vector<std::string> classnames_;
-  Tensor<T, 2> weights_;
+  WeightStore<Backend, T> store_;  // owns the class weights
+  WeightView<2> weights_;          // [C, E]
 };
 
 }  // namespace internvl::models
