@@ -3,9 +3,11 @@
 // qllama.model.* and qllama.lm_head.weight (QLLaMA), query_tokens, clip_projector.*, clip_projector2.*,
 // text_projection, logit_scale, itm_head.*. Matrices stay in the memory mapping in their stored dtype
 // (bf16 for the official checkpoint), so a 27.7 GB model runs in far less memory: the kernel pages the
-// weights in as they are read and may drop them again. Every tensor's shape is checked against the
-// config; a missing tensor, or any tensor the config does not account for, is an error naming it.
-// Free of Boost.Hana (config.json parsing lives in load_internvl.hpp).
+// weights in as they are read and may drop them again. On CUDA the store uploads them once instead
+// (backend/cuda/weight_store.cuh); lm_head, which no embedding path reads, is checked but never uploaded.
+// Every tensor's shape is checked against the config; a missing tensor, or any tensor the config does
+// not account for, is an error naming it. Free of Boost.Hana (config.json parsing lives in
+// load_internvl.hpp), so CUDA code can include it.
 #pragma once
 
 #include <cstring>
@@ -86,7 +88,7 @@ QLlamaWeights read_qllama(VisionReader<Backend, T>& r, const config::QLlamaConfi
   }
   w.norm = r.vector("qllama.model.norm.weight", d);
   if (!c.tie_word_embeddings) {
-    w.lm_head = r.matrix("qllama.lm_head.weight", Extents<2>{v, d});
+    r.check_unused("qllama.lm_head.weight", Extents<2>{v, d});
   }
   return w;
 }
