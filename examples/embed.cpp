@@ -1,21 +1,21 @@
 // InternVL-C / InternVL-G embeddings of images and texts, L2-normalised, written as float32 .npy files.
 //   embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text "..."]...
-//         [--out-image FILE.npy] [--out-text FILE.npy] [--report]
+//         [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]
 // Images ([B, E], in argument order) go through the retrieval pipeline (facts §4.1: a bicubic squash to
 // S × S, no crop); texts ([T, E], in argument order) get QLLaMA's "summarize:" prefix and are tokenized
 // with the model directory's tokenizer.model. The text embedding is the same in both modes. The dot
 // product of an image row and a text row is their cosine similarity (scale it by the model's
-// exp(logit_scale) for its logits). --report prints the wall time of each stage and the peak resident
-// memory (core/memory.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
-// the parameter count of the loaded tensors.
-#include <chrono>
+// exp(logit_scale) for its logits). --report prints the wall time of each stage and the resident memory
+// (support/stage_report.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
+// the parameter count of the loaded tensors. --backend cuda (GPU 0, bf16) exists when the build has
+// CUDA; its code is in internvl_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
 #include <cstdio>
 
 #include "internvl/backend/cpu/all.hpp"
-#include "internvl/core/memory.hpp"
+#include "internvl/backend/reference/all.hpp"
 #include "internvl/models/load_internvl.hpp"
-#include "internvl/text/tokenizer.hpp"
 #include "support/inputs.hpp"
+#include "support/internvl_tasks.hpp"
 
 using namespace internvl;
 
@@ -23,7 +23,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text \"...\"]...\n"
-    "             [--out-image FILE.npy] [--out-text FILE.npy]\n"
+    "             [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]\n"
     "  --model DIR         InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --mode C|G          image embeddings of InternVL-C or InternVL-G; default C\n"
     "  --image FILE        an image file (repeatable); squashed to the model's size (retrieval pipeline)\n"
@@ -31,34 +31,24 @@ constexpr const char* kUsage =
     "  --text TEXT         a text (repeatable)\n"
     "  --out-image FILE    where to write the image embeddings, float32 [B, E]\n"
     "  --out-text FILE     where to write the text embeddings, float32 [T, E]\n"
-    "  --report            print the time of each stage and the peak resident memory to stderr\n";
+    "  --report            print the time of each stage and the resident memory to stderr\n"
+    "  --backend NAME      reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n";
 
-// Prints "<stage>: <seconds> s, peak RSS <GiB> GiB" to stderr when enabled.
-class Report {
- public:
-  explicit Report(bool enabled) : enabled_(enabled) {}
-  void stage(const char* name) {
-    const auto now = std::chrono::steady_clock::now();
-    if (enabled_) {
-      std::fprintf(stderr, "%s: %.2f s, peak RSS %.2f GiB\n", name, std::chrono::duration<double>(now - last_).count(),
-                   static_cast<double>(peak_rss_bytes()) / (1u << 30));
-    }
-    last_ = now;
-  }
-
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
+void write(const std::string& path, const Tensor<float, 2>& embeddings, const char* what) {
+  io::write_npy(path, embeddings.view());
+  std::printf("%s embeddings [%lld, %lld] -> %s\n", what, static_cast<long long>(embeddings.size(0)),
+              static_cast<long long>(embeddings.size(1)), path.c_str());
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text"},
-                          {"--report"});
+  const examples::Cli cli(
+      argc, argv, kUsage,
+      {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text", "--backend"}, {"--report"});
   const std::string dir = cli.require("--model");
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
+  const std::string backend = examples::backend_name(cli);
   const bool images = cli.has("--image") || cli.has("--pixels");
   const bool texts = cli.has("--text");
   if (!images && !texts) {
@@ -71,34 +61,27 @@ int main(int argc, char** argv) {
     cli.fail(texts ? "texts need --out-text" : "--out-text needs --text");
   }
   return examples::run_reporting_errors([&] {
-    Report report(cli.has("--report"));
-    models::with_internvl<backend::cpu>(dir, [&](auto& model) {
-      report.stage("load");
-      if (cli.has("--report")) {
-        std::fprintf(stderr, "parameters: %lld counted from the tensors, %lld from config.json\n",
-                     static_cast<long long>(model.parameter_count()),
-                     static_cast<long long>(model.config().parameter_count()));
-      }
-      Context<backend::cpu> ctx;
-      if (images) {
-        const auto pixels = examples::read_pixels(cli, io::Pipeline::retrieval, model.config().image_size());
-        Tensor<float, 2> out(Extents<2>{pixels.size(0), model.embedding_width()});
-        model.image_embeddings(ctx, out.view(), pixels.view(), mode);
-        report.stage(mode == models::EmbeddingMode::C ? "images (InternVL-C)" : "images (InternVL-G)");
-        io::write_npy(*cli.get("--out-image"), out.view());
-        std::printf("image embeddings [%lld, %lld] -> %s\n", static_cast<long long>(out.size(0)),
-                    static_cast<long long>(out.size(1)), cli.get("--out-image")->c_str());
-      }
-      if (texts) {
-        const text::Tokenizer tokenizer(model.tokenizer_path().string());
-        const text::TokenizedBatch batch = tokenizer.format(cli.all("--text"));
-        Tensor<float, 2> out(Extents<2>{batch.ids.size(0), model.embedding_width()});
-        model.text_embeddings(ctx, out.view(), batch.ids.view());
-        report.stage("texts");
-        io::write_npy(*cli.get("--out-text"), out.view());
-        std::printf("text embeddings [%lld, %lld] -> %s\n", static_cast<long long>(out.size(0)),
-                    static_cast<long long>(out.size(1)), cli.get("--out-text")->c_str());
-      }
-    });
+    examples::StageReport report(cli.has("--report"));
+    examples::InternVLJob job;
+    job.dir = std::make_shared<const io::ModelDir>(dir);
+    job.config = models::read_internvl_config(*job.dir);
+    job.mode = mode;
+    Tensor<float, 4> pixels;
+    if (images) {
+      pixels = examples::read_pixels(cli, io::Pipeline::retrieval, job.config.image_size());
+      job.pixels = pixels.view();
+    }
+    job.texts = cli.all("--text");
+    job.report = &report;
+    report.stage("read inputs");
+    const examples::Embeddings result = examples::on_backend(
+        cli, backend, [&]<class Backend>() { return examples::embed<Backend>(job); },
+        [&] { return examples::embed_cuda(job); });
+    if (images) {
+      write(*cli.get("--out-image"), result.images, "image");
+    }
+    if (texts) {
+      write(*cli.get("--out-text"), result.texts, "text");
+    }
   });
 }

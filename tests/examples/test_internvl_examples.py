@@ -3,8 +3,12 @@
 exit 1, each with a message naming the problem) and real runs on the tiny InternVL fixture model
 (tests/golden/internvl/tiny_f32, whose directory holds the committed QLLaMA tokenizer.model), checked
 against the outputs of OpenGVLab's own code saved by tests/golden/internvl/make.py: zero_shot's
-probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features.
-Standard library only. Usage: test_internvl_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR"""
+probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features;
+the same with --backend reference, and --backend cuda on the bf16 fixture against PyTorch's bf16 run (4e-2,
+as tests/cuda/test_internvl.cu explains)
+where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda, as
+scripts/device-check passes it, makes a CUDA failure a test failure).
+Standard library only. Usage: test_internvl_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR [--require-cuda]"""
 import ast
 import json
 import math
@@ -15,6 +19,7 @@ import sys
 import tempfile
 
 examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]) / "internvl"
+require_cuda = "--require-cuda" in sys.argv[3:]
 zero_shot, embed = str(examples / "zero_shot"), str(examples / "embed")
 model = str(golden / "tiny_f32")
 failures = []
@@ -59,6 +64,10 @@ def normalised(row):
     return [x / norm for x in row]
 
 
+def relative_l2(got, want):
+    return math.sqrt(sum((a - b) ** 2 for a, b in zip(got, want)) / sum(b * b for b in want))
+
+
 def expect_error(program, args, status, *fragments):
     code, _, err = run(program, *args)
     check(code == status, f"{pathlib.Path(program).name} {args}: exit {code}, expected {status} ({err.strip()})")
@@ -99,10 +108,13 @@ with tempfile.TemporaryDirectory() as tmp:
                              str(no_placeholder)], 1, "has no {c}")
     expect_error(zero_shot, ["--model", model, "--image", str(tmp / "none.png"), "--labels", "a"], 1, "none.png")
 
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--backend", "tpu"], 2,
+                 "unknown backend 'tpu' (reference, cpu, cuda)")
+
     # zero_shot: the probabilities of image 0, most probable first, against clip_benchmark's recipe.
-    for mode in ("C", "G"):
+    for mode, backend in (("C", "cpu"), ("G", "cpu"), ("G", "reference")):
         code, out, err = run(zero_shot, "--model", model, "--pixels", str(one_image), "--labels", labels,
-                             "--templates", str(templates), "--mode", mode)
+                             "--templates", str(templates), "--mode", mode, "--backend", backend)
         check(code == 0, f"zero_shot --mode {mode}: exit {code}: {err}")
         lines = [line.split("\t") for line in out.strip().split("\n")]
         got = {label: float(p) for label, p in lines}
@@ -128,11 +140,14 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(embed, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--out-image",
                          str(tmp / "i.npy")], 2, "give --image or --pixels, not both")
 
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--backend", "tpu"], 2,
+                 "unknown backend 'tpu' (reference, cpu, cuda)")
+
     # embed: both fixture images and the three texts, in argument order, against the official features.
     texts = json.loads((golden / "texts.json").read_text())
-    for mode in ("C", "G"):
+    for mode, backend in (("C", "cpu"), ("G", "cpu"), ("C", "reference")):
         args = ["--model", model, "--mode", mode, "--pixels", str(golden / "tiny_pixels.npy"),
-                "--out-image", str(tmp / "images.npy"), "--out-text", str(tmp / "texts.npy")]
+                "--out-image", str(tmp / "images.npy"), "--out-text", str(tmp / "texts.npy"), "--backend", backend]
         for t in texts:
             args += ["--text", t]
         code, out, err = run(embed, *args)
@@ -150,10 +165,42 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and got_shape == (2, 16) and got[:16] == got[16:] and
           abs(sum(x * x for x in got[:16]) - 1) < 1e-5, f"embed on image files: exit {code} {got_shape} {err}")
 
-    # embed --report: stage times, peak RSS and the parameter count of the loaded tensors on stderr.
+    # --report: stage times, memory, the preset and the parameter count of the loaded tensors on stderr.
     code, out, err = run(embed, "--model", model, "--text", "x", "--out-text", str(tmp / "x.npy"), "--report")
     check(code == 0 and "parameters: 959027 counted from the tensors, 959027 from config.json" in err and
-          "texts:" in err and "peak RSS" in err, f"embed --report: exit {code}, stderr {err!r}")
+          "model: tiny-InternVL (compiled preset), backend cpu" in err and "texts:" in err and "peak RSS" in err
+          and "mapped files" in err, f"embed --report: exit {code}, stderr {err!r}")
+    code, out, err = run(embed, "--model", str(golden / "dyn_f32"), "--image", image_file, "--out-image",
+                         str(tmp / "dyn.npy"), "--mode", "G", "--report")
+    check(code == 0 and "model: runtime-shaped (no compiled preset matches config.json)" in err and
+          "images (InternVL-G):" in err, f"embed --report on the runtime-shaped model: exit {code}, stderr {err!r}")
+    code, out, err = run(zero_shot, "--model", model, "--image", image_file, "--labels", "a,b", "--report")
+    check(code == 0 and "class weights:" in err and "images (InternVL-C):" in err,
+          f"zero_shot --report: exit {code}, stderr {err!r}")
+
+    # --backend cuda: the bf16 checkpoint in bf16 against PyTorch's bf16 run where CUDA runs (4e-2: two bf16
+    # runs, tests/cuda/test_internvl.cu); otherwise a clean error that names the reason.
+    bf16_model = str(golden / "tiny_bf16")
+    args = ["--model", bf16_model, "--mode", "G", "--pixels", str(golden / "tiny_pixels.npy"),
+            "--out-image", str(tmp / "cuda_images.npy"), "--out-text", str(tmp / "cuda_texts.npy"), "--backend", "cuda"]
+    for t in texts:
+        args += ["--text", t]
+    code, out, err = run(embed, *args)
+    if code == 0:
+        for kind, fixture in [("images", "tiny_bf16c_image_features_G"), ("texts", "tiny_bf16c_text_features")]:
+            got_shape, got = read_npy(tmp / f"cuda_{kind}.npy")
+            want_shape, want = read_npy(golden / f"{fixture}.npy")
+            for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
+                err_l2 = relative_l2(g, normalised(w))
+                check(err_l2 <= 4e-2, f"embed --backend cuda {kind}: relative L2 {err_l2}")
+        code, out, err = run(zero_shot, "--model", bf16_model, "--pixels", str(one_image), "--labels", labels,
+                             "--templates", str(templates), "--mode", "G", "--backend", "cuda")
+        lines = [line.split("\t") for line in out.strip().split("\n")] if code == 0 else []
+        check(code == 0 and sorted(label for label, _ in lines) == sorted(spec["classes"]) and
+              abs(sum(float(p) for _, p in lines) - 1) < 2e-2, f"zero_shot --backend cuda: exit {code}, {out!r} {err}")
+    else:
+        check(not require_cuda and code in (1, 2) and ("CUDA" in err or "cuda" in err),
+              f"embed --backend cuda: exit {code}, stderr {err[:300]!r}")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

@@ -39,8 +39,8 @@ class InternVLModel {
 
   // `store` owns the heads' f32 tables, `keep_alive` whatever the weight views point into (the mapping).
   InternVLModel(const config::InternVLConfig& config, VisionEncoder<Backend, T> vision, QLlama<Backend, T> qllama,
-                InternVLHeadWeights heads, std::shared_ptr<WeightStore<Backend, T>> store, std::filesystem::path directory,
-                std::shared_ptr<const void> keep_alive)
+                InternVLHeadWeights heads, std::shared_ptr<WeightStore<Backend, T>> store,
+                std::filesystem::path directory, std::shared_ptr<const void> keep_alive)
       : config_(config),
         vision_(std::move(vision)),
         qllama_(std::move(qllama)),

@@ -35,8 +35,7 @@ namespace internvl::ops {
 template <>
 struct Embedding<backend::cuda> {
   template <class T>
-  static void run(Context<backend::cuda>& ctx, View<T, 2> out, CView<std::int32_t, 1> ids,
-                  const WeightView<2>& table) {
+  static void run(Context<backend::cuda>& ctx, View<T, 2> out, CView<std::int32_t, 1> ids, const WeightView<2>& table) {
     constexpr std::string_view op = "ops::embedding";
     if (out.numel() == 0) {
       return;
@@ -53,7 +52,7 @@ struct Embedding<backend::cuda> {
       cuda::detail::check_on_device(op, "table", rows);
       constexpr int kThreads = 256;
       const index_t blocks = std::min<index_t>(cuda::ceil_div(out.numel(), kThreads), index_t{1} << 16);
-      cuda::launch(ctx, "embedding", cuda::embedding_kernel<cuda::native_t<T>, cuda::native_t<const W>>,
+      cuda::launch(ctx, "embedding", cuda::embedding_kernel<cuda::native_t<T>, cuda::native_t<W>>,
                    dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, cuda::native(out.data()), out.stride(0),
                    cuda::native(rows.data()), rows.stride(0), device_ids.data(), out.size(0), out.size(1));
     });

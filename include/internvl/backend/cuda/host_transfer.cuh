@@ -59,8 +59,9 @@ struct Transfer<backend::cuda> {
   static CView<E, Rank> place(Context<backend::cuda>& ctx, CView<E, Rank> host) {
     View<E, Rank> device = ctx.workspace().template tensor<E>(host.shape());
     if (host.numel() > 0) {
-      INTERNVL_CUDA_CHECK(cudaMemcpyAsync(device.data(), host.data(), static_cast<std::size_t>(host.numel()) * sizeof(E),
-                                          cudaMemcpyHostToDevice, ctx.stream()));
+      INTERNVL_CUDA_CHECK(cudaMemcpyAsync(device.data(), host.data(),
+                                          static_cast<std::size_t>(host.numel()) * sizeof(E), cudaMemcpyHostToDevice,
+                                          ctx.stream()));
     }
     return device;
   }

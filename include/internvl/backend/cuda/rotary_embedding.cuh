@@ -22,7 +22,7 @@ struct RotaryParams {
   index_t x_batch, x_seq, x_head;  // element strides of x (unit stride along Dh)
   index_t y_batch, y_seq, y_head;
   index_t batch, tokens, heads;
-  int half;                     // Dh / 2
+  int half;  // Dh / 2
   index_t first_position;
   float inv_freq[kMaxRotaryHalf];  // θ_i = 1 / base^(2i/Dh) in f32, i < half
 };
@@ -67,18 +67,26 @@ struct RotaryEmbedding<backend::cuda> {
                    2 * cuda::kMaxRotaryHalf, " the CUDA kernel supports");
     cuda::detail::check_on_device(op, "x", x);
     cuda::detail::check_on_device(op, "y", y);
-    cuda::RotaryParams p{.x_batch = x.stride(0), .x_seq = x.stride(1), .x_head = x.stride(2),
-                         .y_batch = y.stride(0), .y_seq = y.stride(1), .y_head = y.stride(2),
-                         .batch = x.size(0), .tokens = x.size(1), .heads = x.size(2),
-                         .half = static_cast<int>(half), .first_position = options.first_position, .inv_freq = {}};
+    cuda::RotaryParams p{.x_batch = x.stride(0),
+                         .x_seq = x.stride(1),
+                         .x_head = x.stride(2),
+                         .y_batch = y.stride(0),
+                         .y_seq = y.stride(1),
+                         .y_head = y.stride(2),
+                         .batch = x.size(0),
+                         .tokens = x.size(1),
+                         .heads = x.size(2),
+                         .half = static_cast<int>(half),
+                         .first_position = options.first_position,
+                         .inv_freq = {}};
     for (index_t i = 0; i < half; ++i) {
       p.inv_freq[i] = rope_angle(1, i, x.size(3), options.base);  // position 1: the f32 inv_freq itself
     }
     constexpr int kThreads = 256;
     const index_t blocks = std::min<index_t>(cuda::ceil_div(x.numel() / 2, kThreads), index_t{1} << 16);
     cuda::launch(ctx, "rotary_embedding", cuda::rotary_embedding_kernel<cuda::native_t<T>>,
-                 dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, cuda::native(y.data()),
-                 cuda::native(x.data()), p);
+                 dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, cuda::native(y.data()), cuda::native(x.data()),
+                 p);
   }
 };
 
