@@ -1,9 +1,8 @@
 // WeightStore<Backend, T>: where a model that computes in T keeps the weights it runs with, and for how long.
 // On the host backends, matrices stay where the checkpoint's memory mapping has them (zero-copy, in
-// their stored dtype) and vectors/tables become f32 copies owned by the store; matrices computed on the
-// host stay f32. The CUDA backend
-// specialises the store (backend/cuda/weight_store.cuh) to upload everything once, matrices converted
-// to the compute dtype T.
+// their stored dtype), vectors/tables become f32 copies owned by the store, and matrices computed on the
+// host stay f32. The CUDA backend specialises the store (backend/cuda/weight_store.cuh) to upload
+// everything once, matrices converted to the compute dtype T.
 #pragma once
 
 #include <memory>
