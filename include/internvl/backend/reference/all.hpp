@@ -17,6 +17,7 @@
 #include "internvl/backend/reference/mean_tokens.hpp"
 #include "internvl/backend/reference/patchify.hpp"
 #include "internvl/backend/reference/pixel_shuffle.hpp"
+#include "internvl/backend/reference/relu.hpp"
 #include "internvl/backend/reference/resize.hpp"
 #include "internvl/backend/reference/rms_norm.hpp"
 #include "internvl/backend/reference/scaled_residual_add.hpp"
