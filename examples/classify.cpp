@@ -72,7 +72,8 @@ Tensor<float, 4> read_pixels(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage, {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend"});
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend"});
   const std::string model_dir = cli.require("--model");
   const std::string input = cli.one_of("--image", "--pixels");
   const int topk = cli.integer("--topk", 5);

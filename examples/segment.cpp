@@ -50,7 +50,8 @@ heads::Rgb fallback_colour(index_t k) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage, {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend"},
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend"},
                           {"--slide"});
   const std::string model_dir = cli.require("--model");
   const std::string head_path = cli.require("--head");

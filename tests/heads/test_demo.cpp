@@ -3,7 +3,6 @@
 // linear probe, and held-out scene mIoU of the linear and UperNet segmentation heads (sliding window),
 // each within 0.5 points of PyTorch's and above the demo's bar (top-1 >= 95%, mIoU >= 80%).
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>

@@ -1,7 +1,6 @@
 // The four heads on random features against PyTorch modules (tests/golden/heads/make.py), on the
 // reference and cpu backends; head-file descriptions and loader errors; top-k; argmax; window geometry.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -38,8 +37,8 @@ template <class Backend>
 void check_probes() {
   Context<Backend> ctx;
   {
-    auto [w, store, file] = load_head<Backend>(
-        "linear_probe.safetensors", [](auto& r) { return heads::read_linear_probe(r, 24); });
+    auto [w, store, file] =
+        load_head<Backend>("linear_probe.safetensors", [](auto& r) { return heads::read_linear_probe(r, 24); });
     const auto tokens = npy<3>("linear_probe_tokens");
     const auto expected = npy<2>("linear_probe_logits");
     Tensor<float, 2> logits(expected.shape());
@@ -48,8 +47,8 @@ void check_probes() {
     CHECK(testing::relative_l2(logits.view(), expected.view()) <= 1e-5);
   }
   {
-    auto [w, store, file] = load_head<Backend>(
-        "attention_pool_probe.safetensors", [](auto& r) { return heads::read_attention_pool_probe(r, 24); });
+    auto [w, store, file] = load_head<Backend>("attention_pool_probe.safetensors",
+                                               [](auto& r) { return heads::read_attention_pool_probe(r, 24); });
     const auto tokens = npy<3>("attention_pool_probe_tokens");
     const auto expected = npy<2>("attention_pool_probe_logits");
     Tensor<float, 2> logits(expected.shape());
@@ -63,8 +62,8 @@ template <class Backend>
 void check_segmentation_heads() {
   Context<Backend> ctx;
   {
-    auto [w, store, file] = load_head<Backend>("seg_linear.safetensors",
-                                                             [](auto& r) { return heads::read_seg_linear(r, 24); });
+    auto [w, store, file] =
+        load_head<Backend>("seg_linear.safetensors", [](auto& r) { return heads::read_seg_linear(r, 24); });
     const auto tokens = npy<3>("seg_linear_tokens");
     const auto expected = npy<4>("seg_linear_logits");
     Tensor<float, 4> logits(expected.shape());
@@ -73,8 +72,8 @@ void check_segmentation_heads() {
     CHECK(testing::relative_l2(logits.view(), expected.view()) <= 1e-5);
   }
   {
-    auto [w, store, file] = load_head<Backend>("seg_upernet.safetensors",
-                                                           [](auto& r) { return heads::read_upernet(r, 24); });
+    auto [w, store, file] =
+        load_head<Backend>("seg_upernet.safetensors", [](auto& r) { return heads::read_upernet(r, 24); });
     const auto expected = npy<4>("seg_upernet_logits");
     Tensor<float, 4> logits(expected.shape());
     testing::poison(logits.view());
@@ -152,20 +151,22 @@ TEST_CASE("head files: loading errors name the file and the tensor", "[heads]") 
   };
   REQUIRE_THROWS_WITH(load("absent.safetensors"), Catch::Contains("absent.safetensors: no such head file"));
   REQUIRE_THROWS_WITH(load("bad"), Catch::Contains("bad: not a regular file"));
-  REQUIRE_THROWS_WITH(load("bad/no_description.safetensors"),
-                      Catch::Contains("no_description.safetensors: not a head file") &&
-                          Catch::Contains("scripts/convert_heads.py"));
+  REQUIRE_THROWS_WITH(
+      load("bad/no_description.safetensors"),
+      Catch::Contains("no_description.safetensors: not a head file") && Catch::Contains("scripts/convert_heads.py"));
   REQUIRE_THROWS_WITH(load("bad/broken_json.safetensors"), Catch::Contains("broken_json.safetensors"));
   REQUIRE_THROWS_WITH(load("bad/unknown_field.safetensors"),
                       Catch::Contains("unknown_field.safetensors: \"internvl_head\": unknown field 'bn_epsilon'"));
-  REQUIRE_THROWS_WITH(load("bad/missing_tensor.safetensors"),
-                      Catch::Contains("missing_tensor.safetensors: no tensor 'head.bias', which a linear_probe head needs"));
+  REQUIRE_THROWS_WITH(
+      load("bad/missing_tensor.safetensors"),
+      Catch::Contains("missing_tensor.safetensors: no tensor 'head.bias', which a linear_probe head needs"));
   REQUIRE_THROWS_WITH(load("bad/extra_tensor.safetensors"),
                       Catch::Contains("extra_tensor.safetensors: unexpected tensor 'decode_head.conv_seg.bias'"));
   REQUIRE_THROWS_WITH(load("bad/int_weight.safetensors"),
                       Catch::Contains("int_weight.safetensors: tensor 'head.weight' is I32"));
-  REQUIRE_THROWS_WITH(load("linear_probe.safetensors", 32),
-                      Catch::Contains("linear_probe.safetensors: tensor 'norm.running_mean' has shape [48], expected [64]"));
+  REQUIRE_THROWS_WITH(
+      load("linear_probe.safetensors", 32),
+      Catch::Contains("linear_probe.safetensors: tensor 'norm.running_mean' has shape [48], expected [64]"));
   REQUIRE_THROWS_WITH(load("seg_linear.safetensors", 24), Catch::Contains("no tensor 'norm.running_mean'"));
 }
 
@@ -184,9 +185,9 @@ TEST_CASE("top-k: most probable first, ties by index, k clamped", "[heads]") {
 
 TEST_CASE("argmax over classes: first maximum on ties, NaN wins as in torch.argmax", "[heads]") {
   Tensor<float, 3> logits(Extents<3>{3, 1, 4}, 0.0f);
-  logits(1, 0, 0) = 2.0f;                                          // plain maximum
-  logits(0, 0, 1) = 1.0f, logits(2, 0, 1) = 1.0f;                  // tie: the first
-  logits(1, 0, 2) = std::numeric_limits<float>::quiet_NaN();       // NaN
+  logits(1, 0, 0) = 2.0f;                                     // plain maximum
+  logits(0, 0, 1) = 1.0f, logits(2, 0, 1) = 1.0f;             // tie: the first
+  logits(1, 0, 2) = std::numeric_limits<float>::quiet_NaN();  // NaN
   logits(2, 0, 2) = 5.0f;
   logits(0, 0, 3) = -1.0f, logits(1, 0, 3) = -2.0f, logits(2, 0, 3) = -0.5f;
   const auto classes = heads::argmax_classes(logits.view());

@@ -32,8 +32,8 @@ void check_probe() {
     INFO(name);
     const heads::ClassificationHead<Backend> head(golden(name + ".safetensors"), model.config());
     REQUIRE(head.block() == (name == "probe_e2e" ? 1 : 2));
-    const auto expected = io::read_npy_f32<2>(golden(name == "probe_e2e" ? "probe_e2e_probabilities.npy"
-                                                                         : "probe_e2e_last_probabilities.npy"));
+    const auto expected = io::read_npy_f32<2>(
+        golden(name == "probe_e2e" ? "probe_e2e_probabilities.npy" : "probe_e2e_last_probabilities.npy"));
     const Tensor<float, 2> probabilities = head.probabilities(ctx, model, pixels.view());
     CHECK(testing::relative_l2(probabilities.view(), expected.view()) <= 1e-5);
   }
@@ -82,8 +82,7 @@ TEST_CASE("sliding-window inference matches mmseg's procedure over 3 x 4 windows
   check_slide<backend::cpu>();
 }
 
-TEST_CASE("segmenting a PNG (resize, slide or whole, resize back, argmax) matches the Python pipeline",
-          "[pipelines]") {
+TEST_CASE("segmenting a PNG (resize, slide or whole, resize back, argmax) matches the Python pipeline", "[pipelines]") {
   check_segment<backend::reference>();
   check_segment<backend::cpu>();
 }
@@ -98,8 +97,10 @@ TEST_CASE("binding a head to a backbone checks its type, blocks and width", "[pi
                       Catch::Contains("probe_e2e.safetensors: a linear_probe head is a classification head"));
   auto small = models::load_intern_vit<presets::TinyViT300MStyle, backend::cpu>(
       testing::golden_path("vision/tiny300m_orig_f32"));  // 2 blocks, width 48
-  REQUIRE_THROWS_WITH(Segmentation(golden("segment.safetensors"), small.config()),
-                      Catch::Contains("segment.safetensors: the head reads block 2 but the backbone has only 2 blocks"));
-  REQUIRE_THROWS_WITH(Classification(golden("probe_e2e.safetensors"), small.config()),
-                      Catch::Contains("probe_e2e.safetensors: tensor 'norm.running_mean' has shape [128], expected [96]"));
+  REQUIRE_THROWS_WITH(
+      Segmentation(golden("segment.safetensors"), small.config()),
+      Catch::Contains("segment.safetensors: the head reads block 2 but the backbone has only 2 blocks"));
+  REQUIRE_THROWS_WITH(
+      Classification(golden("probe_e2e.safetensors"), small.config()),
+      Catch::Contains("probe_e2e.safetensors: tensor 'norm.running_mean' has shape [128], expected [96]"));
 }

@@ -59,8 +59,8 @@ void attention_pool_probe(Context<Backend>& ctx, const AttentionPoolProbeWeights
   auto scope = ws.scope();
   View<T, 2> pooled = ws.template tensor<T>(Extents<2>{tokens.size(0), w.pooling.proj.size(0)});  // [B, D]
   layers::attention_pooling(ctx, w.pooling, pooled, tokens);
-  ops::batch_norm(ctx, pooled, CView<T, 2>(pooled), w.norm.running_mean, w.norm.running_var, w.norm.weight,
-                  w.norm.bias, w.norm.eps);
+  ops::batch_norm(ctx, pooled, CView<T, 2>(pooled), w.norm.running_mean, w.norm.running_var, w.norm.weight, w.norm.bias,
+                  w.norm.eps);
   ops::linear(ctx, logits, CView<T, 2>(pooled), w.head, w.head_bias);
 }
 

@@ -31,10 +31,14 @@ enum class HeadType { linear_probe, attention_pool_probe, seg_linear, seg_uperne
 
 inline std::string_view name_of(HeadType t) {
   switch (t) {
-    case HeadType::linear_probe: return "linear_probe";
-    case HeadType::attention_pool_probe: return "attention_pool_probe";
-    case HeadType::seg_linear: return "seg_linear";
-    case HeadType::seg_upernet: return "seg_upernet";
+    case HeadType::linear_probe:
+      return "linear_probe";
+    case HeadType::attention_pool_probe:
+      return "attention_pool_probe";
+    case HeadType::seg_linear:
+      return "seg_linear";
+    case HeadType::seg_upernet:
+      return "seg_upernet";
   }
   return "?";
 }
@@ -48,14 +52,14 @@ struct HeadDescription {
   HeadType type = HeadType::linear_probe;
   index_t num_classes = 0;
   float bn_eps = 0.0f;
-  float ln_eps = 0.0f;                    // attention_pool_probe, seg_upernet
-  std::vector<int> layers;                // 0-based blocks; empty: the backbone's last block (probes)
-  index_t num_heads = 0;                  // attention_pool_probe
-  index_t channels = 0;                   // seg_upernet
-  std::vector<index_t> pool_scales;       // seg_upernet
-  index_t crop_size = 0, stride = 0;      // segmentation
-  std::vector<std::string> labels;        // num_classes names, or empty
-  std::vector<Rgb> palette;               // num_classes colours, or empty
+  float ln_eps = 0.0f;                // attention_pool_probe, seg_upernet
+  std::vector<int> layers;            // 0-based blocks; empty: the backbone's last block (probes)
+  index_t num_heads = 0;              // attention_pool_probe
+  index_t channels = 0;               // seg_upernet
+  std::vector<index_t> pool_scales;   // seg_upernet
+  index_t crop_size = 0, stride = 0;  // segmentation
+  std::vector<std::string> labels;    // num_classes names, or empty
+  std::vector<Rgb> palette;           // num_classes colours, or empty
 };
 
 namespace detail {
@@ -109,8 +113,8 @@ class DescriptionReader {
 };
 
 inline HeadType parse_head_type(const nlohmann::json& v, const std::string& where) {
-  for (HeadType t : {HeadType::linear_probe, HeadType::attention_pool_probe, HeadType::seg_linear,
-                     HeadType::seg_upernet}) {
+  for (HeadType t :
+       {HeadType::linear_probe, HeadType::attention_pool_probe, HeadType::seg_linear, HeadType::seg_upernet}) {
     if (v.is_string() && v.get<std::string>() == name_of(t)) {
       return t;
     }

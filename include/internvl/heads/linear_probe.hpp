@@ -46,12 +46,13 @@ void linear_probe(Context<Backend>& ctx, const LinearProbeWeights& w, View<T, 2>
                  " features (class token + at least one patch token of width D, 2D features)");
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
-  View<T, 2> features = ws.template tensor<T>(Extents<2>{batch, 2 * width});             // [B, 2D]
+  View<T, 2> features = ws.template tensor<T>(Extents<2>{batch, 2 * width});  // [B, 2D]
   View<T, 2> cls = features.slice(1, 0, width), patches = features.slice(1, width, 2 * width);
   const auto bn = [&](View<T, 2> y, CView<T, 2> x, const ops::BatchNormParams& p) {
     ops::batch_norm(ctx, y, x, p.running_mean, p.running_var, p.weight, p.bias, p.eps);
   };
-  const CView<T, 2> class_tokens(tokens.data(), Extents<2>{batch, width}, Extents<2>{tokens.stride(0), tokens.stride(2)});
+  const CView<T, 2> class_tokens(tokens.data(), Extents<2>{batch, width},
+                                 Extents<2>{tokens.stride(0), tokens.stride(2)});
   bn(cls, class_tokens, channel_range(w.norm, 0, width));
   ops::mean_tokens(ctx, patches, tokens, 1, length);
   bn(patches, CView<T, 2>(patches), channel_range(w.norm, width, 2 * width));

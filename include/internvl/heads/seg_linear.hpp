@@ -31,8 +31,8 @@ SegLinearWeights read_seg_linear(HeadReader<Backend>& r, index_t width) {
 
 // logits [B, K, Gh, Gw] from one block's tokens [B, 1 + Gh·Gw, D].
 template <class Backend, class T>
-void seg_linear(Context<Backend>& ctx, const SegLinearWeights& w, View<T, 4> logits, CView<T, 3> tokens,
-                index_t grid_h, index_t grid_w) {
+void seg_linear(Context<Backend>& ctx, const SegLinearWeights& w, View<T, 4> logits, CView<T, 3> tokens, index_t grid_h,
+                index_t grid_w) {
   const index_t batch = tokens.size(0), patches = grid_h * grid_w, width = tokens.size(2);
   auto& ws = ctx.workspace();
   auto scope = ws.scope();

@@ -68,7 +68,8 @@ class SegmentationHead {
       states.push_back(block + 1);
     }
     if (const auto* w = std::get_if<SegLinearWeights>(&weights_)) {
-      model.forward(ctx, pixels, states, [&](int, CView<T, 3> tokens) { seg_linear(ctx, *w, out, tokens, grid_h, grid_w); });
+      model.forward(ctx, pixels, states,
+                    [&](int, CView<T, 3> tokens) { seg_linear(ctx, *w, out, tokens, grid_h, grid_w); });
       return out;
     }
     const auto& w = std::get<UperNetWeights>(weights_);

@@ -29,8 +29,9 @@ Tensor<float, 3> segmentation_logits(Context<Backend>& ctx, models::VisionEncode
   const index_t crop = slide ? d.crop_size : std::max(input.size(2), input.size(3));
   auto scope = ctx.workspace().scope();
   const CView<T, 4> pixels = to_backend<T>(ctx, input);
-  return slide_logits(ctx, pixels, crop, slide ? d.stride : crop, head.num_classes(),
-                      [&](Context<Backend>& c, CView<T, 4> window) { return CView<T, 4>(head.logits(c, model, window)); });
+  return slide_logits(
+      ctx, pixels, crop, slide ? d.stride : crop, head.num_classes(),
+      [&](Context<Backend>& c, CView<T, 4> window) { return CView<T, 4>(head.logits(c, model, window)); });
 }
 
 // Step 3: logits [K, H', W'] resized to [K, height, width] (on the backend, result on the host).

@@ -5,8 +5,8 @@
 // Ops that accept any strides (conv2d, conv_transpose2d, max_pool2d, ...) read it directly.
 #pragma once
 
-#include "internvl/core/tensor.hpp"
 #include "internvl/core/error.hpp"
+#include "internvl/core/tensor.hpp"
 
 namespace internvl::heads {
 

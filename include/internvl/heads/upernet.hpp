@@ -37,19 +37,19 @@ namespace internvl::heads {
 
 struct UperNetWeights {
   // The pyramid (stored under backbone.).
-  WeightView<4> up1_first, up1_second, up2;            // ConvTranspose2d kernels [D, D, 2, 2]
+  WeightView<4> up1_first, up1_second, up2;  // ConvTranspose2d kernels [D, D, 2, 2]
   CView<float, 1> up1_first_bias, up1_second_bias, up2_bias;
-  CView<float, 1> up1_norm_weight, up1_norm_bias;      // channels-first LayerNorm [D]
+  CView<float, 1> up1_norm_weight, up1_norm_bias;  // channels-first LayerNorm [D]
   float ln_eps = 1e-6f;
   // UPerHead (stored under decode_head.).
   std::vector<index_t> pool_scales;
-  std::vector<ConvModuleWeights> psp;                  // 1×1, D → C, one per pool scale
-  ConvModuleWeights bottleneck;                        // 3×3, D + |scales|·C → C
-  std::array<ConvModuleWeights, 3> lateral;            // 1×1, D → C
-  std::array<ConvModuleWeights, 3> fpn;                // 3×3, C → C
-  ConvModuleWeights fpn_bottleneck;                    // 3×3, 4C → C
-  WeightView<4> conv_seg;                              // [K, C, 1, 1]
-  CView<float, 1> conv_seg_bias;                       // [K]
+  std::vector<ConvModuleWeights> psp;        // 1×1, D → C, one per pool scale
+  ConvModuleWeights bottleneck;              // 3×3, D + |scales|·C → C
+  std::array<ConvModuleWeights, 3> lateral;  // 1×1, D → C
+  std::array<ConvModuleWeights, 3> fpn;      // 3×3, C → C
+  ConvModuleWeights fpn_bottleneck;          // 3×3, 4C → C
+  WeightView<4> conv_seg;                    // [K, C, 1, 1]
+  CView<float, 1> conv_seg_bias;             // [K]
 
   index_t channels() const { return bottleneck.out_channels(); }
   index_t num_classes() const { return conv_seg.size(0); }

@@ -20,14 +20,14 @@
 namespace internvl::layers {
 
 struct AttentionPoolingWeights {
-  struct Branch {             // one of q, k, v
+  struct Branch {                            // one of q, k, v
     CView<float, 1> norm_weight, norm_bias;  // [D]
     WeightView<2> weight;                    // [D, D]
     CView<float, 1> bias;                    // [D]
   };
   Branch q, k, v;
-  WeightView<2> proj;          // [out_dim, D]
-  CView<float, 1> proj_bias;   // [out_dim]
+  WeightView<2> proj;         // [out_dim, D]
+  CView<float, 1> proj_bias;  // [out_dim]
   index_t num_heads = 0;
   float ln_eps = 1e-5f;
 };
@@ -45,11 +45,11 @@ void attention_pooling(Context<Backend>& ctx, const AttentionPoolingWeights& w, 
     ops::layer_norm(ctx, normed, in, b.norm_weight, b.norm_bias, w.ln_eps);
     ops::linear(ctx, y, CView<T, 2>(normed), b.weight, b.bias);
   };
-  View<T, 2> mean = ws.template tensor<T>(Extents<2>{batch, d});                    // [B, D]
+  View<T, 2> mean = ws.template tensor<T>(Extents<2>{batch, d});  // [B, D]
   ops::mean_tokens(ctx, mean, x, 0, tokens);
   View<T, 2> q = ws.template tensor<T>(Extents<2>{batch, d});
   project(q, mean, CView<T, 2>(mean), w.q);
-  const CView<T, 2> rows = x.reshape(Extents<2>{batch * tokens, d});               // [B·S, D]
+  const CView<T, 2> rows = x.reshape(Extents<2>{batch * tokens, d});  // [B·S, D]
   View<T, 2> normed = ws.template tensor<T>(Extents<2>{batch * tokens, d});
   View<T, 2> k = ws.template tensor<T>(Extents<2>{batch * tokens, d});
   View<T, 2> v = ws.template tensor<T>(Extents<2>{batch * tokens, d});

@@ -11,7 +11,8 @@ template <>
 struct Relu<backend::cpu> {
   static void run(Context<backend::cpu>& ctx, View<float, 2> y, CView<float, 2> x) {
     const cpu::VecF zero(0.0f);
-    cpu::map_rows(ctx.pool(), y, [&](const cpu::VecF& v) { return xsimd::select(v < zero, zero, v); }, x);
+    cpu::map_rows(
+        ctx.pool(), y, [&](const cpu::VecF& v) { return xsimd::select(v < zero, zero, v); }, x);
   }
 };
 
