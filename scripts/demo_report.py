@@ -45,7 +45,9 @@ for t in range(classes):
     print(f"{t:4d} |{cells} | {confusion[t, t]:3d}/{confusion[t].sum():<3d}")
 mistakes = [(name, label, *predicted[name]) for name, label in sorted(truth.items()) if predicted[name][0] != label]
 if mistakes:
-    print("mistakes: " + ", ".join(f"{name} {label}->{p} ({prob:.2f})" for name, label, p, prob in mistakes))
+    shown = ", ".join(f"{name} {label}->{p} ({prob:.2f})" for name, label, p, prob in mistakes[:24])
+    print(f"mistakes (image true->predicted (probability)): {shown}"
+          + (f", ... and {len(mistakes) - 24} more" if len(mistakes) > 24 else ""))
 ref = reference["digits"]
 print(f"digits top-1: C++ {100 * correct / len(truth):.2f}% ({correct}/{len(truth)}),  "
       f"PyTorch {100 * ref['top1']:.2f}% ({ref['correct']}/{ref['count']})\n")
@@ -60,7 +62,7 @@ heads = ["linear", "upernet"]
 totals = {h: np.zeros((k, k), np.int64) for h in heads}
 print(f"Scenes: {len(scenes)} held-out images, sliding window; pixel accuracy per image, and the classes present "
       "(true / predicted by each head)")
-print(f"{'image':10s} {'size':>8s} {'linear':>8s} {'upernet':>8s}  classes: true | linear | upernet")
+print(f"{'image':10s} {'W x H':>8s} {'linear':>8s} {'upernet':>8s}  classes: true | linear | upernet")
 short = [n[:4] for n in names]
 for image, mask in scenes:
     true = np.asarray(Image.open(demo / "scenes" / mask))

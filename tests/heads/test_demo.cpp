@@ -99,14 +99,14 @@ TEST_CASE("demo scenes: the C++ segmentation heads' held-out mIoU matches PyTorc
           heads::argmax_classes(heads::segment(ctx, model, head, image.view(), heads::Inference::slide).view());
       REQUIRE(truth.size(0) == predicted.size(0));
       REQUIRE(truth.size(1) == predicted.size(1));
-      std::vector<double> in_truth(classes, 0.0), in_prediction(classes, 0.0), both(classes, 0.0);
+      std::vector<double> in_truth(classes + 1, 0.0), in_prediction(classes, 0.0), both(classes, 0.0);
       for (index_t y = 0; y < predicted.size(0); ++y) {
         for (index_t x = 0; x < predicted.size(1); ++x) {
-          const auto t = static_cast<std::size_t>(truth(y, x, 0)), p = static_cast<std::size_t>(predicted(y, x));
-          REQUIRE(t < classes);
-          in_truth[t] += 1, in_prediction[p] += 1, both[t] += t == p;
+          const auto t = std::min<std::size_t>(truth(y, x, 0), classes), p = static_cast<std::size_t>(predicted(y, x));
+          in_truth[t] += 1, in_prediction[p] += 1, both[p] += t == p;
         }
       }
+      REQUIRE(in_truth[classes] == 0);  // no true label out of range
       for (std::size_t k = 0; k < classes; ++k) {
         intersection[k] += both[k];
         union_[k] += in_truth[k] + in_prediction[k] - both[k];
