@@ -7,6 +7,7 @@
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/io/npy.hpp"
+#include "internvl/models/chat_projector.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "testing.hpp"
 
@@ -103,4 +104,23 @@ TEST_CASE("loading checks the config against the preset and the tensors against 
                       Catch::Contains("does not describe tiny-300M-style") && Catch::Contains("hidden_size: 64 vs 48"));
   REQUIRE_THROWS_WITH((models::load_intern_vit<presets::InternViT6B_224, backend::cpu>(vision("tiny6b_hf_f32"))),
                       Catch::Contains("does not describe InternViT-6B-224px"));
+}
+
+TEST_CASE("chat visual tokens match transformers' get_image_features in both namings", "[chat_projector]") {
+  const auto pixels = io::read_npy_f32<4>(vision("pixels_native.npy"));
+  const auto expected = io::read_npy_f32<3>(vision("chat_f32_native_projected.npy"));
+  for (const std::string dir_name : {"chat_orig_f32", "chat_hf_f32"}) {
+    auto dir = std::make_shared<const io::ModelDir>(vision(dir_name));
+    const auto projector = models::ChatProjector<backend::cpu>::load(dir);
+    REQUIRE(projector.version() == ops::PixelShuffleVersion::v2);
+    auto model = models::InternViT<presets::TinyViT6BStyle, backend::cpu>(
+        models::load_vision_encoder<backend::cpu>(dir, models::read_vision_config(*dir)));
+    Context<backend::cpu> ctx;
+    Tensor<float, 3> tokens(expected.shape());
+    testing::poison(tokens.view());
+    const int layer[] = {projector.select_layer()};
+    model.forward(ctx, pixels.view(), layer, [&](int, CView<float, 3> hidden) { projector.forward(ctx, tokens.view(), hidden); });
+    INFO(dir_name);
+    REQUIRE(testing::relative_l2(tokens.view(), expected.view()) <= 1e-5);
+  }
 }

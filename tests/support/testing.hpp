@@ -47,20 +47,33 @@ double relative_l2(const TensorView<T, Rank>& actual, const TensorView<U, Rank>&
   if (actual.shape() != expected.shape()) {
     return std::numeric_limits<double>::infinity();
   }
-  std::vector<double> a;
-  std::vector<double> e;
-  a.reserve(static_cast<std::size_t>(actual.numel()));
-  e.reserve(static_cast<std::size_t>(expected.numel()));
-  for_each_element(actual, [&](const auto& x) { a.push_back(static_cast<double>(static_cast<float>(x))); });
-  for_each_element(expected, [&](const auto& x) { e.push_back(static_cast<double>(static_cast<float>(x))); });
   double diff = 0.0;
   double norm = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!std::isfinite(a[i]) || !std::isfinite(e[i])) {
-      return std::numeric_limits<double>::infinity();
+  bool finite = true;
+  const auto accumulate = [&](const auto& actual_value, const auto& expected_value) {
+    const auto a = static_cast<double>(static_cast<float>(actual_value));
+    const auto e = static_cast<double>(static_cast<float>(expected_value));
+    finite = finite && std::isfinite(a) && std::isfinite(e);
+    diff += (a - e) * (a - e);
+    norm += e * e;
+  };
+  if (actual.is_contiguous() && expected.is_contiguous()) {  // the common case, without copies
+    for (index_t i = 0; i < actual.numel(); ++i) {
+      accumulate(actual.data()[i], expected.data()[i]);
     }
-    diff += (a[i] - e[i]) * (a[i] - e[i]);
-    norm += e[i] * e[i];
+  } else {
+    std::vector<double> a;
+    std::vector<double> e;
+    a.reserve(static_cast<std::size_t>(actual.numel()));
+    e.reserve(static_cast<std::size_t>(expected.numel()));
+    for_each_element(actual, [&](const auto& x) { a.push_back(static_cast<double>(static_cast<float>(x))); });
+    for_each_element(expected, [&](const auto& x) { e.push_back(static_cast<double>(static_cast<float>(x))); });
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      accumulate(a[i], e[i]);
+    }
+  }
+  if (!finite) {
+    return std::numeric_limits<double>::infinity();
   }
   return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
 }

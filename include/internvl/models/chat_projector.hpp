@@ -40,6 +40,8 @@ class ChatProjector {
         break;
       }
     }
+    INTERNVL_CHECK(!prefix.empty(), dir->path().string(),
+                   "no chat projector weights (mlp1.* or multi_modal_projector.*): is this a chat checkpoint?");
     const double ratio = cfg.value("downsample_ratio", 0.5);
     INTERNVL_CHECK(ratio == 0.5, where, "field 'downsample_ratio' is ", ratio, "; only 0.5 is supported");
     const std::string version = transformers ? "v2" : cfg.value("ps_version", std::string("v1"));

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""The table scripts/device-check prints last: CUDA test results (from Meson's testlog.json), GEMM TFLOP/s of
+ops::linear against PyTorch and against the 8192^3 ceiling, fused attention against PyTorch's SDPA flash, and
+the status of every step. Any input may be missing (a step failed): its rows say so.
+Usage: summarize.py --testlog F --linear F --attention F --torch F --steps F"""
+import argparse
+import json
+import pathlib
+import re
+
+CATCH_ALL = re.compile(r"All tests passed \((\d+) assertions? in (\d+) test cases?\)")
+CATCH_SOME = re.compile(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed")
+GELU_FORM = re.compile(r"it computes the (\w+) form")
+
+
+def load_json(path):
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def tests(path):
+    lines = []
+    try:
+        records = [json.loads(line) for line in pathlib.Path(path).read_text().splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return ["tests: no test log (the build or the test step failed)"], None
+    passed = failed = skipped = 0
+    gelu = None
+    for t in records:
+        name, result, out = t["name"], t["result"], t.get("stdout") or ""
+        if m := GELU_FORM.search(out):
+            gelu = m.group(1)
+        if result == "SKIP":
+            skipped += 1
+            lines.append(f"  {name:<28} SKIP     {out.strip()[:60]}")
+            continue
+        if m := CATCH_ALL.search(out):
+            cases, bad = int(m.group(2)), 0
+        elif m := CATCH_SOME.search(out):
+            cases, bad = int(m.group(1)), int(m.group(3))
+        else:
+            cases, bad = 1, 0 if result == "OK" else 1
+        if result != "OK" and bad == 0:
+            bad = 1  # crashed or timed out before Catch2 could count
+        passed += cases - bad
+        failed += bad
+        lines.append(f"  {name:<28} {result:<8} {cases - bad} passed, {bad} failed ({t.get('duration', 0):.0f} s)")
+    head = (f"tests (suite cuda): {passed} test cases passed, {failed} failed, in {len(records)} executables"
+            + (f" ({skipped} skipped)" if skipped else ""))
+    return [head] + lines, gelu
+
+
+def bench_rows(report, prefix):
+    rows = {}
+    for b in (report or {}).get("benchmarks", []):
+        if not b["name"].startswith(prefix) or b.get("run_type") == "aggregate":
+            continue
+        args = [(k, int(v)) for k, v in re.findall(r"(\w+):(\d+)", b["name"]) if k not in ("iterations", "repeats")]
+        rows[tuple(v for _, v in args)] = b.get("TFLOPS")
+    return rows
+
+
+def fmt(v, width=7, digits=1):
+    return f"{v:{width}.{digits}f}" if isinstance(v, (int, float)) else f"{'-':>{width}}"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for name in ("testlog", "linear", "attention", "torch", "steps"):
+        p.add_argument("--" + name, required=True)
+    a = p.parse_args()
+    torch_report = load_json(a.torch) or {}
+    out = ["", "=" * 78, f"internvl-cpp CUDA device check: {torch_report.get('device', '(device unknown)')}, "
+           f"torch {torch_report.get('torch', '?')}", "=" * 78]
+
+    test_lines, gelu = tests(a.testlog)
+    out += test_lines
+    if gelu:
+        out.append(f"  cuBLASLt's GELU epilogue computes the {gelu} form")
+
+    ours = bench_rows(load_json(a.linear), "BM_linear")
+    theirs = {(r["M"], r["K"], r["N"], r["epilogue"]): r["tflops"] for r in torch_report.get("linear", [])}
+    ceiling_ours, ceiling_torch = ours.get((8192, 8192, 8192, 0)), theirs.get((8192, 8192, 8192, 0))
+    out.append("")
+    out.append(f"GEMM bf16, TFLOP/s          ours  torch  ratio  of ceiling | +epilogue ours  torch  ratio")
+    for key in sorted((k for k in set(ours) | set(theirs) if k[3] == 0), key=lambda k: (k == (8192, 8192, 8192, 0), k)):
+        m, k, n, _ = key
+        label = "8192^3 (ceiling)" if m == 8192 else f"M={m:<5} K={k:<5} N={n:<5}"
+        mine, ref = ours.get(key), theirs.get(key)
+        ratio = mine / ref if mine and ref else None
+        share = mine / ceiling_ours if mine and ceiling_ours else None
+        ep = (m, k, n, 1)
+        ep_mine, ep_ref = ours.get(ep), theirs.get(ep)
+        ep_ratio = ep_mine / ep_ref if ep_mine and ep_ref else None
+        ep_cols = f"{fmt(ep_mine, 15)}{fmt(ep_ref)}{fmt(ep_ratio, 7, 2)}" if ep in ours or ep in theirs else ""
+        out.append(f"  {label:<24}{fmt(mine)}{fmt(ref)}{fmt(ratio, 7, 2)}{fmt(share * 100 if share else None, 10, 0)}%"
+                   f" |{ep_cols}")
+    if ceiling_ours and ceiling_torch:
+        out.append(f"  (ceiling: ours {ceiling_ours:.0f}, torch {ceiling_torch:.0f} TFLOP/s)")
+
+    mine_att = bench_rows(load_json(a.attention), "BM_attention")
+    ref_att = {(r["B"], r["N"], r["H"], r["Dh"]): r["tflops"] for r in torch_report.get("attention", [])}
+    out.append("")
+    out.append("attention bf16 (non-causal), TFLOP/s     ours  sdpa-flash  ratio")
+    for key in sorted(set(mine_att) | set(ref_att), key=lambda k: (k[3], k[1])):
+        b, n, h, dh = key
+        mine, ref = mine_att.get(key), ref_att.get(key)
+        ratio = mine / ref if mine and ref else None
+        out.append(f"  B={b:<3} N={n:<5} H={h:<3} Dh={dh:<4}            {fmt(mine)}{fmt(ref, 12)}{fmt(ratio, 7, 2)}")
+    if "attention_error" in torch_report:
+        out.append(f"  (SDPA flash failed: {torch_report['attention_error'][:60]})")
+
+    out.append("")
+    steps = pathlib.Path(a.steps).read_text().split("\n") if pathlib.Path(a.steps).exists() else []
+    out.append("steps: " + ", ".join(s for s in steps if s.strip()))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()

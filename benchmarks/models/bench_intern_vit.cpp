@@ -1,0 +1,88 @@
+// InternViT forward pass on a model directory (usually random weights of a real size, written by
+// scripts/make_random_checkpoint.py): time per batch, GFLOP/s (config FLOPs / time), peak RSS.
+//
+//   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--backend cpu]
+//                                            [Google Benchmark flags, e.g. --benchmark_repetitions=3]
+// Threads: INTERNVL_NUM_THREADS. benchmarks/compare_pytorch.py runs it next to PyTorch.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "internvl/backend/cpu/all.hpp"
+#include "internvl/core/memory.hpp"
+#include "internvl/models/load_intern_vit.hpp"
+
+using namespace internvl;
+
+namespace {
+
+struct Options {
+  std::string model;
+  int image_size = 0;  // 0: the model's own
+  int batch = 1;
+};
+
+// Takes our flags out of argv, leaving Google Benchmark's.
+Options parse(int& argc, char** argv) {
+  Options o;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const auto value = [&](const char* flag) -> const char* {
+      return std::strcmp(argv[i], flag) == 0 && i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (const char* v = value("--model")) {
+      o.model = v;
+    } else if (const char* s = value("--image-size")) {
+      o.image_size = std::atoi(s);
+    } else if (const char* b = value("--batch")) {
+      o.batch = std::atoi(b);
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (options.model.empty()) {
+    std::fprintf(stderr, "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [benchmark flags]\n");
+    return 2;
+  }
+  try {
+    auto dir = std::make_shared<const io::ModelDir>(options.model);
+    const config::VisionConfig c = models::read_vision_config(*dir);
+    models::visit_intern_vit<backend::cpu>(dir, c, [&]<class Model>(Model& model) {
+      const int side = options.image_size > 0 ? options.image_size : c.image_size;
+      Tensor<float, 4> pixels(Extents<4>{options.batch, 3, side, side});
+      for (index_t i = 0; i < pixels.numel(); ++i) {
+        pixels.data()[i] = static_cast<float>((i * 7919) % 1000) / 500.0f - 1.0f;
+      }
+      const double flops = c.flops_per_image(side) * options.batch;
+      const std::string name = std::string(Model::preset_type::name) + "/" + std::to_string(side) + "px/batch" +
+                               std::to_string(options.batch) + "/threads" + std::to_string(default_thread_pool().size());
+      benchmark::RegisterBenchmark(name.c_str(), [&](benchmark::State& state) {
+        Context<backend::cpu> ctx;
+        const int last[] = {-1};
+        for (auto _ : state) {
+          model.forward(ctx, pixels.view(), last, [](int, CView<float, 3> hidden) { benchmark::DoNotOptimize(hidden.data()); });
+        }
+        state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+        state.counters["peak_RSS_GB"] = static_cast<double>(peak_rss_bytes()) * 1e-9;
+      })->Unit(benchmark::kMillisecond)->UseRealTime();
+      benchmark::RunSpecifiedBenchmarks();
+    });
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,175 @@
+// ops::attention on CUDA against backend::reference (double precision): the fused tensor-core kernel
+// at the real InternViT shapes (Q/K/V as strided views into one packed QKV projection), cross attention
+// (QLLaMA's 96 queries over 257 image tokens), causal and key-masked attention, tile-boundary sizes, and
+// the fallback kernel (f32, other head dims, unaligned rows). Relative L2 tolerances: bf16 1e-2, f16
+// 5e-3 (P is rounded to the input type before P·V, and the output once), f32 1e-5.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "cuda_testing.hpp"
+#include "oracle.hpp"
+
+using namespace internvl;
+namespace gpu = internvl::cuda;
+
+namespace {
+
+template <class T>
+constexpr double tolerance() {
+  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
+}
+
+struct Shape {
+  index_t batch, queries, keys, heads, head_dim;
+};
+
+enum class Layout {
+  packed,    // q, k, v are views into one [B, S, 3, H, Dh] buffer (self attention only)
+  separate,  // three contiguous [B, S, H, Dh] tensors
+  unaligned  // like packed, with a row pitch that breaks 16-byte alignment
+};
+
+struct Mask {
+  bool causal = false;
+  bool key_mask = false;
+};
+
+// Fresh random inputs, rounded to T, in the requested layout; compares with the reference.
+template <class T>
+void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout, Mask mask, std::uint64_t seed) {
+  const index_t width = s.heads * s.head_dim;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  // Host copies of q, k, v ([B, S, H, Dh], contiguous) and the device buffers they come from.
+  const auto q = testing::rounded_to<T>(testing::random_tensor(Extents<4>{s.batch, s.queries, s.heads, s.head_dim},
+                                                               seed, -2.0f, 2.0f));
+  const auto k = testing::rounded_to<T>(testing::random_tensor(Extents<4>{s.batch, s.keys, s.heads, s.head_dim},
+                                                               seed + 1, -2.0f, 2.0f));
+  const auto v = testing::rounded_to<T>(testing::random_tensor(Extents<4>{s.batch, s.keys, s.heads, s.head_dim},
+                                                               seed + 2));
+  Tensor<std::uint8_t, 2> key_mask(Extents<2>{s.batch, s.keys});
+  std::mt19937 gen(static_cast<unsigned>(seed));
+  for (index_t b = 0; b < s.batch; ++b) {
+    for (index_t j = 0; j < s.keys; ++j) {
+      // batch 0: ~70% of keys visible; batch 1 (if any): none, so its queries must come out as 0
+      key_mask(b, j) = b == 1 ? 0 : static_cast<std::uint8_t>(gen() % 10 < 7);
+    }
+  }
+  ops::AttentionOptions options{.scale = scale, .causal = mask.causal};
+  if (mask.key_mask) {
+    options.key_mask = key_mask.view();
+  }
+  const auto want = testing::reference_attention(q.view(), k.view(), v.view(), options);
+
+  gpu::DeviceTensor<T, 1> storage;  // every device input lives in here
+  View<T, 4> dq, dk, dv;
+  if (layout == Layout::separate) {
+    storage = gpu::DeviceTensor<T, 1>(Extents<1>{q.numel() + 2 * k.numel()});
+    dq = View<T, 4>(storage.data(), q.shape());
+    dk = View<T, 4>(storage.data() + q.numel(), k.shape());
+    dv = View<T, 4>(storage.data() + q.numel() + k.numel(), v.shape());
+    gpu::upload(ctx, testing::convert<T>(q).view(), dq);
+    gpu::upload(ctx, testing::convert<T>(k).view(), dk);
+    gpu::upload(ctx, testing::convert<T>(v).view(), dv);
+  } else {
+    REQUIRE(s.queries == s.keys);
+    // One row per token: [q heads | k heads | v heads], as a fused QKV projection writes it.
+    const index_t pitch = 3 * width + (layout == Layout::unaligned ? 1 : 0);
+    Tensor<T, 2> packed(Extents<2>{s.batch * s.queries, pitch}, T(0.0f));
+    for (index_t b = 0; b < s.batch; ++b) {
+      for (index_t i = 0; i < s.queries; ++i) {
+        for (index_t h = 0; h < s.heads; ++h) {
+          for (index_t d = 0; d < s.head_dim; ++d) {
+            T* row = &packed(b * s.queries + i, h * s.head_dim + d);
+            row[0] = T(q(b, i, h, d));
+            row[width] = T(k(b, i, h, d));
+            row[2 * width] = T(v(b, i, h, d));
+          }
+        }
+      }
+    }
+    storage = gpu::DeviceTensor<T, 1>(Extents<1>{packed.numel()});
+    gpu::upload(ctx, CView<T, 1>(packed.data(), Extents<1>{packed.numel()}), storage.view());
+    const Extents<4> shape{s.batch, s.queries, s.heads, s.head_dim};
+    const Extents<4> strides{s.queries * pitch, pitch, s.head_dim, 1};
+    dq = View<T, 4>(storage.data(), shape, strides);
+    dk = View<T, 4>(storage.data() + width, shape, strides);
+    dv = View<T, 4>(storage.data() + 2 * width, shape, strides);
+  }
+  const auto dmask = gpu::upload(ctx, key_mask.view());
+  if (mask.key_mask) {
+    options.key_mask = dmask.view();
+  }
+  auto dout = testing::poisoned<T>(ctx, want.shape());
+  ops::attention(ctx, dout.view(), dq, dk, dv, options);
+  const auto got = testing::to_host(ctx, dout);
+  INFO(testing::type_name<T>() << " B " << s.batch << " Sq " << s.queries << " Sk " << s.keys << " H " << s.heads
+                               << " Dh " << s.head_dim << " layout " << static_cast<int>(layout) << " causal "
+                               << mask.causal << " key_mask " << mask.key_mask);
+  REQUIRE(testing::relative_l2(got.view(), want.view()) < tolerance<T>());
+  if (mask.key_mask && s.batch > 1) {  // batch 1 sees no key at all
+    for (index_t i = 0; i < s.queries; ++i) {
+      for (index_t h = 0; h < s.heads; ++h) {
+        for (index_t d = 0; d < s.head_dim; ++d) {
+          REQUIRE(got(1, i, h, d) == 0.0f);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("cuda attention matches the reference at InternViT shapes", "[cuda][attention]", bf16, f16) {
+  Context<backend::cuda> ctx;
+  check_attention<TestType>(ctx, Shape{2, 257, 257, 25, 128}, Layout::packed, {}, 1);    // InternViT-6B, 224 px
+  check_attention<TestType>(ctx, Shape{1, 1025, 1025, 16, 64}, Layout::packed, {}, 2);   // InternViT-300M, 448 px
+  check_attention<TestType>(ctx, Shape{1, 1297, 1297, 25, 128}, Layout::packed, {}, 3);  // InternViT-6B, 448 px + tiles
+  check_attention<TestType>(ctx, Shape{2, 96, 257, 8, 128}, Layout::separate, {}, 4);    // QLLaMA cross attention
+}
+
+TEMPLATE_TEST_CASE("cuda attention masks: causal, key mask, both", "[cuda][attention]", bf16, f16) {
+  Context<backend::cuda> ctx;
+  check_attention<TestType>(ctx, Shape{1, 300, 300, 4, 64}, Layout::packed, {.causal = true}, 11);
+  check_attention<TestType>(ctx, Shape{1, 257, 257, 2, 128}, Layout::separate, {.causal = true}, 12);
+  check_attention<TestType>(ctx, Shape{2, 200, 200, 3, 128}, Layout::packed, {.key_mask = true}, 13);
+  check_attention<TestType>(ctx, Shape{2, 96, 257, 4, 64}, Layout::separate, {.key_mask = true}, 14);
+  check_attention<TestType>(ctx, Shape{2, 130, 130, 2, 64}, Layout::packed, {.causal = true, .key_mask = true}, 15);
+}
+
+TEMPLATE_TEST_CASE("cuda attention at tile boundaries", "[cuda][attention]", bf16, f16) {
+  Context<backend::cuda> ctx;
+  std::uint64_t seed = 100;
+  for (const index_t head_dim : {64, 128}) {
+    for (const auto& [queries, keys] :
+         {std::pair<index_t, index_t>{1, 1}, {1, 65}, {17, 33}, {64, 64}, {65, 63}, {128, 129}, {63, 200}}) {
+      check_attention<TestType>(ctx, Shape{1, queries, keys, 3, head_dim}, Layout::separate, {}, ++seed);
+    }
+    check_attention<TestType>(ctx, Shape{1, 65, 65, 3, head_dim}, Layout::packed, {.causal = true}, ++seed);
+  }
+}
+
+TEMPLATE_TEST_CASE("cuda attention fallback: f32, other head dims, unaligned rows", "[cuda][attention]", float, bf16,
+                   f16) {
+  Context<backend::cuda> ctx;
+  std::uint64_t seed = 200;
+  for (const index_t head_dim : {32, 80, 128, 200, 256}) {
+    check_attention<TestType>(ctx, Shape{1, 257, 257, 2, head_dim}, Layout::separate, {}, ++seed);
+    check_attention<TestType>(ctx, Shape{2, 70, 70, 2, head_dim}, Layout::packed,
+                              {.causal = true, .key_mask = true}, ++seed);
+  }
+  check_attention<TestType>(ctx, Shape{1, 257, 257, 4, 128}, Layout::unaligned, {}, ++seed);
+  check_attention<TestType>(ctx, Shape{2, 96, 257, 3, 64}, Layout::separate, {.key_mask = true}, ++seed);
+}
+
+TEST_CASE("cuda attention rejects head dims above 256 and host memory", "[cuda][attention]") {
+  Context<backend::cuda> ctx;
+  gpu::DeviceTensor<bf16, 4> big(Extents<4>{1, 4, 1, 300});
+  REQUIRE_THROWS_WITH(ops::attention(ctx, big.view(), big.view(), big.view(), big.view(), {}),
+                      Catch::Contains("ops::attention") && Catch::Contains("head dim 300"));
+  gpu::DeviceTensor<bf16, 4> q(Extents<4>{1, 4, 1, 64});
+  Tensor<bf16, 4> host(Extents<4>{1, 4, 1, 64});
+  REQUIRE_THROWS_WITH(ops::attention(ctx, q.view(), q.view(), host.view(), q.view(), {}),
+                      Catch::Contains("k must point to device memory"));
+}

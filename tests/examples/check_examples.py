@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Runs the example programs the way a user would: bad arguments and unreadable files must print a
+message and exit non-zero; real runs on the golden tiny models must write what transformers computed.
+Usage: check_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR"""
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+vision = golden / "vision"
+failures = []
+
+
+def run(name, *args):
+    return subprocess.run([str(examples / name), *map(str, args)], capture_output=True, text=True)
+
+
+def expect_failure(name, args, message, code=None):
+    r = run(name, *args)
+    if r.returncode == 0 or (code is not None and r.returncode != code) or message not in r.stderr:
+        failures.append(f"{name} {args}: exit {r.returncode}, stderr {r.stderr[:300]!r}; expected '{message}'")
+
+
+def expect_close(path, reference, tolerance=1e-5):
+    a, b = np.load(path), np.load(reference)
+    err = np.linalg.norm(a - b) / np.linalg.norm(b) if a.shape == b.shape else np.inf
+    if not err <= tolerance:
+        failures.append(f"{path}: shape {a.shape} vs {b.shape}, relative L2 {err}")
+
+
+for name in ["extract", "info"]:
+    expect_failure(name, [], "missing required option --model", 2)
+    expect_failure(name, ["--bogus"], "unknown argument '--bogus'", 2)
+    expect_failure(name, ["--model", "/nonexistent/dir"], "/nonexistent/dir", 1)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32"], "give exactly one of --image and --pixels", 2)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", "/nonexistent.npy"], "cannot open", 1)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
+                           "--layer", "9"], "hidden state 9 does not exist", 1)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
+                           "--backend", "tpu"], "unknown backend 'tpu'", 2)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
+                           "--projector"], "no chat projector weights", 1)
+
+with tempfile.TemporaryDirectory() as tmp:
+    out = pathlib.Path(tmp) / "features.npy"
+    for backend in ["cpu", "reference"]:
+        r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
+                "--layer", "-1", "--out", out, "--backend", backend)
+        if r.returncode != 0 or "encoder" not in r.stderr:
+            failures.append(f"extract {backend}: {r.stderr}")
+        else:
+            expect_close(out, vision / "tiny300m_bf16w_interp_hidden2.npy")
+    r = run("extract", "--model", vision / "chat_orig_f32", "--pixels", vision / "pixels_native.npy", "--projector", "--out", out)
+    if r.returncode != 0:
+        failures.append(f"extract --projector: {r.stderr}")
+    else:
+        expect_close(out, vision / "chat_f32_native_projected.npy")
+    r = run("info", "--model", vision / "tinydyn_hf_f32")
+    if r.returncode != 0 or "runtime-shaped" not in r.stdout or "(equal)" not in r.stdout:
+        failures.append(f"info tinydyn: {r.stdout} {r.stderr}")
+    r = run("info", "--model", vision / "tiny6b_orig_bf16")
+    if r.returncode != 0 or "compiled preset tiny-6B-style" not in r.stdout:
+        failures.append(f"info tiny6b: {r.stdout} {r.stderr}")
+
+for f in failures:
+    print("FAIL:", f)
+print(f"{'ok' if not failures else 'FAILED'}: example programs")
+sys.exit(1 if failures else 0)
