@@ -106,20 +106,34 @@ def head_type(sd):
 
 
 def head_names(kind, sd):
-    """The official tensor names of a head of this kind, as far as the checkpoint has them."""
+    """The official tensor names of a head of this kind (BatchNorm's num_batches_tracked where the checkpoint has
+    it); missing tensors, and head tensors the kind does not use, are errors."""
     bn = lambda p: [f"{p}.{k}" for k in BN]
+    conv_module = lambda p: [f"{p}.conv.weight"] + bn(f"{p}.bn")
     if kind == "linear_probe":
         names = bn("norm") + ["head.weight", "head.bias"]
     elif kind == "attention_pool_probe":
-        names = [k for k in sd if k.startswith("attn_pooling.")] + bn("norm") + ["head.weight", "head.bias"]
+        names = [f"attn_pooling.norm1_{x}.{k}" for x in "qkv" for k in ("weight", "bias")]
+        names += [f"attn_pooling.cross_attn.{x}.weight" for x in "qkv"] + [f"attn_pooling.cross_attn.{x}_bias" for x in "qkv"]
+        names += ["attn_pooling.cross_attn.proj.weight", "attn_pooling.cross_attn.proj.bias"]
+        names += bn("norm") + ["head.weight", "head.bias"]
     elif kind == "seg_linear":
         names = bn("decode_head.norm") + ["decode_head.conv_seg.weight", "decode_head.conv_seg.bias"]
     else:
-        names = [k for k in sd if k.startswith(("backbone.up1.", "backbone.up2.", "decode_head."))]
-    optional = {n for n in names if n.endswith("num_batches_tracked")}
-    missing = [n for n in names if n not in sd and n not in optional]
+        names = [f"backbone.{m}.{k}" for m in ("up1.0", "up1.1", "up1.3", "up2.0") for k in ("weight", "bias")]
+        scales = {k.split(".")[2] for k in sd if k.startswith("decode_head.psp_modules.")}
+        names += [n for i in range(len(scales)) for n in conv_module(f"decode_head.psp_modules.{i}.1")]
+        names += conv_module("decode_head.bottleneck") + conv_module("decode_head.fpn_bottleneck")
+        names += [n for i in range(3) for m in ("lateral_convs", "fpn_convs") for n in conv_module(f"decode_head.{m}.{i}")]
+        names += ["decode_head.conv_seg.weight", "decode_head.conv_seg.bias"]
+    missing = [n for n in names if n not in sd and not n.endswith("num_batches_tracked")]
     if missing:
         raise ConversionError(f"the {kind} head lacks {', '.join(missing[:5])}" + (" ..." if len(missing) > 5 else ""))
+    head_roots = ("norm.", "head.", "attn_pooling.", "decode_head.", "backbone.up")
+    unused = sorted(k for k in sd if k.startswith(head_roots) and k not in names)
+    if unused:
+        raise ConversionError(f"tensors a {kind} head does not use: {', '.join(unused[:5])}"
+                              + (" ..." if len(unused) > 5 else ""))
     return [n for n in names if n in sd]
 
 

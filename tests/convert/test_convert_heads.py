@@ -139,6 +139,16 @@ with tempfile.TemporaryDirectory() as tmp:
     convert(tmp / "pickled_object.pth", "--head-out", tmp / "x.safetensors", status=1, message="--trust-pickle")
     convert(tmp / "pickled_object.pth", "--head-out", tmp / "x.safetensors", "--trust-pickle")
     convert(tmp, "--head-out", tmp / "x.safetensors", status=1, message="give --backbone-out DIR")
+    state = torch.load(tmp / "seg_upernet.pth", weights_only=True)
+    del state["state_dict"]["decode_head.fpn_convs.2.conv.weight"]
+    torch.save(state, tmp / "incomplete.pth")
+    convert(tmp / "incomplete.pth", "--head-out", tmp / "x.safetensors", status=1,
+            message="the seg_upernet head lacks decode_head.fpn_convs.2.conv.weight")
+    state = torch.load(tmp / "cls_imagenet.pth", weights_only=True)
+    state["model"]["head.extra"] = torch.zeros(3)
+    torch.save(state, tmp / "extra.pth")
+    convert(tmp / "extra.pth", "--head-out", tmp / "x.safetensors", status=1,
+            message="tensors a linear_probe head does not use: head.extra")
 
     # A Hugging Face directory of .bin shards (as OpenGVLab/InternViT-6B-224px publishes): names kept.
     convert(tmp / "hf_bin", "--backbone-out", tmp / "hf")
