@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The table scripts/device-check prints last: CUDA test results (from Meson's testlog.json), GEMM TFLOP/s of
-ops::linear against PyTorch and against the 8192^3 ceiling, fused attention against PyTorch's SDPA flash, and
-the status of every step. Any input may be missing (a step failed): its rows say so.
-Usage: summarize.py --testlog F --linear F --attention F --torch F --steps F"""
+"""The table scripts/device-check prints last: CUDA test results (from Meson's testlog.json), InternViT-6B
+forward passes (images/s ours vs PyTorch, model FLOP utilisation), GEMM TFLOP/s of ops::linear against
+PyTorch and against the 8192^3 ceiling, fused attention against PyTorch's SDPA flash, and the status of every
+step. Any input may be missing (a step failed or was skipped): its rows say so.
+Usage: summarize.py --testlog F --linear F --attention F --torch F --steps F [--model F --torch-model F]"""
 import argparse
 import json
 import pathlib
@@ -66,19 +67,65 @@ def fmt(v, width=7, digits=1):
     return f"{v:{width}.{digits}f}" if isinstance(v, (int, float)) else f"{'-':>{width}}"
 
 
+def model_rows(ours_path, torch_path):
+    """InternViT-6B forward passes: ours (best of eager and graph) against PyTorch, and the targets."""
+    ours, theirs = load_json(ours_path) or {}, load_json(torch_path) or {}
+    mine = {(r["image"], r["batch"]): r for r in ours.get("models", [])}
+    ref = {(r["image"], r["batch"]): r for r in theirs.get("models", [])}
+    if not mine and not ref:
+        return ["InternViT-6B forward: no results (bench_intern_vit and torch_intern_vit did not run)"]
+    out = [f"InternViT-6B forward, bf16 (ours: bench_cuda_intern_vit; torch: {theirs.get('implementation', '-')})",
+           "  model               batch  eager ms  graph ms  ours img/s  torch img/s  ratio  TFLOP/s   MFU"]
+    for key in sorted(set(mine) | set(ref)):
+        image, batch = key
+        m, t = mine.get(key, {}), ref.get(key, {})
+        label = f"{image}px ({m.get('blocks', t.get('blocks', '?'))} blocks)"
+        ours_ips, torch_ips = m.get("images_per_s") or None, t.get("images_per_s")
+        ratio = ours_ips / torch_ips if ours_ips and torch_ips else None
+        mfu = m.get("mfu")
+        out.append(f"  {label:<20}{batch:>5}{fmt(m.get('eager_ms'), 10, 2)}{fmt(m.get('graph_ms') or None, 10, 2)}"
+                   f"{fmt(ours_ips, 12)}{fmt(torch_ips, 13)}{fmt(ratio, 7, 2)}{fmt(m.get('tflops'), 9)}"
+                   f"{fmt(mfu * 100 if mfu else None, 6, 0)}%")
+        for what in (m.get("error"), t.get("error")):
+            if what:
+                out.append(f"    ({what[:100]})")
+        if m.get("allocations_after_first", 0) not in (0, -1):
+            out.append(f"    (workspace allocated {m['allocations_after_first']} times after the first pass)")
+    if ours.get("ceiling_tflops"):
+        out.append(f"  (MFU against ops::linear bf16 8192^3 = {ours['ceiling_tflops']:.0f} TFLOP/s measured in the same run)")
+    b32 = [(mine.get((img, 32), {}), ref.get((img, 32), {})) for img in (224, 448)]
+    checks = []
+    for (m, t), img in zip(b32, (224, 448)):
+        if m.get("images_per_s") and t.get("images_per_s"):
+            ratio = m["images_per_s"] / t["images_per_s"]
+            checks.append(f"{img}px b32 {ratio:.2f}x torch ({'met' if ratio >= 1.2 else 'NOT met'}), "
+                          f"MFU {100 * m['mfu']:.0f}% ({'met' if m['mfu'] >= 0.6 else 'NOT met'})")
+    if checks:
+        out.append("  targets (batch 32 >= 1.2x torch, MFU >= 60%): " + "; ".join(checks))
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
     for name in ("testlog", "linear", "attention", "torch", "steps"):
         p.add_argument("--" + name, required=True)
+    p.add_argument("--model")
+    p.add_argument("--torch-model")
     a = p.parse_args()
     torch_report = load_json(a.torch) or {}
-    out = ["", "=" * 78, f"internvl-cpp CUDA device check: {torch_report.get('device', '(device unknown)')}, "
-           f"torch {torch_report.get('torch', '?')}", "=" * 78]
+    model_report = load_json(a.torch_model) if a.torch_model else None
+    header = torch_report if "device" in torch_report else (model_report or {})
+    out = ["", "=" * 78, f"internvl-cpp CUDA device check: {header.get('device', '(device unknown)')}, "
+           f"torch {header.get('torch', '?')}", "=" * 78]
 
     test_lines, gelu = tests(a.testlog)
     out += test_lines
     if gelu:
         out.append(f"  cuBLASLt's GELU epilogue computes the {gelu} form")
+
+    if a.model or a.torch_model:
+        out.append("")
+        out += model_rows(a.model, a.torch_model)
 
     ours = bench_rows(load_json(a.linear), "BM_linear")
     theirs = {(r["M"], r["K"], r["N"], r["epilogue"]): r["tflops"] for r in torch_report.get("linear", [])}

@@ -1,5 +1,5 @@
 // Resident-set readings: touching fresh memory raises the current and the peak resident set by at
-// least that much, and the peak never falls below the current value or back after a release.
+// least that much, and the peak never falls below an earlier current reading or back after a release.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
@@ -9,8 +9,8 @@
 using namespace internvl;
 
 TEST_CASE("peak and current RSS follow memory the process touches", "[memory]") {
-  const std::size_t peak_before = peak_rss_bytes();
   const std::size_t current_before = current_rss_bytes();
+  const std::size_t peak_before = peak_rss_bytes();
   REQUIRE(current_before > 0);
   REQUIRE(peak_before >= current_before);
 

@@ -1,4 +1,4 @@
-// backend::reference, spread over the default thread pool: rows of a linear layer or an RMSNorm,
+// backend::reference, spread over the default thread pool where it is slow: rows of a linear layer or a norm,
 // (batch, head) pairs of an attention are independent, so each slice runs the reference on its own.
 #include "oracle.hpp"
 
@@ -6,6 +6,7 @@
 
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/core/thread_pool.hpp"
+#include "internvl/ops/scaled_residual_add_norm.hpp"
 
 namespace internvl::testing {
 
@@ -37,6 +38,87 @@ Tensor<float, 2> reference_rms_norm(CView<float, 2> x, CView<float, 1> w, float 
     ops::rms_norm(ctx, y.view().slice(0, begin, end), x.slice(0, begin, end), w, eps);
   });
   return y;
+}
+
+Tensor<float, 2> reference_layer_norm(CView<float, 2> x, CView<float, 1> w, CView<float, 1> b, float eps) {
+  Tensor<float, 2> y(x.shape());
+  for_row_slices(x.size(0), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::layer_norm(ctx, y.view().slice(0, begin, end), x.slice(0, begin, end), w, b, eps);
+  });
+  return y;
+}
+
+ResidualNorm reference_scaled_residual_add_norm(CView<float, 2> x, CView<float, 2> y, CView<float, 1> gamma,
+                                                config::Norm norm, CView<float, 1> w, CView<float, 1> b, float eps) {
+  ResidualNorm out{Tensor<float, 2>(x.shape()), Tensor<float, 2>(x.shape())};
+  std::copy_n(x.data(), x.numel(), out.x.data());
+  for_row_slices(x.size(0), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::scaled_residual_add_norm(ctx, out.x.view().slice(0, begin, end), out.h.view().slice(0, begin, end),
+                                  y.slice(0, begin, end), gamma, norm, w, b, eps);
+  });
+  return out;
+}
+
+Tensor<float, 2> reference_scaled_residual_add(CView<float, 2> x, CView<float, 2> y, CView<float, 1> gamma) {
+  Tensor<float, 2> out(x.shape());
+  std::copy_n(x.data(), x.numel(), out.data());
+  Context<backend::reference> ctx;
+  ops::scaled_residual_add(ctx, out.view(), y, gamma);
+  return out;
+}
+
+Tensor<float, 2> reference_add(CView<float, 2> a, CView<float, 2> b) {
+  Tensor<float, 2> y(a.shape());
+  Context<backend::reference> ctx;
+  ops::add(ctx, y.view(), a, b);
+  return y;
+}
+
+Tensor<float, 2> reference_gelu(CView<float, 2> x) {
+  Tensor<float, 2> y(x.shape());
+  Context<backend::reference> ctx;
+  ops::gelu(ctx, y.view(), x);
+  return y;
+}
+
+Tensor<float, 2> reference_softmax(CView<float, 2> x) {
+  Tensor<float, 2> y(x.shape());
+  for_row_slices(x.size(0), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::softmax(ctx, y.view().slice(0, begin, end), x.slice(0, begin, end));
+  });
+  return y;
+}
+
+Tensor<float, 2> reference_mean_tokens(CView<float, 3> x, index_t begin, index_t end) {
+  Tensor<float, 2> out(Extents<2>{x.size(0), x.size(2)});
+  Context<backend::reference> ctx;
+  ops::mean_tokens(ctx, out.view(), x, begin, end);
+  return out;
+}
+
+Tensor<float, 3> reference_patchify(CView<float, 4> pixels, index_t patch) {
+  Tensor<float, 3> out(Extents<3>{pixels.size(0), (pixels.size(2) / patch) * (pixels.size(3) / patch),
+                                  pixels.size(1) * patch * patch});
+  Context<backend::reference> ctx;
+  ops::patchify(ctx, out.view(), pixels, patch);
+  return out;
+}
+
+Tensor<float, 3> reference_assemble_tokens(CView<float, 3> patch_tokens, CView<float, 1> cls, CView<float, 2> pos) {
+  Tensor<float, 3> x(Extents<3>{patch_tokens.size(0), patch_tokens.size(1) + 1, patch_tokens.size(2)});
+  Context<backend::reference> ctx;
+  ops::assemble_tokens(ctx, x.view(), patch_tokens, cls, pos);
+  return x;
+}
+
+Tensor<float, 3> reference_pixel_shuffle(CView<float, 3> in, ops::PixelShuffleVersion version) {
+  Tensor<float, 3> out(Extents<3>{in.size(0), in.size(1) / 4, 4 * in.size(2)});
+  Context<backend::reference> ctx;
+  ops::pixel_shuffle(ctx, out.view(), in, version);
+  return out;
 }
 
 Tensor<float, 4> reference_attention(CView<float, 4> q, CView<float, 4> k, CView<float, 4> v,

@@ -3,9 +3,11 @@
 // oracle.cpp, so nvcc never sees the reference backend (or Eigen).
 #pragma once
 
+#include "internvl/config/vision.hpp"
 #include "internvl/core/tensor.hpp"
 #include "internvl/ops/attention.hpp"
 #include "internvl/ops/linear.hpp"
+#include "internvl/ops/pixel_shuffle.hpp"
 
 namespace internvl::testing {
 
@@ -13,6 +15,24 @@ namespace internvl::testing {
 Tensor<float, 2> reference_linear(CView<float, 2> x, CView<float, 2> w, CView<float, 1> bias, ops::Activation act);
 
 Tensor<float, 2> reference_rms_norm(CView<float, 2> x, CView<float, 1> w, float eps);
+
+Tensor<float, 2> reference_layer_norm(CView<float, 2> x, CView<float, 1> w, CView<float, 1> b, float eps);
+
+// x += γ ⊙ y, then h = Norm(x); returns {x, h}. b is empty for RMSNorm.
+struct ResidualNorm {
+  Tensor<float, 2> x, h;
+};
+ResidualNorm reference_scaled_residual_add_norm(CView<float, 2> x, CView<float, 2> y, CView<float, 1> gamma,
+                                                config::Norm norm, CView<float, 1> w, CView<float, 1> b, float eps);
+
+Tensor<float, 2> reference_scaled_residual_add(CView<float, 2> x, CView<float, 2> y, CView<float, 1> gamma);
+Tensor<float, 2> reference_add(CView<float, 2> a, CView<float, 2> b);
+Tensor<float, 2> reference_gelu(CView<float, 2> x);
+Tensor<float, 2> reference_softmax(CView<float, 2> x);
+Tensor<float, 2> reference_mean_tokens(CView<float, 3> x, index_t begin, index_t end);
+Tensor<float, 3> reference_patchify(CView<float, 4> pixels, index_t patch);
+Tensor<float, 3> reference_assemble_tokens(CView<float, 3> patch_tokens, CView<float, 1> cls, CView<float, 2> pos);
+Tensor<float, 3> reference_pixel_shuffle(CView<float, 3> in, ops::PixelShuffleVersion version);
 
 // q, k, v [B, S, H, Dh] (any strides); options.key_mask, if given, is host memory.
 Tensor<float, 4> reference_attention(CView<float, 4> q, CView<float, 4> k, CView<float, 4> v,

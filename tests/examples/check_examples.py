@@ -40,7 +40,7 @@ expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", "/
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--layer", "9"], "hidden state 9 does not exist", 1)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
-                           "--backend", "tpu"], "unknown backend 'tpu'", 2)
+                           "--backend", "tpu"], "unknown backend 'tpu' (reference, cpu, cuda)", 2)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--projector"], "no chat projector weights", 1)
 
@@ -53,6 +53,14 @@ with tempfile.TemporaryDirectory() as tmp:
             failures.append(f"extract {backend}: {r.stderr}")
         else:
             expect_close(out, vision / "tiny300m_bf16w_interp_hidden2.npy")
+    # --backend cuda: the bf16 result where the build has CUDA and a GPU is present (transformers' bf16
+    # run, 2e-2 as in tests/cuda/test_intern_vit.cu); otherwise a clean error that names the reason.
+    r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
+            "--out", out, "--backend", "cuda")
+    if r.returncode == 0:
+        expect_close(out, vision / "tiny300m_bf16c_interp_hidden2.npy", 2e-2)
+    elif r.returncode not in (1, 2) or not any(word in r.stderr for word in ("CUDA", "cuda")):
+        failures.append(f"extract --backend cuda: exit {r.returncode}, stderr {r.stderr[:300]!r}")
     r = run("extract", "--model", vision / "chat_orig_f32", "--pixels", vision / "pixels_native.npy", "--projector", "--out", out)
     if r.returncode != 0:
         failures.append(f"extract --projector: {r.stderr}")
@@ -64,6 +72,14 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("info", "--model", vision / "tiny6b_orig_bf16")
     if r.returncode != 0 or "compiled preset tiny-6B-style" not in r.stdout:
         failures.append(f"info tiny6b: {r.stdout} {r.stderr}")
+
+# The numbered teaching examples check themselves and exit non-zero on a mismatch.
+for name, args in [("00_tensor_views", []), ("01_rms_norm_by_hand", []), ("02_attention_from_scratch", []),
+                   ("03_vision_block", [vision / "tiny6b_orig_f32"]), ("03_vision_block", [vision / "tiny300m_hf_f32"]),
+                   ("04_intern_vit", [vision / "tiny6b_orig_bf16"])]:
+    r = run(name, *args)
+    if r.returncode != 0:
+        failures.append(f"{name} {args}: exit {r.returncode}: {r.stdout[-500:]} {r.stderr[-500:]}")
 
 for f in failures:
     print("FAIL:", f)

@@ -1,6 +1,12 @@
-// linear: the reference against PyTorch's F.linear / F.gelu for f32, bf16 and f16 weights.
+// linear: the reference against PyTorch's F.linear / F.gelu for f32, bf16 and f16 weights; the cpu
+// backend (the packed GEMM) against the reference on every ISA path this machine has, over real
+// InternViT shapes and awkward ones, with and without bias and GELU, with strided rows; the GELU
+// epilogue against the exact formula; INTERNVL_CPU_ISA handling; shape errors; workspace reuse.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <string>
 
+#include "cpu_isa.hpp"
 #include "internvl/backend/cpu/linear.hpp"
 #include "internvl/backend/reference/linear.hpp"
 #include "internvl/io/npy.hpp"
@@ -20,11 +26,54 @@ void check_reference_against_torch(const std::string& dtype) {
   for (const auto& [suffix, act, bias] :
        {std::tuple{"", ops::Activation::none, true}, std::tuple{"gelu_", ops::Activation::gelu, true},
         std::tuple{"nobias_", ops::Activation::none, false}}) {
-    const auto expected = io::read_npy_f32<2>(testing::golden_path("ops/core/linear_y_" + std::string(suffix) + dtype + ".npy"));
+    const auto expected =
+        io::read_npy_f32<2>(testing::golden_path("ops/core/linear_y_" + std::string(suffix) + dtype + ".npy"));
     ops::linear(ctx, y.view(), x.view(), w.view(), bias ? b.view() : CView<float, 1>{}, act);
     INFO("weights " << dtype << " case " << suffix);
     REQUIRE(testing::relative_l2(y.view(), expected.view()) < 1e-6);
   }
+}
+
+struct Case {
+  index_t m, k, n;
+  DType weights;
+  bool bias;
+  ops::Activation act;
+  bool strided;  // x and y rows further apart than their widths
+};
+
+// Padding of strided rows; the padding of y must still hold its poison afterwards.
+constexpr index_t kPad = 5;
+
+// Runs one case on the reference once and on the cpu backend with every ISA path, and compares.
+void check_cpu_against_reference(const Case& c) {
+  INFO("M " << c.m << " K " << c.k << " N " << c.n << " weights " << name_of(c.weights) << " bias " << c.bias
+            << " gelu " << (c.act == ops::Activation::gelu) << " strided " << c.strided);
+  Context<backend::reference> ref;
+  Context<backend::cpu> cpu;
+  const index_t pad = c.strided ? kPad : 0;
+  const auto seed = static_cast<std::uint64_t>(c.m * 131 + c.k * 7 + c.n);
+  const auto x_storage = testing::random_tensor(Extents<2>{c.m, c.k + pad}, seed, -2.0f, 2.0f);
+  const CView<float, 2> x = x_storage.view().slice(1, 0, c.k);
+  const auto w_f32 = testing::random_tensor(Extents<2>{c.n, c.k}, seed + 1, -0.1f, 0.1f);
+  const auto bias = testing::random_tensor(Extents<1>{c.n}, seed + 2);
+  const CView<float, 1> b = c.bias ? bias.view() : CView<float, 1>{};
+  Tensor<float, 2> want(Extents<2>{c.m, c.n});
+  Tensor<float, 2> y_storage(Extents<2>{c.m, c.n + pad});
+  const View<float, 2> got = y_storage.view().slice(1, 0, c.n);
+  visit_dtype(c.weights, [&]<class W>(W) {
+    const auto w = testing::convert<W>(w_f32);
+    ops::linear(ref, want.view(), x, w.view(), b, c.act);
+    testing::for_each_cpu_isa([&](cpu::Isa) {
+      testing::poison(y_storage.view());
+      ops::linear(cpu, got, x, w.view(), b, c.act);
+      REQUIRE(testing::relative_l2(got, want.view()) < 1e-6);
+      bool padding_untouched = true;
+      for_each_element(y_storage.view().slice(1, c.n, c.n + pad),
+                       [&](float v) { padding_untouched = padding_untouched && std::isnan(v); });
+      REQUIRE(padding_untouched);
+    });
+  });
 }
 
 }  // namespace
@@ -36,29 +85,138 @@ TEST_CASE("reference linear matches PyTorch", "[linear]") {
 }
 
 TEST_CASE("linear rejects mismatched shapes", "[linear]") {
-  Context<backend::reference> ctx;
-  Tensor<float, 2> x(Extents<2>{4, 8}, 1.0f);
-  Tensor<float, 2> w(Extents<2>{5, 9}, 1.0f);
-  Tensor<float, 2> y(Extents<2>{4, 5});
-  REQUIRE_THROWS_WITH(ops::linear(ctx, y.view(), x.view(), w.view()),
-                      Catch::Contains("ops::linear") && Catch::Contains("x has 8 columns"));
-}
-
-TEST_CASE("cpu linear matches the reference", "[linear]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (const auto& [m, k, n] : {std::tuple<index_t, index_t, index_t>{1, 1, 1}, {3, 17, 5}, {17, 64, 33}, {257, 1024, 96}}) {
-    const auto x = testing::random_tensor(Extents<2>{m, k}, 1);
-    const auto w = testing::random_tensor(Extents<2>{n, k}, 2);
-    const auto b = testing::random_tensor(Extents<1>{n}, 3);
-    Tensor<float, 2> want(Extents<2>{m, n});
-    Tensor<float, 2> got(Extents<2>{m, n});
-    for (auto act : {ops::Activation::none, ops::Activation::gelu}) {
-      ops::linear(ref, want.view(), x.view(), w.view(), b.view(), act);
-      testing::poison(got.view());
-      ops::linear(cpu, got.view(), x.view(), w.view(), b.view(), act);
-      INFO("shape " << m << "x" << k << "x" << n);
-      REQUIRE(testing::relative_l2(got.view(), want.view()) < 1e-5);
+  Tensor<float, 2> x(Extents<2>{4, 8}, 1.0f);
+  Tensor<float, 2> w(Extents<2>{5, 9}, 1.0f);
+  Tensor<float, 2> w_ok(Extents<2>{5, 8}, 1.0f);
+  Tensor<float, 1> b_bad(Extents<1>{4}, 1.0f);
+  Tensor<float, 2> y(Extents<2>{4, 5});
+  Tensor<float, 2> y_bad(Extents<2>{4, 6});
+  REQUIRE_THROWS_WITH(ops::linear(ref, y.view(), x.view(), w.view()),
+                      Catch::Contains("ops::linear") && Catch::Contains("x has 8 columns"));
+  REQUIRE_THROWS_WITH(ops::linear(cpu, y.view(), x.view(), w.view()), Catch::Contains("x has 8 columns"));
+  REQUIRE_THROWS_WITH(ops::linear(cpu, y_bad.view(), x.view(), w_ok.view()),
+                      Catch::Contains("y has shape [4, 6], expected [4, 5]"));
+  REQUIRE_THROWS_WITH(ops::linear(cpu, y.view(), x.view(), w_ok.view(), b_bad.view()),
+                      Catch::Contains("bias has 4 elements, expected 5"));
+}
+
+TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
+  // M around the micro-tile rows (8 / 4), N around its columns (48 / 24) and the N block, K around
+  // the K block and the 8-wide packing transposes; K = 0 leaves bias and activation only.
+  const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
+  const Extents<3> shapes[] = {{1, 1, 1},
+                               {3, 17, 5},
+                               {17, 33, 65},
+                               {5, 0, 7},
+                               {8, kc, 48},
+                               {7, kc - 1, 47},
+                               {9, kc + 1, 49},
+                               {33, 2 * kc + 8, 97},
+                               {4, 13, 4 * nc + 51},
+                               {100, 7, 3},
+                               {2, 3 * kc - 5, nc + 1}};
+  for (const auto& [m, k, n] : shapes) {
+    for (DType weights : {DType::f32, DType::bf16, DType::f16}) {
+      for (const auto& [bias, act] :
+           {std::pair{false, ops::Activation::none}, std::pair{true, ops::Activation::none},
+            std::pair{true, ops::Activation::gelu}, std::pair{false, ops::Activation::gelu}}) {
+        check_cpu_against_reference({m, k, n, weights, bias, act, (m + k + n) % 2 == 1});
+      }
     }
   }
+}
+
+TEST_CASE("cpu linear matches the reference at InternViT shapes", "[linear]") {
+  // 300M qkv / fc1 at 1025 tokens, 6B fc1 / fc2 / qkv at 257 and 1025 tokens; each shape gets one
+  // weight dtype and one epilogue so that every combination appears without repeating the big ones.
+  const Case cases[] = {
+      {257, 1024, 3072, DType::f32, true, ops::Activation::none, false},
+      {1025, 1024, 4096, DType::bf16, true, ops::Activation::gelu, false},
+      {1025, 3200, 9600, DType::f16, false, ops::Activation::none, false},
+      {257, 3200, 12800, DType::bf16, true, ops::Activation::gelu, true},
+      {257, 12800, 3200, DType::f32, true, ops::Activation::none, true},
+  };
+  for (const Case& c : cases) {
+    check_cpu_against_reference(c);
+  }
+}
+
+TEST_CASE("cpu GELU epilogue matches the exact formula", "[linear]") {
+  // y[m, n] = gelu(x[m] · 1) for 20001 values of x in [-10, 10] plus the edges of the erf ranges.
+  std::vector<float> values;
+  for (int i = -10000; i <= 10000; ++i) {
+    values.push_back(static_cast<float>(i) * 1e-3f);
+  }
+  for (float v : {0.75f, 4.0f, 1e-30f, 60.0f, -60.0f, 1e4f, -1e4f}) {
+    values.push_back(v * 1.41421356f);
+  }
+  const auto m = static_cast<index_t>(values.size());
+  const CView<float, 2> x(values.data(), Extents<2>{m, 1});
+  const Tensor<float, 2> w(Extents<2>{48, 1}, 1.0f);
+  Tensor<float, 2> y(Extents<2>{m, 48});
+  Context<backend::cpu> cpu;
+  testing::for_each_cpu_isa([&](cpu::Isa) {
+    testing::poison(y.view());
+    ops::linear(cpu, y.view(), x, w.view(), {}, ops::Activation::gelu);
+    double worst = 0.0;  // |error| / (|x|/2): the error of erf that the GELU inherits
+    for (index_t i = 0; i < m; ++i) {
+      const double v = values[static_cast<std::size_t>(i)];
+      const double exact = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+      for (index_t j = 0; j < 48; j += 47) {
+        const double error = std::abs(static_cast<double>(y(i, j)) - exact);
+        // f32 rounding of the result itself is not the erf's fault
+        worst = std::max(worst, std::max(0.0, error - 6e-8 * std::abs(exact)) / std::max(0.5 * std::abs(v), 1e-30));
+      }
+    }
+    INFO("worst erf error " << worst);
+    REQUIRE(worst < 2e-7);
+  });
+}
+
+TEST_CASE("cpu feature detection agrees with the compiler's", "[linear]") {
+#if defined(__clang__)
+  WARN("clang's __builtin_cpu_supports lacks some of these feature names; compared under GCC only");
+#else
+  const cpu::CpuFeatures& f = cpu::cpu_features();
+  CHECK(f.avx2 == (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")));
+  CHECK(f.avx512 == (f.avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")));
+  CHECK(f.avx512_bf16 == (f.avx512 && __builtin_cpu_supports("avx512bf16")));
+  CHECK(f.amx_tile == static_cast<bool>(__builtin_cpu_supports("amx-tile")));
+  CHECK(f.amx_bf16 == (f.amx_tile && __builtin_cpu_supports("amx-bf16")));
+#endif
+}
+
+TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linear]") {
+  {
+    const testing::ForcedIsa forced("sse2");
+    REQUIRE_THROWS_WITH(cpu::reselect_isa(),
+                        Catch::Contains("INTERNVL_CPU_ISA") && Catch::Contains("unknown value 'sse2'"));
+  }
+  for (cpu::Isa isa : {cpu::Isa::avx2, cpu::Isa::avx512}) {
+    const testing::ForcedIsa forced(cpu::isa_name(isa).data());
+    if (testing::has_path(isa)) {
+      REQUIRE(cpu::reselect_isa() == isa);
+      REQUIRE(cpu::active_isa_name() == cpu::isa_name(isa));
+    } else {
+      REQUIRE_THROWS_WITH(cpu::reselect_isa(),
+                          Catch::Contains("INTERNVL_CPU_ISA") && Catch::Contains("does not support"));
+    }
+  }
+  REQUIRE(cpu::active_isa() == (cpu::cpu_features().avx512 ? cpu::Isa::avx512 : cpu::Isa::avx2));
+}
+
+TEST_CASE("cpu linear allocates nothing once its workspace has grown", "[linear]") {
+  Context<backend::cpu> cpu;
+  const auto x = testing::random_tensor(Extents<2>{257, 1024}, 1);
+  const auto w = testing::convert<bf16>(testing::random_tensor(Extents<2>{1000, 1024}, 2));
+  Tensor<float, 2> y(Extents<2>{257, 1000});
+  ops::linear(cpu, y.view(), x.view(), w.view());
+  const std::size_t after_first = cpu.workspace().allocation_count();
+  for (int i = 0; i < 3; ++i) {
+    ops::linear(cpu, y.view(), x.view(), w.view());
+  }
+  REQUIRE(cpu.workspace().allocation_count() == after_first);
 }

@@ -36,23 +36,32 @@ inline std::size_t proc_status_kib_field(const char* key) {
   return static_cast<std::size_t>(kib) * 1024;
 }
 
+// The largest resident-set reading seen so far by either function below: a peak reported after a
+// current reading is never smaller than it, even though the kernel updates VmHWM lazily.
+inline std::size_t record_rss_reading(std::size_t bytes) {
+  static std::atomic<std::size_t> highest{0};
+  std::size_t seen = highest.load(std::memory_order_relaxed);
+  while (seen < bytes && !highest.compare_exchange_weak(seen, bytes, std::memory_order_relaxed)) {
+  }
+  return std::max(seen, bytes);
+}
+
 }  // namespace detail
 
 // The memory this process has resident now, in bytes.
-inline std::size_t current_rss_bytes() { return detail::proc_status_kib_field("VmRSS"); }
+inline std::size_t current_rss_bytes() {
+  const std::size_t now = detail::proc_status_kib_field("VmRSS");
+  detail::record_rss_reading(now);
+  return now;
+}
 
-// The most memory this process has had resident at once, in bytes. The kernel updates its
-// high-water mark lazily (VmHWM can trail VmRSS by a few hundred KB), so this is the largest of VmHWM,
-// getrusage's ru_maxrss, VmRSS and every value it returned before: it never decreases.
+// The most memory this process has had resident at once, in bytes: the largest of VmHWM, getrusage's
+// ru_maxrss and every reading either function returned before (the kernel's high-water mark can trail
+// VmRSS by a few hundred KB), so it never decreases and is never below an earlier current reading.
 inline std::size_t peak_rss_bytes() {
-  static std::atomic<std::size_t> highest{0};
   rusage usage{};
   const std::size_t maxrss = getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<std::size_t>(usage.ru_maxrss) * 1024 : 0;
-  const std::size_t now = std::max({detail::proc_status_kib_field("VmHWM"), maxrss, current_rss_bytes()});
-  std::size_t seen = highest.load(std::memory_order_relaxed);
-  while (seen < now && !highest.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
-  }
-  return std::max(seen, now);
+  return detail::record_rss_reading(std::max({detail::proc_status_kib_field("VmHWM"), maxrss, current_rss_bytes()}));
 }
 
 }  // namespace internvl

@@ -3,6 +3,8 @@
 //   x ← x + γ₂ ⊙ MLP (Norm₂(x))
 // Norm = RMSNorm (6B family) or LayerNorm with bias (300M), eps from the config. No dropout or
 // drop-path at inference. Shapes: x [B·S, D] for B images of S tokens.
+// The first residual and Norm₂ run as one op (ops/scaled_residual_add_norm.hpp), which CUDA fuses into
+// one pass over the rows.
 // ref: OpenGVLab/InternVL modeling_intern_vit.py, InternVisionEncoderLayer.forward
 #pragma once
 
@@ -10,6 +12,7 @@
 #include "internvl/layers/vision_attention.hpp"
 #include "internvl/layers/vision_mlp.hpp"
 #include "internvl/ops/scaled_residual_add.hpp"
+#include "internvl/ops/scaled_residual_add_norm.hpp"
 
 namespace internvl::layers {
 
@@ -21,16 +24,12 @@ void vision_block(Context<Backend>& ctx, const config::VisionConfig& c, const mo
   auto scope = ws.scope();
   View<T, 2> h = ws.template tensor<T>(x.shape());       // [B·S, D] normed input of a branch
   View<T, 2> branch = ws.template tensor<T>(x.shape());  // [B·S, D] branch output
-  {  // attention branch
-    norm(ctx, c.norm_type, h, CView<T, 2>(x), w.norm1_weight, w.norm1_bias, eps);
-    vision_attention(ctx, c, w, branch, CView<T, 2>(h), batch);
-    ops::scaled_residual_add(ctx, x, CView<T, 2>(branch), w.ls1);  // x ← x + γ₁ ⊙ a
-  }
-  {  // MLP branch
-    norm(ctx, c.norm_type, h, CView<T, 2>(x), w.norm2_weight, w.norm2_bias, eps);
-    vision_mlp(ctx, w, branch, CView<T, 2>(h));
-    ops::scaled_residual_add(ctx, x, CView<T, 2>(branch), w.ls2);  // x ← x + γ₂ ⊙ m
-  }
+  norm(ctx, c.norm_type, h, CView<T, 2>(x), w.norm1_weight, w.norm1_bias, eps);
+  vision_attention(ctx, c, w, branch, CView<T, 2>(h), batch);
+  ops::scaled_residual_add_norm(ctx, x, h, CView<T, 2>(branch), w.ls1, c.norm_type, w.norm2_weight, w.norm2_bias,
+                                eps);  // x ← x + γ₁ ⊙ a;  h ← Norm₂(x)
+  vision_mlp(ctx, w, branch, CView<T, 2>(h));
+  ops::scaled_residual_add(ctx, x, CView<T, 2>(branch), w.ls2);  // x ← x + γ₂ ⊙ m
 }
 
 }  // namespace internvl::layers

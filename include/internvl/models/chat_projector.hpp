@@ -92,7 +92,7 @@ class ChatProjector {
   }
 
   std::shared_ptr<const io::ModelDir> dir_;
-  std::shared_ptr<WeightStore<Backend>> store_ = std::make_shared<WeightStore<Backend>>();
+  std::shared_ptr<WeightStore<Backend, T>> store_ = std::make_shared<WeightStore<Backend, T>>();
   ops::PixelShuffleVersion version_ = ops::PixelShuffleVersion::v1;
   int select_layer_ = -1;
   CView<float, 1> norm_weight_, norm_bias_, fc1_bias_, fc2_bias_;

@@ -34,7 +34,7 @@ class VisionEncoder {
 
   // `keep_alive` owns whatever the weight views point into (the memory-mapped checkpoint).
   VisionEncoder(const config::VisionConfig& config, VisionWeights weights, Tensor<float, 2> native_positions,
-                std::shared_ptr<WeightStore<Backend>> store, std::shared_ptr<const void> keep_alive)
+                std::shared_ptr<WeightStore<Backend, T>> store, std::shared_ptr<const void> keep_alive)
       : config_(config),
         weights_(std::move(weights)),
         native_positions_(std::move(native_positions)),
@@ -123,7 +123,7 @@ class VisionEncoder {
   config::VisionConfig config_;
   VisionWeights weights_;
   Tensor<float, 2> native_positions_;  // host f32 copy of the stored table, the source of resizes
-  std::shared_ptr<WeightStore<Backend>> store_;
+  std::shared_ptr<WeightStore<Backend, T>> store_;
   std::shared_ptr<const void> keep_alive_;
   std::map<std::pair<index_t, index_t>, CView<float, 2>> position_cache_;
   std::int64_t parameter_count_ = 0;

@@ -15,6 +15,7 @@
 
 #include "internvl/config/preset_select.hpp"
 #include "internvl/io/model_dir.hpp"
+#include "internvl/io/to_f32.hpp"
 #include "internvl/models/intern_vit.hpp"
 
 namespace internvl::models {
@@ -41,10 +42,10 @@ inline VisionNaming detect_vision_naming(const io::ModelDir& dir) {
 namespace detail {
 
 // Reads each named tensor (shape-checked) into the store and counts parameters.
-template <class Backend>
+template <class Backend, class T>
 class VisionReader {
  public:
-  VisionReader(const io::ModelDir& dir, const VisionNaming& naming, WeightStore<Backend>& store)
+  VisionReader(const io::ModelDir& dir, const VisionNaming& naming, WeightStore<Backend, T>& store)
       : dir_(dir), naming_(naming), store_(store) {}
 
   template <std::size_t R>
@@ -56,6 +57,11 @@ class VisionReader {
     return store_.table(read(name, shape));
   }
   CView<float, 1> vector(const std::string& name, index_t length) { return table(name, Extents<1>{length}); }
+  // A host f32 copy, for what the loader assembles on the host before it goes into the store.
+  template <std::size_t R>
+  Tensor<float, R> host_table(const std::string& name, const Extents<R>& shape) {
+    return io::to_f32(read(name, shape));
+  }
 
   // One name or the other, by naming scheme.
   std::string pick(const std::string& original, const std::string& transformers) const {
@@ -77,7 +83,7 @@ class VisionReader {
 
   const io::ModelDir& dir_;
   const VisionNaming& naming_;
-  WeightStore<Backend>& store_;
+  WeightStore<Backend, T>& store_;
   std::int64_t parameters_ = 0;
 };
 
@@ -86,8 +92,8 @@ class VisionReader {
 template <class Backend, class T = default_activation_t<Backend>>
 VisionEncoder<Backend, T> load_vision_encoder(std::shared_ptr<const io::ModelDir> dir, const config::VisionConfig& c) {
   const VisionNaming naming = detect_vision_naming(*dir);
-  auto store = std::make_shared<WeightStore<Backend>>();
-  detail::VisionReader<Backend> r(*dir, naming, *store);
+  auto store = std::make_shared<WeightStore<Backend, T>>();
+  detail::VisionReader<Backend, T> r(*dir, naming, *store);
   const index_t d = c.hidden_size, f = c.intermediate_size, p = c.patch_size, ch = c.num_channels;
   const bool layer_norm = c.norm_type == config::Norm::layer_norm;
 
@@ -98,12 +104,16 @@ VisionEncoder<Backend, T> load_vision_encoder(std::shared_ptr<const io::ModelDir
   w.patch_bias = r.vector(r.pick("embeddings.patch_embedding.bias", "embeddings.patch_embeddings.projection.bias"), d);
   w.class_embedding = r.table(r.pick("embeddings.class_embedding", "embeddings.cls_token"), Extents<3>{1, 1, d})
                           .reshape(Extents<1>{d});
-  const CView<float, 2> positions =
-      r.table(r.pick("embeddings.position_embedding", "embeddings.position_embeddings"), Extents<3>{1, c.tokens(), d})
-          .reshape(Extents<2>{c.tokens(), d});
-  w.position_embedding = positions;
-  Tensor<float, 2> native_positions(positions.shape());
-  std::copy_n(positions.data(), positions.numel(), native_positions.data());
+  // The stored table stays on the host too (in f32): positions for other grids are resized from it.
+  const Tensor<float, 3> stored_positions =
+      r.host_table(r.pick("embeddings.position_embedding", "embeddings.position_embeddings"), Extents<3>{1, c.tokens(), d});
+  const auto positions_2d = [&] {
+    Tensor<float, 2> t(Extents<2>{c.tokens(), d});
+    std::copy_n(stored_positions.data(), t.numel(), t.data());
+    return t;
+  };
+  Tensor<float, 2> native_positions = positions_2d();
+  w.position_embedding = store->keep(positions_2d());
 
   for (int i = 0; i < c.num_hidden_layers; ++i) {
     const std::string l = r.pick("encoder.layers.", "encoder.layer.") + std::to_string(i) + ".";
@@ -123,7 +133,7 @@ VisionEncoder<Backend, T> load_vision_encoder(std::shared_ptr<const io::ModelDir
         const std::string name = l + "attention." + part + ".";
         layer.qkv.parts.push_back(r.matrix(name + "weight", Extents<2>{d, d}));
         if (c.qkv_bias) {
-          const CView<float, 1> b = r.vector(name + "bias", d);
+          const Tensor<float, 1> b = r.host_table(name + "bias", Extents<1>{d});
           std::copy_n(b.data(), d, bias.data() + column);
         }
         column += d;

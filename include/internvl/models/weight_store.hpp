@@ -1,7 +1,8 @@
-// WeightStore<Backend>: where a model keeps the weights it runs with, and for how long.
+// WeightStore<Backend, T>: where a model that computes in T keeps the weights it runs with, and for how long.
 // On the host backends, matrices stay where the checkpoint's memory mapping has them (zero-copy, in
 // their stored dtype) and vectors/tables become f32 copies owned by the store. The CUDA backend
-// specialises the store to upload everything once (matrices converted to its compute dtype).
+// specialises the store (backend/cuda/weight_store.cuh) to upload everything once, matrices converted
+// to the compute dtype T.
 #pragma once
 
 #include <memory>
@@ -10,10 +11,11 @@
 #include "internvl/backend/tags.hpp"
 #include "internvl/core/tensor.hpp"
 #include "internvl/core/weight_view.hpp"
+#include "internvl/io/to_f32.hpp"
 
 namespace internvl::models {
 
-template <class Backend>
+template <class Backend, class T = default_activation_t<Backend>>
 class WeightStore {
  public:
   // A matrix the kernels will read as it is stored.
@@ -25,12 +27,7 @@ class WeightStore {
   // A vector or table widened to f32 and kept for the store's lifetime.
   template <std::size_t Rank>
   CView<float, Rank> table(const WeightView<Rank>& stored) {
-    Tensor<float, Rank> copy(stored.shape());
-    stored.visit([&]<class T>(CView<T, Rank> typed) {
-      float* out = copy.data();
-      for_each_element(typed, [&](const T& v) { *out++ = to_float(v); });
-    });
-    return keep(std::move(copy));
+    return keep(io::to_f32(stored));
   }
 
   // A table computed on the host (a resized position embedding, a concatenated bias), kept.

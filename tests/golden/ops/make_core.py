@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Fixtures for the reference backend's rms_norm and linear, computed by PyTorch's own ops
-(F.rms_norm, F.linear, F.gelu) in float64 from float32 inputs. Weights meant to be stored as
+"""Fixtures for the reference backend's rms_norm, linear, patch embedding, pixel shuffle and matmul,
+computed by PyTorch's own ops (F.rms_norm, F.linear, F.gelu, F.conv2d, transformers' pixel_shuffle,
+torch.matmul) in float64 from float32 inputs. Weights meant to be stored as
 bf16 / f16 are rounded by torch first and saved as the float32 values they represent.
 Run: python3 tests/golden/ops/make_core.py  (writes tests/golden/ops/core/*.npy)"""
 import pathlib
@@ -62,3 +63,11 @@ shuffler = InternVLModel(InternVLConfig(
                             intermediate_size=8, vocab_size=8)))
 save("pixel_shuffle_in", tokens)
 save("pixel_shuffle_v2", shuffler.pixel_shuffle(tokens.reshape(2, 6, 6, 5), scale_factor=0.5).reshape(2, 9, 20))
+
+# matmul: c[b] = a[b] · b[b]ᵀ over a batch of 3, with b stored as f32, bf16 and f16.
+a = rand(3, 7, 33)
+save("matmul_a", a)
+for dtype, name in [(torch.float32, "f32"), (torch.bfloat16, "bf16"), (torch.float16, "f16")]:
+    bq = rand(3, 19, 33).to(dtype).to(torch.float64)
+    save(f"matmul_b_{name}", bq)
+    save(f"matmul_c_{name}", torch.matmul(a.double(), bq.transpose(-1, -2)))

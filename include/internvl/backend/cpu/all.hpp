@@ -13,6 +13,7 @@
 #include "internvl/backend/cpu/layer_norm.hpp"
 #include "internvl/backend/cpu/layer_norm_channels.hpp"
 #include "internvl/backend/cpu/linear.hpp"
+#include "internvl/backend/cpu/matmul.hpp"
 #include "internvl/backend/cpu/max_pool2d.hpp"
 #include "internvl/backend/cpu/mean_tokens.hpp"
 #include "internvl/backend/cpu/patchify.hpp"

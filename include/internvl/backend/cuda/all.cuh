@@ -1,10 +1,22 @@
 // Every op of the CUDA backend, its context, and the host <-> device copies (needs nvcc).
 #pragma once
 
+#include "internvl/backend/cuda/add.cuh"
+#include "internvl/backend/cuda/assemble_tokens.cuh"
 #include "internvl/backend/cuda/attention.cuh"
 #include "internvl/backend/cuda/context.cuh"
+#include "internvl/backend/cuda/gelu.cuh"
+#include "internvl/backend/cuda/graph.cuh"
 #include "internvl/backend/cuda/host_transfer.cuh"
+#include "internvl/backend/cuda/layer_norm.cuh"
 #include "internvl/backend/cuda/linear.cuh"
+#include "internvl/backend/cuda/mean_tokens.cuh"
 #include "internvl/backend/cuda/memory.cuh"
+#include "internvl/backend/cuda/patchify.cuh"
+#include "internvl/backend/cuda/pixel_shuffle.cuh"
 #include "internvl/backend/cuda/rms_norm.cuh"
+#include "internvl/backend/cuda/scaled_residual_add.cuh"
+#include "internvl/backend/cuda/scaled_residual_add_norm.cuh"
+#include "internvl/backend/cuda/softmax.cuh"
 #include "internvl/backend/cuda/transfer.cuh"
+#include "internvl/backend/cuda/weight_store.cuh"

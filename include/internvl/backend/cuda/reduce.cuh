@@ -1,7 +1,8 @@
 // Reductions shared by the CUDA kernels (norms, softmax, attention):
-//   warp_sum(v)                       sum over the 32 lanes of a warp, result in every lane
-//   BlockSum<kThreads>::all(v, s, t)  sum over a block (CUB's BlockReduce), result in every thread
-// Both are f32: statistics are always accumulated in f32, whatever the element type.
+//   warp_sum(v)                            sum over the 32 lanes of a warp, result in every lane
+//   BlockReduceAll<kThreads>::sum(v, s, t) sum over a block (CUB's BlockReduce), result in every thread
+//   BlockReduceAll<kThreads>::max(v, s, t) maximum over a block, likewise (fmaxf: NaN inputs are skipped)
+// All are f32: statistics are always accumulated in f32, whatever the element type.
 #pragma once
 
 #include <cub/block/block_reduce.cuh>
@@ -15,8 +16,12 @@ __device__ __forceinline__ float warp_sum(float value) {
   return value;
 }
 
+struct MaxOp {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
 template <int kThreads>
-struct BlockSum {
+struct BlockReduceAll {
   using Reduce = cub::BlockReduce<float, kThreads>;
 
   struct SharedStorage {
@@ -24,10 +29,18 @@ struct BlockSum {
     float total;
   };
 
-  // Every thread of the block calls it with its partial value and its index. The storage may be used
-  // again only after a further __syncthreads().
-  __device__ static float all(float value, SharedStorage& storage, int thread) {
-    const float total = Reduce(storage.reduce).Sum(value);
+  // Every thread of the block calls these with its partial value and its index. The storage may be
+  // used again only after a further __syncthreads().
+  __device__ static float sum(float value, SharedStorage& storage, int thread) {
+    return broadcast(Reduce(storage.reduce).Sum(value), storage, thread);
+  }
+  __device__ static float max(float value, SharedStorage& storage, int thread) {
+    return broadcast(Reduce(storage.reduce).Reduce(value, MaxOp{}), storage, thread);
+  }
+
+ private:
+  // CUB leaves the result in thread 0 only.
+  __device__ static float broadcast(float total, SharedStorage& storage, int thread) {
     if (thread == 0) {
       storage.total = total;
     }

@@ -13,6 +13,7 @@
 #include "internvl/backend/reference/layer_norm.hpp"
 #include "internvl/backend/reference/layer_norm_channels.hpp"
 #include "internvl/backend/reference/linear.hpp"
+#include "internvl/backend/reference/matmul.hpp"
 #include "internvl/backend/reference/max_pool2d.hpp"
 #include "internvl/backend/reference/mean_tokens.hpp"
 #include "internvl/backend/reference/patchify.hpp"

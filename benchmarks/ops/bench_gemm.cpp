@@ -1,0 +1,158 @@
+// GEMM at InternViT shapes, ours and Eigen's side by side, and the machine's f32 FMA peak:
+//   BM_gemm_ours   C = A·Bᵀ with the cpu backend's packed GEMM, B stored as f32 or bf16
+//   BM_gemm_eigen  the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads
+//   BM_fma_peak    independent FMAs in registers on every thread: the ceiling for both
+// Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
+// from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
+// benchmarks/gemm_table.py runs this binary and prints the comparison table; run it with
+// OMP_WAIT_POLICY=passive so that idle Eigen threads do not spin.
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <Eigen/Core>
+
+#include "internvl/backend/cpu/gemm/gemm.hpp"
+#include "internvl/core/tensor.hpp"
+
+using namespace internvl;
+
+namespace {
+
+// Values in [-1, 1) from a fixed integer hash: cheap to make for 40M-element weights.
+template <class T, std::size_t Rank>
+Tensor<T, Rank> filled(const Extents<Rank>& shape, std::uint32_t seed) {
+  Tensor<T, Rank> t(shape);
+  for (index_t i = 0; i < t.numel(); ++i) {
+    std::uint32_t h = (static_cast<std::uint32_t>(i) + seed) * 2654435761u;
+    h ^= h >> 15;
+    t.data()[i] = T(static_cast<float>(h & 0xFFFF) / 32768.0f - 1.0f);
+  }
+  return t;
+}
+
+void set_gflops(benchmark::State& state, index_t m, index_t k, index_t n) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(m * n * k) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class W>
+void run_ours(benchmark::State& state) {
+  const index_t m = state.range(0), k = state.range(1), n = state.range(2);
+  ThreadPool pool(static_cast<int>(state.range(3)));
+  Workspace<> ws;
+  const auto a = filled<float>(Extents<2>{m, k}, 1);
+  const auto b = filled<W>(Extents<2>{n, k}, 2);
+  Tensor<float, 2> c(Extents<2>{m, n});
+  for (auto _ : state) {
+    cpu::gemm(pool, ws, c.view(), a.view(), b.view());
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_gflops(state, m, k, n);
+}
+
+void BM_gemm_ours_f32(benchmark::State& state) { run_ours<float>(state); }
+void BM_gemm_ours_bf16(benchmark::State& state) { run_ours<bf16>(state); }
+
+void BM_gemm_eigen(benchmark::State& state) {
+  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const index_t m = state.range(0), k = state.range(1), n = state.range(2);
+  Eigen::setNbThreads(static_cast<int>(state.range(3)));
+  if (Eigen::nbThreads() != state.range(3)) {
+    state.SkipWithError("Eigen was built without OpenMP: it cannot use more than one thread");
+    return;
+  }
+  const auto a = filled<float>(Extents<2>{m, k}, 1);
+  const auto b = filled<float>(Extents<2>{n, k}, 2);
+  Tensor<float, 2> c(Extents<2>{m, n});
+  const Eigen::Map<const Matrix> am(a.data(), m, k);
+  const Eigen::Map<const Matrix> bm(b.data(), n, k);
+  Eigen::Map<Matrix> cm(c.data(), m, n);
+  for (auto _ : state) {
+    cm.noalias() = am * bm.transpose();
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_gflops(state, m, k, n);
+}
+
+// 24 (AVX-512) or 12 (AVX2) independent accumulators: enough to cover the FMA latency at full rate.
+constexpr long kFmaIterations = 1 << 22;
+
+INTERNVL_TARGET_AVX512 double fma_avx512() {
+  __m512 acc[24];
+  for (__m512& x : acc) {
+    x = _mm512_setzero_ps();
+  }
+  const __m512 a = _mm512_set1_ps(1e-7f), b = _mm512_set1_ps(1e-7f);
+  for (long it = 0; it < kFmaIterations; ++it) {
+#pragma GCC unroll 24
+    for (__m512& x : acc) {
+      x = _mm512_fmadd_ps(a, b, x);
+    }
+  }
+  __m512 sum = _mm512_setzero_ps();
+  for (const __m512& x : acc) {
+    sum = _mm512_add_ps(sum, x);
+  }
+  benchmark::DoNotOptimize(sum);
+  return 2.0 * 16 * 24 * kFmaIterations;
+}
+
+INTERNVL_TARGET_AVX2 double fma_avx2() {
+  __m256 acc[12];
+  for (__m256& x : acc) {
+    x = _mm256_setzero_ps();
+  }
+  const __m256 a = _mm256_set1_ps(1e-7f), b = _mm256_set1_ps(1e-7f);
+  for (long it = 0; it < kFmaIterations; ++it) {
+#pragma GCC unroll 12
+    for (__m256& x : acc) {
+      x = _mm256_fmadd_ps(a, b, x);
+    }
+  }
+  __m256 sum = _mm256_setzero_ps();
+  for (const __m256& x : acc) {
+    sum = _mm256_add_ps(sum, x);
+  }
+  benchmark::DoNotOptimize(sum);
+  return 2.0 * 8 * 12 * kFmaIterations;
+}
+
+void BM_fma_peak(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  ThreadPool pool(threads);
+  const auto per_thread = cpu::active_isa() == cpu::Isa::avx512 ? fma_avx512 : fma_avx2;
+  double flops = 0.0;
+  for (auto _ : state) {
+    pool.run(threads, [&](index_t) { flops = per_thread(); });
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// M (tokens), K, N: 300M qkv and fc1 shapes at 257 / 1025 tokens, 6B fc1 at 1025 and 257 tokens.
+void shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "threads"});
+  for (const auto& [m, k, n] :
+       {std::array<index_t, 3>{257, 1024, 3072}, {1025, 1024, 4096}, {1025, 3200, 9600}, {257, 3200, 12800}}) {
+    for (index_t threads : {1, 2}) {
+      b->Args({m, k, n, threads});
+    }
+  }
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+}
+
+}  // namespace
+
+BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
+BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
+BENCHMARK(BM_gemm_eigen)->Apply(shapes);
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("cpu_isa", std::string(cpu::active_isa_name()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,69 @@
+// The backend-generic part of the `extract` example: InternViT (and with `projector` the chat model's
+// projector) on host pixels [B, C, H, W], returning hidden state `layer` (default -1, or the projector's
+// select_layer) or the visual tokens as host f32. Free of Boost.Hana: the caller parses config.json, so
+// the CUDA path (extract_cuda.cu) compiles this with nvcc while extract.cpp keeps the host-only parts.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "internvl/backend/transfer.hpp"
+#include "internvl/models/chat_projector.hpp"
+#include "internvl/models/vision_loader.hpp"
+
+namespace internvl::examples {
+
+struct ExtractRequest {
+  std::shared_ptr<const io::ModelDir> dir;
+  config::VisionConfig config;
+  CView<float, 4> pixels;    // host f32
+  std::optional<int> layer;  // the hidden state to return; default: -1 or the projector's select_layer
+  bool projector = false;    // return the chat projector's visual tokens instead
+};
+
+struct ExtractResult {
+  Tensor<float, 3> features;  // [B, tokens, hidden] or [B, tokens/4, llm width]
+  double encoder_ms = 0.0;    // the forward pass, from host pixels to host features
+};
+
+template <class Backend>
+ExtractResult extract_features(const ExtractRequest& request) {
+  using T = default_activation_t<Backend>;
+  using Clock = std::chrono::steady_clock;
+  std::optional<models::ChatProjector<Backend, T>> projector;
+  if (request.projector) {
+    projector = models::ChatProjector<Backend, T>::load(request.dir);
+  }
+  const int layer = request.layer.value_or(projector ? projector->select_layer() : -1);
+  Context<Backend> ctx;
+  ExtractResult result;
+  models::visit_intern_vit<Backend, T>(request.dir, request.config, [&]<class Model>(Model& model) {
+    std::fprintf(stderr, "model: %s (%s), backend %s\n", std::string(Model::preset_type::name).c_str(),
+                 Model::is_compiled ? "compiled preset" : "runtime-shaped: no compiled preset matches config.json",
+                 std::string(Backend::name).c_str());
+    const auto start = Clock::now();
+    auto scope = ctx.workspace().scope();
+    const int wanted[] = {layer};
+    model.forward(ctx, to_backend<T>(ctx, request.pixels), wanted, [&](int, CView<T, 3> hidden) {
+      if (!projector) {
+        result.features = to_host(ctx, hidden);
+        return;
+      }
+      auto inner = ctx.workspace().scope();
+      View<T, 3> tokens = ctx.workspace().template tensor<T>(
+          Extents<3>{hidden.size(0), (hidden.size(1) - 1) / 4, projector->output_width()});
+      projector->forward(ctx, tokens, hidden);
+      result.features = to_host(ctx, CView<T, 3>(tokens));
+    });
+    result.encoder_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  });
+  return result;
+}
+
+// extract_features<backend::cuda>, compiled by nvcc in extract_cuda.cu (built when CUDA is enabled).
+ExtractResult extract_features_cuda(const ExtractRequest& request);
+
+}  // namespace internvl::examples

@@ -1,0 +1,120 @@
+// The cpu backend's GEMM:  C[b] = act(A[b] · B[b]ᵀ + bias)  for every matrix b of a batch.
+//   A [M, K] f32 activations; B [N, K] weights stored as f32, bf16 or f16 (widened while packed);
+//   C [M, N] f32; f32 accumulation; bias [N] or none; act = identity or exact-erf GELU.
+//   Rows must be dense (unit stride in the last dimension); row and batch strides are free.
+// Per matrix, A is packed once (the threads split its panels); then the threads split C's nr-column
+// panels into contiguous ranges (its mr-row panels when N is too narrow) and each runs the blocked
+// loops of macro_kernel.hpp over its range, with its own packed-B buffer. A batch that divides evenly
+// over the threads (or is large) is split by matrix instead. Tiny products run on one thread. The
+// path (AVX-512 or AVX2, isa.hpp) is chosen per call; the packing buffers come from the workspace.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+#include "internvl/backend/cpu/gemm/kernel_avx2.hpp"
+#include "internvl/backend/cpu/gemm/kernel_avx512.hpp"
+#include "internvl/backend/cpu/gemm/macro_kernel.hpp"
+#include "internvl/backend/cpu/isa.hpp"
+#include "internvl/core/thread_pool.hpp"
+#include "internvl/core/weight_view.hpp"
+#include "internvl/core/workspace.hpp"
+
+namespace internvl::cpu {
+
+struct GemmEpilogue {
+  CView<float, 1> bias = {};  // [N], or empty for none
+  bool gelu = false;          // exact-erf GELU after the bias
+};
+
+namespace packed {
+
+// Below this many flops per thread a GEMM uses fewer threads (waking one costs more than it saves).
+inline constexpr double kMinFlopsPerThread = 1 << 21;
+
+}  // namespace packed
+
+// C[b] = act(A[b] · B[b]ᵀ + bias) for b < batch. A [batch, M, K], B [batch, N, K], C [batch, M, N].
+inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a, const WeightView<3>& b,
+                         GemmEpilogue epilogue = {}, Isa isa = active_isa()) {
+  using namespace packed;
+  constexpr std::string_view where = "cpu::gemm";
+  const index_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(1);
+  INTERNVL_CHECK(b.size(0) == batch && b.size(2) == k && c.shape() == (Extents<3>{batch, m, n}), where, "A ",
+                 shape_string(a), ", B ", shape_string(b), " and C ", shape_string(c), " do not fit C = A·Bᵀ");
+  INTERNVL_CHECK(a.has_dense_rows() && c.has_dense_rows() && (k <= 1 || b.stride(2) == 1), where,
+                 "A, B and C need unit stride in their last dimension (strides ", a.stride(2), ", ", b.stride(2), ", ",
+                 c.stride(2), ")");
+  INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1), where,
+                 "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
+  INTERNVL_CHECK(isa == Isa::avx512 ? cpu_features().avx512 : cpu_features().avx2, where, "this CPU lacks ",
+                 isa_name(isa));
+  if (batch == 0 || m == 0 || n == 0) {
+    return;
+  }
+  const KernelSet& ks = isa == Isa::avx512 ? avx512::kKernels : avx2::kKernels;
+  Operands x{.m = m,
+             .n = n,
+             .k = k,
+             .a = a.data(),
+             .lda = a.stride(1),
+             .b = static_cast<const std::byte*>(b.data()),
+             .ldb = b.stride(1),
+             .b_size = static_cast<index_t>(size_of(b.dtype())),
+             .pack_b = nullptr,
+             .c = c.data(),
+             .ldc = c.stride(1),
+             .bias = epilogue.bias.data(),
+             .gelu = epilogue.gelu};
+  x.pack_b = visit_dtype(b.dtype(), []<class T>(T) -> PackB { return &pack_b_typed<T>; });
+  const auto item = [&](index_t i) {
+    Operands xi = x;
+    xi.a += i * a.stride(0);
+    xi.b += i * b.stride(0) * x.b_size;
+    xi.c += i * c.stride(0);
+    return xi;
+  };
+
+  const index_t m_panels = ceil_div(m, ks.mr), n_panels = ceil_div(n, ks.nr);
+  const double flops = 2.0 * static_cast<double>(batch * m * n) * static_cast<double>(std::max<index_t>(k, 1));
+  const index_t threads = std::clamp<index_t>(static_cast<index_t>(flops / kMinFlopsPerThread), 1, pool.size());
+  const index_t a_floats = m_panels * ks.mr * k;
+  const index_t b_floats = ks.kc * ks.nc;
+  auto scope = ws.scope();
+  float* b_blocks = ws.allocate<float>(static_cast<std::size_t>(threads * b_floats));
+
+  if (batch % threads == 0 || batch >= 8 * threads) {  // one matrix per thread at a time
+    float* a_packed = ws.allocate<float>(static_cast<std::size_t>(std::max<index_t>(1, threads * a_floats)));
+    pool.run(threads, [&](index_t t) {
+      const Range mine = part(batch, threads, t);
+      for (index_t i = mine.begin; i < mine.end; ++i) {
+        const Operands xi = item(i);
+        pack_a(ks, xi, a_packed + t * a_floats, {0, m_panels});
+        multiply(ks, xi, a_packed + t * a_floats, b_blocks + t * b_floats, {0, m_panels}, {0, n_panels});
+      }
+    });
+    return;
+  }
+  float* a_packed = ws.allocate<float>(static_cast<std::size_t>(std::max<index_t>(1, a_floats)));
+  const bool split_n = n_panels >= threads;
+  for (index_t i = 0; i < batch; ++i) {  // every thread on each matrix
+    const Operands xi = item(i);
+    pool.run(threads, [&](index_t t) { pack_a(ks, xi, a_packed, part(m_panels, threads, t)); });
+    pool.run(threads, [&](index_t t) {
+      multiply(ks, xi, a_packed, b_blocks + t * b_floats, split_n ? Range{0, m_panels} : part(m_panels, threads, t),
+               split_n ? part(n_panels, threads, t) : Range{0, n_panels});
+    });
+  }
+}
+
+// C = act(A · Bᵀ + bias): A [M, K], B [N, K], C [M, N].
+inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
+                 GemmEpilogue epilogue = {}, Isa isa = active_isa()) {
+  const auto add_batch = []<class T>(TensorView<T, 2> v) {
+    return TensorView<T, 3>(v.data(), {1, v.size(0), v.size(1)}, {0, v.stride(0), v.stride(1)});
+  };
+  const WeightView<3> b3 = b.visit([&]<class T>(CView<T, 2> typed) { return WeightView<3>(add_batch(typed)); });
+  gemm_batched(pool, ws, add_batch(c), add_batch(a), b3, epilogue, isa);
+}
+
+}  // namespace internvl::cpu

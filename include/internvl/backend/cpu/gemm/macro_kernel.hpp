@@ -1,0 +1,175 @@
+// The blocked loops of the GEMM that one thread runs (layouts and block sizes in blocking.hpp):
+//   for each N block (nc columns of its range)
+//     for each K block (kc):  pack the B block (nc × kc f32, stays in L2); the micro-tiles below
+//                             prefetch the next block's source rows, so packing rarely waits on memory
+//       for each A panel (mr rows, packed once per call by pack_a)
+//         for each B panel (nr columns):  micro-tile, accumulating into C after the first K block
+// M is spread evenly over the A panels; N edges use kernels of fewer vectors (and a local tile when
+// N ends inside a vector). Bias and GELU are applied in the last K block, on the registers.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "internvl/backend/cpu/gemm/blocking.hpp"
+#include "internvl/backend/cpu/gemm/pack.hpp"
+
+namespace internvl::cpu::packed {
+
+using PackB = void (*)(const void* b, index_t ldb, index_t cols, index_t kc, int nr, float* dst);
+
+template <class T>
+void pack_b_typed(const void* b, index_t ldb, index_t cols, index_t kc, int nr, float* dst) {
+  pack_b_panel(static_cast<const T*>(b), ldb, cols, kc, nr, dst);
+}
+
+// One matrix of the batch, as the packing and tile loops see it.
+struct Operands {
+  index_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  index_t lda = 0;
+  const std::byte* b = nullptr;  // element (j, k) at b + (j·ldb + k)·b_size
+  index_t ldb = 0;
+  index_t b_size = 0;
+  PackB pack_b = nullptr;
+  float* c = nullptr;
+  index_t ldc = 0;
+  const float* bias = nullptr;
+  bool gelu = false;
+};
+
+struct Range {
+  index_t begin = 0, end = 0;
+};
+
+// Part i of [0, n) cut into `parts` contiguous ranges of nearly equal length.
+inline Range part(index_t n, index_t parts, index_t i) {
+  const index_t base = n / parts, extra = n % parts;
+  const index_t begin = i * base + std::min(i, extra);
+  return {begin, begin + base + (i < extra ? 1 : 0)};
+}
+
+inline index_t k_blocks(const KernelSet& ks, index_t k) { return std::max<index_t>(1, ceil_div(k, ks.kc)); }
+
+// The rows of A panel i: M is spread evenly over ceil(M / mr) panels (257 rows: 26 of 8 and 7 of
+// 7, not 32 of 8 and one of 1, which would run at a fraction of the FMA rate).
+inline Range panel_rows(const KernelSet& ks, index_t m, index_t i) { return part(m, ceil_div(m, ks.mr), i); }
+
+// Packs A panels [p.begin, p.end) for every K block: block k0 holds ceil(M/mr) panels of [kc][mr].
+inline void pack_a(const KernelSet& ks, const Operands& x, float* a_packed, Range p) {
+  const index_t m_panels = ceil_div(x.m, ks.mr);
+  for (index_t kb = 0; kb < k_blocks(ks, x.k); ++kb) {
+    const index_t k0 = kb * ks.kc, kc = std::min(ks.kc, x.k - k0);
+    for (index_t i = p.begin; i < p.end; ++i) {
+      const Range rows = panel_rows(ks, x.m, i);
+      pack_a_panel(x.a + rows.begin * x.lda + k0, x.lda, static_cast<int>(rows.end - rows.begin), kc, ks.mr,
+                   a_packed + k0 * m_panels * ks.mr + i * ks.mr * kc);
+    }
+  }
+}
+
+// A tile whose columns end inside a vector: computed into a local tile, then copied out.
+inline void edge_tile(MicroKernel kernel, MicroTile t, int rows, int cols, int nr) {
+  alignas(64) float tile[kMaxTileRows * kMaxTileCols] = {};
+  alignas(64) float bias[kMaxTileCols] = {};
+  float* c = t.c;
+  for (int i = 0; t.accumulate && i < rows; ++i) {
+    std::memcpy(tile + i * nr, c + i * t.ldc, sizeof(float) * static_cast<std::size_t>(cols));
+  }
+  if (t.bias != nullptr) {
+    std::memcpy(bias, t.bias, sizeof(float) * static_cast<std::size_t>(cols));
+    t.bias = bias;
+  }
+  t.c = tile;
+  const index_t ldc = t.ldc;
+  t.ldc = nr;
+  kernel(t);
+  for (int i = 0; i < rows; ++i) {
+    std::memcpy(c + i * ldc, tile + i * nr, sizeof(float) * static_cast<std::size_t>(cols));
+  }
+}
+
+// Hands the source rows of the next B block out to the micro-tiles of the current one, a row or
+// a few per tile, so that each kernel prefetches them between its FMAs and packing the next block
+// reads them from cache instead of waiting on memory.
+class NextBlockPrefetch {
+ public:
+  NextBlockPrefetch() = default;
+  // Rows [n0, n1) and columns [k0, k0 + kc) of B, spread over `tiles` micro-tiles.
+  NextBlockPrefetch(const Operands& x, index_t n0, index_t n1, index_t k0, index_t kc, index_t tiles)
+      : first_(x.b + (n0 * x.ldb + k0) * x.b_size),
+        stride_(x.ldb * x.b_size),
+        rows_(kc > 0 ? n1 - n0 : 0),
+        rows_per_tile_(ceil_div(rows_, std::max<index_t>(tiles, 1))),
+        lines_(kc * x.b_size / 64 + 1) {}  // enough for any alignment of the row's start
+
+  void assign(MicroTile& t) {
+    const index_t rows = std::min(rows_per_tile_, rows_ - next_);
+    t.prefetch = rows > 0 ? first_ + next_ * stride_ : nullptr;
+    t.prefetch_stride = stride_;
+    t.prefetch_rows = static_cast<int>(rows);
+    t.prefetch_lines = static_cast<int>(lines_);
+    next_ += rows;
+  }
+
+ private:
+  const std::byte* first_ = nullptr;
+  index_t stride_ = 0, rows_ = 0, rows_per_tile_ = 0, lines_ = 0, next_ = 0;
+};
+
+// C tiles of A panels `p` × B panels `j`, with this thread's B block buffer (kc · nc floats).
+inline void multiply(const KernelSet& ks, const Operands& x, const float* a_packed, float* b_block, Range p, Range j) {
+  const index_t m_panels = ceil_div(x.m, ks.mr);
+  const index_t block_panels = ks.nc / ks.nr;
+  const index_t kbs = k_blocks(ks, x.k);
+  for (index_t j0 = j.begin; j0 < j.end; j0 += block_panels) {
+    const index_t j1 = std::min(j.end, j0 + block_panels);
+    for (index_t kb = 0; kb < kbs; ++kb) {
+      const index_t k0 = kb * ks.kc, kc = std::min(ks.kc, x.k - k0);
+      for (index_t jj = j0; jj < j1; ++jj) {
+        const index_t n0 = jj * ks.nr;
+        x.pack_b(x.b + (n0 * x.ldb + k0) * x.b_size, x.ldb, std::min<index_t>(ks.nr, x.n - n0), kc, ks.nr,
+                 b_block + (jj - j0) * ks.nr * kc);
+      }
+      const index_t tiles = (p.end - p.begin) * (j1 - j0);
+      NextBlockPrefetch next;  // the next K block of these columns, or the first of the next columns
+      if (kb + 1 < kbs) {
+        next =
+            NextBlockPrefetch(x, j0 * ks.nr, std::min(x.n, j1 * ks.nr), k0 + kc, std::min(ks.kc, x.k - k0 - kc), tiles);
+      } else if (j1 < j.end) {
+        const index_t j2 = std::min(j.end, j1 + block_panels);
+        next = NextBlockPrefetch(x, j1 * ks.nr, std::min(x.n, j2 * ks.nr), 0, std::min(ks.kc, x.k), tiles);
+      }
+      const bool last = kb == kbs - 1;
+      for (index_t i = p.begin; i < p.end; ++i) {
+        const Range rows = panel_rows(ks, x.m, i);
+        const int row_count = static_cast<int>(rows.end - rows.begin);
+        MicroTile t;
+        t.a = a_packed + k0 * m_panels * ks.mr + i * ks.mr * kc;
+        t.kc = kc;
+        t.ldc = x.ldc;
+        t.accumulate = kb > 0;
+        t.gelu = last && x.gelu;
+        for (index_t jj = j0; jj < j1; ++jj) {
+          const index_t n0 = jj * ks.nr;
+          const int cols = static_cast<int>(std::min<index_t>(ks.nr, x.n - n0));
+          const int vectors = (cols + ks.lanes - 1) / ks.lanes;
+          const MicroKernel kernel =
+              ks.kernels[static_cast<std::size_t>(row_count - 1)][static_cast<std::size_t>(vectors - 1)];
+          t.b = b_block + (jj - j0) * ks.nr * kc;
+          t.c = x.c + rows.begin * x.ldc + n0;
+          t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;
+          next.assign(t);
+          if (cols == vectors * ks.lanes) {
+            kernel(t);
+          } else {
+            edge_tile(kernel, t, row_count, cols, ks.nr);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace internvl::cpu::packed

@@ -1,0 +1,10 @@
+// config.json parsing for the CUDA tests (host compiler: Boost.Hana).
+#include "host_config.hpp"
+
+#include "internvl/models/load_intern_vit.hpp"
+
+namespace internvl::testing {
+
+config::VisionConfig vision_config_of(const io::ModelDir& dir) { return models::read_vision_config(dir); }
+
+}  // namespace internvl::testing
