@@ -9,6 +9,9 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+from PIL import Image
+
 build, root = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 golden = root / "tests" / "golden"
 model = str(golden / "vision" / "tiny6b_orig_f32")
@@ -74,6 +77,12 @@ good = run("segment", ["--model", model, "--head", seg, "--image", image, "--out
 if not all((tmp / f).is_file() for f in ("m.png", "o.png", "l.npy")):
     failures.append("segment outputs")
     print("FAIL segment outputs missing")
+else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
+    with Image.open(tmp / "m.png") as mask:
+        mode, indices = mask.mode, np.asarray(mask)
+    if mode != "P" or not np.array_equal(indices, np.load(tmp / "l.npy").argmax(0)):
+        failures.append("segment mask")
+        print(f"FAIL segment mask: mode {mode}, indices differ from the logits' argmax")
 shutil.rmtree(tmp)
 print(f"{len(failures)} failed" if failures else "all passed")
 sys.exit(1 if failures else 0)

@@ -1,8 +1,8 @@
 // segment: semantic segmentation with an InternViT backbone and a segmentation head (facts §6), the
 // mmseg evaluation procedure: the shorter side resized to the head's crop size and both sides to
 // multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference, logits
-// resized back to the image, argmax. Writes the class-index mask, optionally a colour overlay and
-// the logits, and prints the share of the image each predicted class covers.
+// resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
+// optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +13,7 @@
 #include "internvl/heads/segmenter.hpp"
 #include "internvl/io/image.hpp"
 #include "internvl/io/npy.hpp"
+#include "internvl/io/palette_png.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"
 #include "support/cli.hpp"
@@ -30,7 +31,8 @@ constexpr const char* kUsage =
     "  --model DIR       the backbone (config.json + safetensors)\n"
     "  --head FILE       the head file; its crop_size sets the input resize (shorter side -> crop_size)\n"
     "  --image FILE      a PNG, JPEG or PPM image\n"
-    "  --out MASK.png    the class of each pixel as an 8-bit grey PNG (value = class index, at most 256 classes)\n"
+    "  --out MASK.png    the class of each pixel as an 8-bit palette PNG: pixel value = class index (at most\n"
+    "                    256 classes), shown in the head's colours\n"
     "  --overlay FILE    the image blended half and half with the class colours (the head's palette)\n"
     "  --slide           sliding-window inference (crop_size windows at steps of stride, as the official\n"
     "                    evaluation); default: one forward pass over the whole resized image\n"
@@ -65,6 +67,10 @@ int main(int argc, char** argv) {
     const heads::HeadDescription& d = head.description();
     INTERNVL_CHECK(d.num_classes <= 256, head_path, d.num_classes,
                    " classes do not fit the 8-bit mask PNG (use --out-npy and your own argmax)");
+    std::vector<heads::Rgb> palette = d.palette;
+    for (index_t k = static_cast<index_t>(palette.size()); k < d.num_classes; ++k) {
+      palette.push_back(fallback_colour(k));
+    }
     const io::Image image = io::read_image(image_path);
     Context<Backend> ctx;
     const Tensor<float, 3> logits = heads::segment(ctx, model, head, image.view(), mode);
@@ -77,12 +83,12 @@ int main(int argc, char** argv) {
       mask.data()[i] = static_cast<std::uint8_t>(classes.data()[i]);
       ++counts[static_cast<std::size_t>(classes.data()[i])];
     }
-    io::write_png(mask_path, mask.view());
+    io::write_palette_png(mask_path, mask.view(), palette);
     if (const auto overlay_path = cli.get("--overlay")) {
       io::Image overlay = io::make_image({width, height}, 3);
       for (index_t i = 0; i < classes.numel(); ++i) {
         const index_t k = classes.data()[i];
-        const heads::Rgb colour = d.palette.empty() ? fallback_colour(k) : d.palette[static_cast<std::size_t>(k)];
+        const heads::Rgb& colour = palette[static_cast<std::size_t>(k)];
         for (int c = 0; c < 3; ++c) {
           overlay.data()[3 * i + c] = static_cast<std::uint8_t>((image.data()[3 * i + c] + colour[c] + 1) / 2);
         }
