@@ -3,30 +3,12 @@
 # on the held-out data shipped under demo/ with the small InternViT models trained by scripts/train_demo.py
 # (demo/README.md): classify on the handwritten digits (linear probe), segment on the procedural scenes (linear
 # and UperNet heads, sliding window). Prints the predictions next to the truth, then the overall top-1 and mIoU
-# beside PyTorch's (demo/reference_results.json). Masks (8-bit class indices) and colour overlays go to
+# beside PyTorch's (demo/reference_results.json). Masks (palette PNGs of class indices) and colour overlays go to
 # build/demo-output/. Idempotent; quiet when nothing needs installing.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-# The report reads the masks with Pillow.
-for p in python3-numpy python3-pil; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    echo "demo: installing $p"
-    log=$(mktemp)
-    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-      "$p"; } >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
-    rm -f "$log"
-  fi
-done
-[ -d /usr/local/cuda/bin ] && PATH=/usr/local/cuda/bin:$PATH && export PATH
-if [ ! -f build/build.ninja ]; then
-  meson setup build >build.setup.log 2>&1 || { cat build.setup.log; exit 1; }
-  rm -f build.setup.log
-fi
-ninja -C build examples/classify examples/segment >build.demo.log 2>&1 || { tail -n 60 build.demo.log; exit 1; }
-rm -f build.demo.log
+sh scripts/build.sh build -- examples/classify examples/segment
 
 out=build/demo-output
 mkdir -p "$out"

@@ -33,6 +33,14 @@ missing = set(truth) - set(predicted)
 if missing:
     sys.exit(f"demo_report: no prediction for {len(missing)} digit images (e.g. {sorted(missing)[0]})")
 
+shown = sorted(truth)[:16]
+print(f"Digits: the first {len(shown)} of {len(truth)} held-out images (all of them: {out / 'digits.tsv'})")
+print("image      true  predicted (probability)")
+for name in shown:
+    label, p = predicted[name]
+    print(f"{name:10s} {truth[name]:4d}  {label:4d} ({p:.3f}){'' if label == truth[name] else '   <- wrong'}")
+print()
+
 classes = 10
 confusion = np.zeros((classes, classes), np.int64)
 for name, label in truth.items():
