@@ -31,4 +31,4 @@ for head in linear upernet; do
 done
 python3 scripts/demo_report.py demo "$out"
 echo
-echo "masks (class index per pixel) and overlays: $out/scenes-linear/ and $out/scenes-upernet/"
+echo "masks (palette PNGs, pixel value = class index) and colour overlays: $out/scenes-linear/ and $out/scenes-upernet/"

@@ -50,7 +50,7 @@ print(f"Digits: {len(truth)} held-out images, linear probe; rows = true digit, c
 print("true |" + "".join(f"{c:5d}" for c in range(classes)) + " | correct")
 for t in range(classes):
     cells = "".join(f"{confusion[t, c]:5d}" if confusion[t, c] else "    ." for c in range(classes))
-    print(f"{t:4d} |{cells} | {confusion[t, t]:3d}/{confusion[t].sum():<3d}")
+    print(f"{t:4d} |{cells} | {confusion[t, t]:3d}/{confusion[t].sum()}")
 mistakes = [(name, label, *predicted[name]) for name, label in sorted(truth.items()) if predicted[name][0] != label]
 if mistakes:
     shown = ", ".join(f"{name} {label}->{p} ({prob:.2f})" for name, label, p, prob in mistakes[:24])
