@@ -40,7 +40,7 @@ int run(const examples::Cli& cli) {
     }
     std::printf("config\n");
     config::for_each_field(c, [](std::string_view field, const auto& value) {
-      std::printf("  %-22s %s\n", std::string(field).c_str(), config::detail::value_string(value).c_str());
+      std::printf("  %-22s %s\n", std::string(field).c_str(), config::value_string(value).c_str());
     });
     const std::int64_t expected = c.parameter_count();
     std::printf("parameters %lld loaded, %lld from the config (%s)\n", static_cast<long long>(model.parameter_count()),

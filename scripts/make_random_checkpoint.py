@@ -2,7 +2,8 @@
 """Writes a random-weight InternViT model directory of a real size (for benchmarks and memory checks;
 kept out of git): config.json copied from configs/, weights in the original remote-code naming, bf16,
 f16 or f32, optionally sharded with a model.safetensors.index.json. Values are a tiled random block
-(norm weights near 1, layer scales 0.1), written tensor by tensor so memory stays small.
+(norm weights near 1, layer scales 0.1), written tensor by tensor and in slices, so memory stays small.
+scripts/make_random_internvl.py builds on the functions here.
 
   python3 scripts/make_random_checkpoint.py --config configs/InternViT-6B-224px.json --out /tmp/vit6b --dtype bf16
 """
@@ -13,82 +14,107 @@ import struct
 
 import numpy as np
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--config", required=True)
-parser.add_argument("--out", required=True)
-parser.add_argument("--dtype", choices=["bf16", "f16", "f32"], default="bf16")
-parser.add_argument("--shards", type=int, default=1)
-parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args()
-
-cfg = json.loads(pathlib.Path(args.config).read_text())
-D, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
-P, C, image = cfg.get("patch_size", 14), cfg.get("num_channels", 3), cfg.get("image_size", 224)
-rms = cfg.get("norm_type", "rms_norm") == "rms_norm"
-qkv_bias, qk_norm = cfg.get("qkv_bias", False), cfg.get("qk_normalization", True)
-tokens = 1 + (image // P) ** 2
-
-tensors = [("embeddings.class_embedding", (1, 1, D), "embed"), ("embeddings.patch_embedding.weight", (D, C, P, P), "matrix"),
-           ("embeddings.patch_embedding.bias", (D,), "bias"), ("embeddings.position_embedding", (1, tokens, D), "embed")]
-for i in range(L):
-    p = f"encoder.layers.{i}."
-    tensors += [(p + "norm1.weight", (D,), "norm"), (p + "attn.qkv.weight", (3 * D, D), "matrix")]
-    if not rms:
-        tensors += [(p + "norm1.bias", (D,), "bias")]
-    if qkv_bias:
-        tensors += [(p + "attn.qkv.bias", (3 * D,), "bias")]
-    if qk_norm:
-        tensors += [(p + "attn.q_norm.weight", (D,), "norm"), (p + "attn.k_norm.weight", (D,), "norm")]
-    tensors += [(p + "attn.proj.weight", (D, D), "matrix"), (p + "attn.proj.bias", (D,), "bias"), (p + "ls1", (D,), "scale"),
-                (p + "norm2.weight", (D,), "norm"), (p + "mlp.fc1.weight", (F, D), "matrix"), (p + "mlp.fc1.bias", (F,), "bias"),
-                (p + "mlp.fc2.weight", (D, F), "matrix"), (p + "mlp.fc2.bias", (D,), "bias"), (p + "ls2", (D,), "scale")]
-    if not rms:
-        tensors += [(p + "norm2.bias", (D,), "bias")]
-
-np_dtype = {"bf16": np.uint16, "f16": np.float16, "f32": np.float32}[args.dtype]
-st_dtype = {"bf16": "BF16", "f16": "F16", "f32": "F32"}[args.dtype]
-itemsize = np.dtype(np_dtype).itemsize
-rng = np.random.default_rng(args.seed)
-block = rng.standard_normal(1 << 22).astype(np.float32)
+NP_DTYPE = {"bf16": np.uint16, "f16": np.float16, "f32": np.float32}
+ST_DTYPE = {"bf16": "BF16", "f16": "F16", "f32": "F32"}
+TORCH_DTYPE = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}
 
 
-def values(shape, kind):
-    n = int(np.prod(shape))
-    if kind == "norm":
-        v = 1 + 0.1 * block[:n]
-    elif kind == "scale":
-        v = np.full(n, 0.1, np.float32)
-    else:
-        scale = {"matrix": 1 / np.sqrt(shape[-1] if len(shape) == 2 else np.prod(shape[1:])), "bias": 0.02, "embed": 0.5}[kind]
-        v = np.resize(np.roll(block, n % 9973), n) * scale
-    v = v.astype(np.float32)
-    if args.dtype == "bf16":
-        return (v.view(np.uint32) >> 16).astype(np.uint16)  # truncation is fine for random data
-    return v.astype(np_dtype)
+def vision_tensors(cfg, prefix=""):
+    """(name, shape, kind) of every InternViT tensor the config describes, remote-code names."""
+    D, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    P, C, image = cfg.get("patch_size", 14), cfg.get("num_channels", 3), cfg.get("image_size", 224)
+    rms = cfg.get("norm_type", "rms_norm") == "rms_norm"
+    qkv_bias, qk_norm = cfg.get("qkv_bias", False), cfg.get("qk_normalization", True)
+    tokens = 1 + (image // P) ** 2
+    tensors = [("embeddings.class_embedding", (1, 1, D), "embed"), ("embeddings.patch_embedding.weight", (D, C, P, P), "matrix"),
+               ("embeddings.patch_embedding.bias", (D,), "bias"), ("embeddings.position_embedding", (1, tokens, D), "embed")]
+    for i in range(L):
+        p = f"encoder.layers.{i}."
+        tensors += [(p + "norm1.weight", (D,), "norm"), (p + "attn.qkv.weight", (3 * D, D), "matrix")]
+        if not rms:
+            tensors += [(p + "norm1.bias", (D,), "bias")]
+        if qkv_bias:
+            tensors += [(p + "attn.qkv.bias", (3 * D,), "bias")]
+        if qk_norm:
+            tensors += [(p + "attn.q_norm.weight", (D,), "norm"), (p + "attn.k_norm.weight", (D,), "norm")]
+        tensors += [(p + "attn.proj.weight", (D, D), "matrix"), (p + "attn.proj.bias", (D,), "bias"), (p + "ls1", (D,), "scale"),
+                    (p + "norm2.weight", (D,), "norm"), (p + "mlp.fc1.weight", (F, D), "matrix"), (p + "mlp.fc1.bias", (F,), "bias"),
+                    (p + "mlp.fc2.weight", (D, F), "matrix"), (p + "mlp.fc2.bias", (D,), "bias"), (p + "ls2", (D,), "scale")]
+        if not rms:
+            tensors += [(p + "norm2.bias", (D,), "bias")]
+    return [(prefix + name, shape, kind) for name, shape, kind in tensors]
 
 
-out = pathlib.Path(args.out)
-out.mkdir(parents=True, exist_ok=True)
-cfg_out = dict(cfg, torch_dtype={"bf16": "bfloat16", "f16": "float16", "f32": "float32"}[args.dtype])
-(out / "config.json").write_text(json.dumps(cfg_out, indent=2) + "\n")
-shards = [tensors[s::args.shards] for s in range(args.shards)]
-weight_map = {}
-for s, part in enumerate(shards):
-    name = "model.safetensors" if args.shards == 1 else f"model-{s + 1:05d}-of-{args.shards:05d}.safetensors"
-    header, offset = {"__metadata__": {"format": "pt"}}, 0
-    for tname, shape, _ in part:
-        size = int(np.prod(shape)) * itemsize
-        header[tname] = {"dtype": st_dtype, "shape": list(shape), "data_offsets": [offset, offset + size]}
-        offset += size
-        weight_map[tname] = name
-    blob = json.dumps(header).encode()
-    blob += b" " * ((8 - len(blob) % 8) % 8)
-    with open(out / name, "wb") as f:
-        f.write(struct.pack("<Q", len(blob)))
-        f.write(blob)
-        for tname, shape, kind in part:
-            f.write(values(shape, kind).tobytes())
-if args.shards > 1:
-    total = sum(int(np.prod(s)) * itemsize for _, s, _ in tensors)
-    (out / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
-print(f"wrote {out}: {sum(int(np.prod(s)) for _, s, _ in tensors):,} parameters, {args.dtype}")
+class Values:
+    """Deterministic pseudo-random values by kind: a random block tiled (shifted per tensor), scaled."""
+
+    def __init__(self, dtype, seed):
+        self.dtype = dtype
+        self.block = np.random.default_rng(seed).standard_normal(1 << 22).astype(np.float32)
+
+    def encode(self, v):
+        v = v.astype(np.float32)
+        if self.dtype == "bf16":
+            return (v.view(np.uint32) >> 16).astype(np.uint16)  # truncation is fine for random data
+        return v.astype(NP_DTYPE[self.dtype])
+
+    def chunks(self, shape, kind, chunk=1 << 24):
+        """The tensor's values in slices of at most `chunk` elements, encoded."""
+        n = int(np.prod(shape))
+        if kind == "norm":
+            scale, offset = 0.1, 1.0
+        elif kind == "scale":
+            scale, offset = 0.0, 0.1
+        else:
+            fan_in = shape[-1] if len(shape) == 2 else int(np.prod(shape[1:])) if len(shape) > 2 else 1
+            scale, offset = {"matrix": 1 / np.sqrt(fan_in), "bias": 0.02, "embed": 0.5, "unit": 1.0}[kind], 0.0
+        shift = n % 9973
+        for start in range(0, max(n, 1), chunk):
+            count = min(chunk, n - start)
+            index = (np.arange(start, start + count, dtype=np.int64) - shift) % self.block.size
+            yield self.encode(self.block[index] * scale + offset)
+
+
+def write_checkpoint(out, config, tensors, dtype="bf16", shards=1, seed=0):
+    """Writes config.json (with torch_dtype set) and the tensors as safetensors, optionally sharded."""
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(dict(config, torch_dtype=TORCH_DTYPE[dtype]), indent=2) + "\n")
+    itemsize = np.dtype(NP_DTYPE[dtype]).itemsize
+    values = Values(dtype, seed)
+    weight_map = {}
+    for s in range(shards):
+        part = tensors[s::shards]
+        name = "model.safetensors" if shards == 1 else f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        header, offset = {"__metadata__": {"format": "pt"}}, 0
+        for tname, shape, _ in part:
+            size = int(np.prod(shape)) * itemsize
+            header[tname] = {"dtype": ST_DTYPE[dtype], "shape": list(shape), "data_offsets": [offset, offset + size]}
+            offset += size
+            weight_map[tname] = name
+        blob = json.dumps(header).encode()
+        blob += b" " * ((8 - len(blob) % 8) % 8)
+        with open(out / name, "wb") as f:
+            f.write(struct.pack("<Q", len(blob)))
+            f.write(blob)
+            for tname, shape, kind in part:
+                for chunk in values.chunks(shape, kind):
+                    f.write(chunk.tobytes())
+    if shards > 1:
+        total = sum(int(np.prod(s)) * itemsize for _, s, _ in tensors)
+        (out / "model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+    return sum(int(np.prod(s)) for _, s, _ in tensors)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--dtype", choices=["bf16", "f16", "f32"], default="bf16")
+    parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    cfg = json.loads(pathlib.Path(args.config).read_text())
+    count = write_checkpoint(args.out, cfg, vision_tensors(cfg), args.dtype, args.shards, args.seed)
+    print(f"wrote {args.out}: {count:,} parameters, {args.dtype}")

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The test command: installs what is missing, builds, runs the whole suite, then the sanitizer build
-# (AddressSanitizer + UndefinedBehaviorSanitizer) on the core, ops, io and text suites, and ends with one line
+# (AddressSanitizer + UndefinedBehaviorSanitizer) on the core, ops, io and text suites without their
+# InternViT-sized shapes (INTERNVL_TEST_SIZES=small, see tests/support/grid.hpp), and ends with one line
 # "N passed, N failed" counting test cases (Catch2 cases; other tests count as one each).
 set -u
 cd "$(dirname "$0")/.."
@@ -10,9 +11,9 @@ sh scripts/build.sh build || exit 1
 meson test -C build --num-processes 2 --print-errorlogs >build/test-output.log 2>&1 || status=1
 grep -E "^ *[0-9]+/[0-9]+ " build/test-output.log | grep -vE " OK | SKIP " || true
 sh scripts/build.sh build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
-  -Dbenchmarks=disabled -Dexamples=disabled -Dcuda=disabled || exit 1
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-  meson test -C build-sanitize --num-processes 2 --print-errorlogs --suite core --suite ops --suite io --suite text \
+  -Dbenchmarks=disabled -Dexamples=disabled -Dcuda=disabled -Dtest_areas=core,ops,io,text || exit 1
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 INTERNVL_TEST_SIZES=small \
+  meson test -C build-sanitize --num-processes 2 --print-errorlogs \
   >build-sanitize/test-output.log 2>&1 || status=1
 grep -E "^ *[0-9]+/[0-9]+ " build-sanitize/test-output.log | grep -vE " OK | SKIP " || true
 python3 scripts/test_summary.py build build-sanitize || status=1

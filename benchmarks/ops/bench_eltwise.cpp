@@ -1,4 +1,4 @@
-// The element-wise, normalisation and reduction ops of the cpu backend at InternViT / QLLaMA /
+// The element-wise, normalisation, reduction and gather ops of the cpu backend at InternViT / QLLaMA /
 // head shapes: bytes moved per second (each input read once, each output written once). BM_copy
 // (std::copy of a row-major [M, N] f32 array, read + write) gives the machine's practical memory
 // bandwidth in the same run, as the ceiling these memory-bound kernels are compared against.
@@ -8,10 +8,12 @@
 
 #include "internvl/backend/cpu/add.hpp"
 #include "internvl/backend/cpu/batch_norm.hpp"
+#include "internvl/backend/cpu/embedding.hpp"
 #include "internvl/backend/cpu/gelu.hpp"
 #include "internvl/backend/cpu/layer_norm.hpp"
 #include "internvl/backend/cpu/layer_norm_channels.hpp"
 #include "internvl/backend/cpu/mean_tokens.hpp"
+#include "internvl/backend/cpu/rotary_embedding.hpp"
 #include "internvl/backend/cpu/scaled_residual_add.hpp"
 #include "internvl/backend/cpu/silu.hpp"
 #include "internvl/backend/cpu/softmax.hpp"
@@ -172,6 +174,29 @@ static void BM_layer_norm_channels(benchmark::State& state) {
 // Token rows × hidden width: InternViT-6B at 224 / 448 / 504 px.
 static void token_shapes(benchmark::internal::Benchmark* b) { b->Args({257, 3200})->Args({1025, 3200})->Args({1297, 3200}); }
 
+// QLLaMA's RoPE on q [B, T, 32, 128] in place (read + write; the cos/sin table is part of the time).
+static void BM_rotary_embedding(benchmark::State& state) {
+  const index_t batch = state.range(0), tokens = state.range(1), heads = 32, head_dim = 128;
+  auto x = ramp(batch * tokens, heads * head_dim);
+  const View<float, 4> q(x.data(), Extents<4>{batch, tokens, heads, head_dim});
+  Context<backend::cpu> ctx;
+  measure(state, 2 * x.numel(), [&] { ops::rotary_embedding(ctx, q, CView<float, 4>(q), {}); });
+}
+
+// QLLaMA's token embeddings: N rows of a bf16 [49954, 4096] table widened to f32 (2 + 4 bytes per value).
+static void BM_embedding(benchmark::State& state) {
+  const index_t tokens = state.range(0), vocab = 49954, width = 4096;
+  Tensor<bf16, 2> table(Extents<2>{vocab, width}, bf16(0.5f));
+  Tensor<std::int32_t, 1> ids(Extents<1>{tokens});
+  for (index_t n = 0; n < tokens; ++n) {
+    ids(n) = static_cast<std::int32_t>((n * 7919) % vocab);
+  }
+  auto out = filled(tokens, width, 0.0f);
+  Context<backend::cpu> ctx;
+  const WeightView<2> rows = CView<bf16, 2>(table.view());
+  measure(state, tokens * width * 3 / 2, [&] { ops::embedding(ctx, out.view(), ids.view(), rows); });
+}
+
 BENCHMARK(BM_copy)->Apply(token_shapes)->Args({257, 12800})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_layer_norm)->Apply(token_shapes)->Args({1025, 1024})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_softmax)->Apply(token_shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -183,6 +208,9 @@ BENCHMARK(BM_gelu)->Args({257, 12800})->Args({1025, 12800})->UseRealTime()->Unit
 BENCHMARK(BM_silu)->Args({257, 11008})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_swiglu)->Args({96, 11008})->Args({257, 11008})->UseRealTime()->Unit(benchmark::kMicrosecond);
 // Heads: the linear probe's BatchNorm over [batch, 6400] features; the segmentation maps.
+BENCHMARK(BM_rotary_embedding)->Args({1, 96})->Args({8, 96})->Args({32, 80})->UseRealTime()->Unit(
+    benchmark::kMicrosecond);
+BENCHMARK(BM_embedding)->Args({80})->Args({2560})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_batch_norm_rows)->Args({64, 6400})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_batch_norm_map)->Args({1, 3200, 36, 36})->Args({2, 1536, 18, 18})->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_layer_norm_channels)->Args({1, 3200, 36, 36})->Args({1, 3200, 72, 72})->UseRealTime()->Unit(benchmark::kMicrosecond);

@@ -2,6 +2,7 @@
 // sees), compiled by the host compiler in host_config.cpp.
 #pragma once
 
+#include "internvl/config/internvl.hpp"
 #include "internvl/config/vision.hpp"
 #include "internvl/io/model_dir.hpp"
 
@@ -9,5 +10,8 @@ namespace internvl::testing {
 
 // The InternViT config of a model directory (config.json's fields or its "vision_config").
 config::VisionConfig vision_config_of(const io::ModelDir& dir);
+
+// The InternVL-C/G config of a model directory's config.json.
+config::InternVLConfig internvl_config_of(const io::ModelDir& dir);
 
 }  // namespace internvl::testing

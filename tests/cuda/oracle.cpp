@@ -121,6 +121,29 @@ Tensor<float, 3> reference_pixel_shuffle(CView<float, 3> in, ops::PixelShuffleVe
   return out;
 }
 
+Tensor<float, 2> reference_swiglu(CView<float, 2> gate, CView<float, 2> up) {
+  Tensor<float, 2> out(gate.shape());
+  for_row_slices(gate.size(0), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::swiglu(ctx, out.view().slice(0, begin, end), gate.slice(0, begin, end), up.slice(0, begin, end));
+  });
+  return out;
+}
+
+Tensor<float, 4> reference_rotary_embedding(CView<float, 4> x, const ops::RotaryOptions& options) {
+  Tensor<float, 4> y(x.shape());
+  Context<backend::reference> ctx;
+  ops::rotary_embedding(ctx, y.view(), x, options);
+  return y;
+}
+
+Tensor<float, 2> reference_embedding(CView<std::int32_t, 1> ids, const WeightView<2>& table) {
+  Tensor<float, 2> out(Extents<2>{ids.size(0), table.size(1)});
+  Context<backend::reference> ctx;
+  ops::embedding(ctx, out.view(), ids, table);
+  return out;
+}
+
 Tensor<float, 4> reference_attention(CView<float, 4> q, CView<float, 4> k, CView<float, 4> v,
                                      const ops::AttentionOptions& options) {
   Tensor<float, 4> out(q.shape());

@@ -5,9 +5,11 @@
 
 #include "internvl/config/vision.hpp"
 #include "internvl/core/tensor.hpp"
+#include "internvl/core/weight_view.hpp"
 #include "internvl/ops/attention.hpp"
 #include "internvl/ops/linear.hpp"
 #include "internvl/ops/pixel_shuffle.hpp"
+#include "internvl/ops/rotary_embedding.hpp"
 
 namespace internvl::testing {
 
@@ -33,6 +35,12 @@ Tensor<float, 2> reference_mean_tokens(CView<float, 3> x, index_t begin, index_t
 Tensor<float, 3> reference_patchify(CView<float, 4> pixels, index_t patch);
 Tensor<float, 3> reference_assemble_tokens(CView<float, 3> patch_tokens, CView<float, 1> cls, CView<float, 2> pos);
 Tensor<float, 3> reference_pixel_shuffle(CView<float, 3> in, ops::PixelShuffleVersion version);
+
+Tensor<float, 2> reference_swiglu(CView<float, 2> gate, CView<float, 2> up);
+// x [B, S, H, Dh], any strides with dense rows.
+Tensor<float, 4> reference_rotary_embedding(CView<float, 4> x, const ops::RotaryOptions& options);
+// ids host int32 [N], table a host matrix of any stored dtype [V, D].
+Tensor<float, 2> reference_embedding(CView<std::int32_t, 1> ids, const WeightView<2>& table);
 
 // q, k, v [B, S, H, Dh] (any strides); options.key_mask, if given, is host memory.
 Tensor<float, 4> reference_attention(CView<float, 4> q, CView<float, 4> k, CView<float, 4> v,

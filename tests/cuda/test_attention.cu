@@ -1,8 +1,10 @@
 // ops::attention on CUDA against backend::reference (double precision): the fused tensor-core kernel
 // at the real InternViT shapes (Q/K/V as strided views into one packed QKV projection), cross attention
 // (QLLaMA's 96 queries over 257 image tokens), causal and key-masked attention, tile-boundary sizes, and
-// the fallback kernel (f32, other head dims, unaligned rows). Relative L2 tolerances: bf16 1e-2, f16
-// 5e-3 (P is rounded to the input type before P·V, and the output once), f32 1e-5.
+// the fallback kernel (f32, other head dims, unaligned rows); QLLaMA's own cases (96 queries both ways,
+// right-padded causal texts, cross attention) and the attention-pooling heads (one query, head dims 200
+// and 256). Relative L2 tolerances: bf16 1e-2, f16 5e-3 (P is rounded to the input type before P·V,
+// and the output once), f32 1e-5.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -34,6 +36,7 @@ enum class Layout {
 struct Mask {
   bool causal = false;
   bool key_mask = false;
+  bool right_padding = false;  // with key_mask: sequence b sees a prefix of its keys (a right-padded text)
 };
 
 // Fresh random inputs, rounded to T, in the requested layout; compares with the reference.
@@ -52,8 +55,11 @@ void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout,
   std::mt19937 gen(static_cast<unsigned>(seed));
   for (index_t b = 0; b < s.batch; ++b) {
     for (index_t j = 0; j < s.keys; ++j) {
-      // batch 0: ~70% of keys visible; batch 1 (if any): none, so its queries must come out as 0
-      key_mask(b, j) = b == 1 ? 0 : static_cast<std::uint8_t>(gen() % 10 < 7);
+      // batch 0: ~70% of keys visible; batch 1 (if any): none, so its queries must come out as 0.
+      // Right padding: sequence b has keys − (keys − 1)·b/B real tokens (the first one all of them).
+      key_mask(b, j) = mask.right_padding ? static_cast<std::uint8_t>(j < s.keys - (s.keys - 1) * b / s.batch)
+                       : b == 1           ? 0
+                                          : static_cast<std::uint8_t>(gen() % 10 < 7);
     }
   }
   ops::AttentionOptions options{.scale = scale, .causal = mask.causal};
@@ -108,7 +114,7 @@ void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout,
                                << " Dh " << s.head_dim << " layout " << static_cast<int>(layout) << " causal "
                                << mask.causal << " key_mask " << mask.key_mask);
   REQUIRE(testing::relative_l2(got.view(), want.view()) < tolerance<T>());
-  if (mask.key_mask && s.batch > 1) {  // batch 1 sees no key at all
+  if (mask.key_mask && !mask.right_padding && s.batch > 1) {  // batch 1 sees no key at all
     for (index_t i = 0; i < s.queries; ++i) {
       for (index_t h = 0; h < s.heads; ++h) {
         for (index_t d = 0; d < s.head_dim; ++d) {
@@ -136,6 +142,23 @@ TEMPLATE_TEST_CASE("cuda attention masks: causal, key mask, both", "[cuda][atten
   check_attention<TestType>(ctx, Shape{2, 200, 200, 3, 128}, Layout::packed, {.key_mask = true}, 13);
   check_attention<TestType>(ctx, Shape{2, 96, 257, 4, 64}, Layout::separate, {.key_mask = true}, 14);
   check_attention<TestType>(ctx, Shape{2, 130, 130, 2, 64}, Layout::packed, {.causal = true, .key_mask = true}, 15);
+}
+
+TEMPLATE_TEST_CASE("cuda attention at QLLaMA's shapes and the attention-pooling heads'", "[cuda][attention][qllama]",
+                   float, bf16, f16) {
+  Context<backend::cuda> ctx;
+  const Mask text{.causal = true, .key_mask = true, .right_padding = true};
+  // The 96 learned queries attend to each other both ways (32 heads of 128, one packed QKV projection).
+  check_attention<TestType>(ctx, Shape{2, 96, 96, 32, 128}, Layout::packed, {}, 301);
+  // The text path: causal + key padding, texts right-padded (cut to the longest, 80 tokens at most).
+  check_attention<TestType>(ctx, Shape{3, 80, 80, 32, 128}, Layout::packed, text, 302);
+  check_attention<TestType>(ctx, Shape{4, 13, 13, 32, 128}, Layout::packed, text, 303);
+  // Cross-attention: the 96 queries over the 257 InternViT tokens, K/V from their own projection.
+  check_attention<TestType>(ctx, Shape{2, 96, 257, 32, 128}, Layout::separate, {}, 304);
+  // Attention pooling: one query (the mean token) over InternViT's 257 tokens in 16 heads of 200, and
+  // over QLLaMA's 96 query outputs in 16 heads of 256.
+  check_attention<TestType>(ctx, Shape{2, 1, 257, 16, 200}, Layout::separate, {}, 305);
+  check_attention<TestType>(ctx, Shape{2, 1, 96, 16, 256}, Layout::separate, {}, 306);
 }
 
 TEMPLATE_TEST_CASE("cuda attention at tile boundaries", "[cuda][attention]", bf16, f16) {

@@ -112,8 +112,8 @@ TEST_CASE("reference and cpu swiglu match PyTorch", "[activations]") {
 
 TEST_CASE("cpu gelu, silu and relu match the reference over the grid", "[activations]") {
   for (Unary f : {Unary::gelu, Unary::silu, Unary::relu}) {
-    for (index_t rows : testing::kGridRows) {
-      for (index_t width : testing::kGridWidths) {
+    for (index_t rows : testing::grid_rows()) {
+      for (index_t width : testing::grid_widths()) {
         INFO(name_of(f) << " rows " << rows << " width " << width);
         const auto x = testing::random_tensor(Extents<2>{rows, width}, testing::grid_seed(rows, width), -6, 6);
         REQUIRE(cpu_error(f, x) < 1e-6);
@@ -137,7 +137,7 @@ TEST_CASE("cpu gelu and silu stay accurate over wide ranges and in the negative 
 
 TEST_CASE("cpu gelu, silu and relu run on rank-4 maps and row slices", "[activations]") {
   for (Unary f : {Unary::gelu, Unary::silu, Unary::relu}) {
-    for (const Extents<4>& shape : testing::kChannelMaps) {
+    for (const Extents<4>& shape : testing::channel_maps()) {
       INFO("shape " << shape_string(shape));
       const auto x = testing::random_tensor(shape, 7, -5, 5);
       REQUIRE(cpu_error(f, x) < 1e-6);
@@ -160,8 +160,8 @@ TEST_CASE("cpu gelu, silu and relu run on rank-4 maps and row slices", "[activat
 TEST_CASE("cpu swiglu matches the reference over the grid, in place on either input", "[activations]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (index_t rows : testing::kGridRows) {
-    for (index_t width : testing::kGridWidths) {
+  for (index_t rows : testing::grid_rows()) {
+    for (index_t width : testing::grid_widths()) {
       INFO("rows " << rows << " width " << width);
       const auto gate = testing::random_tensor(Extents<2>{rows, width}, testing::grid_seed(rows, width), -8, 8);
       const auto up = testing::random_tensor(Extents<2>{rows, width}, testing::grid_seed(rows, width) + 1, -2, 2);

@@ -83,7 +83,7 @@ TEST_CASE("reference and cpu batch_norm match PyTorch on feature rows with large
 }
 
 TEST_CASE("cpu batch_norm matches the reference on channel maps", "[batch_norm]") {
-  for (const Extents<4>& shape : testing::kChannelMaps) {
+  for (const Extents<4>& shape : testing::channel_maps()) {
     for (float offset : {0.0f, 1.0e4f}) {
       INFO("shape " << shape_string(shape) << " offset " << offset);
       const Params p(shape[1], 17, offset);
@@ -94,8 +94,8 @@ TEST_CASE("cpu batch_norm matches the reference on channel maps", "[batch_norm]"
 }
 
 TEST_CASE("cpu batch_norm matches the reference on feature rows over the grid", "[batch_norm]") {
-  for (index_t rows : testing::kGridRows) {
-    for (index_t width : testing::kGridWidths) {
+  for (index_t rows : testing::grid_rows()) {
+    for (index_t width : testing::grid_widths()) {
       for (float offset : {0.0f, 1.0e4f}) {
         INFO("rows " << rows << " width " << width << " offset " << offset);
         const Params p(width, 29, offset);

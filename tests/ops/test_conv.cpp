@@ -6,6 +6,7 @@
 #include <string>
 #include <tuple>
 
+#include "grid.hpp"
 #include "internvl/backend/cpu/conv2d.hpp"
 #include "internvl/backend/cpu/conv_transpose2d.hpp"
 #include "internvl/backend/reference/conv2d.hpp"
@@ -80,19 +81,19 @@ TEST_CASE("cpu conv2d matches the reference", "[conv2d]") {
     DType dtype;
   };
   const Case cases[] = {
-      {{1, 3, 224, 224}, {3200, 3, 14, 14}, {14, 14}, {0, 0}, DType::bf16},  // InternViT-6B patch embedding
-      {{1, 256, 36, 36}, {128, 256, 3, 3}, {1, 1}, {1, 1}, DType::f16},      // an FPN conv, fewer channels
-      {{1, 320, 18, 18}, {150, 320, 1, 1}, {1, 1}, {0, 0}, DType::f32},      // a 1x1 head conv
       {{2, 5, 17, 13}, {7, 5, 3, 4}, {2, 1}, {0, 2}, DType::bf16},
       {{2, 6, 7, 9}, {3, 6, 1, 1}, {1, 1}, {0, 0}, DType::f16},
       {{1, 4, 11, 9}, {5, 4, 2, 2}, {3, 3}, {0, 0}, DType::f32},  // stride beyond the kernel
       {{1, 3, 4, 5}, {2, 3, 6, 7}, {1, 1}, {1, 1}, DType::f32},   // kernel = padded input: one output
       {{1, 2, 6, 5}, {3, 2, 1, 1}, {2, 2}, {1, 0}, DType::f32},   // 1x1 with stride and padding
       {{1, 1, 1, 1}, {1, 1, 1, 1}, {1, 1}, {0, 0}, DType::f32},
+      {{1, 3, 224, 224}, {3200, 3, 14, 14}, {14, 14}, {0, 0}, DType::bf16},  // InternViT-6B patch embedding
+      {{1, 256, 36, 36}, {128, 256, 3, 3}, {1, 1}, {1, 1}, DType::f16},      // an FPN conv, fewer channels
+      {{1, 320, 18, 18}, {150, 320, 1, 1}, {1, 1}, {0, 0}, DType::f32},      // a 1x1 head conv
   };
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (const Case& c : cases) {
+  for (const Case& c : testing::sized(cases, 6)) {
     const auto x = testing::random_tensor(c.x, 11);
     const auto w = testing::random_tensor(c.w, 12, -0.2f, 0.2f);
     const auto b = testing::random_tensor(Extents<1>{c.w[0]}, 13);
@@ -144,14 +145,14 @@ TEST_CASE("cpu conv_transpose2d matches the reference", "[conv_transpose2d]") {
     bool bias;
   };
   const Case cases[] = {
-      {{1, 384, 36, 36}, 256, DType::bf16, true},  // the UperNet 2x upsampling, fewer channels
       {{2, 3, 5, 7}, 5, DType::f16, false},
       {{1, 17, 1, 3}, 9, DType::f32, true},
       {{1, 1, 1, 1}, 1, DType::f32, true},
+      {{1, 384, 36, 36}, 256, DType::bf16, true},  // the UperNet 2x upsampling, fewer channels
   };
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (const Case& c : cases) {
+  for (const Case& c : testing::sized(cases, 3)) {
     const auto x = testing::random_tensor(c.x, 31);
     const auto w = testing::random_tensor(Extents<4>{c.x[1], c.out_channels, 2, 2}, 32, -0.2f, 0.2f);
     const auto b = testing::random_tensor(Extents<1>{c.out_channels}, 33);

@@ -49,8 +49,8 @@ TEST_CASE("cpu layer_norm matches PyTorch, including offset, tiny-variance and c
 
 TEST_CASE("cpu layer_norm matches the reference over the grid", "[layer_norm]") {
   Context<backend::cpu> cpu;
-  for (index_t rows : testing::kGridRows) {
-    for (index_t width : testing::kGridWidths) {
+  for (index_t rows : testing::grid_rows()) {
+    for (index_t width : testing::grid_widths()) {
       const auto w = testing::random_tensor(Extents<1>{width}, 5);
       const auto b = testing::random_tensor(Extents<1>{width}, 6);
       const auto plain = testing::random_tensor(Extents<2>{rows, width}, testing::grid_seed(rows, width), -4, 4);

@@ -38,7 +38,8 @@ TEST_CASE("reference and cpu layer_norm_channels match PyTorch", "[layer_norm_ch
 TEST_CASE("cpu layer_norm_channels matches the reference on channel maps", "[layer_norm_channels]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  std::vector<Extents<4>> shapes(testing::kChannelMaps.begin(), testing::kChannelMaps.end());
+  const auto maps = testing::channel_maps();
+  std::vector<Extents<4>> shapes(maps.begin(), maps.end());
   shapes.push_back({3, 17, 5, 7});  // 35 pixels: full and partial vectors of pixels
   shapes.push_back({2, 1, 4, 4});   // one channel: y = b
   shapes.push_back({1, 64, 1, 1});  // one pixel

@@ -31,8 +31,8 @@ TEST_CASE("cpu mean_tokens matches the reference over the grid", "[mean_tokens]"
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
   for (index_t batch : {1, 2}) {
-    for (index_t tokens : testing::kGridRows) {
-      for (index_t width : testing::kGridWidths) {
+    for (index_t tokens : testing::grid_rows()) {
+      for (index_t width : testing::grid_widths()) {
         const auto plain =
             testing::random_tensor(Extents<3>{batch, tokens, width}, testing::grid_seed(tokens, width) + batch, -3, 3);
         for (float offset : {0.0f, 1000.0f}) {

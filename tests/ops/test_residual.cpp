@@ -38,8 +38,8 @@ TEST_CASE("reference and cpu add and scaled_residual_add match PyTorch", "[resid
 TEST_CASE("cpu add and scaled_residual_add match the reference over the grid", "[residual]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (index_t rows : testing::kGridRows) {
-    for (index_t width : testing::kGridWidths) {
+  for (index_t rows : testing::grid_rows()) {
+    for (index_t width : testing::grid_widths()) {
       INFO("rows " << rows << " width " << width);
       // The residual stream of InternViT-6B carries values in the hundreds; branches are smaller.
       const auto a = testing::random_tensor(Extents<2>{rows, width}, testing::grid_seed(rows, width), -300, 300);

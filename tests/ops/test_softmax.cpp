@@ -33,8 +33,8 @@ TEST_CASE("reference and cpu softmax match PyTorch", "[softmax]") {
 TEST_CASE("cpu softmax matches the reference over the grid", "[softmax]") {
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (index_t rows : testing::kGridRows) {
-    for (index_t width : testing::kGridWidths) {
+  for (index_t rows : testing::grid_rows()) {
+    for (index_t width : testing::grid_widths()) {
       // Logits of scale 8 (ordinary) and 80 (nearly one-hot rows; without the max subtracted, exp overflows).
       for (float scale : {8.0f, 80.0f}) {
         INFO("rows " << rows << " width " << width << " scale " << scale);

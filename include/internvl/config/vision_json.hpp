@@ -6,7 +6,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -57,19 +56,6 @@ inline std::string_view transformers_key(std::string_view field) {
 
 inline constexpr std::string_view kRequired[] = {"hidden_size", "num_attention_heads", "num_hidden_layers",
                                                  "intermediate_size"};
-
-template <class T>
-std::string value_string(const T& v) {
-  std::ostringstream out;
-  if constexpr (std::is_same_v<T, bool>) {
-    out << (v ? "true" : "false");
-  } else if constexpr (std::is_enum_v<T>) {
-    out << name_of(v);
-  } else {
-    out << v;
-  }
-  return out.str();
-}
 
 }  // namespace detail
 
@@ -122,17 +108,6 @@ inline nlohmann::json to_json(const VisionConfig& c) {
     }
   });
   return j;
-}
-
-// "num_hidden_layers: 48 vs 45", one entry per field that differs.
-inline std::vector<std::string> differences(const VisionConfig& a, const VisionConfig& b) {
-  std::vector<std::string> out;
-  for_each_field_pair(a, b, [&](std::string_view field, const auto& va, const auto& vb) {
-    if (!(va == vb)) {
-      out.push_back(std::string(field) + ": " + detail::value_string(va) + " vs " + detail::value_string(vb));
-    }
-  });
-  return out;
 }
 
 }  // namespace internvl::config

@@ -1,6 +1,7 @@
 // Resident memory of this process, for the examples and benchmarks that report it.
 //   peak_rss_bytes():    the high-water mark of the resident set (VmHWM, getrusage's ru_maxrss)
-//   current_rss_bytes(): the resident set now (VmRSS)
+//   current_rss_bytes(): the resident set now (VmRSS), and its two parts: anonymous memory (heap, scratch,
+//                        f32 tables: RssAnon) and pages of mapped files (RssFile)
 // Resident pages include pages of memory-mapped files that have been touched (a checkpoint read
 // through io::SafetensorsFile counts once its weights are used). Linux only; other systems: 0.
 #pragma once
@@ -54,6 +55,13 @@ inline std::size_t current_rss_bytes() {
   detail::record_rss_reading(now);
   return now;
 }
+
+// The anonymous part of the resident set now (heap and scratch memory, not file pages), in bytes.
+inline std::size_t current_anonymous_rss_bytes() { return detail::proc_status_kib_field("RssAnon"); }
+
+// The file-backed part of the resident set now (pages of memory-mapped files, e.g. checkpoint weights
+// that have been read and not yet reclaimed), in bytes.
+inline std::size_t current_file_rss_bytes() { return detail::proc_status_kib_field("RssFile"); }
 
 // The most memory this process has had resident at once, in bytes: the largest of VmHWM, getrusage's
 // ru_maxrss and every reading either function returned before (the kernel's high-water mark can trail

@@ -19,7 +19,9 @@
 namespace internvl::heads {
 
 struct AttentionPoolProbeWeights {
-  layers::AttentionPoolingWeights pooling;
+  models::AttentionPoolingWeights pooling;
+  index_t num_heads = 0;
+  float ln_eps = 0.0f;
   ops::BatchNormParams norm;  // [D]
   WeightView<2> head;         // [K, D]
   CView<float, 1> head_bias;  // [K]
@@ -30,21 +32,26 @@ AttentionPoolProbeWeights read_attention_pool_probe(HeadReader<Backend>& r, inde
   const HeadDescription& d = r.file().description();
   INTERNVL_CHECK(width % d.num_heads == 0, r.file().path(), "num_heads ", d.num_heads,
                  " does not divide the backbone's hidden size ", width);
-  const auto branch = [&](const std::string& x) {
-    return layers::AttentionPoolingWeights::Branch{
-        .norm_weight = r.vector("attn_pooling.norm1_" + x + ".weight", width),
-        .norm_bias = r.vector("attn_pooling.norm1_" + x + ".bias", width),
-        .weight = r.matrix("attn_pooling.cross_attn." + x + ".weight", Extents<2>{width, width}),
-        .bias = r.vector("attn_pooling.cross_attn." + x + "_bias", width)};
-  };
+  const std::string p = "attn_pooling.";
+  const auto vector = [&](const std::string& name) { return r.vector(p + name, width); };
+  const auto matrix = [&](const std::string& name) { return r.matrix(p + name, Extents<2>{width, width}); };
   AttentionPoolProbeWeights w;
-  w.pooling = {.q = branch("q"),
-               .k = branch("k"),
-               .v = branch("v"),
-               .proj = r.matrix("attn_pooling.cross_attn.proj.weight", Extents<2>{width, width}),
-               .proj_bias = r.vector("attn_pooling.cross_attn.proj.bias", width),
-               .num_heads = d.num_heads,
-               .ln_eps = d.ln_eps};
+  w.pooling = {.norm_q_weight = vector("norm1_q.weight"),
+               .norm_q_bias = vector("norm1_q.bias"),
+               .norm_k_weight = vector("norm1_k.weight"),
+               .norm_k_bias = vector("norm1_k.bias"),
+               .norm_v_weight = vector("norm1_v.weight"),
+               .norm_v_bias = vector("norm1_v.bias"),
+               .q = matrix("cross_attn.q.weight"),
+               .k = matrix("cross_attn.k.weight"),
+               .v = matrix("cross_attn.v.weight"),
+               .q_bias = vector("cross_attn.q_bias"),
+               .k_bias = vector("cross_attn.k_bias"),
+               .v_bias = vector("cross_attn.v_bias"),
+               .proj = matrix("cross_attn.proj.weight"),
+               .proj_bias = vector("cross_attn.proj.bias")};
+  w.num_heads = d.num_heads;
+  w.ln_eps = d.ln_eps;
   w.norm = r.batch_norm("norm", width, d.bn_eps);
   w.head = r.matrix("head.weight", Extents<2>{d.num_classes, width});
   w.head_bias = r.vector("head.bias", d.num_classes);
@@ -58,7 +65,7 @@ void attention_pool_probe(Context<Backend>& ctx, const AttentionPoolProbeWeights
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
   View<T, 2> pooled = ws.template tensor<T>(Extents<2>{tokens.size(0), w.pooling.proj.size(0)});  // [B, D]
-  layers::attention_pooling(ctx, w.pooling, pooled, tokens);
+  layers::attention_pooling(ctx, w.pooling, w.num_heads, pooled, tokens, w.ln_eps);
   ops::batch_norm(ctx, pooled, CView<T, 2>(pooled), w.norm.running_mean, w.norm.running_var, w.norm.weight, w.norm.bias,
                   w.norm.eps);
   ops::linear(ctx, logits, CView<T, 2>(pooled), w.head, w.head_bias);

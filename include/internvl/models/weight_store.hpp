@@ -1,8 +1,8 @@
 // WeightStore<Backend, T>: where a model that computes in T keeps the weights it runs with, and for how long.
 // On the host backends, matrices stay where the checkpoint's memory mapping has them (zero-copy, in
-// their stored dtype) and vectors/tables become f32 copies owned by the store. The CUDA backend
-// specialises the store (backend/cuda/weight_store.cuh) to upload everything once, matrices converted
-// to the compute dtype T.
+// their stored dtype), vectors/tables become f32 copies owned by the store, and matrices computed on the
+// host stay f32. The CUDA backend specialises the store (backend/cuda/weight_store.cuh) to upload
+// everything once, matrices converted to the compute dtype T.
 #pragma once
 
 #include <memory>
@@ -37,6 +37,12 @@ class WeightStore {
     CView<float, Rank> view = owned->view();
     owned_.push_back(std::move(owned));
     return view;
+  }
+
+  // A matrix computed on the host (a transposed projection, a classifier's class weights), kept.
+  template <std::size_t Rank>
+  WeightView<Rank> keep_matrix(Tensor<float, Rank>&& t) {
+    return WeightView<Rank>(keep(std::move(t)));
   }
 
  private:

@@ -3,6 +3,7 @@
 //   CView<bf16, 4> pixels = to_backend<bf16>(ctx, host_pixels);   // a copy in ctx.workspace(): valid while
 //                                                                 // the caller's workspace scope lives
 //   Tensor<float, 2> out = to_host(ctx, hidden);                  // any strided device view, widened to f32
+//   CView<std::uint8_t, 2> mask = place_on_backend(ctx, host_mask); // unchanged element type, workspace copy
 // Host views may be strided; a strided device view is first gathered into a dense workspace copy.
 #pragma once
 
@@ -49,6 +50,19 @@ struct Transfer<backend::cuda> {
     for_each_element(host, [&](const float& v) { *out++ = from_float<T>(v); });
     View<T, Rank> device = ctx.workspace().template tensor<T>(host.shape());
     cuda::upload(ctx, converted.view(), device);
+    return device;
+  }
+
+  // A workspace copy. cudaMemcpyAsync from pageable memory returns once the data is staged, so `host`
+  // may go away at once; the copy is ordered before the kernels enqueued after it on ctx's stream.
+  template <class E, std::size_t Rank>
+  static CView<E, Rank> place(Context<backend::cuda>& ctx, CView<E, Rank> host) {
+    View<E, Rank> device = ctx.workspace().template tensor<E>(host.shape());
+    if (host.numel() > 0) {
+      INTERNVL_CUDA_CHECK(cudaMemcpyAsync(device.data(), host.data(),
+                                          static_cast<std::size_t>(host.numel()) * sizeof(E), cudaMemcpyHostToDevice,
+                                          ctx.stream()));
+    }
     return device;
   }
 

@@ -4,6 +4,7 @@
 //             straight from the memory-mapped checkpoint) and uploaded: ops::linear on CUDA wants W in T
 //   tables    vectors and tables (biases, norm weights, layer scales, positions) widened to f32, uploaded
 //   keep      a table computed on the host (a resized position embedding), uploaded
+//   keep_matrix  a matrix computed on the host (a transposed projection), converted to T and uploaded
 // Each upload waits until the data is on the device (a cudaMemcpy from pageable memory may return before
 // its DMA lands, and the context's non-blocking stream does not wait for the legacy stream): a table kept
 // during a forward pass (a new grid's position embedding) is in place before the kernels that read it run.
@@ -45,6 +46,11 @@ class WeightStore<backend::cuda, T> {
   template <std::size_t Rank>
   CView<float, Rank> keep(Tensor<float, Rank>&& t) {
     return upload(CView<float, Rank>(t.view()));
+  }
+
+  template <std::size_t Rank>
+  WeightView<Rank> keep_matrix(Tensor<float, Rank>&& t) {
+    return matrix(WeightView<Rank>(CView<float, Rank>(t.view())));
   }
 
   // Bytes of device memory the store holds.

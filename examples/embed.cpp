@@ -1,0 +1,87 @@
+// InternVL-C / InternVL-G embeddings of images and texts, L2-normalised, written as float32 .npy files.
+//   embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text "..."]...
+//         [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]
+// Images ([B, E], in argument order) go through the retrieval pipeline (facts §4.1: a bicubic squash to
+// S × S, no crop); texts ([T, E], in argument order) get QLLaMA's "summarize:" prefix and are tokenized
+// with the model directory's tokenizer.model. The text embedding is the same in both modes. The dot
+// product of an image row and a text row is their cosine similarity (scale it by the model's
+// exp(logit_scale) for its logits). --report prints the wall time of each stage and the resident memory
+// (support/stage_report.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
+// the parameter count of the loaded tensors. --backend cuda (GPU 0, bf16) exists when the build has
+// CUDA; its code is in internvl_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
+#include <cstdio>
+
+#include "internvl/backend/cpu/all.hpp"
+#include "internvl/backend/reference/all.hpp"
+#include "internvl/models/load_internvl.hpp"
+#include "support/inputs.hpp"
+#include "support/internvl_tasks.hpp"
+
+using namespace internvl;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text \"...\"]...\n"
+    "             [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]\n"
+    "  --model DIR         InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
+    "  --mode C|G          image embeddings of InternVL-C or InternVL-G; default C\n"
+    "  --image FILE        an image file (repeatable); squashed to the model's size (retrieval pipeline)\n"
+    "  --pixels FILE.npy   normalised pixels [B, 3, H, W] (or [3, H, W]) instead of image files\n"
+    "  --text TEXT         a text (repeatable)\n"
+    "  --out-image FILE    where to write the image embeddings, float32 [B, E]\n"
+    "  --out-text FILE     where to write the text embeddings, float32 [T, E]\n"
+    "  --report            print the time of each stage and the resident memory to stderr\n"
+    "  --backend NAME      reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n";
+
+void write(const std::string& path, const Tensor<float, 2>& embeddings, const char* what) {
+  io::write_npy(path, embeddings.view());
+  std::printf("%s embeddings [%lld, %lld] -> %s\n", what, static_cast<long long>(embeddings.size(0)),
+              static_cast<long long>(embeddings.size(1)), path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const examples::Cli cli(
+      argc, argv, kUsage,
+      {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text", "--backend"}, {"--report"});
+  const std::string dir = cli.require("--model");
+  const models::EmbeddingMode mode = examples::embedding_mode(cli);
+  const std::string backend = examples::backend_name(cli);
+  const bool images = cli.has("--image") || cli.has("--pixels");
+  const bool texts = cli.has("--text");
+  if (!images && !texts) {
+    cli.fail("nothing to embed: give --image, --pixels or --text");
+  }
+  if (images != cli.has("--out-image")) {
+    cli.fail(images ? "images need --out-image" : "--out-image needs --image or --pixels");
+  }
+  if (texts != cli.has("--out-text")) {
+    cli.fail(texts ? "texts need --out-text" : "--out-text needs --text");
+  }
+  return examples::run_reporting_errors([&] {
+    examples::StageReport report(cli.has("--report"));
+    examples::InternVLJob job;
+    job.dir = std::make_shared<const io::ModelDir>(dir);
+    job.config = models::read_internvl_config(*job.dir);
+    job.mode = mode;
+    Tensor<float, 4> pixels;
+    if (images) {
+      pixels = examples::read_pixels(cli, io::Pipeline::retrieval, job.config.image_size());
+      job.pixels = pixels.view();
+    }
+    job.texts = cli.all("--text");
+    job.report = &report;
+    report.stage("read inputs");
+    const examples::Embeddings result = examples::on_backend(
+        cli, backend, [&]<class Backend>() { return examples::embed<Backend>(job); },
+        [&] { return examples::embed_cuda(job); });
+    if (images) {
+      write(*cli.get("--out-image"), result.images, "image");
+    }
+    if (texts) {
+      write(*cli.get("--out-text"), result.texts, "text");
+    }
+  });
+}

@@ -1,0 +1,12 @@
+// The CUDA path of the zero_shot and embed examples, its own translation unit so that nvcc never sees
+// their Boost.Hana config parsing: the model runs in bf16 on device 0.
+#include "internvl/cuda.hpp"
+#include "support/internvl_tasks.hpp"
+
+namespace internvl::examples {
+
+Embeddings embed_cuda(const InternVLJob& job) { return embed<backend::cuda>(job); }
+
+Tensor<float, 2> zero_shot_cuda(const InternVLJob& job) { return zero_shot<backend::cuda>(job); }
+
+}  // namespace internvl::examples

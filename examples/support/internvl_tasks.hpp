@@ -1,0 +1,117 @@
+// The backend-generic part of the zero_shot and embed examples: an InternVL-C/G model directory loaded
+// on a backend (its activation type: f32 on the host, bf16 on CUDA) and run on host inputs, results
+// returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
+// (internvl_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts.
+//   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts
+//   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for the pixels
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "internvl/backend/transfer.hpp"
+#include "internvl/models/internvl_loader.hpp"
+#include "internvl/models/zero_shot.hpp"
+#include "support/stage_report.hpp"
+
+namespace internvl::examples {
+
+struct InternVLJob {
+  std::shared_ptr<const io::ModelDir> dir;
+  config::InternVLConfig config;  // parsed from dir's config.json by the caller
+  models::EmbeddingMode mode = models::EmbeddingMode::C;
+  CView<float, 4> pixels;              // host, normalised [B, 3, S, S]; empty: no image
+  std::vector<std::string> texts;      // embed: the texts; zero_shot: the labels
+  std::vector<std::string> templates;  // zero_shot: one or more templates with "{c}"
+  StageReport* report = nullptr;       // stage times and memory, when given
+};
+
+struct Embeddings {
+  Tensor<float, 2> images;  // [B, E], empty without pixels
+  Tensor<float, 2> texts;   // [T, E], empty without texts
+};
+
+namespace detail {
+
+template <class Backend, class T = default_activation_t<Backend>>
+models::InternVLModel<Backend, T> load_for(const InternVLJob& job) {
+  const std::string_view preset =
+      config::visit_internvl_preset(job.config, [&]<class Preset>() { return std::string_view(Preset::name); });
+  models::InternVLModel<Backend, T> model = models::load_internvl_model<Backend, T>(job.dir, job.config);
+  if (job.report != nullptr) {
+    job.report->stage("load");
+    job.report->note("model: %.*s (%s), backend %.*s", static_cast<int>(preset.size()), preset.data(),
+                     preset == presets::Dynamic::name ? "no compiled preset matches config.json" : "compiled preset",
+                     static_cast<int>(Backend::name.size()), Backend::name.data());
+    job.report->note("parameters: %lld counted from the tensors, %lld from config.json",
+                     static_cast<long long>(model.parameter_count()),
+                     static_cast<long long>(job.config.parameter_count()));
+  }
+  return model;
+}
+
+inline void end_stage(const InternVLJob& job, const char* name) {
+  if (job.report != nullptr) {
+    job.report->stage(name);
+  }
+}
+
+inline const char* image_stage(models::EmbeddingMode mode) {
+  return mode == models::EmbeddingMode::C ? "images (InternVL-C)" : "images (InternVL-G)";
+}
+
+}  // namespace detail
+
+template <class Backend>
+Embeddings embed(const InternVLJob& job) {
+  using T = default_activation_t<Backend>;
+  auto model = detail::load_for<Backend>(job);
+  Context<Backend> ctx;
+  const index_t width = model.embedding_width();
+  Embeddings result;
+  if (job.pixels.data() != nullptr) {
+    auto scope = ctx.workspace().scope();
+    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{job.pixels.size(0), width});
+    model.image_embeddings(ctx, out, to_backend<T>(ctx, job.pixels), job.mode);
+    result.images = to_host(ctx, CView<T, 2>(out));
+    detail::end_stage(job, detail::image_stage(job.mode));
+  }
+  if (!job.texts.empty()) {
+    const text::Tokenizer tokenizer(model.tokenizer_path().string());
+    const text::TokenizedBatch batch = tokenizer.format(job.texts);
+    auto scope = ctx.workspace().scope();
+    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{batch.ids.size(0), width});
+    model.text_embeddings(ctx, out, batch.ids.view());
+    result.texts = to_host(ctx, CView<T, 2>(out));
+    detail::end_stage(job, "texts");
+  }
+  return result;
+}
+
+template <class Backend>
+Tensor<float, 2> zero_shot(const InternVLJob& job) {
+  using T = default_activation_t<Backend>;
+  auto model = detail::load_for<Backend>(job);
+  Context<Backend> ctx;
+  const text::Tokenizer tokenizer(model.tokenizer_path().string());
+  const models::ZeroShotClassifier<Backend, T> classifier(ctx, model, tokenizer, job.texts, job.templates);
+  detail::end_stage(job, "class weights");
+  auto scope = ctx.workspace().scope();
+  const index_t images = job.pixels.size(0), classes = static_cast<index_t>(job.texts.size());
+  View<T, 2> embeddings = ctx.workspace().template tensor<T>(Extents<2>{images, model.embedding_width()});
+  model.image_embeddings(ctx, embeddings, to_backend<T>(ctx, job.pixels), job.mode);
+  View<T, 2> probabilities = ctx.workspace().template tensor<T>(Extents<2>{images, classes});
+  classifier.probabilities(ctx, probabilities, CView<T, 2>(embeddings));
+  Tensor<float, 2> result = to_host(ctx, CView<T, 2>(probabilities));
+  detail::end_stage(job, detail::image_stage(job.mode));
+  return result;
+}
+
+// embed<backend::cuda> and zero_shot<backend::cuda>, compiled by nvcc in internvl_cuda.cu (built when
+// CUDA is enabled).
+Embeddings embed_cuda(const InternVLJob& job);
+Tensor<float, 2> zero_shot_cuda(const InternVLJob& job);
+
+}  // namespace internvl::examples

@@ -1,0 +1,114 @@
+// Zero-shot classification with InternVL-C or InternVL-G: an image against a list of labels.
+//   zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels "a,b,c" [--mode C|G] [--templates FILE]
+//             [--report] [--backend reference|cpu|cuda]
+// DIR is an InternVL model directory (config.json, safetensors, tokenizer.model), e.g. InternVL-14B-224px.
+// The image goes through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
+// Each label is put into every template ("{c}" marks where; one template per line of FILE; default
+// "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
+// the probabilities are the softmax of exp(logit_scale) · cosine similarity. Prints label<TAB>probability,
+// one per line, most probable first. --report prints stage times and resident memory to stderr (as embed
+// does); --backend cuda (GPU 0, bf16) exists when the build has CUDA (internvl_cuda.cu).
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "internvl/backend/cpu/all.hpp"
+#include "internvl/backend/reference/all.hpp"
+#include "internvl/models/load_internvl.hpp"
+#include "support/inputs.hpp"
+#include "support/internvl_tasks.hpp"
+
+using namespace internvl;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels \"a,b,c\" [--mode C|G] [--templates "
+    "FILE]\n"
+    "                 [--report] [--backend reference|cpu|cuda]\n"
+    "  --model DIR        InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
+    "  --image FILE       image file (PNG, JPEG, PPM); resized and centre-cropped to the model's size\n"
+    "  --pixels FILE.npy  normalised pixels [3, H, W] or [1, 3, H, W] instead of an image file\n"
+    "  --labels LIST      comma-separated class names\n"
+    "  --mode C|G         InternVL-C (vision tokens pooled) or InternVL-G (+ QLLaMA's queries); default C\n"
+    "  --templates FILE   prompt templates, one per line, {c} marks the label; default \"a photo of a {c}.\"\n"
+    "  --report           print the time of each stage and the resident memory to stderr\n"
+    "  --backend NAME     reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "Prints label<TAB>probability, most probable first.\n";
+
+std::vector<std::string> split_labels(const examples::Cli& cli) {
+  std::vector<std::string> labels;
+  std::stringstream in(cli.require("--labels"));
+  for (std::string label; std::getline(in, label, ',');) {
+    if (label.empty()) {
+      cli.fail("--labels has an empty label");
+    }
+    labels.push_back(label);
+  }
+  if (labels.empty()) {
+    cli.fail("--labels has no label");
+  }
+  return labels;
+}
+
+std::vector<std::string> read_templates(const examples::Cli& cli) {
+  const auto path = cli.get("--templates");
+  if (!path) {
+    return {"a photo of a {c}."};
+  }
+  std::ifstream in(*path);
+  INTERNVL_CHECK(in.good(), *path, "cannot open the templates file");
+  std::vector<std::string> templates;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) {
+      templates.push_back(line);
+    }
+  }
+  INTERNVL_CHECK(!templates.empty(), *path, "the templates file has no template");
+  return templates;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--image", "--pixels", "--labels", "--mode", "--templates", "--backend"},
+                          {"--report"});
+  const std::string dir = cli.require("--model");
+  const std::vector<std::string> labels = split_labels(cli);
+  const models::EmbeddingMode mode = examples::embedding_mode(cli);
+  const std::string backend = examples::backend_name(cli);
+  if (cli.has("--image") == cli.has("--pixels")) {
+    cli.fail("give exactly one of --image and --pixels");
+  }
+  if (cli.all("--image").size() > 1) {
+    cli.fail("zero_shot classifies one image; give --image once");
+  }
+  return examples::run_reporting_errors([&] {
+    examples::StageReport report(cli.has("--report"));
+    examples::InternVLJob job;
+    job.dir = std::make_shared<const io::ModelDir>(dir);
+    job.config = models::read_internvl_config(*job.dir);
+    job.mode = mode;
+    job.texts = labels;
+    job.templates = read_templates(cli);
+    const Tensor<float, 4> pixels = examples::read_pixels(cli, io::Pipeline::classification, job.config.image_size());
+    INTERNVL_CHECK(pixels.size(0) == 1, "zero_shot", "--pixels holds ", pixels.size(0), " images; give one");
+    job.pixels = pixels.view();
+    job.report = &report;
+    report.stage("read inputs");
+    const Tensor<float, 2> probabilities = examples::on_backend(
+        cli, backend, [&]<class Backend>() { return examples::zero_shot<Backend>(job); },
+        [&] { return examples::zero_shot_cuda(job); });
+    std::vector<std::size_t> order(labels.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return probabilities(0, static_cast<index_t>(a)) > probabilities(0, static_cast<index_t>(b));
+    });
+    for (const std::size_t c : order) {
+      std::printf("%s\t%.6g\n", labels[c].c_str(), static_cast<double>(probabilities(0, static_cast<index_t>(c))));
+    }
+  });
+}

@@ -1,0 +1,105 @@
+// CLIP-style scores with InternVL-C/G embeddings (facts §3.2):
+//   similarity[i, j] = a_i · b_j                 for L2-normalised rows: cosine similarities, what
+//                                                retrieval ranks by (image→text and text→image)
+//   class weights    w_c = exp(logit_scale) · normalise( mean_t normalise( text(template_t(c)) ) )
+//   probabilities    softmax_c( image_embedding · w_c )   (the model's logits_per_image, softmaxed)
+// A template holds "{c}" where the class name goes ("a photo of a {c}."); the tokenizer adds QLLaMA's
+// "summarize:" prefix. Text embeddings do not depend on the mode (C and G share the text path), so
+// one classifier serves both. Needs the tokenizer (libsentencepiece).
+#pragma once
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "internvl/backend/transfer.hpp"
+#include "internvl/models/internvl.hpp"
+#include "internvl/ops/softmax.hpp"
+#include "internvl/text/tokenizer.hpp"
+
+namespace internvl::models {
+
+// out [A, B] = a [A, E] · b [B, E]ᵀ.
+template <class Backend, class T>
+void similarity(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> a, CView<T, 2> b) {
+  ops::linear(ctx, out, a, WeightView<2>(b));
+}
+
+// A class name in every template: "a photo of a {c}." -> "a photo of a tench.".
+inline std::vector<std::string> fill_templates(const std::vector<std::string>& templates,
+                                               const std::string& classname) {
+  std::vector<std::string> texts;
+  for (const std::string& t : templates) {
+    std::string text = t;
+    const std::size_t at = text.find("{c}");
+    INTERNVL_CHECK(at != std::string::npos, "models::fill_templates", "template \"", t,
+                   "\" has no {c} where the class name goes");
+    for (std::size_t pos = at; pos != std::string::npos; pos = text.find("{c}", pos + classname.size())) {
+      text.replace(pos, 3, classname);
+    }
+    texts.push_back(std::move(text));
+  }
+  return texts;
+}
+
+template <class Backend, class T = default_activation_t<Backend>>
+class ZeroShotClassifier {
+ public:
+  // Encodes every template of every class with the model's text path, whole classes at a time and
+  // about `texts_per_pass` texts per pass (each pass reads all of QLLaMA's weights once).
+  ZeroShotClassifier(Context<Backend>& ctx, const InternVLModel<Backend, T>& model, const text::Tokenizer& tokenizer,
+                     std::vector<std::string> classnames, const std::vector<std::string>& templates,
+                     index_t texts_per_pass = 64)
+      : classnames_(std::move(classnames)) {
+    INTERNVL_CHECK(!classnames_.empty(), "models::ZeroShotClassifier", "no class names given");
+    INTERNVL_CHECK(!templates.empty(), "models::ZeroShotClassifier", "no templates given");
+    const auto classes = static_cast<index_t>(classnames_.size()), width = model.embedding_width();
+    const auto count = static_cast<index_t>(templates.size());
+    const index_t classes_per_pass = std::max<index_t>(1, texts_per_pass / count);
+    Tensor<float, 2> weights(Extents<2>{classes, width});  // gathered on the host, then kept as a matrix
+    text::TextFormat format;
+    format.padding = text::Padding::longest;  // the same embeddings as padding to 80 (causal mask)
+    for (index_t first = 0; first < classes; first += classes_per_pass) {
+      const index_t last = std::min(classes, first + classes_per_pass);
+      std::vector<std::string> texts;  // class-major: the templates of class `first`, then the next class's
+      for (index_t c = first; c < last; ++c) {
+        for (std::string& t : fill_templates(templates, classnames_[static_cast<std::size_t>(c)])) {
+          texts.push_back(std::move(t));
+        }
+      }
+      const text::TokenizedBatch batch = tokenizer.format(texts, format);
+      auto& ws = ctx.workspace();
+      auto scope = ws.scope();
+      View<T, 2> embeddings = ws.template tensor<T>(Extents<2>{(last - first) * count, width});  // normalised
+      model.text_embeddings(ctx, embeddings, batch.ids.view());
+      View<T, 2> rows = ws.template tensor<T>(Extents<2>{last - first, width});  // [classes, E]
+      ops::mean_tokens(ctx, rows, CView<T, 3>(embeddings.reshape(Extents<3>{last - first, count, width})), 0, count);
+      model.normalize(ctx, rows, CView<T, 2>(rows), /*logit_scaled=*/true);
+      const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(rows));
+      std::copy_n(host.data(), host.numel(), weights.data() + first * width);
+    }
+    weights_ = store_.keep_matrix(std::move(weights));
+  }
+
+  const std::vector<std::string>& classnames() const { return classnames_; }
+  // The class weights [C, E]: exp(logit_scale) times unit vectors, in the backend's memory.
+  const WeightView<2>& weights() const { return weights_; }
+
+  // logits [B, C] = exp(logit_scale) · cosine similarities of image embeddings [B, E] (normalised).
+  void logits(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> image_embeddings) const {
+    ops::linear(ctx, out, image_embeddings, weights_);
+  }
+
+  // probabilities [B, C]: the softmax of the logits over the classes.
+  void probabilities(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> image_embeddings) const {
+    logits(ctx, out, image_embeddings);
+    ops::softmax(ctx, out, CView<T, 2>(out));
+  }
+
+ private:
+  std::vector<std::string> classnames_;
+  WeightStore<Backend, T> store_;  // owns the class weights
+  WeightView<2> weights_;          // [C, E]
+};
+
+}  // namespace internvl::models

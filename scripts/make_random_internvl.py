@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Writes a random-weight InternVL-C/G model directory in InternVL-14B-224px's layout (for memory and
+speed measurements; kept out of git): config.json from configs/, InternViT under vision_model., QLLaMA
+under qllama., query_tokens, clip_projector*, text_projection, logit_scale, itm_head.*, plus a copy of
+QLLaMA's tokenizer.model; bf16 by default, sharded like the official checkpoint (3 shards). The full
+model is 13.8 B parameters, 27.7 GB in bf16; values are written in slices, so memory stays small.
+
+  python3 scripts/make_random_internvl.py --config configs/InternVL-14B-224px.json --out /tmp/internvl14b
+"""
+import argparse
+import json
+import pathlib
+import shutil
+
+import numpy as np
+
+from make_random_checkpoint import ST_DTYPE, TORCH_DTYPE, vision_tensors, write_checkpoint  # noqa: F401
+
+
+def qllama_tensors(cfg):
+    """(name, shape, kind) of QLLaMA and the InternVL heads, as in the official InternVLModel."""
+    q, v = cfg["qllama_config"], cfg["vision_config"]
+    D, F, L, V = q["hidden_size"], q["intermediate_size"], q["num_hidden_layers"], q["vocab_size"]
+    Dv, E = v["hidden_size"], cfg.get("clip_embed_dim", 768)
+    Q, every = cfg.get("num_query_token", 96), cfg.get("cross_attention_frequency", 2)
+    tensors = [("query_tokens", (1, Q, D), "unit"), ("qllama.model.embed_tokens.weight", (V, D), "unit")]
+    for i in range(L):
+        p = f"qllama.model.layers.{i}."
+        tensors += [(p + "input_layernorm.weight", (D,), "norm")]
+        tensors += [(p + f"self_attn.{x}_proj.weight", (D, D), "matrix") for x in "qkvo"]
+        if i % every == 0:
+            tensors += [(p + "cross_attn.q_proj.weight", (D, D), "matrix"), (p + "cross_attn.k_proj.weight", (D, Dv), "matrix"),
+                        (p + "cross_attn.v_proj.weight", (D, Dv), "matrix"), (p + "cross_attn.o_proj.weight", (D, D), "matrix"),
+                        (p + "cross_attn.norm1.weight", (D,), "norm"), (p + "cross_attn.norm2.weight", (Dv,), "norm")]
+        tensors += [(p + "post_attention_layernorm.weight", (D,), "norm"), (p + "mlp.gate_proj.weight", (F, D), "matrix"),
+                    (p + "mlp.up_proj.weight", (F, D), "matrix"), (p + "mlp.down_proj.weight", (D, F), "matrix")]
+    tensors += [("qllama.model.norm.weight", (D,), "norm")]
+    if not q.get("tie_word_embeddings", False):
+        tensors += [("qllama.lm_head.weight", (V, D), "matrix")]
+    for name, dim in [("clip_projector.", Dv), ("clip_projector2.", D)]:
+        for norm in ("norm1_q", "norm1_k", "norm1_v"):
+            tensors += [(f"{name}{norm}.weight", (dim,), "norm"), (f"{name}{norm}.bias", (dim,), "bias")]
+        for x in "qkv":
+            tensors += [(f"{name}cross_attn.{x}.weight", (dim, dim), "matrix"), (f"{name}cross_attn.{x}_bias", (dim,), "bias")]
+        tensors += [(f"{name}cross_attn.proj.weight", (E, dim), "matrix"), (f"{name}cross_attn.proj.bias", (E,), "bias")]
+    tensors += [("text_projection", (D, E), "matrix"), ("logit_scale", (), "scale"),
+                ("itm_head.weight", (2, D), "matrix"), ("itm_head.bias", (2,), "bias")]
+    return tensors
+
+
+if __name__ == "__main__":
+    root = pathlib.Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--dtype", choices=["bf16", "f16", "f32"], default="bf16")
+    parser.add_argument("--shards", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tokenizer", default=str(root / "tests" / "golden" / "text" / "qllama-tokenizer.model"))
+    args = parser.parse_args()
+    cfg = json.loads(pathlib.Path(args.config).read_text())
+    tensors = vision_tensors(cfg["vision_config"], "vision_model.") + qllama_tensors(cfg)
+    count = write_checkpoint(args.out, cfg, tensors, args.dtype, args.shards, args.seed)
+    shutil.copyfile(args.tokenizer, pathlib.Path(args.out) / "tokenizer.model")
+    print(f"wrote {args.out}: {count:,} parameters, {args.dtype}")

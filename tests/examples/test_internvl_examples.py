@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""The zero_shot and embed examples: their bad-argument behaviour (usage errors exit 2, library errors
+exit 1, each with a message naming the problem) and real runs on the tiny InternVL fixture model
+(tests/golden/internvl/tiny_f32, whose directory holds the committed QLLaMA tokenizer.model), checked
+against the outputs of OpenGVLab's own code saved by tests/golden/internvl/make.py: zero_shot's
+probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features;
+the same with --backend reference, and --backend cuda on the bf16 fixture against PyTorch's bf16 run (4e-2,
+as tests/cuda/test_internvl.cu explains)
+where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda, as
+scripts/device-check passes it, makes a CUDA failure a test failure).
+Standard library only. Usage: test_internvl_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR [--require-cuda]"""
+import ast
+import json
+import math
+import pathlib
+import struct
+import subprocess
+import sys
+import tempfile
+
+examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]) / "internvl"
+require_cuda = "--require-cuda" in sys.argv[3:]
+zero_shot, embed = str(examples / "zero_shot"), str(examples / "embed")
+model = str(golden / "tiny_f32")
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(program, *args):
+    result = subprocess.run([program, *args], capture_output=True, text=True)
+    return result.returncode, result.stdout, result.stderr
+
+
+def read_npy(path):
+    """A little-endian float32 C-order .npy as (shape, flat list)."""
+    data = pathlib.Path(path).read_bytes()
+    assert data[:6] == b"\x93NUMPY", path
+    header_len = struct.unpack("<H", data[8:10])[0] if data[6] == 1 else struct.unpack("<I", data[8:12])[0]
+    start = 10 if data[6] == 1 else 12
+    header = ast.literal_eval(data[start:start + header_len].decode("latin1"))
+    assert header["descr"] == "<f4" and not header["fortran_order"], (path, header)
+    body = data[start + header_len:]
+    return tuple(header["shape"]), list(struct.unpack(f"<{len(body) // 4}f", body))
+
+
+def write_npy(path, shape, values):
+    header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple(shape)}, }}"
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    pathlib.Path(path).write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() +
+                                   struct.pack(f"<{len(values)}f", *values))
+
+
+def rows(shape, flat):
+    return [flat[i * shape[1]:(i + 1) * shape[1]] for i in range(shape[0])]
+
+
+def normalised(row):
+    norm = math.sqrt(sum(x * x for x in row))
+    return [x / norm for x in row]
+
+
+def relative_l2(got, want):
+    return math.sqrt(sum((a - b) ** 2 for a, b in zip(got, want)) / sum(b * b for b in want))
+
+
+def expect_error(program, args, status, *fragments):
+    code, _, err = run(program, *args)
+    check(code == status, f"{pathlib.Path(program).name} {args}: exit {code}, expected {status} ({err.strip()})")
+    for fragment in fragments:
+        check(fragment in err, f"{pathlib.Path(program).name} {args}: stderr lacks {fragment!r}: {err.strip()}")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    spec = json.loads((golden / "zero_shot.json").read_text())
+    templates = tmp / "templates.txt"
+    templates.write_text("\n".join(spec["templates"]) + "\n")
+    no_placeholder = tmp / "bad_templates.txt"
+    no_placeholder.write_text("a photo\n")
+    shape, pixels = read_npy(golden / "tiny_pixels.npy")
+    one_image = tmp / "image0.npy"
+    write_npy(one_image, (1,) + shape[1:], pixels[:len(pixels) // shape[0]])
+    image_file = str(golden.parent / "image" / "big_513x1023.png")
+    labels = ",".join(spec["classes"])
+
+    # zero_shot: usage errors (2) and library errors (1).
+    expect_error(zero_shot, [], 2, "missing required option --model", "usage: zero_shot")
+    expect_error(zero_shot, ["--model", model, "--frobnicate"], 2, "unknown argument '--frobnicate'")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image)], 2, "missing required option --labels")
+    expect_error(zero_shot, ["--model", model, "--labels", "a,b"], 2, "give exactly one of --image and --pixels")
+    expect_error(zero_shot, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--labels", "a"], 2,
+                 "give exactly one of --image and --pixels")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,,b"], 2, "empty label")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--mode", "X"], 2,
+                 "--mode must be C or G")
+    expect_error(zero_shot, ["--model", model, "--image", image_file, "--image", image_file, "--labels", "a"], 2,
+                 "one image")
+    expect_error(zero_shot, ["--model", str(tmp / "missing"), "--pixels", str(one_image), "--labels", "a"], 1,
+                 "not a directory")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels", "a"], 1,
+                 "holds 2 images")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
+                             str(no_placeholder)], 1, "has no {c}")
+    expect_error(zero_shot, ["--model", model, "--image", str(tmp / "none.png"), "--labels", "a"], 1, "none.png")
+
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--backend", "tpu"], 2,
+                 "unknown backend 'tpu' (reference, cpu, cuda)")
+
+    # zero_shot: the probabilities of image 0, most probable first, against clip_benchmark's recipe.
+    for mode, backend in (("C", "cpu"), ("G", "cpu"), ("G", "reference")):
+        code, out, err = run(zero_shot, "--model", model, "--pixels", str(one_image), "--labels", labels,
+                             "--templates", str(templates), "--mode", mode, "--backend", backend)
+        check(code == 0, f"zero_shot --mode {mode}: exit {code}: {err}")
+        lines = [line.split("\t") for line in out.strip().split("\n")]
+        got = {label: float(p) for label, p in lines}
+        shape_p, expected = read_npy(golden / f"tiny_f32_zero_shot_{mode}.npy")
+        want = dict(zip(spec["classes"], expected[:shape_p[1]]))
+        check(sorted(got) == sorted(want), f"zero_shot --mode {mode}: labels {sorted(got)}")
+        check([float(p) for _, p in lines] == sorted((float(p) for _, p in lines), reverse=True),
+              f"zero_shot --mode {mode}: not sorted by probability")
+        check(all(abs(got[k] - want[k]) <= 1e-5 for k in want), f"zero_shot --mode {mode}: {got} vs {want}")
+    code, out, err = run(zero_shot, "--model", model, "--image", image_file, "--labels", "cat,dog")
+    check(code == 0 and abs(sum(float(line.split("\t")[1]) for line in out.strip().split("\n")) - 1) < 1e-5,
+          f"zero_shot on an image file: exit {code}, output {out!r} {err}")
+
+    # embed: usage errors.
+    expect_error(embed, [], 2, "missing required option --model", "usage: embed")
+    expect_error(embed, ["--model", model], 2, "nothing to embed")
+    expect_error(embed, ["--model", model, "--text", "x"], 2, "texts need --out-text")
+    expect_error(embed, ["--model", model, "--pixels", str(one_image)], 2, "images need --out-image")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--out-image", "i.npy"], 2,
+                 "--out-image needs --image or --pixels")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--mode", "D"], 2,
+                 "--mode must be C or G")
+    expect_error(embed, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--out-image",
+                         str(tmp / "i.npy")], 2, "give --image or --pixels, not both")
+
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--backend", "tpu"], 2,
+                 "unknown backend 'tpu' (reference, cpu, cuda)")
+
+    # embed: both fixture images and the three texts, in argument order, against the official features.
+    texts = json.loads((golden / "texts.json").read_text())
+    for mode, backend in (("C", "cpu"), ("G", "cpu"), ("C", "reference")):
+        args = ["--model", model, "--mode", mode, "--pixels", str(golden / "tiny_pixels.npy"),
+                "--out-image", str(tmp / "images.npy"), "--out-text", str(tmp / "texts.npy"), "--backend", backend]
+        for t in texts:
+            args += ["--text", t]
+        code, out, err = run(embed, *args)
+        check(code == 0, f"embed --mode {mode}: exit {code}: {err}")
+        for kind, fixture, count in [("images", f"tiny_f32_image_features_{mode}", 2),
+                                     ("texts", "tiny_f32_text_features", len(texts))]:
+            got_shape, got = read_npy(tmp / f"{kind}.npy")
+            want_shape, want = read_npy(golden / f"{fixture}.npy")
+            check(got_shape == (count, want_shape[1]), f"embed {kind} shape {got_shape}")
+            for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
+                check(max(abs(a - b) for a, b in zip(g, normalised(w))) <= 1e-5, f"embed --mode {mode} {kind}: {g} vs {w}")
+    code, out, err = run(embed, "--model", model, "--image", image_file, "--image", image_file, "--out-image",
+                         str(tmp / "files.npy"))
+    got_shape, got = read_npy(tmp / "files.npy")
+    check(code == 0 and got_shape == (2, 16) and got[:16] == got[16:] and
+          abs(sum(x * x for x in got[:16]) - 1) < 1e-5, f"embed on image files: exit {code} {got_shape} {err}")
+
+    # --report: stage times, memory, the preset and the parameter count of the loaded tensors on stderr.
+    code, out, err = run(embed, "--model", model, "--text", "x", "--out-text", str(tmp / "x.npy"), "--report")
+    check(code == 0 and "parameters: 959027 counted from the tensors, 959027 from config.json" in err and
+          "model: tiny-InternVL (compiled preset), backend cpu" in err and "texts:" in err and "peak RSS" in err
+          and "mapped files" in err, f"embed --report: exit {code}, stderr {err!r}")
+    code, out, err = run(embed, "--model", str(golden / "dyn_f32"), "--image", image_file, "--out-image",
+                         str(tmp / "dyn.npy"), "--mode", "G", "--report")
+    check(code == 0 and "model: runtime-shaped (no compiled preset matches config.json)" in err and
+          "images (InternVL-G):" in err, f"embed --report on the runtime-shaped model: exit {code}, stderr {err!r}")
+    code, out, err = run(zero_shot, "--model", model, "--image", image_file, "--labels", "a,b", "--report")
+    check(code == 0 and "class weights:" in err and "images (InternVL-C):" in err,
+          f"zero_shot --report: exit {code}, stderr {err!r}")
+
+    # --backend cuda: the bf16 checkpoint in bf16 against PyTorch's bf16 run where CUDA runs (4e-2: two bf16
+    # runs, tests/cuda/test_internvl.cu); otherwise a clean error that names the reason.
+    bf16_model = str(golden / "tiny_bf16")
+    args = ["--model", bf16_model, "--mode", "G", "--pixels", str(golden / "tiny_pixels.npy"),
+            "--out-image", str(tmp / "cuda_images.npy"), "--out-text", str(tmp / "cuda_texts.npy"), "--backend", "cuda"]
+    for t in texts:
+        args += ["--text", t]
+    code, out, err = run(embed, *args)
+    if code == 0:
+        for kind, fixture in [("images", "tiny_bf16c_image_features_G"), ("texts", "tiny_bf16c_text_features")]:
+            got_shape, got = read_npy(tmp / f"cuda_{kind}.npy")
+            want_shape, want = read_npy(golden / f"{fixture}.npy")
+            for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
+                err_l2 = relative_l2(g, normalised(w))
+                check(err_l2 <= 4e-2, f"embed --backend cuda {kind}: relative L2 {err_l2}")
+        code, out, err = run(zero_shot, "--model", bf16_model, "--pixels", str(one_image), "--labels", labels,
+                             "--templates", str(templates), "--mode", "G", "--backend", "cuda")
+        lines = [line.split("\t") for line in out.strip().split("\n")] if code == 0 else []
+        check(code == 0 and sorted(label for label, _ in lines) == sorted(spec["classes"]) and
+              abs(sum(float(p) for _, p in lines) - 1) < 2e-2, f"zero_shot --backend cuda: exit {code}, {out!r} {err}")
+    else:
+        check(not require_cuda and code in (1, 2) and ("CUDA" in err or "cuda" in err),
+              f"embed --backend cuda: exit {code}, stderr {err[:300]!r}")
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)

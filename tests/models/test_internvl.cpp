@@ -1,0 +1,202 @@
+// InternVL-C and InternVL-G against OpenGVLab's modeling_internvl.py (tests/golden/internvl/make.py):
+// image features in both modes, text features, the model's logits and clip_benchmark-style zero-shot
+// probabilities, on the reference and cpu backends, f32 and bf16 checkpoints; the real tokenizer's ids
+// from the model directory's tokenizer.model (padded to 80, as the official path does); parameter
+// counts; and the load errors of broken directories.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "internvl/backend/cpu/all.hpp"
+#include "internvl/backend/reference/all.hpp"
+#include "internvl/models/load_internvl.hpp"
+#include "internvl/models/zero_shot.hpp"
+#include "internvl_golden.hpp"
+
+using namespace internvl;
+using models::EmbeddingMode;
+
+namespace {
+
+std::vector<std::string> texts() {
+  std::ifstream in(testing::internvl_golden("texts.json"));
+  return nlohmann::json::parse(in).get<std::vector<std::string>>();
+}
+
+template <class Backend, class Model>
+void check_embeddings(Model& model, const std::string& fixture_model, const std::string& run, double tolerance) {
+  Context<Backend> ctx;
+  const auto pixels = testing::internvl_expected<4>(fixture_model + "_pixels");
+  const auto ids = testing::internvl_ids(fixture_model);
+  const index_t images = pixels.size(0), count = ids.size(0), width = model.embedding_width();
+  Tensor<float, 2> text(Extents<2>{count, width});
+  testing::poison(text.view());
+  model.text_features(ctx, text.view(), ids.view());
+  double err = testing::relative_l2(text.view(), testing::internvl_expected<2>(run + "_text_features").view());
+  INFO(run << " text features: relative L2 " << err);
+  CHECK(err <= tolerance);
+  Tensor<float, 2> text_embeddings(text.shape());
+  model.text_embeddings(ctx, text_embeddings.view(), ids.view());
+  for (const auto& [mode, name] : {std::pair{EmbeddingMode::C, "C"}, std::pair{EmbeddingMode::G, "G"}}) {
+    Tensor<float, 2> image(Extents<2>{images, width});
+    testing::poison(image.view());
+    model.image_features(ctx, image.view(), pixels.view(), mode);
+    err = testing::relative_l2(image.view(), testing::internvl_expected<2>(run + "_image_features_" + name).view());
+    INFO(run << " image features " << name << ": relative L2 " << err);
+    CHECK(err <= tolerance);
+    // logits_per_image = exp(logit_scale) · cosine similarities of the normalised embeddings.
+    Tensor<float, 2> image_embeddings(image.shape());
+    model.image_embeddings(ctx, image_embeddings.view(), pixels.view(), mode);
+    Tensor<float, 2> logits(Extents<2>{images, count});
+    testing::poison(logits.view());
+    models::similarity(ctx, logits.view(), CView<float, 2>(image_embeddings.view()),
+                       CView<float, 2>(text_embeddings.view()));
+    for (index_t i = 0; i < logits.numel(); ++i) {
+      logits.data()[i] = static_cast<float>(logits.data()[i] * model.logit_scale());
+    }
+    err = testing::relative_l2(logits.view(), testing::internvl_expected<2>(run + "_logits_" + name).view());
+    INFO(run << " logits " << name << ": relative L2 " << err);
+    CHECK(err <= tolerance);
+  }
+}
+
+template <class Backend>
+void check_tiny() {
+  auto f32 = models::load_internvl<presets::TinyInternVL, Backend>(testing::internvl_golden("tiny_f32"));
+  check_embeddings<Backend>(f32, "tiny", "tiny_f32", 1e-5);
+  auto bf16 = models::load_internvl<presets::TinyInternVL, Backend>(testing::internvl_golden("tiny_bf16"));
+  check_embeddings<Backend>(bf16, "tiny", "tiny_bf16w", 1e-5);  // bf16 weights, f32 arithmetic
+  check_embeddings<Backend>(bf16, "tiny", "tiny_bf16c", 2e-2);  // PyTorch running everything in bf16
+}
+
+// A copy of a fixture directory (its files linked, not copied) whose config.json is edited by `edit`.
+std::string edited_copy(const std::string& fixture, const std::function<void(nlohmann::json&)>& edit) {
+  const std::filesystem::path from = testing::internvl_golden(fixture);
+  const std::filesystem::path to = std::filesystem::temp_directory_path() / ("internvl_test_" + fixture + "_edited");
+  std::filesystem::remove_all(to);
+  std::filesystem::create_directories(to);
+  for (const auto& entry : std::filesystem::directory_iterator(from)) {
+    if (entry.path().filename() != "config.json") {
+      std::filesystem::create_symlink(std::filesystem::absolute(entry.path()), to / entry.path().filename());
+    }
+  }
+  std::ifstream in(from / "config.json");
+  nlohmann::json config = nlohmann::json::parse(in);
+  edit(config);
+  std::ofstream(to / "config.json") << config.dump(2);
+  return to.string();
+}
+
+}  // namespace
+
+TEST_CASE("InternVL-C and -G embeddings and logits match modeling_internvl.py", "[internvl]") {
+  check_tiny<backend::reference>();
+  check_tiny<backend::cpu>();
+  auto dynamic = models::load_internvl<presets::Dynamic, backend::cpu>(testing::internvl_golden("dyn_f32"));
+  check_embeddings<backend::cpu>(dynamic, "dyn", "dyn_f32", 1e-5);
+}
+
+TEST_CASE("parameters counted from the loaded tensors match the config and the files", "[internvl]") {
+  for (const std::string dir : {"tiny_f32", "tiny_bf16", "dyn_f32"}) {
+    models::with_internvl<backend::cpu>(testing::internvl_golden(dir), [&](auto& model) {
+      const io::ModelDir files(testing::internvl_golden(dir));
+      std::int64_t stored = 0;
+      for (const std::string& name : files.names()) {
+        stored += files.tensor(name).numel();
+      }
+      INFO(dir);
+      REQUIRE(model.parameter_count() == stored);
+      REQUIRE(model.config().parameter_count() == stored);
+    });
+  }
+  STATIC_REQUIRE(presets::InternVL14B_224::value.parameter_count() == 13'834'975'747);
+  STATIC_REQUIRE(presets::QLlama7B::value.parameter_count() == 7'841'912'832);
+}
+
+TEST_CASE("texts from the directory's tokenizer.model, padded to 80, give the official text features", "[internvl]") {
+  auto model = models::load_internvl<presets::TinyInternVL, backend::cpu>(testing::internvl_golden("tiny_f32"));
+  const text::Tokenizer tokenizer(model.tokenizer_path().string());
+  const text::TokenizedBatch batch = tokenizer.format(texts());
+  const auto expected_ids = testing::internvl_ids("tiny");
+  REQUIRE(batch.ids.size(1) == 80);
+  for (index_t t = 0; t < batch.ids.size(0); ++t) {
+    for (index_t s = 0; s < 80; ++s) {
+      REQUIRE(batch.ids(t, s) == (s < expected_ids.size(1) ? expected_ids(t, s) : 0));
+    }
+  }
+  Context<backend::cpu> ctx;
+  Tensor<float, 2> features(Extents<2>{batch.ids.size(0), model.embedding_width()});
+  model.text_features(ctx, features.view(), batch.ids.view());
+  REQUIRE(testing::relative_l2(features.view(), testing::internvl_expected<2>("tiny_f32_text_features").view()) <=
+          1e-5);
+}
+
+TEST_CASE("zero-shot probabilities follow clip_benchmark's recipe", "[internvl]") {
+  std::ifstream in(testing::internvl_golden("zero_shot.json"));
+  const auto spec = nlohmann::json::parse(in);
+  const auto classes = spec["classes"].get<std::vector<std::string>>();
+  const auto templates = spec["templates"].get<std::vector<std::string>>();
+  const auto pixels = testing::internvl_expected<4>("tiny_pixels");
+  const auto check = [&]<class Backend>(Backend) {
+    auto model = models::load_internvl<presets::TinyInternVL, Backend>(testing::internvl_golden("tiny_f32"));
+    const text::Tokenizer tokenizer(model.tokenizer_path().string());
+    Context<Backend> ctx;
+    for (const index_t texts_per_pass : {64, 3, 7}) {  // all classes in one pass, one per pass, two per pass
+      const models::ZeroShotClassifier<Backend> classifier(ctx, model, tokenizer, classes, templates, texts_per_pass);
+      for (const auto& [mode, name] : {std::pair{EmbeddingMode::C, "C"}, std::pair{EmbeddingMode::G, "G"}}) {
+        Tensor<float, 2> embeddings(Extents<2>{pixels.size(0), model.embedding_width()});
+        model.image_embeddings(ctx, embeddings.view(), pixels.view(), mode);
+        Tensor<float, 2> probabilities(Extents<2>{pixels.size(0), static_cast<index_t>(classes.size())});
+        testing::poison(probabilities.view());
+        classifier.probabilities(ctx, probabilities.view(), embeddings.view());
+        const double err = testing::relative_l2(
+            probabilities.view(), testing::internvl_expected<2>(std::string("tiny_f32_zero_shot_") + name).view());
+        INFO(Backend::name << " zero-shot " << name << ", " << texts_per_pass << " texts per pass: relative L2 "
+                           << err);
+        CHECK(err <= 1e-5);
+      }
+    }
+  };
+  check(backend::reference{});
+  check(backend::cpu{});
+  REQUIRE_THROWS_WITH(models::fill_templates({"a photo"}, "cat"), Catch::Contains("has no {c}"));
+  REQUIRE(models::fill_templates({"{c} or {c}?"}, "cat") == std::vector<std::string>{"cat or cat?"});
+}
+
+TEST_CASE("text features refuse a text of padding only", "[internvl]") {
+  auto model = models::load_internvl<presets::TinyInternVL, backend::cpu>(testing::internvl_golden("tiny_f32"));
+  Context<backend::cpu> ctx;
+  Tensor<std::int32_t, 2> ids(Extents<2>{2, 3}, 0);
+  ids(0, 0) = 1;
+  Tensor<float, 2> out(Extents<2>{2, 16});
+  REQUIRE_THROWS_WITH(model.text_features(ctx, out.view(), ids.view()), Catch::Contains("text 1 has no token id > 0"));
+  Tensor<float, 2> wrong(Extents<2>{2, 15});
+  ids(1, 0) = 1;
+  REQUIRE_THROWS_WITH(model.text_features(ctx, wrong.view(), ids.view()), Catch::Contains("expected [2, 16]"));
+}
+
+TEST_CASE("broken model directories are errors naming the problem", "[internvl]") {
+  using Model = decltype(models::load_internvl<presets::Dynamic, backend::cpu>(""));
+  const auto load = [](const std::string& path) { return models::load_internvl<presets::Dynamic, backend::cpu>(path); };
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["num_query_token"] = 95; })),
+                      Catch::Contains("tensor 'query_tokens' has shape [1, 96, 8], expected [1, 95, 8]"));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["qllama_config"]["num_hidden_layers"] = 3; })),
+                      Catch::Contains("unexpected tensor 'qllama.model.layers.3."));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["cross_attention_frequency"] = 1; })),
+                      Catch::Contains("no tensor named 'qllama.model.layers.1.cross_attn."));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["use_backbone_lora"] = 8; })),
+                      Catch::Contains("'use_backbone_lora' is 8") && Catch::Contains("LoRA"));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["qllama_config"]["rope_theta"] = 500000.0; })),
+                      Catch::Contains("(qllama_config)") && Catch::Contains("'rope_theta' is 500000"));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c.erase("qllama_config"); })),
+                      Catch::Contains("missing required field 'qllama_config'"));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["qllama_config"]["hidden_act"] = "gelu"; })),
+                      Catch::Contains("'hidden_act' must be \"silu\""));
+  REQUIRE_THROWS_WITH(load(edited_copy("tiny_f32", [](auto& c) { c["vision_config"]["hidden_size"] = 48; })),
+                      Catch::Contains("vision_model.embeddings"));
+  REQUIRE_THROWS_WITH(
+      (models::load_internvl<presets::InternVL14B_224, backend::cpu>(testing::internvl_golden("tiny_f32"))),
+      Catch::Contains("does not describe InternVL-14B-224px") &&
+          Catch::Contains("vision_config.image_size: 56 vs 224"));
+  static_assert(!Model::is_compiled);
+}
