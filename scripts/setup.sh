@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, what building and testing internvl-cpp needs, and nothing when all of
 # it is already there. Run as root (or with sudo available). Idempotent and quiet.
 set -eu
-packages="g++ meson ninja-build pkg-config python3 python3-numpy libeigen3-dev libxsimd-dev libboost-dev catch2
+packages="g++ meson ninja-build pkg-config python3 python3-numpy python3-pil libeigen3-dev libxsimd-dev libboost-dev catch2
 libbenchmark-dev nlohmann-json3-dev libstb-dev libsentencepiece-dev"
 missing=""
 for p in $packages; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the example programs the way a user would: bad arguments and unreadable files must print a
 message and exit non-zero; real runs on the golden tiny models must write what transformers computed.
-Usage: check_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR"""
+Usage: check_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR DEMO_DIR"""
 import pathlib
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import tempfile
 
 import numpy as np
 
-examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+examples, golden, demo = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 vision = golden / "vision"
 failures = []
 
@@ -76,10 +76,19 @@ with tempfile.TemporaryDirectory() as tmp:
 # The numbered teaching examples check themselves and exit non-zero on a mismatch.
 for name, args in [("00_tensor_views", []), ("01_rms_norm_by_hand", []), ("02_attention_from_scratch", []),
                    ("03_vision_block", [vision / "tiny6b_orig_f32"]), ("03_vision_block", [vision / "tiny300m_hf_f32"]),
-                   ("04_intern_vit", [vision / "tiny6b_orig_bf16"])]:
+                   ("04_intern_vit", [vision / "tiny6b_orig_bf16"]),
+                   ("05_linear_probe_by_hand", [demo / "models" / "digits-vit",
+                                                demo / "models" / "digits-linear-probe.safetensors",
+                                                demo / "digits" / "0021.png"])]:
     r = run(name, *args)
     if r.returncode != 0:
         failures.append(f"{name} {args}: exit {r.returncode}: {r.stdout[-500:]} {r.stderr[-500:]}")
+
+probe = [demo / "models" / "digits-vit", demo / "models" / "digits-linear-probe.safetensors"]
+expect_failure("05_linear_probe_by_hand", ["only-one-argument"], "usage: 05_linear_probe_by_hand", 2)
+expect_failure("05_linear_probe_by_hand", [*probe, "/nonexistent.png"], "/nonexistent.png", 1)
+expect_failure("05_linear_probe_by_hand", [probe[0], golden / "heads" / "seg_linear.safetensors",
+                                           demo / "digits" / "0021.png"], "is a seg_linear head", 1)
 
 for f in failures:
     print("FAIL:", f)

@@ -1,5 +1,5 @@
 // Image decoding against Pillow's Image.open(path).convert('RGB') on every PNG / PNM / JPEG flavour make.py
-// writes, the errors for broken files, and PNG writing (round trips through the decoder).
+// writes, the errors for broken files, and PNG writing, RGB, grey and palette (round trips through the decoder).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -8,6 +8,7 @@
 #include <random>
 
 #include "internvl/io/image.hpp"
+#include "internvl/io/palette_png.hpp"
 #include "pixel_fixtures.hpp"
 
 using namespace internvl;
@@ -138,4 +139,46 @@ TEST_CASE("write_png round-trips RGB, grey and strided views", "[image]") {
                       Catch::Contains("no_such_dir") && Catch::Contains("cannot write the PNG file"));
   REQUIRE_THROWS_WITH(io::write_png((dir / "two.png").string(), source.view().slice(2, 0, 2)),
                       Catch::Contains("1 (grey) or 3 (RGB) channels, got 2"));
+}
+
+TEST_CASE("write_palette_png stores indices with a PLTE chunk; decoders expand them to the palette", "[image]") {
+  namespace fs = std::filesystem;
+  const std::string path = (fs::temp_directory_path() / "internvl_test_palette.png").string();
+  const std::vector<io::PaletteColour> palette = {{0, 0, 0}, {255, 0, 0}, {10, 200, 30}};
+  io::Image mask = io::make_image({29, 13}, 1);  // width 29, height 13, indices in a diagonal pattern
+  for (index_t y = 0; y < 13; ++y) {
+    for (index_t x = 0; x < 29; ++x) mask(y, x, 0) = static_cast<std::uint8_t>((x + 2 * y) % 3);
+  }
+  io::write_palette_png(path, mask.view(), palette);
+
+  const io::Image rgb = io::read_image(path);  // stb_image expands the palette
+  REQUIRE(rgb.shape() == Extents<3>{13, 29, 3});
+  for (index_t y = 0; y < 13; ++y) {
+    for (index_t x = 0; x < 29; ++x) {
+      for (index_t c = 0; c < 3; ++c) REQUIRE(rgb(y, x, c) == palette[mask(y, x, 0)][static_cast<std::size_t>(c)]);
+    }
+  }
+  // The chunks: IHDR with bit depth 8 and colour type 3, then PLTE with the three colours.
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  REQUIRE(bytes.size() > 33 + 12 + 9);
+  CHECK(std::string(bytes.begin() + 12, bytes.begin() + 16) == "IHDR");
+  CHECK(int{bytes[24]} == 8);
+  CHECK(int{bytes[25]} == 3);
+  CHECK(std::string(bytes.begin() + 37, bytes.begin() + 41) == "PLTE");
+  CHECK(int{bytes[36]} == 9);  // chunk length (big-endian, low byte)
+  CHECK(std::vector<int>(bytes.begin() + 41, bytes.begin() + 50) == std::vector<int>{0, 0, 0, 255, 0, 0, 10, 200, 30});
+  fs::remove(path);
+
+  mask(5, 7, 0) = 3;
+  REQUIRE_THROWS_WITH(io::write_palette_png(path, mask.view(), palette),
+                      Catch::Contains("class index 3 has no colour in a palette of 3"));
+  REQUIRE_THROWS_WITH(io::write_palette_png(path, mask.view(), std::span<const io::PaletteColour>()),
+                      Catch::Contains("1 to 256 colours, got 0"));
+  const io::Image rgb_mask = io::make_image({4, 4}, 3);
+  REQUIRE_THROWS_WITH(io::write_palette_png(path, rgb_mask.view(), palette), Catch::Contains("got 3 channels"));
+  mask(5, 7, 0) = 0;
+  REQUIRE_THROWS_WITH(
+      io::write_palette_png((fs::temp_directory_path() / "no_such_dir" / "m.png").string(), mask.view(), palette),
+      Catch::Contains("no_such_dir") && Catch::Contains("cannot write the PNG file"));
 }

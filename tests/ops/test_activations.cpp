@@ -1,4 +1,4 @@
-// gelu, silu, swiglu: the references against F.gelu / F.silu / F.silu(gate)·up, the cpu backend
+// gelu, silu, relu, swiglu: the references against F.gelu / F.silu / F.relu / F.silu(gate)·up, the cpu backend
 // (xsimd erfc / exp) against the reference over the row/width grid, over wide ranges ([−100, 100]),
 // the negative tails on their own, rank-4 maps, in place, and shape errors.
 #include <catch2/catch.hpp>
@@ -7,9 +7,11 @@
 
 #include "grid.hpp"
 #include "internvl/backend/cpu/gelu.hpp"
+#include "internvl/backend/cpu/relu.hpp"
 #include "internvl/backend/cpu/silu.hpp"
 #include "internvl/backend/cpu/swiglu.hpp"
 #include "internvl/backend/reference/gelu.hpp"
+#include "internvl/backend/reference/relu.hpp"
 #include "internvl/backend/reference/silu.hpp"
 #include "internvl/backend/reference/swiglu.hpp"
 #include "internvl/io/npy.hpp"
@@ -19,14 +21,18 @@ using namespace internvl;
 
 namespace {
 
-enum class Unary { gelu, silu };
+enum class Unary { gelu, silu, relu };
+
+const char* name_of(Unary f) { return f == Unary::gelu ? "gelu" : f == Unary::silu ? "silu" : "relu"; }
 
 template <class Backend, std::size_t Rank>
 void apply(Unary f, Context<Backend>& ctx, View<float, Rank> y, std::type_identity_t<CView<float, Rank>> x) {
   if (f == Unary::gelu) {
     ops::gelu(ctx, y, x);
-  } else {
+  } else if (f == Unary::silu) {
     ops::silu(ctx, y, x);
+  } else {
+    ops::relu(ctx, y, x);
   }
 }
 
@@ -74,6 +80,22 @@ TEST_CASE("reference and cpu gelu and silu match PyTorch", "[activations]") {
   }
 }
 
+TEST_CASE("reference and cpu relu match PyTorch, NaN included", "[activations]") {
+  const auto x = io::read_npy_f32<2>(testing::golden_path("ops/eltwise/relu_x.npy"));
+  const auto expected = io::read_npy_f32<2>(testing::golden_path("ops/eltwise/relu_y.npy"));
+  Context<backend::reference> ref;
+  Context<backend::cpu> cpu;
+  for (bool on_cpu : {false, true}) {
+    Tensor<float, 2> y(x.shape(), 7.0f);
+    on_cpu ? ops::relu(cpu, y.view(), x.view()) : ops::relu(ref, y.view(), x.view());
+    for (index_t i = 0; i < x.numel(); ++i) {
+      const float got = y.data()[i], want = expected.data()[i];
+      INFO((on_cpu ? "cpu" : "reference") << " element " << i << ": x " << x.data()[i] << " -> " << got);
+      REQUIRE((std::isnan(want) ? std::isnan(got) : got == want));
+    }
+  }
+}
+
 TEST_CASE("reference and cpu swiglu match PyTorch", "[activations]") {
   const auto gate = io::read_npy_f32<2>(testing::golden_path("ops/eltwise/swiglu_gate.npy"));
   const auto up = io::read_npy_f32<2>(testing::golden_path("ops/eltwise/swiglu_up.npy"));
@@ -88,11 +110,11 @@ TEST_CASE("reference and cpu swiglu match PyTorch", "[activations]") {
   REQUIRE(testing::relative_l2(out.view(), expected.view()) < 1e-6);
 }
 
-TEST_CASE("cpu gelu and silu match the reference over the grid", "[activations]") {
-  for (Unary f : {Unary::gelu, Unary::silu}) {
+TEST_CASE("cpu gelu, silu and relu match the reference over the grid", "[activations]") {
+  for (Unary f : {Unary::gelu, Unary::silu, Unary::relu}) {
     for (index_t rows : testing::grid_rows()) {
       for (index_t width : testing::grid_widths()) {
-        INFO((f == Unary::gelu ? "gelu" : "silu") << " rows " << rows << " width " << width);
+        INFO(name_of(f) << " rows " << rows << " width " << width);
         const auto x = testing::random_tensor(Extents<2>{rows, width}, testing::grid_seed(rows, width), -6, 6);
         REQUIRE(cpu_error(f, x) < 1e-6);
       }
@@ -113,8 +135,8 @@ TEST_CASE("cpu gelu and silu stay accurate over wide ranges and in the negative 
   REQUIRE(cpu_error(Unary::silu, linspace(-80, -20, 100003)) < 1e-6);
 }
 
-TEST_CASE("cpu gelu and silu run on rank-4 maps and row slices", "[activations]") {
-  for (Unary f : {Unary::gelu, Unary::silu}) {
+TEST_CASE("cpu gelu, silu and relu run on rank-4 maps and row slices", "[activations]") {
+  for (Unary f : {Unary::gelu, Unary::silu, Unary::relu}) {
     for (const Extents<4>& shape : testing::channel_maps()) {
       INFO("shape " << shape_string(shape));
       const auto x = testing::random_tensor(shape, 7, -5, 5);
@@ -166,6 +188,7 @@ TEST_CASE("gelu, silu and swiglu reject bad arguments", "[activations]") {
   REQUIRE_THROWS_WITH(ops::gelu(cpu, y.view(), x.view()),
                       Catch::Contains("ops::gelu") && Catch::Contains("[4, 7]") && Catch::Contains("[4, 8]"));
   REQUIRE_THROWS_WITH(ops::silu(cpu, y.view(), x.view()), Catch::Contains("ops::silu") && Catch::Contains("[4, 7]"));
+  REQUIRE_THROWS_WITH(ops::relu(cpu, y.view(), x.view()), Catch::Contains("ops::relu") && Catch::Contains("[4, 7]"));
   REQUIRE_THROWS_WITH(ops::swiglu(cpu, x.view(), x.view(), y.view()),
                       Catch::Contains("ops::swiglu") && Catch::Contains("gate has shape [4, 8] but up has shape [4, 7]"));
   REQUIRE_THROWS_WITH(ops::swiglu(cpu, y.view(), x.view(), x.view()),
@@ -187,5 +210,6 @@ TEST_CASE("gelu, silu and swiglu of empty views are a no-op", "[activations]") {
   Tensor<float, 4> empty_map(Extents<4>{1, 0, 3, 3});
   ops::gelu(cpu, none.view(), none.view());
   ops::silu(cpu, empty_map.view(), empty_map.view());
+  ops::relu(cpu, empty_map.view(), empty_map.view());
   ops::swiglu(cpu, none.view(), none.view(), none.view());
 }

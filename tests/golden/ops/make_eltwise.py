@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fixtures for the reference backend's element-wise, normalisation and reduction ops, computed by
-PyTorch's own ops (F.layer_norm, F.batch_norm(training=False), torch.softmax, F.gelu, F.silu, ...)
+PyTorch's own ops (F.layer_norm, F.batch_norm(training=False), torch.softmax, F.gelu, F.silu, F.relu, ...)
 in float64 from float32 inputs, saved as float32. Inputs include rows with large common offsets,
 tiny variances (where eps matters), masked (-inf) logits and far activation tails.
 Run: python3 tests/golden/ops/make_eltwise.py  (writes tests/golden/ops/eltwise/*.npy)"""
@@ -99,3 +99,9 @@ x = rand(2, 9, 13, lo=-3, hi=3)
 x[1] += 50
 save("mean_tokens_x", x)
 save("mean_tokens_out", x.double()[:, 1:9].mean(dim=1))
+
+# relu over [-3, 3] in 99 steps (zero included) with a NaN, which PyTorch passes through.
+x = torch.linspace(-3, 3, 99).reshape(3, 33)
+x[1, 5] = float("nan")
+save("relu_x", x)
+save("relu_y", F.relu(x.double()))

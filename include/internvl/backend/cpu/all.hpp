@@ -19,6 +19,7 @@
 #include "internvl/backend/cpu/mean_tokens.hpp"
 #include "internvl/backend/cpu/patchify.hpp"
 #include "internvl/backend/cpu/pixel_shuffle.hpp"
+#include "internvl/backend/cpu/relu.hpp"
 #include "internvl/backend/cpu/resize.hpp"
 #include "internvl/backend/cpu/rms_norm.hpp"
 #include "internvl/backend/cpu/rotary_embedding.hpp"

@@ -19,6 +19,7 @@
 #include "internvl/backend/reference/mean_tokens.hpp"
 #include "internvl/backend/reference/patchify.hpp"
 #include "internvl/backend/reference/pixel_shuffle.hpp"
+#include "internvl/backend/reference/relu.hpp"
 #include "internvl/backend/reference/resize.hpp"
 #include "internvl/backend/reference/rms_norm.hpp"
 #include "internvl/backend/reference/rotary_embedding.hpp"

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The example programs' behaviour on bad arguments and unreadable files: each case must exit with the
+expected status, print the expected message on stderr and the usage, and print nothing on stdout; plus
+one good run of each program on the tiny fixtures (tests/golden) as a control.
+Usage: check_cli.py BUILD_EXAMPLES_DIR SOURCE_ROOT"""
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+build, root = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+golden = root / "tests" / "golden"
+model = str(golden / "vision" / "tiny6b_orig_f32")
+probe = str(golden / "heads" / "probe_e2e_last.safetensors")
+seg = str(golden / "heads" / "segment.safetensors")
+image = str(golden / "heads" / "segment_image.png")
+failures = []
+tmp = pathlib.Path(tempfile.mkdtemp())
+
+
+def run(program, args, status, message):
+    result = subprocess.run([str(build / program)] + args, capture_output=True, text=True)
+    problems = []
+    if result.returncode != status:
+        problems.append(f"exit status {result.returncode}, expected {status}")
+    if message not in result.stderr:
+        problems.append(f"stderr lacks {message!r}")
+    if status != 0 and f"usage: {program}" not in result.stderr:
+        problems.append("no usage on stderr")
+    if status != 0 and result.stdout:
+        problems.append(f"stdout not empty: {result.stdout[:200]!r}")
+    what = f"{program} {' '.join(args)}"
+    print(("ok   " if not problems else "FAIL ") + what + ("" if not problems else ": " + "; ".join(problems)))
+    if problems:
+        failures.append(what)
+        print(result.stderr[:2000])
+    return result
+
+
+# Bad arguments: status 2.
+run("classify", [], 2, "missing required option --model")
+run("classify", ["--model"], 2, "option --model needs a value")
+run("classify", ["--model", model, "--bogus"], 2, "unknown argument '--bogus'")
+run("classify", ["--model", model, "--head", probe], 2, "give exactly one of --image and --pixels")
+run("classify", ["--model", model, "--image", image, "--pixels", "x.npy"], 2, "give exactly one of --image and --pixels")
+run("classify", ["--model", model, "--image", image, "--topk", "two"], 2, "--topk expects an integer, got 'two'")
+run("classify", ["--model", model, "--image", image, "--topk", "0"], 2, "--topk must be at least 1")
+run("classify", ["--model", model, "--image", image, "--backend", "gpu"], 2, "--backend must be reference or cpu")
+run("segment", ["--model", model, "--head", seg, "--image", image], 2, "missing required option --out")
+run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,
+    "unknown argument 'yes'")
+# Unreadable or unsuitable files: status 1, the message names the file.
+run("classify", ["--model", str(tmp / "none"), "--image", image], 1, "none: not a directory")
+run("classify", ["--model", model, "--image", image], 1, "head.safetensors: no such head file")
+run("classify", ["--model", model, "--head", probe, "--image", str(tmp / "absent.png")], 1, "absent.png: no such file")
+run("classify", ["--model", model, "--head", probe, "--image", probe], 1, "not an image")
+run("classify", ["--model", model, "--head", probe, "--pixels", image], 1, "segment_image.png")
+run("classify", ["--model", model, "--head", seg, "--image", image], 1, "is a segmentation head")
+run("classify", ["--model", model, "--head", probe, "--image", image, "--labels", str(tmp / "nolabels")], 1,
+    "cannot read the labels file")
+run("segment", ["--model", model, "--head", probe, "--image", image, "--out", str(tmp / "m.png")], 1,
+    "is a classification head")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "no" / "dir" / "m.png")], 1,
+    "cannot write the PNG file")
+# Controls: good runs.
+good = run("classify", ["--model", model, "--head", probe, "--image", image, "--topk", "2"], 0, "")
+if len(good.stdout.splitlines()) != 2 or "\t" not in good.stdout:
+    failures.append("classify output")
+    print(f"FAIL classify output: {good.stdout!r}")
+good = run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png"), "--slide",
+                       "--overlay", str(tmp / "o.png"), "--out-npy", str(tmp / "l.npy")], 0, "")
+if not all((tmp / f).is_file() for f in ("m.png", "o.png", "l.npy")):
+    failures.append("segment outputs")
+    print("FAIL segment outputs missing")
+else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
+    with Image.open(tmp / "m.png") as mask:
+        mode, indices = mask.mode, np.asarray(mask)
+    if mode != "P" or not np.array_equal(indices, np.load(tmp / "l.npy").argmax(0)):
+        failures.append("segment mask")
+        print(f"FAIL segment mask: mode {mode}, indices differ from the logits' argmax")
+shutil.rmtree(tmp)
+print(f"{len(failures)} failed" if failures else "all passed")
+sys.exit(1 if failures else 0)

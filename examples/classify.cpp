@@ -1,0 +1,113 @@
+// classify: ImageNet-style classification with an InternViT backbone and a probe head (facts §4.1, §5).
+//   image -> Resize(S, bicubic, Pillow) -> CenterCrop(S) -> ImageNet normalisation -> InternViT ->
+//   probe (linear or attention pooling) on the head's block -> softmax -> the top-k classes,
+// printed one per line as "label<TAB>probability". With several images (several --image, or a
+// batch in --pixels) each image's lines follow a header line "# <file or batch index>".
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "internvl/heads/classification_head.hpp"
+#include "internvl/io/npy.hpp"
+#include "internvl/io/preprocess.hpp"
+#include "internvl/models/load_intern_vit.hpp"
+#include "support/backend.hpp"
+#include "support/cli.hpp"
+
+using namespace internvl;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
+    "                [--topk K] [--labels FILE] [--backend reference|cpu]\n"
+    "\n"
+    "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
+    "(linear_probe or attention_pool_probe; scripts/convert_heads.py converts the official .pth head).\n"
+    "  --model DIR       the backbone\n"
+    "  --head FILE       the head file (default: DIR/head.safetensors)\n"
+    "  --image FILE      a PNG, JPEG or PPM image, preprocessed as the official linear-probe evaluation at the\n"
+    "                    model's image_size (repeat for several images)\n"
+    "  --pixels FILE     already preprocessed pixels, .npy float [3, H, W] or [B, 3, H, W]\n"
+    "  --topk K          how many classes to print (default 5)\n"
+    "  --labels FILE     class names, one per line (default: the head's labels, else class indices)\n"
+    "  --backend NAME    reference or cpu (default cpu)\n"
+    "Prints \"label<TAB>probability\" lines, most probable first; with several images, each block of lines\n"
+    "follows a header line \"# <image>\".\n";
+
+std::vector<std::string> read_labels(const std::string& path, index_t classes) {
+  std::ifstream in(path);
+  INTERNVL_CHECK(in.good(), path, "cannot read the labels file");
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    labels.push_back(line);
+  }
+  while (!labels.empty() && labels.back().empty()) {
+    labels.pop_back();
+  }
+  INTERNVL_CHECK(static_cast<index_t>(labels.size()) == classes, path, "has ", labels.size(),
+                 " labels (one per line), the head has ", classes, " classes");
+  return labels;
+}
+
+// [B, 3, H, W] from an .npy file of rank 3 or 4.
+Tensor<float, 4> read_pixels(const std::string& path) {
+  const io::NpyArray array = io::read_npy(path);
+  if (array.shape.size() == 3) {
+    const Tensor<float, 3> one = io::read_npy_f32<3>(path);
+    Tensor<float, 4> batch(Extents<4>{1, one.size(0), one.size(1), one.size(2)});
+    std::copy_n(one.data(), one.numel(), batch.data());
+    return batch;
+  }
+  INTERNVL_CHECK(array.shape.size() == 4, path, "expected pixels of shape [3, H, W] or [B, 3, H, W], got rank ",
+                 array.shape.size());
+  return io::read_npy_f32<4>(path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend"});
+  const std::string model_dir = cli.require("--model");
+  const std::string input = cli.one_of("--image", "--pixels");
+  const int topk = cli.integer("--topk", 5);
+  if (topk < 1) {
+    cli.fail("--topk must be at least 1, got " + std::to_string(topk));
+  }
+  const std::string head_path =
+      cli.get("--head").value_or((std::filesystem::path(model_dir) / "head.safetensors").string());
+
+  return examples::run_on_backend(cli, [&]<class Backend>() {
+    auto model = models::load_intern_vit<presets::Dynamic, Backend>(model_dir);
+    const heads::ClassificationHead<Backend> head(head_path, model.config());
+    const index_t classes = head.num_classes();
+    std::vector<std::string> labels = head.description().labels;
+    if (const auto file = cli.get("--labels")) {
+      labels = read_labels(*file, classes);
+    }
+    std::vector<std::string> names = cli.all("--image");
+    const Tensor<float, 4> pixels = input == "--image"
+                                        ? io::load_batch(names, io::Pipeline::classification, model.config().image_size)
+                                        : read_pixels(*cli.get("--pixels"));
+    for (index_t b = static_cast<index_t>(names.size()); b < pixels.size(0); ++b) {  // --pixels: batch indices
+      names.push_back(std::to_string(b));
+    }
+    Context<Backend> ctx;
+    const Tensor<float, 2> probabilities = head.probabilities(ctx, model, pixels.view());
+    for (index_t b = 0; b < pixels.size(0); ++b) {
+      if (pixels.size(0) > 1) {
+        std::printf("# %s\n", names[static_cast<std::size_t>(b)].c_str());
+      }
+      for (const auto& [k, p] : heads::top_k(probabilities.view()[b], topk)) {
+        const std::string label = labels.empty() ? std::to_string(k) : labels[static_cast<std::size_t>(k)];
+        std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
+      }
+    }
+  });
+}

@@ -1,0 +1,115 @@
+// segment: semantic segmentation with an InternViT backbone and a segmentation head (facts §6), the
+// mmseg evaluation procedure: the shorter side resized to the head's crop size and both sides to
+// multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference, logits
+// resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
+// optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "internvl/heads/segmenter.hpp"
+#include "internvl/io/image.hpp"
+#include "internvl/io/npy.hpp"
+#include "internvl/io/palette_png.hpp"
+#include "internvl/models/load_intern_vit.hpp"
+#include "support/backend.hpp"
+#include "support/cli.hpp"
+
+using namespace internvl;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--slide]\n"
+    "               [--out-npy LOGITS.npy] [--backend reference|cpu]\n"
+    "\n"
+    "Segments an image with an InternViT model directory and a segmentation head file (seg_linear or\n"
+    "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints).\n"
+    "  --model DIR       the backbone (config.json + safetensors)\n"
+    "  --head FILE       the head file; its crop_size sets the input resize (shorter side -> crop_size)\n"
+    "  --image FILE      a PNG, JPEG or PPM image\n"
+    "  --out MASK.png    the class of each pixel as an 8-bit palette PNG: pixel value = class index (at most\n"
+    "                    256 classes), shown in the head's colours\n"
+    "  --overlay FILE    the image blended half and half with the class colours (the head's palette)\n"
+    "  --slide           sliding-window inference (crop_size windows at steps of stride, as the official\n"
+    "                    evaluation); default: one forward pass over the whole resized image\n"
+    "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
+    "  --backend NAME    reference or cpu (default cpu)\n";
+
+// Colours for heads without a palette: hues spread by the golden ratio, bright and saturated.
+heads::Rgb fallback_colour(index_t k) {
+  const double h = std::fmod(static_cast<double>(k) * 0.618033988749895, 1.0) * 6.0, s = 0.7, v = 0.95;
+  const double f = h - std::floor(h), p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+  const double table[6][3] = {{v, t, p}, {q, v, p}, {p, v, t}, {p, q, v}, {t, p, v}, {v, p, q}};
+  const auto* rgb = table[static_cast<int>(h) % 6];
+  return {static_cast<std::uint8_t>(rgb[0] * 255), static_cast<std::uint8_t>(rgb[1] * 255),
+          static_cast<std::uint8_t>(rgb[2] * 255)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend"},
+                          {"--slide"});
+  const std::string model_dir = cli.require("--model");
+  const std::string head_path = cli.require("--head");
+  const std::string image_path = cli.require("--image");
+  const std::string mask_path = cli.require("--out");
+  const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
+
+  return examples::run_on_backend(cli, [&]<class Backend>() {
+    auto model = models::load_intern_vit<presets::Dynamic, Backend>(model_dir);
+    const heads::SegmentationHead<Backend> head(head_path, model.config());
+    const heads::HeadDescription& d = head.description();
+    INTERNVL_CHECK(d.num_classes <= 256, head_path, d.num_classes,
+                   " classes do not fit the 8-bit mask PNG (use --out-npy and your own argmax)");
+    std::vector<heads::Rgb> palette = d.palette;
+    for (index_t k = static_cast<index_t>(palette.size()); k < d.num_classes; ++k) {
+      palette.push_back(fallback_colour(k));
+    }
+    const io::Image image = io::read_image(image_path);
+    Context<Backend> ctx;
+    const Tensor<float, 3> logits = heads::segment(ctx, model, head, image.view(), mode);
+    const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits.view());
+    const index_t height = classes.size(0), width = classes.size(1);
+
+    io::Image mask = io::make_image({width, height}, 1);
+    std::vector<index_t> counts(static_cast<std::size_t>(d.num_classes), 0);
+    for (index_t i = 0; i < classes.numel(); ++i) {
+      mask.data()[i] = static_cast<std::uint8_t>(classes.data()[i]);
+      ++counts[static_cast<std::size_t>(classes.data()[i])];
+    }
+    io::write_palette_png(mask_path, mask.view(), palette);
+    if (const auto overlay_path = cli.get("--overlay")) {
+      io::Image overlay = io::make_image({width, height}, 3);
+      for (index_t i = 0; i < classes.numel(); ++i) {
+        const index_t k = classes.data()[i];
+        const heads::Rgb& colour = palette[static_cast<std::size_t>(k)];
+        for (int c = 0; c < 3; ++c) {
+          overlay.data()[3 * i + c] = static_cast<std::uint8_t>((image.data()[3 * i + c] + colour[c] + 1) / 2);
+        }
+      }
+      io::write_png(*overlay_path, overlay.view());
+    }
+    if (const auto npy_path = cli.get("--out-npy")) {
+      io::write_npy(*npy_path, logits.view());
+    }
+    std::vector<std::pair<index_t, index_t>> present;  // (pixels, class)
+    for (index_t k = 0; k < d.num_classes; ++k) {
+      if (counts[static_cast<std::size_t>(k)] > 0) {
+        present.emplace_back(counts[static_cast<std::size_t>(k)], k);
+      }
+    }
+    std::sort(present.begin(), present.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    for (const auto& [pixels, k] : present) {
+      const std::string label = d.labels.empty() ? std::to_string(k) : d.labels[static_cast<std::size_t>(k)];
+      std::printf("%s\t%.4f\n", label.c_str(), static_cast<double>(pixels) / static_cast<double>(classes.numel()));
+    }
+  });
+}

@@ -1,0 +1,105 @@
+// ClassificationHead: a probe head file (linear_probe or attention_pool_probe) bound to an InternViT
+// backbone, and the classification forward pass:
+//   logits = probe( X ),  X = hidden state b + 1 of the backbone (b = the file's "layer", default the
+//   last block) for pixels [B, 3, S, S] preprocessed as in facts §4.1 (io/preprocess.hpp);
+//   probabilities = softmax(logits) over the K classes.
+// The probe runs inside the backbone's forward as soon as block b is done (later blocks are skipped).
+#pragma once
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "internvl/backend/transfer.hpp"
+#include "internvl/heads/attention_pool_probe.hpp"
+#include "internvl/heads/linear_probe.hpp"
+#include "internvl/models/intern_vit.hpp"
+#include "internvl/ops/softmax.hpp"
+
+namespace internvl::heads {
+
+template <class Backend, class T = default_activation_t<Backend>>
+class ClassificationHead {
+ public:
+  // Loads the head file at `path` for a backbone with this config; the head's width, layer and
+  // tensors are checked against it (errors name the file and the tensor).
+  ClassificationHead(const std::string& path, const config::VisionConfig& backbone)
+      : store_(std::make_shared<models::WeightStore<Backend>>()) {
+    const HeadFile file(path);
+    const HeadDescription& d = file.description();
+    INTERNVL_CHECK(d.type == HeadType::linear_probe || d.type == HeadType::attention_pool_probe, path, "a ",
+                   name_of(d.type), " head is a segmentation head, not a classification head");
+    block_ = d.layers.empty() ? backbone.num_hidden_layers - 1 : d.layers.front();
+    INTERNVL_CHECK(block_ < backbone.num_hidden_layers, path, "the head reads block ", block_,
+                   " but the backbone has only ", backbone.num_hidden_layers, " blocks (0..",
+                   backbone.num_hidden_layers - 1, ")");
+    HeadReader<Backend> r(file, *store_);
+    if (d.type == HeadType::linear_probe) {
+      weights_ = read_linear_probe(r, backbone.hidden_size);
+    } else {
+      weights_ = read_attention_pool_probe(r, backbone.hidden_size);
+    }
+    file.refuse_unexpected();
+    description_ = d;
+    keep_alive_ = file.keep_alive();
+  }
+
+  const HeadDescription& description() const { return description_; }
+  index_t num_classes() const { return description_.num_classes; }
+  // The 0-based block whose output the probe reads.
+  int block() const { return block_; }
+
+  // logits [B, K] for pixels [B, 3, S, S] in the backend's memory.
+  void logits(Context<Backend>& ctx, models::VisionEncoder<Backend, T>& model, CView<T, 4> pixels,
+              View<T, 2> logits) const {
+    const int state[] = {block_ + 1};
+    model.forward(ctx, pixels, state, [&](int, CView<T, 3> tokens) {
+      std::visit([&](const auto& w) { run(ctx, w, logits, tokens); }, weights_);
+    });
+  }
+
+  // Class probabilities [B, K] on the host for host pixels [B, 3, S, S].
+  Tensor<float, 2> probabilities(Context<Backend>& ctx, models::VisionEncoder<Backend, T>& model,
+                                 CView<float, 4> pixels) const {
+    auto scope = ctx.workspace().scope();
+    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{pixels.size(0), num_classes()});
+    logits(ctx, model, to_backend<T>(ctx, pixels), out);
+    ops::softmax(ctx, out, CView<T, 2>(out));
+    return to_host(ctx, CView<T, 2>(out));
+  }
+
+ private:
+  static void run(Context<Backend>& ctx, const LinearProbeWeights& w, View<T, 2> logits, CView<T, 3> tokens) {
+    linear_probe(ctx, w, logits, tokens);
+  }
+  static void run(Context<Backend>& ctx, const AttentionPoolProbeWeights& w, View<T, 2> logits, CView<T, 3> tokens) {
+    attention_pool_probe(ctx, w, logits, tokens);
+  }
+
+  std::shared_ptr<models::WeightStore<Backend>> store_;
+  std::variant<LinearProbeWeights, AttentionPoolProbeWeights> weights_;
+  HeadDescription description_;
+  int block_ = 0;
+  std::shared_ptr<const void> keep_alive_;
+};
+
+// The k most probable classes of one probability row, most probable first (ties: lower index first).
+inline std::vector<std::pair<index_t, float>> top_k(CView<float, 1> probabilities, index_t k) {
+  std::vector<index_t> order(static_cast<std::size_t>(probabilities.size(0)));
+  std::iota(order.begin(), order.end(), index_t{0});
+  const auto count = static_cast<std::ptrdiff_t>(std::min<index_t>(std::max<index_t>(k, 0), probabilities.size(0)));
+  std::partial_sort(order.begin(), order.begin() + count, order.end(), [&](index_t a, index_t b) {
+    return probabilities(a) > probabilities(b) || (probabilities(a) == probabilities(b) && a < b);
+  });
+  std::vector<std::pair<index_t, float>> best;
+  for (std::ptrdiff_t i = 0; i < count; ++i) {
+    best.emplace_back(order[static_cast<std::size_t>(i)], probabilities(order[static_cast<std::size_t>(i)]));
+  }
+  return best;
+}
+
+}  // namespace internvl::heads

@@ -1,0 +1,43 @@
+// HeadReader: reads a head file's tensors into a backend's WeightStore (models/weight_store.hpp):
+// matrices and convolution kernels stay in their stored dtype (zero-copy on the host), vectors and
+// BatchNorm statistics become f32. Every tensor is shape-checked; errors name the file and tensor.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "internvl/heads/head_file.hpp"
+#include "internvl/models/weight_store.hpp"
+#include "internvl/ops/batch_norm.hpp"
+
+namespace internvl::heads {
+
+template <class Backend>
+class HeadReader {
+ public:
+  HeadReader(const HeadFile& file, models::WeightStore<Backend>& store) : file_(file), store_(store) {}
+
+  const HeadFile& file() const { return file_; }
+
+  template <std::size_t R>
+  WeightView<R> matrix(const std::string& name, const Extents<R>& shape) {
+    return store_.matrix(file_.weight(name, shape));
+  }
+  CView<float, 1> vector(const std::string& name, index_t length) {
+    return store_.table(file_.weight(name, Extents<1>{length}));
+  }
+  // `prefix`.{weight, bias, running_mean, running_var} of a BatchNorm over `channels`.
+  ops::BatchNormParams batch_norm(const std::string& prefix, index_t channels, float eps) {
+    return {.running_mean = vector(prefix + ".running_mean", channels),
+            .running_var = vector(prefix + ".running_var", channels),
+            .weight = vector(prefix + ".weight", channels),
+            .bias = vector(prefix + ".bias", channels),
+            .eps = eps};
+  }
+
+ private:
+  const HeadFile& file_;
+  models::WeightStore<Backend>& store_;
+};
+
+}  // namespace internvl::heads

@@ -1,0 +1,92 @@
+// write_palette_png: a class-index mask [H, W, 1] as an 8-bit palette PNG (colour type 3), the format of
+// segmentation masks (Pillow mode "P"): each pixel stores its class index k, and the PLTE chunk gives
+// class k its colour, so viewers show colours while Pillow, numpy and mmseg read back the indices.
+// The scanlines are encoded by stb_image_write as 8-bit grey, which filters and deflates exactly the
+// same bytes; the header is then changed to colour type 3 (its CRC recomputed) and the PLTE chunk is
+// inserted before the image data (PNG spec §11.2.2-3). Refuses indices without a colour (decoders would).
+#pragma once
+
+#include <stb_image_write.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <fstream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "internvl/core/error.hpp"
+#include "internvl/io/pixels.hpp"
+
+namespace internvl::io {
+
+using PaletteColour = std::array<std::uint8_t, 3>;
+
+namespace detail {
+
+// CRC-32 of a PNG chunk's type and data (ISO 3309, polynomial 0xEDB88320, as PNG spec §5.5).
+inline std::uint32_t png_crc(std::span<const std::uint8_t> bytes) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (const std::uint8_t b : bytes) {
+    crc ^= b;
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+  }
+  return ~crc;
+}
+
+inline void put_u32(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) {
+    out[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  }
+}
+
+}  // namespace detail
+
+inline void write_palette_png(const std::string& path, ImageView indices, std::span<const PaletteColour> palette) {
+  const index_t height = indices.size(0), width = indices.size(1);
+  INTERNVL_CHECK(indices.size(2) == 1, path, "a palette PNG holds one index per pixel, got ", indices.size(2),
+                 " channels");
+  INTERNVL_CHECK(!palette.empty() && palette.size() <= 256, path, "a palette holds 1 to 256 colours, got ",
+                 palette.size());
+  INTERNVL_CHECK(width > 0 && height > 0 && width <= INT_MAX && height <= INT_MAX, path,
+                 "cannot write an image of size ", width, "x", height);
+  std::vector<std::uint8_t> dense;
+  dense.reserve(static_cast<std::size_t>(indices.numel()));
+  for_each_element(indices, [&](std::uint8_t v) {
+    INTERNVL_CHECK(v < palette.size(), path, "class index ", int{v}, " has no colour in a palette of ", palette.size());
+    dense.push_back(v);
+  });
+
+  std::vector<std::uint8_t> png;  // signature (8 bytes), IHDR chunk (12 + 13 bytes), ..., IDAT, IEND
+  const auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+    out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  };
+  const int ok = stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height), 1,
+                                        dense.data(), static_cast<int>(width));
+  constexpr std::size_t kIhdr = 8, kIhdrEnd = kIhdr + 12 + 13, kColourType = kIhdr + 8 + 9;
+  INTERNVL_CHECK(ok != 0 && png.size() > kIhdrEnd && std::string(png.begin() + 12, png.begin() + 16) == "IHDR", path,
+                 "stb_image_write produced no PNG header to turn into a palette PNG");
+  png[kColourType] = 3;
+  detail::put_u32(png, kIhdrEnd - 4, detail::png_crc(std::span(png).subspan(kIhdr + 4, 4 + 13)));
+
+  std::vector<std::uint8_t> plte(12 + 3 * palette.size());
+  detail::put_u32(plte, 0, static_cast<std::uint32_t>(3 * palette.size()));
+  plte[4] = 'P', plte[5] = 'L', plte[6] = 'T', plte[7] = 'E';
+  for (std::size_t k = 0; k < palette.size(); ++k) {
+    std::copy(palette[k].begin(), palette[k].end(), plte.begin() + 8 + static_cast<std::ptrdiff_t>(3 * k));
+  }
+  detail::put_u32(plte, plte.size() - 4, detail::png_crc(std::span(plte).subspan(4, 4 + 3 * palette.size())));
+  png.insert(png.begin() + kIhdrEnd, plte.begin(), plte.end());
+
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
+  out.close();
+  INTERNVL_CHECK(out.good(), path, "cannot write the PNG file (is the directory writable?)");
+}
+
+}  // namespace internvl::io

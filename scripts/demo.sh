@@ -1,0 +1,34 @@
+#!/bin/sh
+# The main demonstration: installs what is missing, builds the classify and segment programs, and runs them
+# on the held-out data shipped under demo/ with the small InternViT models trained by scripts/train_demo.py
+# (demo/README.md): classify on the handwritten digits (linear probe), segment on the procedural scenes (linear
+# and UperNet heads, sliding window). Prints the predictions next to the truth, then the overall top-1 and mIoU
+# beside PyTorch's (demo/reference_results.json). Masks (palette PNGs of class indices) and colour overlays go to
+# build/demo-output/. Idempotent; quiet when nothing needs installing.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+sh scripts/build.sh build -- examples/classify examples/segment
+
+out=build/demo-output
+mkdir -p "$out"
+# Digits: all held-out images in one run of classify (each image's line follows a "# <image>" header).
+set --
+while IFS="$(printf '\t')" read -r name label; do
+  set -- "$@" --image "demo/digits/$name"
+done <demo/digits/labels.txt
+build/examples/classify --model demo/models/digits-vit --head demo/models/digits-linear-probe.safetensors \
+  --topk 1 "$@" >"$out/digits.tsv"
+# Scenes: one run of segment per image and head.
+for head in linear upernet; do
+  file=demo/models/scenes-upernet.safetensors
+  [ "$head" = linear ] && file=demo/models/scenes-seg-linear.safetensors
+  mkdir -p "$out/scenes-$head"
+  while IFS="$(printf '\t')" read -r image mask; do
+    build/examples/segment --model demo/models/scenes-vit --head "$file" --image "demo/scenes/$image" --slide \
+      --out "$out/scenes-$head/$image" --overlay "$out/scenes-$head/${image%.png}_overlay.png" >/dev/null
+  done <demo/scenes/list.txt
+done
+python3 scripts/demo_report.py demo "$out"
+echo
+echo "masks (palette PNGs, pixel value = class index) and colour overlays: $out/scenes-linear/ and $out/scenes-upernet/"
