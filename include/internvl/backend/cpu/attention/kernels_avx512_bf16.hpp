@@ -22,12 +22,6 @@
 #include "internvl/backend/cpu/attention/kernels_avx512.hpp"
 #include "internvl/backend/cpu/isa.hpp"
 
-#pragma GCC diagnostic push
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 namespace internvl::cpu::attention {
 
 namespace avx512_bf16 {
@@ -170,7 +164,5 @@ struct Avx512Bf16Kernels : Avx512Kernels {
 };
 
 }  // namespace internvl::cpu::attention
-
-#pragma GCC diagnostic pop
 
 #endif
