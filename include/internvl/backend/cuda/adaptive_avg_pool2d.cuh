@@ -6,8 +6,6 @@
 
 #include "internvl/backend/cuda/compensated_sum.cuh"
 #include "internvl/backend/cuda/context.cuh"
-#include "internvl/backend/cuda/launch.cuh"
-#include "internvl/backend/cuda/memory.cuh"
 #include "internvl/backend/cuda/native_types.cuh"
 #include "internvl/backend/cuda/nchw.cuh"
 #include "internvl/ops/adaptive_avg_pool2d.hpp"
@@ -41,17 +39,8 @@ template <>
 struct AdaptiveAvgPool2d<backend::cuda> {
   template <class T>
   static void run(Context<backend::cuda>& ctx, View<T, 4> y, CView<T, 4> x) {
-    constexpr std::string_view op = "ops::adaptive_avg_pool2d";
-    const index_t total = y.numel();
-    if (total == 0) {
-      return;
-    }
-    cuda::detail::check_on_device(op, "x", x);
-    cuda::detail::check_on_device(op, "y", y);
-    constexpr int kThreads = 256;
-    cuda::launch(ctx, "adaptive_avg_pool2d", cuda::adaptive_avg_pool2d_kernel<cuda::native_t<T>>,
-                 dim3(cuda::grid_stride_blocks(total, kThreads)), dim3(kThreads), 0, cuda::native(y.data()),
-                 cuda::nchw_of(y), cuda::native(x.data()), cuda::nchw_of(x), total);
+    cuda::detail::launch_per_output(ctx, "ops::adaptive_avg_pool2d", "adaptive_avg_pool2d",
+                                    cuda::adaptive_avg_pool2d_kernel<cuda::native_t<T>>, y, x);
   }
 };
 

@@ -47,9 +47,7 @@ struct Conv2d<backend::cuda> {
   static void run(Context<backend::cuda>& ctx, View<T, 4> y, CView<T, 4> x, const WeightView<4>& weight,
                   CView<float, 1> bias, Extents<2> stride, Extents<2> padding) {
     constexpr std::string_view op = "ops::conv2d";
-    INTERNVL_CHECK(weight.dtype() == dtype_of<T>(), op, "on CUDA the weight must have the activations' dtype (",
-                   name_of(dtype_of<T>()), "), got a ", name_of(weight.dtype()),
-                   " weight: convert it once at load time");
+    cuda::detail::check_weight_dtype<T>(op, weight);
     const index_t out_channels = weight.size(0), depth = weight.size(1) * weight.size(2) * weight.size(3);
     const index_t out_w = y.size(3), pixels = y.size(2) * out_w;
     if (y.numel() == 0) {

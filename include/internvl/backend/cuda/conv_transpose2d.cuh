@@ -48,9 +48,7 @@ struct ConvTranspose2d<backend::cuda> {
   static void run(Context<backend::cuda>& ctx, View<T, 4> y, CView<T, 4> x, const WeightView<4>& weight,
                   CView<float, 1> bias) {
     constexpr std::string_view op = "ops::conv_transpose2d";
-    INTERNVL_CHECK(weight.dtype() == dtype_of<T>(), op, "on CUDA the weight must have the activations' dtype (",
-                   name_of(dtype_of<T>()), "), got a ", name_of(weight.dtype()),
-                   " weight: convert it once at load time");
+    cuda::detail::check_weight_dtype<T>(op, weight);
     const index_t in_channels = x.size(1), out_channels = y.size(1), cells = 4 * out_channels;
     const index_t height = x.size(2), width = x.size(3);
     if (y.numel() == 0) {

@@ -9,8 +9,6 @@
 
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/host_transfer.cuh"
-#include "internvl/backend/cuda/launch.cuh"
-#include "internvl/backend/cuda/memory.cuh"
 #include "internvl/backend/cuda/native_types.cuh"
 #include "internvl/backend/cuda/nchw.cuh"
 #include "internvl/ops/resize_taps.hpp"
@@ -65,21 +63,11 @@ template <>
 struct Resize<backend::cuda> {
   template <class T>
   static void run(Context<backend::cuda>& ctx, View<T, 4> y, CView<T, 4> x, ResizeMode mode) {
-    constexpr std::string_view op = "ops::resize";
-    const index_t total = y.numel();
-    if (total == 0) {
-      return;
-    }
-    cuda::detail::check_on_device(op, "x", x);
-    cuda::detail::check_on_device(op, "y", y);
     auto scope = ctx.workspace().scope();
     const ResizeTaps* rows = cuda::detail::axis_taps(ctx, mode, x.size(2), y.size(2));
     const ResizeTaps* columns = cuda::detail::axis_taps(ctx, mode, x.size(3), y.size(3));
-    constexpr int kThreads = 256;
     const auto run = [&](auto kernel) {
-      cuda::launch(ctx, "resize", kernel, dim3(cuda::grid_stride_blocks(total, kThreads)), dim3(kThreads), 0,
-                   cuda::native(y.data()), cuda::nchw_of(y), cuda::native(x.data()), cuda::nchw_of(x), rows, columns,
-                   total);
+      cuda::detail::launch_per_output(ctx, "ops::resize", "resize", kernel, y, x, rows, columns);
     };
     if (mode == ResizeMode::bilinear) {
       run(cuda::resize_kernel<cuda::native_t<T>, 2>);
