@@ -11,14 +11,12 @@
 // Scratch (at most 64 MiB of rows and tile per block) comes from ctx.workspace().
 #pragma once
 
-#include <cuda_runtime_api.h>
-
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/gemm.cuh"
 #include "internvl/backend/cuda/im2col.cuh"
 #include "internvl/backend/cuda/launch.cuh"
-#include "internvl/backend/cuda/memory.cuh"
 #include "internvl/backend/cuda/native_types.cuh"
+#include "internvl/backend/cuda/transfer.cuh"
 #include "internvl/ops/conv2d.hpp"
 
 namespace internvl::cuda {
@@ -47,17 +45,12 @@ struct Conv2d<backend::cuda> {
   static void run(Context<backend::cuda>& ctx, View<T, 4> y, CView<T, 4> x, const WeightView<4>& weight,
                   CView<float, 1> bias, Extents<2> stride, Extents<2> padding) {
     constexpr std::string_view op = "ops::conv2d";
-    cuda::detail::check_weight_dtype<T>(op, weight);
     const index_t out_channels = weight.size(0), depth = weight.size(1) * weight.size(2) * weight.size(3);
     const index_t out_w = y.size(3), pixels = y.size(2) * out_w;
+    cuda::detail::check_conv_operands(op, y, x, weight, bias, depth);
     if (y.numel() == 0) {
       return;
     }
-    cuda::detail::check_on_device(op, "x", x);
-    cuda::detail::check_on_device(op, "y", y);
-    cuda::detail::check_on_device(op, "weight", weight.as<T>());
-    cuda::detail::check_on_device(op, "bias", bias);
-    cuda::detail::check_conv_depth(op, depth);
     const CView<T, 2> w = weight.as<T>().reshape(Extents<2>{out_channels, depth});
     const Extents<2> kernel{weight.size(2), weight.size(3)};
     const bool pointwise = kernel == Extents<2>{1, 1} && stride == Extents<2>{1, 1} && padding == Extents<2>{0, 0};
@@ -73,8 +66,7 @@ struct Conv2d<backend::cuda> {
     const View<T, 2> cols = gathered ? ws.template tensor<T>(Extents<2>{block, depth}) : View<T, 2>{};
     const View<T, 2> tile = direct ? View<T, 2>{} : ws.template tensor<T>(Extents<2>{out_channels, block});
     if (depth == 0) {  // an empty sum: y = b
-      INTERNVL_CUDA_CHECK(
-          cudaMemsetAsync(tile.data(), 0, static_cast<std::size_t>(tile.numel()) * sizeof(T), ctx.stream()));
+      cuda::fill_bytes(ctx, tile, 0);
     }
     for (index_t n = 0; n < y.size(0); ++n) {
       const cuda::ConvWindow window = cuda::conv_window(x[n], out_w, kernel, stride, padding);

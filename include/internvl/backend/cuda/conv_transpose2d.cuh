@@ -10,14 +10,12 @@
 // Scratch (the transposed weight, then at most 64 MiB of rows and cells per block) comes from ctx.workspace().
 #pragma once
 
-#include <cuda_runtime_api.h>
-
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/gemm.cuh"
 #include "internvl/backend/cuda/im2col.cuh"
 #include "internvl/backend/cuda/launch.cuh"
-#include "internvl/backend/cuda/memory.cuh"
 #include "internvl/backend/cuda/native_types.cuh"
+#include "internvl/backend/cuda/transfer.cuh"
 #include "internvl/ops/conv_transpose2d.hpp"
 
 namespace internvl::cuda {
@@ -48,17 +46,12 @@ struct ConvTranspose2d<backend::cuda> {
   static void run(Context<backend::cuda>& ctx, View<T, 4> y, CView<T, 4> x, const WeightView<4>& weight,
                   CView<float, 1> bias) {
     constexpr std::string_view op = "ops::conv_transpose2d";
-    cuda::detail::check_weight_dtype<T>(op, weight);
     const index_t in_channels = x.size(1), out_channels = y.size(1), cells = 4 * out_channels;
     const index_t height = x.size(2), width = x.size(3);
+    cuda::detail::check_conv_operands(op, y, x, weight, bias, in_channels);
     if (y.numel() == 0) {
       return;
     }
-    cuda::detail::check_on_device(op, "x", x);
-    cuda::detail::check_on_device(op, "y", y);
-    cuda::detail::check_on_device(op, "weight", weight.as<T>());
-    cuda::detail::check_on_device(op, "bias", bias);
-    cuda::detail::check_conv_depth(op, in_channels);
     const Extents<2> one{1, 1}, none{0, 0};
     const bool gathered = !cuda::pixel_rows(x, 0);
     const index_t bytes_per_pixel = ((gathered ? in_channels : 0) + cells) * index_t{sizeof(T)};
@@ -75,8 +68,7 @@ struct ConvTranspose2d<backend::cuda> {
         gathered ? ws.template tensor<T>(Extents<2>{rows_per_block * width, in_channels}) : View<T, 2>{};
     const View<T, 2> tile = ws.template tensor<T>(Extents<2>{cells, rows_per_block * width});
     if (in_channels == 0) {  // an empty sum: y = b
-      INTERNVL_CUDA_CHECK(
-          cudaMemsetAsync(tile.data(), 0, static_cast<std::size_t>(tile.numel()) * sizeof(T), ctx.stream()));
+      cuda::fill_bytes(ctx, tile, 0);
     }
     for (index_t n = 0; n < x.size(0); ++n) {
       const cuda::ConvWindow window = cuda::conv_window(x[n], width, one, one, none);

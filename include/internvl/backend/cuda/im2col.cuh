@@ -16,6 +16,7 @@
 
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/launch.cuh"
+#include "internvl/backend/cuda/memory.cuh"
 #include "internvl/backend/cuda/native_types.cuh"
 
 namespace internvl::cuda {
@@ -81,9 +82,16 @@ __global__ void __launch_bounds__(kIm2colTile* kIm2colThreadsY)
 
 namespace detail {
 
-// The im2col grid has one block row per 32 columns of cols, so its depth C·kh·kw is bounded; checked
-// by the convolution ops before they launch anything.
-inline void check_conv_depth(std::string_view op, index_t depth) {
+// What both convolutions check before they launch anything: the weight's dtype, that every operand is in
+// device memory, and the depth C·kh·kw that the im2col grid holds (one block row per 32 columns of cols).
+template <class T>
+void check_conv_operands(std::string_view op, View<T, 4> y, CView<T, 4> x, const WeightView<4>& weight,
+                         CView<float, 1> bias, index_t depth) {
+  check_weight_dtype<T>(op, weight);
+  check_on_device(op, "x", x);
+  check_on_device(op, "y", y);
+  check_on_device(op, "weight", weight.as<T>());
+  check_on_device(op, "bias", bias);
   INTERNVL_CHECK(ceil_div(depth, kIm2colTile) <= kMaxGridYZ, op, "a depth of ", depth,
                  " (input channels × kernel area) is too large for one launch (at most ", kMaxGridYZ * kIm2colTile,
                  ")");
