@@ -1,10 +1,11 @@
 // The Catch2 runner of the CUDA tests: exits 77 (Meson's "skipped") when this machine has no usable
-// CUDA device, so `meson test` stays green on CPU-only machines; runs every test case otherwise.
-#define CATCH_CONFIG_RUNNER
+// CUDA device, so `meson test` stays green on CPU-only machines; runs every test case otherwise
+// (Catch2's session: tests/support/catch_runner.hpp).
 #include <cuda_runtime_api.h>
 
-#include <catch2/catch.hpp>
 #include <cstdio>
+
+#include "catch_runner.hpp"
 
 int main(int argc, char** argv) {
   int devices = 0;
@@ -19,5 +20,5 @@ int main(int argc, char** argv) {
     std::printf("CUDA device 0: %s, compute capability %d.%d, %d SMs\n", properties.name, properties.major,
                 properties.minor, properties.multiProcessorCount);
   }
-  return Catch::Session().run(argc, argv);
+  return internvl::testing::run_catch_session(argc, argv);
 }

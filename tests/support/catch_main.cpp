@@ -1,3 +1,4 @@
-// The one translation unit that compiles Catch2's runner; every test executable links it.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+// The runner of the CPU test executables: Catch2's session over every test case linked in.
+#include "catch_runner.hpp"
+
+int main(int argc, char** argv) { return internvl::testing::run_catch_session(argc, argv); }
