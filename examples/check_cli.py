@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """The example programs' behaviour on bad arguments and unreadable files: each case must exit with the
 expected status, print the expected message on stderr and the usage, and print nothing on stdout; plus
-one good run of each program on the tiny fixtures (tests/golden) as a control.
+one good run of each program on the tiny fixtures (tests/golden) as a control, and --backend cuda: where
+the build has CUDA and a GPU is present, the same output as the cpu run (bf16 against f32 on random
+weights: the same top class, probabilities within 2e-2, logits within 5e-2 relative L2, masks equal in 95%
+of the pixels; a wrong kernel is off by far more); otherwise a clean failure (status 1 or 2, a message
+naming CUDA, the usage) rather than a crash. The trained demo models get the closer comparison
+(tests/examples/check_heads_examples.py).
 Usage: check_cli.py BUILD_EXAMPLES_DIR SOURCE_ROOT"""
 import pathlib
 import shutil
@@ -49,7 +54,9 @@ run("classify", ["--model", model, "--head", probe], 2, "give exactly one of --i
 run("classify", ["--model", model, "--image", image, "--pixels", "x.npy"], 2, "give exactly one of --image and --pixels")
 run("classify", ["--model", model, "--image", image, "--topk", "two"], 2, "--topk expects an integer, got 'two'")
 run("classify", ["--model", model, "--image", image, "--topk", "0"], 2, "--topk must be at least 1")
-run("classify", ["--model", model, "--image", image, "--backend", "gpu"], 2, "--backend must be reference or cpu")
+run("classify", ["--model", model, "--image", image, "--backend", "gpu"], 2, "unknown backend 'gpu' (reference, cpu, cuda)")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "tpu"], 2,
+    "unknown backend 'tpu' (reference, cpu, cuda)")
 run("segment", ["--model", model, "--head", seg, "--image", image], 2, "missing required option --out")
 run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,
@@ -83,6 +90,49 @@ else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
     if mode != "P" or not np.array_equal(indices, np.load(tmp / "l.npy").argmax(0)):
         failures.append("segment mask")
         print(f"FAIL segment mask: mode {mode}, indices differ from the logits' argmax")
+
+
+def cuda_unavailable(program, result):
+    """True (and a failure recorded unless the failure is clean) when --backend cuda did not run."""
+    if result.returncode == 0:
+        return False
+    clean = (result.returncode in (1, 2) and ("CUDA" in result.stderr or "cuda" in result.stderr)
+             and f"usage: {program}" in result.stderr and not result.stdout)
+    print(("ok   " if clean else "FAIL ") + f"{program} --backend cuda without a usable GPU: exit {result.returncode}")
+    if not clean:
+        failures.append(f"{program} --backend cuda")
+        print(result.stderr[:2000])
+    return True
+
+
+def top_classes(stdout):
+    return [(label, float(p)) for label, p in (line.split("\t") for line in stdout.splitlines())]
+
+
+classify_args = ["--model", model, "--head", probe, "--image", image, "--topk", "6"]  # all 6 classes
+cpu = subprocess.run([str(build / "classify")] + classify_args, capture_output=True, text=True)
+gpu = subprocess.run([str(build / "classify")] + classify_args + ["--backend", "cuda"], capture_output=True, text=True)
+if not cuda_unavailable("classify", gpu):
+    want, got = top_classes(cpu.stdout), top_classes(gpu.stdout)
+    ok = (len(got) == len(want) and got[0][0] == want[0][0] and dict(got).keys() == dict(want).keys()
+          and all(abs(p - dict(want)[label]) <= 2e-2 for label, p in got))
+    print(("ok   " if ok else "FAIL ") + f"classify --backend cuda: {got} vs cpu {want}")
+    if not ok:
+        failures.append("classify --backend cuda")
+segment_args = ["--model", model, "--head", seg, "--image", image, "--slide"]
+subprocess.run([str(build / "segment")] + segment_args + ["--out", str(tmp / "cpu.png"), "--out-npy", str(tmp / "cpu.npy")],
+               capture_output=True, text=True)
+gpu = subprocess.run([str(build / "segment")] + segment_args + ["--out", str(tmp / "gpu.png"), "--out-npy",
+                                                                str(tmp / "gpu.npy"), "--backend", "cuda"],
+                     capture_output=True, text=True)
+if not cuda_unavailable("segment", gpu):
+    want, got = np.load(tmp / "cpu.npy"), np.load(tmp / "gpu.npy")
+    err = float(np.linalg.norm(got - want) / np.linalg.norm(want)) if got.shape == want.shape else float("inf")
+    agree = float((got.argmax(0) == want.argmax(0)).mean()) if got.shape == want.shape else 0.0
+    ok = err <= 5e-2 and agree >= 0.95
+    print(("ok   " if ok else "FAIL ") + f"segment --backend cuda: logits relative L2 {err:.2e}, mask agreement {agree:.4f}")
+    if not ok:
+        failures.append("segment --backend cuda")
 shutil.rmtree(tmp)
 print(f"{len(failures)} failed" if failures else "all passed")
 sys.exit(1 if failures else 0)

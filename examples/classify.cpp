@@ -2,19 +2,21 @@
 //   image -> Resize(S, bicubic, Pillow) -> CenterCrop(S) -> ImageNet normalisation -> InternViT ->
 //   probe (linear or attention pooling) on the head's block -> softmax -> the top-k classes,
 // printed one per line as "label<TAB>probability". With several images (several --image, or a
-// batch in --pixels) each image's lines follow a header line "# <file or batch index>".
+// batch in --pixels) each image's lines follow a header line "# <file or batch index>". --backend cuda
+// (GPU 0, bf16) exists when the build has CUDA; its code is in heads_cuda.cu (support/head_tasks.hpp is
+// shared by every backend).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "internvl/heads/classification_head.hpp"
 #include "internvl/io/npy.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"
 #include "support/cli.hpp"
+#include "support/head_tasks.hpp"
 
 using namespace internvl;
 
@@ -22,7 +24,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
-    "                [--topk K] [--labels FILE] [--backend reference|cpu]\n"
+    "                [--topk K] [--labels FILE] [--backend reference|cpu|cuda]\n"
     "\n"
     "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
     "(linear_probe or attention_pool_probe; scripts/convert_heads.py converts the official .pth head).\n"
@@ -33,7 +35,7 @@ constexpr const char* kUsage =
     "  --pixels FILE     already preprocessed pixels, .npy float [3, H, W] or [B, 3, H, W]\n"
     "  --topk K          how many classes to print (default 5)\n"
     "  --labels FILE     class names, one per line (default: the head's labels, else class indices)\n"
-    "  --backend NAME    reference or cpu (default cpu)\n"
+    "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "Prints \"label<TAB>probability\" lines, most probable first; with several images, each block of lines\n"
     "follows a header line \"# <image>\".\n";
 
@@ -83,23 +85,25 @@ int main(int argc, char** argv) {
   const std::string head_path =
       cli.get("--head").value_or((std::filesystem::path(model_dir) / "head.safetensors").string());
 
-  return examples::run_on_backend(cli, [&]<class Backend>() {
-    auto model = models::load_intern_vit<presets::Dynamic, Backend>(model_dir);
-    const heads::ClassificationHead<Backend> head(head_path, model.config());
-    const index_t classes = head.num_classes();
-    std::vector<std::string> labels = head.description().labels;
+  const std::string backend = examples::backend_name(cli);
+  return examples::run_reporting_usage(cli, [&] {
+    const auto dir = std::make_shared<const io::ModelDir>(model_dir);
+    const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
+    const heads::HeadDescription description = heads::HeadFile(head_path).description();
+    std::vector<std::string> labels = description.labels;
     if (const auto file = cli.get("--labels")) {
-      labels = read_labels(*file, classes);
+      labels = read_labels(*file, description.num_classes);
     }
     std::vector<std::string> names = cli.all("--image");
     const Tensor<float, 4> pixels = input == "--image"
-                                        ? io::load_batch(names, io::Pipeline::classification, model.config().image_size)
+                                        ? io::load_batch(names, io::Pipeline::classification, job.config.image_size)
                                         : read_pixels(*cli.get("--pixels"));
     for (index_t b = static_cast<index_t>(names.size()); b < pixels.size(0); ++b) {  // --pixels: batch indices
       names.push_back(std::to_string(b));
     }
-    Context<Backend> ctx;
-    const Tensor<float, 2> probabilities = head.probabilities(ctx, model, pixels.view());
+    const Tensor<float, 2> probabilities = examples::on_backend(
+        cli, backend, [&]<class Backend>() { return examples::classify<Backend>(job, pixels.view()); },
+        [&] { return examples::classify_cuda(job, pixels.view()); });
     for (index_t b = 0; b < pixels.size(0); ++b) {
       if (pixels.size(0) > 1) {
         std::printf("# %s\n", names[static_cast<std::size_t>(b)].c_str());

@@ -3,6 +3,8 @@
 // multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference, logits
 // resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
 // optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
+// --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in heads_cuda.cu
+// (support/head_tasks.hpp is shared by every backend).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,13 +12,13 @@
 #include <utility>
 #include <vector>
 
-#include "internvl/heads/segmenter.hpp"
 #include "internvl/io/image.hpp"
 #include "internvl/io/npy.hpp"
 #include "internvl/io/palette_png.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"
 #include "support/cli.hpp"
+#include "support/head_tasks.hpp"
 
 using namespace internvl;
 
@@ -24,7 +26,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--slide]\n"
-    "               [--out-npy LOGITS.npy] [--backend reference|cpu]\n"
+    "               [--out-npy LOGITS.npy] [--backend reference|cpu|cuda]\n"
     "\n"
     "Segments an image with an InternViT model directory and a segmentation head file (seg_linear or\n"
     "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints).\n"
@@ -37,7 +39,7 @@ constexpr const char* kUsage =
     "  --slide           sliding-window inference (crop_size windows at steps of stride, as the official\n"
     "                    evaluation); default: one forward pass over the whole resized image\n"
     "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
-    "  --backend NAME    reference or cpu (default cpu)\n";
+    "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n";
 
 // Colours for heads without a palette: hues spread by the golden ratio, bright and saturated.
 heads::Rgb fallback_colour(index_t k) {
@@ -61,10 +63,11 @@ int main(int argc, char** argv) {
   const std::string mask_path = cli.require("--out");
   const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
 
-  return examples::run_on_backend(cli, [&]<class Backend>() {
-    auto model = models::load_intern_vit<presets::Dynamic, Backend>(model_dir);
-    const heads::SegmentationHead<Backend> head(head_path, model.config());
-    const heads::HeadDescription& d = head.description();
+  const std::string backend = examples::backend_name(cli);
+  return examples::run_reporting_usage(cli, [&] {
+    const auto dir = std::make_shared<const io::ModelDir>(model_dir);
+    const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
+    const heads::HeadDescription d = heads::HeadFile(head_path).description();
     INTERNVL_CHECK(d.num_classes <= 256, head_path, d.num_classes,
                    " classes do not fit the 8-bit mask PNG (use --out-npy and your own argmax)");
     std::vector<heads::Rgb> palette = d.palette;
@@ -72,8 +75,9 @@ int main(int argc, char** argv) {
       palette.push_back(fallback_colour(k));
     }
     const io::Image image = io::read_image(image_path);
-    Context<Backend> ctx;
-    const Tensor<float, 3> logits = heads::segment(ctx, model, head, image.view(), mode);
+    const Tensor<float, 3> logits = examples::on_backend(
+        cli, backend, [&]<class Backend>() { return examples::segment<Backend>(job, image.view(), mode); },
+        [&] { return examples::segment_cuda(job, image.view(), mode); });
     const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits.view());
     const index_t height = classes.size(0), width = classes.size(1);
 

@@ -1,6 +1,9 @@
-// The --backend flag of the example programs: runs fn.template operator()<Backend>() for the named
-// host backend (reference or cpu), and turns library errors (bad files, shapes, configs) into a
-// message, the usage and exit status 1; bad arguments exit 2 through Cli::fail.
+// The --backend flag of the example programs and their error handling:
+//   backend_name(cli)                  --backend reference|cpu|cuda (default cpu); anything else exits 2
+//   on_backend(cli, name, host, cuda)  host.template operator()<Backend>() for reference or cpu, cuda() for
+//                                      cuda (a usage error, exit 2, in a build without CUDA)
+//   run_reporting_usage(cli, body)     body(); an exception (a bad file, shape or config, no GPU) becomes
+//                                      its message, the usage and exit status 1
 #pragma once
 
 #include <cstdio>
@@ -14,18 +17,34 @@
 
 namespace internvl::examples {
 
-template <class Fn>
-int run_on_backend(const Cli& cli, Fn&& fn) {
-  const std::string name = cli.get("--backend").value_or("cpu");
-  if (name != "cpu" && name != "reference") {
-    cli.fail("--backend must be reference or cpu, got '" + name + "'");
+inline std::string backend_name(const Cli& cli) {
+  const std::string backend = cli.get("--backend").value_or("cpu");
+  if (backend != "cpu" && backend != "reference" && backend != "cuda") {
+    cli.fail("unknown backend '" + backend + "' (reference, cpu, cuda)");
   }
+  return backend;
+}
+
+template <class Host, class Cuda>
+decltype(auto) on_backend([[maybe_unused]] const Cli& cli, const std::string& backend, Host&& host, Cuda&& cuda) {
+  if (backend == "reference") {
+    return host.template operator()<backend::reference>();
+  }
+  if (backend == "cpu") {
+    return host.template operator()<backend::cpu>();
+  }
+#if INTERNVL_EXAMPLES_CUDA
+  return cuda();
+#else
+  static_cast<void>(cuda);
+  cli.fail("this build has no CUDA support (configure with -Dcuda=enabled where nvcc is available)");
+#endif
+}
+
+template <class Body>
+int run_reporting_usage(const Cli& cli, Body&& body) {
   try {
-    if (name == "cpu") {
-      fn.template operator()<backend::cpu>();
-    } else {
-      fn.template operator()<backend::reference>();
-    }
+    body();
   } catch (const std::exception& e) {  // internvl::Error for bad input; anything else (say, out of memory) too
     std::fprintf(stderr, "error: %s\n\n%s", e.what(), cli.usage().c_str());
     return 1;

@@ -1,6 +1,6 @@
 // The inputs the InternVL examples share: images (files through a preprocessing pipeline, or ready
-// pixels from a .npy file), the embedding mode and backend flags, and an error handler that turns internvl::Error
-// into a message and exit status 1 (bad usage exits with 2, from Cli).
+// pixels from a .npy file), the embedding mode flag (the backend flag is support/backend.hpp's), and an
+// error handler that turns internvl::Error into a message and exit status 1 (bad usage exits with 2, from Cli).
 #pragma once
 
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "internvl/io/npy.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/models/internvl.hpp"
+#include "support/backend.hpp"
 #include "support/cli.hpp"
 
 namespace internvl::examples {
@@ -22,33 +23,6 @@ inline models::EmbeddingMode embedding_mode(const Cli& cli) {
     cli.fail("--mode must be C or G, got '" + mode + "'");
   }
   return mode == "C" ? models::EmbeddingMode::C : models::EmbeddingMode::G;
-}
-
-// --backend reference|cpu|cuda (default cpu).
-inline std::string backend_name(const Cli& cli) {
-  const std::string backend = cli.get("--backend").value_or("cpu");
-  if (backend != "cpu" && backend != "reference" && backend != "cuda") {
-    cli.fail("unknown backend '" + backend + "' (reference, cpu, cuda)");
-  }
-  return backend;
-}
-
-// Calls host.template operator()<Backend>() for --backend reference or cpu, or cuda() for --backend cuda
-// (a usage error in a build without CUDA).
-template <class Host, class Cuda>
-decltype(auto) on_backend([[maybe_unused]] const Cli& cli, const std::string& backend, Host&& host, Cuda&& cuda) {
-  if (backend == "reference") {
-    return host.template operator()<backend::reference>();
-  }
-  if (backend == "cpu") {
-    return host.template operator()<backend::cpu>();
-  }
-#if INTERNVL_EXAMPLES_CUDA
-  return cuda();
-#else
-  static_cast<void>(cuda);
-  cli.fail("this build has no CUDA support (configure with -Dcuda=enabled where nvcc is available)");
-#endif
 }
 
 // Normalised pixels [B, 3, H, W]: the --image files in argument order through `pipeline` at `size`,

@@ -1,6 +1,6 @@
 // Helpers of the CUDA tests: inputs drawn on the host, rounded to the element type under test (so the
 // oracle sees exactly what the GPU sees), moved to the device; outputs poisoned with NaN before a run
-// and brought back as f32 for testing::relative_l2.
+// and brought back as f32 for testing::relative_l2, and the usual tolerance per element type.
 #pragma once
 
 #include "internvl/cuda.hpp"
@@ -43,6 +43,13 @@ Tensor<float, Rank> to_host(Context<backend::cuda>& ctx, const gpu::DeviceTensor
     out.data()[i] = static_cast<float>(host.data()[i]);
   }
   return out;
+}
+
+// The relative L2 tolerance of an op whose inputs are already in T and whose arithmetic is f32: the
+// output's rounding, 2^-9 (bf16) or 2^-11 (f16) relative at most, dominates; in f32, `f32` (1e-5 unless told).
+template <class T>
+constexpr double tolerance(double f32 = 1e-5) {
+  return std::is_same_v<T, float> ? f32 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
 }
 
 template <class T>

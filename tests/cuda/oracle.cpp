@@ -1,5 +1,6 @@
 // backend::reference, spread over the default thread pool where it is slow: rows of a linear layer or a norm,
-// (batch, head) pairs of an attention are independent, so each slice runs the reference on its own.
+// (batch, head) pairs of an attention, output channels of a convolution or a resize, input rows of a
+// transposed convolution are independent, so each slice runs the reference on its own.
 #include "oracle.hpp"
 
 #include <algorithm>
@@ -100,8 +101,8 @@ Tensor<float, 2> reference_mean_tokens(CView<float, 3> x, index_t begin, index_t
 }
 
 Tensor<float, 3> reference_patchify(CView<float, 4> pixels, index_t patch) {
-  Tensor<float, 3> out(Extents<3>{pixels.size(0), (pixels.size(2) / patch) * (pixels.size(3) / patch),
-                                  pixels.size(1) * patch * patch});
+  Tensor<float, 3> out(
+      Extents<3>{pixels.size(0), (pixels.size(2) / patch) * (pixels.size(3) / patch), pixels.size(1) * patch * patch});
   Context<backend::reference> ctx;
   ops::patchify(ctx, out.view(), pixels, patch);
   return out;
@@ -159,6 +160,80 @@ Tensor<float, 4> reference_attention(CView<float, 4> q, CView<float, 4> k, CView
     ops::attention(ctx, one(out.view()), one(q), one(k), one(v), slice_options);
   });
   return out;
+}
+
+Tensor<float, 4> reference_batch_norm(CView<float, 4> x, const ops::BatchNormParams& p) {
+  Tensor<float, 4> y(x.shape());
+  Context<backend::reference> ctx;
+  ops::batch_norm(ctx, y.view(), x, p.running_mean, p.running_var, p.weight, p.bias, p.eps);
+  return y;
+}
+
+Tensor<float, 2> reference_batch_norm(CView<float, 2> x, const ops::BatchNormParams& p) {
+  Tensor<float, 2> y(x.shape());
+  Context<backend::reference> ctx;
+  ops::batch_norm(ctx, y.view(), x, p.running_mean, p.running_var, p.weight, p.bias, p.eps);
+  return y;
+}
+
+Tensor<float, 4> reference_conv2d(CView<float, 4> x, CView<float, 4> w, CView<float, 1> bias, Extents<2> stride,
+                                  Extents<2> padding) {
+  const auto out_size = [&](int axis) {
+    return ops::conv_output_size(x.size(2 + axis), w.size(2 + axis), stride[axis], padding[axis]);
+  };
+  Tensor<float, 4> y(Extents<4>{x.size(0), w.size(0), out_size(0), out_size(1)});
+  for_row_slices(w.size(0), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::conv2d(ctx, y.view().slice(1, begin, end), x, WeightView<4>(w.slice(0, begin, end)),
+                bias.data() != nullptr ? bias.slice(0, begin, end) : CView<float, 1>{}, stride, padding);
+  });
+  return y;
+}
+
+Tensor<float, 4> reference_conv_transpose2d(CView<float, 4> x, CView<float, 4> w, CView<float, 1> bias) {
+  Tensor<float, 4> y(Extents<4>{x.size(0), w.size(1), 2 * x.size(2), 2 * x.size(3)});
+  for_row_slices(x.size(2), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::conv_transpose2d(ctx, y.view().slice(2, 2 * begin, 2 * end), x.slice(2, begin, end), WeightView<4>(w), bias);
+  });
+  return y;
+}
+
+Tensor<float, 4> reference_max_pool2d(CView<float, 4> x) {
+  Tensor<float, 4> y(Extents<4>{x.size(0), x.size(1), x.size(2) / 2, x.size(3) / 2});
+  Context<backend::reference> ctx;
+  ops::max_pool2d(ctx, y.view(), x);
+  return y;
+}
+
+Tensor<float, 4> reference_adaptive_avg_pool2d(CView<float, 4> x, Extents<2> size) {
+  Tensor<float, 4> y(Extents<4>{x.size(0), x.size(1), size[0], size[1]});
+  Context<backend::reference> ctx;
+  ops::adaptive_avg_pool2d(ctx, y.view(), x);
+  return y;
+}
+
+Tensor<float, 4> reference_resize(CView<float, 4> x, Extents<2> size, ops::ResizeMode mode) {
+  Tensor<float, 4> y(Extents<4>{x.size(0), x.size(1), size[0], size[1]});
+  for_row_slices(x.size(1), 64, [&](index_t begin, index_t end) {
+    Context<backend::reference> ctx;
+    ops::resize(ctx, y.view().slice(1, begin, end), x.slice(1, begin, end), mode);
+  });
+  return y;
+}
+
+Tensor<float, 4> reference_layer_norm_channels(CView<float, 4> x, CView<float, 1> w, CView<float, 1> b, float eps) {
+  Tensor<float, 4> y(x.shape());
+  Context<backend::reference> ctx;
+  ops::layer_norm_channels(ctx, y.view(), x, w, b, eps);
+  return y;
+}
+
+Tensor<float, 2> reference_relu(CView<float, 2> x) {
+  Tensor<float, 2> y(x.shape());
+  Context<backend::reference> ctx;
+  ops::relu(ctx, y.view(), x);
+  return y;
 }
 
 }  // namespace internvl::testing

@@ -7,8 +7,10 @@
 #include "internvl/core/tensor.hpp"
 #include "internvl/core/weight_view.hpp"
 #include "internvl/ops/attention.hpp"
+#include "internvl/ops/batch_norm.hpp"
 #include "internvl/ops/linear.hpp"
 #include "internvl/ops/pixel_shuffle.hpp"
+#include "internvl/ops/resize.hpp"
 #include "internvl/ops/rotary_embedding.hpp"
 
 namespace internvl::testing {
@@ -45,5 +47,18 @@ Tensor<float, 2> reference_embedding(CView<std::int32_t, 1> ids, const WeightVie
 // q, k, v [B, S, H, Dh] (any strides); options.key_mask, if given, is host memory.
 Tensor<float, 4> reference_attention(CView<float, 4> q, CView<float, 4> k, CView<float, 4> v,
                                      const ops::AttentionOptions& options);
+
+// The heads' ops, on host maps [N, C, H, W] of any strides; weights are host f32 tensors (round them to the
+// dtype under test first), biases may be empty.
+Tensor<float, 4> reference_batch_norm(CView<float, 4> x, const ops::BatchNormParams& p);
+Tensor<float, 2> reference_batch_norm(CView<float, 2> x, const ops::BatchNormParams& p);
+Tensor<float, 4> reference_conv2d(CView<float, 4> x, CView<float, 4> w, CView<float, 1> bias, Extents<2> stride,
+                                  Extents<2> padding);
+Tensor<float, 4> reference_conv_transpose2d(CView<float, 4> x, CView<float, 4> w, CView<float, 1> bias);
+Tensor<float, 4> reference_max_pool2d(CView<float, 4> x);
+Tensor<float, 4> reference_adaptive_avg_pool2d(CView<float, 4> x, Extents<2> size);
+Tensor<float, 4> reference_resize(CView<float, 4> x, Extents<2> size, ops::ResizeMode mode);
+Tensor<float, 4> reference_layer_norm_channels(CView<float, 4> x, CView<float, 1> w, CView<float, 1> b, float eps);
+Tensor<float, 2> reference_relu(CView<float, 2> x);
 
 }  // namespace internvl::testing

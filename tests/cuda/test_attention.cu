@@ -18,11 +18,6 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
 struct Shape {
   index_t batch, queries, keys, heads, head_dim;
 };
@@ -113,7 +108,7 @@ void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout,
   INFO(testing::type_name<T>() << " B " << s.batch << " Sq " << s.queries << " Sk " << s.keys << " H " << s.heads
                                << " Dh " << s.head_dim << " layout " << static_cast<int>(layout) << " causal "
                                << mask.causal << " key_mask " << mask.key_mask);
-  REQUIRE(testing::relative_l2(got.view(), want.view()) < tolerance<T>());
+  REQUIRE(testing::relative_l2(got.view(), want.view()) < testing::tolerance<T>());
   if (mask.key_mask && !mask.right_padding && s.batch > 1) {  // batch 1 sees no key at all
     for (index_t i = 0; i < s.queries; ++i) {
       for (index_t h = 0; h < s.heads; ++h) {

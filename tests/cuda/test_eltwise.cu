@@ -14,11 +14,6 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
 using Shapes = std::initializer_list<std::tuple<index_t, index_t>>;
 constexpr Shapes kShapes{{257, 3200}, {1025, 1024}, {64, 12800}, {1, 1}, {3, 17}, {5, 4097}};
 
@@ -56,17 +51,17 @@ TEMPLATE_TEST_CASE("cuda add, gelu and scaled_residual_add match the reference",
     auto sum = testing::poisoned<TestType>(ctx, shape);
     ops::add(ctx, sum.view(), da.view(), db.view());
     REQUIRE(testing::relative_l2(testing::to_host(ctx, sum).view(), testing::reference_add(a.view(), b.view()).view()) <
-            tolerance<TestType>());
+            testing::tolerance<TestType>());
 
     auto activated = testing::poisoned<TestType>(ctx, shape);
     ops::gelu(ctx, activated.view(), da.view());
     REQUIRE(testing::relative_l2(testing::to_host(ctx, activated).view(), testing::reference_gelu(a.view()).view()) <
-            tolerance<TestType>());
+            testing::tolerance<TestType>());
 
     auto x = testing::to_device<TestType>(ctx, a);
     ops::scaled_residual_add(ctx, x.view(), db.view(), dgamma.view());
     const auto want = testing::reference_scaled_residual_add(a.view(), b.view(), gamma.view());
-    REQUIRE(testing::relative_l2(testing::to_host(ctx, x).view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(testing::to_host(ctx, x).view(), want.view()) < testing::tolerance<TestType>());
   }
 }
 
@@ -84,25 +79,25 @@ TEMPLATE_TEST_CASE("cuda element-wise ops: misaligned rows, in place, rank-3 gel
     auto sum = testing::poisoned<TestType>(ctx, Extents<2>{rows, width});
     ops::add(ctx, sum.view(), CView<TestType, 2>(ma.view()), CView<TestType, 2>(mb.view()));
     REQUIRE(testing::relative_l2(testing::to_host(ctx, sum).view(), testing::reference_add(a.view(), b.view()).view()) <
-            tolerance<TestType>());
+            testing::tolerance<TestType>());
     ops::scaled_residual_add(ctx, ma.view(), CView<TestType, 2>(mb.view()), dgamma.view());
     const Tensor<float, 2> got = testing::to_host(ctx, ma.buffer);
     const auto want = testing::reference_scaled_residual_add(a.view(), b.view(), gamma.view());
-    REQUIRE(testing::relative_l2(got.view().slice(1, 1, width + 1), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(got.view().slice(1, 1, width + 1), want.view()) < testing::tolerance<TestType>());
   }
   SECTION("in place") {
     auto x = testing::to_device<TestType>(ctx, a);
     const auto db = testing::to_device<TestType>(ctx, b);
     ops::add(ctx, x.view(), CView<TestType, 2>(x.view()), db.view());
     REQUIRE(testing::relative_l2(testing::to_host(ctx, x).view(), testing::reference_add(a.view(), b.view()).view()) <
-            tolerance<TestType>());
+            testing::tolerance<TestType>());
   }
   SECTION("gelu over [B, S, F] in place") {
     auto x = testing::to_device<TestType>(ctx, a);
     const View<TestType, 3> x3 = x.view().reshape(Extents<3>{1, rows, width});
     ops::gelu(ctx, x3, CView<TestType, 3>(x3));
     REQUIRE(testing::relative_l2(testing::to_host(ctx, x).view(), testing::reference_gelu(a.view()).view()) <
-            tolerance<TestType>());
+            testing::tolerance<TestType>());
   }
 }
 
@@ -120,7 +115,7 @@ TEMPLATE_TEST_CASE("cuda softmax matches the reference", "[cuda][softmax]", floa
     ops::softmax(ctx, dy.view(), dx.view());
     INFO(testing::type_name<TestType>() << " rows " << rows << " width " << width << " offset " << offset);
     REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), testing::reference_softmax(x.view()).view()) <
-            tolerance<TestType>());
+            testing::tolerance<TestType>());
   }
 }
 
@@ -157,7 +152,7 @@ TEMPLATE_TEST_CASE("cuda mean_tokens matches the reference", "[cuda][mean_tokens
     ops::mean_tokens(ctx, out.view(), dx.view(), begin, tokens);
     INFO(testing::type_name<TestType>() << " " << batch << " x " << tokens << " x " << width << " from " << begin);
     REQUIRE(testing::relative_l2(testing::to_host(ctx, out).view(),
-                                 testing::reference_mean_tokens(x.view(), begin, tokens).view()) < tolerance<TestType>());
+                                 testing::reference_mean_tokens(x.view(), begin, tokens).view()) < testing::tolerance<TestType>());
   }
 }
 

@@ -16,11 +16,6 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
 struct Case {
   index_t m, k, n;
   bool bias;
@@ -47,7 +42,7 @@ void check_linear(Context<backend::cuda>& ctx, const Case& c, std::uint64_t seed
   const auto got = testing::to_host(ctx, dy);
   INFO(testing::type_name<T>() << " m " << c.m << " k " << c.k << " n " << c.n << " bias " << c.bias << " gelu "
                                << (c.act == ops::Activation::gelu) << " pads " << x_pad << "/" << y_pad);
-  REQUIRE(testing::relative_l2(got.view().slice(1, 0, c.n), want.view()) < tolerance<T>());
+  REQUIRE(testing::relative_l2(got.view().slice(1, 0, c.n), want.view()) < testing::tolerance<T>());
   for (index_t i = 0; i < c.m; ++i) {  // nothing written outside the view
     for (index_t j = c.n; j < c.n + y_pad; ++j) {
       REQUIRE(std::isnan(got(i, j)));
@@ -101,7 +96,7 @@ TEMPLATE_TEST_CASE("the cublasGemmEx fallback computes the same product", "[cuda
   const auto dw = testing::to_device<TestType>(ctx, w);
   auto dy = testing::poisoned<TestType>(ctx, Extents<2>{m, n});
   gpu::gemm_cublas<TestType>(ctx, dy.view(), dx.view(), dw.view());
-  REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < tolerance<TestType>());
+  REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
 }
 
 // Why ops::linear applies GELU itself: cuBLASLt's GELU epilogue is documented only as "GELU"; this

@@ -14,11 +14,6 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
 constexpr float kEps = 1e-6f;
 
 using Shapes = std::initializer_list<std::tuple<index_t, index_t>>;
@@ -44,7 +39,7 @@ TEMPLATE_TEST_CASE("cuda layer_norm matches the reference", "[cuda][layer_norm]"
       auto dy = testing::poisoned<TestType>(ctx, Extents<2>{rows, width});
       ops::layer_norm(ctx, dy.view(), dx.view(), dw.view(), db.view(), kEps);
       INFO(testing::type_name<TestType>() << " rows " << rows << " width " << width << " offset " << offset);
-      REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < tolerance<TestType>());
+      REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
     }
   }
 }
@@ -70,12 +65,12 @@ TEMPLATE_TEST_CASE("cuda layer_norm handles strided, misaligned and in-place row
     const auto dbuffer = testing::to_device<TestType>(ctx, buffer);
     auto dy = testing::poisoned<TestType>(ctx, Extents<2>{rows, width});
     ops::layer_norm(ctx, dy.view(), dbuffer.view().slice(1, 1, width + 1), dw.view(), db.view(), kEps);
-    REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
   }
   SECTION("in place") {
     auto dx = testing::to_device<TestType>(ctx, x);
     ops::layer_norm(ctx, dx.view(), dx.view(), dw.view(), db.view(), kEps);
-    REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.view()) < testing::tolerance<TestType>());
   }
 }
 
@@ -108,8 +103,8 @@ TEMPLATE_TEST_CASE("cuda scaled_residual_add_norm matches the two reference ops"
       ops::scaled_residual_add_norm(ctx, dx.view(), dh.view(), dy.view(), dgamma.view(), norm, dw.view(),
                                     layer ? CView<float, 1>(db.view()) : CView<float, 1>{}, kEps);
       INFO(testing::type_name<TestType>() << " " << config::name_of(norm) << " rows " << rows << " width " << width);
-      REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.x.view()) < tolerance<TestType>());
-      REQUIRE(testing::relative_l2(testing::to_host(ctx, dh).view(), want_h.view()) < tolerance<TestType>());
+      REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.x.view()) < testing::tolerance<TestType>());
+      REQUIRE(testing::relative_l2(testing::to_host(ctx, dh).view(), want_h.view()) < testing::tolerance<TestType>());
     }
   }
 }
@@ -146,8 +141,8 @@ TEMPLATE_TEST_CASE("cuda scaled_residual_add_norm: strided rows, h aliasing y", 
       got_x(i, j) = got_buffer(i, j + 1);
     }
   }
-  REQUIRE(testing::relative_l2(got_x.view(), want.x.view()) < tolerance<TestType>());
-  REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want_h.view()) < tolerance<TestType>());
+  REQUIRE(testing::relative_l2(got_x.view(), want.x.view()) < testing::tolerance<TestType>());
+  REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want_h.view()) < testing::tolerance<TestType>());
 }
 
 TEST_CASE("cuda rms_norm on q and k inside a packed QKV buffer (row stride 3D)", "[cuda][rms_norm]") {

@@ -16,11 +16,6 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
 // RoPE of q (part 0 of a packed [B, S, 3, H, Dh] buffer) into a poisoned dense tensor, then of k (part 1)
 // in place; v (part 2) and q must be left as they were.
 template <class T>
@@ -41,7 +36,7 @@ void check_rotary(Context<backend::cuda>& ctx, index_t batch, index_t tokens, in
   const auto want_q = testing::reference_rotary_embedding(CView<float, 4>(host.data(), shape, strides), options);
   const double err_q = testing::relative_l2(testing::to_host(ctx, q_out).view(), want_q.view());
   INFO("q out of place: relative L2 " << err_q);
-  CHECK(err_q < tolerance<T>());
+  CHECK(err_q < testing::tolerance<T>());
 
   const View<T, 4> k(device.data() + part, shape, strides);
   ops::rotary_embedding(ctx, k, CView<T, 4>(k), options);
@@ -49,7 +44,7 @@ void check_rotary(Context<backend::cuda>& ctx, index_t batch, index_t tokens, in
   const auto want_k = testing::reference_rotary_embedding(CView<float, 4>(host.data() + part, shape, strides), options);
   const double err_k = testing::relative_l2(CView<float, 4>(after.data() + part, shape, strides), want_k.view());
   INFO("k in place: relative L2 " << err_k);
-  CHECK(err_k < tolerance<T>());
+  CHECK(err_k < testing::tolerance<T>());
   for (const index_t untouched : {index_t{0}, 2 * part}) {
     CHECK(testing::relative_l2(CView<float, 4>(after.data() + untouched, shape, strides),
                                CView<float, 4>(host.data() + untouched, shape, strides)) == 0.0);
@@ -87,7 +82,7 @@ void check_embedding(Context<backend::cuda>& ctx, index_t vocabulary, index_t wi
   if constexpr (std::is_same_v<T, W> || std::is_same_v<T, float>) {
     CHECK(err == 0.0);  // nothing is rounded on the way
   } else {
-    CHECK(err < tolerance<T>());
+    CHECK(err < testing::tolerance<T>());
   }
 }
 
@@ -152,8 +147,8 @@ TEMPLATE_TEST_CASE("cuda swiglu matches the reference", "[cuda][qllama]", float,
     auto out = testing::poisoned<TestType>(ctx, shape);
     INFO(testing::type_name<TestType>() << " rows " << rows << " width " << width);
     ops::swiglu(ctx, out.view(), CView<TestType, 2>(dgate.view()), CView<TestType, 2>(dup.view()));
-    CHECK(testing::relative_l2(testing::to_host(ctx, out).view(), want.view()) < tolerance<TestType>());
+    CHECK(testing::relative_l2(testing::to_host(ctx, out).view(), want.view()) < testing::tolerance<TestType>());
     ops::swiglu(ctx, dgate.view(), CView<TestType, 2>(dgate.view()), CView<TestType, 2>(dup.view()));  // in place
-    CHECK(testing::relative_l2(testing::to_host(ctx, dgate).view(), want.view()) < tolerance<TestType>());
+    CHECK(testing::relative_l2(testing::to_host(ctx, dgate).view(), want.view()) < testing::tolerance<TestType>());
   }
 }

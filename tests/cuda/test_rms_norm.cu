@@ -13,11 +13,6 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
 constexpr float kEps = 1e-6f;
 
 }  // namespace
@@ -37,7 +32,7 @@ TEMPLATE_TEST_CASE("cuda rms_norm matches the reference", "[cuda][rms_norm]", fl
     ops::rms_norm(ctx, dy.view(), dx.view(), dw.view(), kEps);
     const auto got = testing::to_host(ctx, dy);
     INFO(testing::type_name<TestType>() << " rows " << rows << " width " << width);
-    REQUIRE(testing::relative_l2(got.view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(got.view(), want.view()) < testing::tolerance<TestType>());
   }
 }
 
@@ -60,12 +55,12 @@ TEMPLATE_TEST_CASE("cuda rms_norm handles strided, misaligned and in-place rows"
     const auto dbuffer = testing::to_device<TestType>(ctx, buffer);
     auto dy = testing::poisoned<TestType>(ctx, Extents<2>{rows, width});
     ops::rms_norm(ctx, dy.view(), dbuffer.view().slice(1, 1, width + 1), dw.view(), kEps);
-    REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
   }
   SECTION("in place") {
     auto dx = testing::to_device<TestType>(ctx, x);
     ops::rms_norm(ctx, dx.view(), dx.view(), dw.view(), kEps);
-    REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.view()) < testing::tolerance<TestType>());
   }
 }
 

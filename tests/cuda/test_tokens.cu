@@ -13,15 +13,6 @@
 using namespace internvl;
 namespace gpu = internvl::cuda;
 
-namespace {
-
-template <class T>
-constexpr double tolerance() {
-  return std::is_same_v<T, float> ? 1e-6 : std::is_same_v<T, bf16> ? 1e-2 : 5e-3;
-}
-
-}  // namespace
-
 TEMPLATE_TEST_CASE("cuda patchify matches the reference", "[cuda][patchify]", float, bf16, f16) {
   Context<backend::cuda> ctx;
   std::uint64_t seed = 700;
@@ -57,7 +48,7 @@ TEMPLATE_TEST_CASE("cuda assemble_tokens matches the reference", "[cuda][assembl
     auto x = testing::poisoned<TestType>(ctx, want.shape());
     ops::assemble_tokens(ctx, x.view(), dtokens.view(), dcls.view(), dpos.view());
     INFO(testing::type_name<TestType>() << " " << batch << " x " << patches << " x " << width);
-    REQUIRE(testing::relative_l2(testing::to_host(ctx, x).view(), want.view()) < tolerance<TestType>());
+    REQUIRE(testing::relative_l2(testing::to_host(ctx, x).view(), want.view()) < testing::tolerance<TestType>(1e-6));
   }
 }
 

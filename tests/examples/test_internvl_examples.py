@@ -9,7 +9,6 @@ as tests/cuda/test_internvl.cu explains)
 where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda, as
 scripts/device-check passes it, makes a CUDA failure a test failure).
 Standard library only. Usage: test_internvl_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR [--require-cuda]"""
-import ast
 import json
 import math
 import pathlib
@@ -17,6 +16,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+
+from float_npy import read_npy, relative_l2
 
 examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]) / "internvl"
 require_cuda = "--require-cuda" in sys.argv[3:]
@@ -36,18 +37,6 @@ def run(program, *args):
     return result.returncode, result.stdout, result.stderr
 
 
-def read_npy(path):
-    """A little-endian float32 C-order .npy as (shape, flat list)."""
-    data = pathlib.Path(path).read_bytes()
-    assert data[:6] == b"\x93NUMPY", path
-    header_len = struct.unpack("<H", data[8:10])[0] if data[6] == 1 else struct.unpack("<I", data[8:12])[0]
-    start = 10 if data[6] == 1 else 12
-    header = ast.literal_eval(data[start:start + header_len].decode("latin1"))
-    assert header["descr"] == "<f4" and not header["fortran_order"], (path, header)
-    body = data[start + header_len:]
-    return tuple(header["shape"]), list(struct.unpack(f"<{len(body) // 4}f", body))
-
-
 def write_npy(path, shape, values):
     header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple(shape)}, }}"
     header += " " * (63 - (10 + len(header)) % 64) + "\n"
@@ -62,10 +51,6 @@ def rows(shape, flat):
 def normalised(row):
     norm = math.sqrt(sum(x * x for x in row))
     return [x / norm for x in row]
-
-
-def relative_l2(got, want):
-    return math.sqrt(sum((a - b) ** 2 for a, b in zip(got, want)) / sum(b * b for b in want))
 
 
 def expect_error(program, args, status, *fragments):

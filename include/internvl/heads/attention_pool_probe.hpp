@@ -27,8 +27,8 @@ struct AttentionPoolProbeWeights {
   CView<float, 1> head_bias;  // [K]
 };
 
-template <class Backend>
-AttentionPoolProbeWeights read_attention_pool_probe(HeadReader<Backend>& r, index_t width) {
+template <class Backend, class T>
+AttentionPoolProbeWeights read_attention_pool_probe(HeadReader<Backend, T>& r, index_t width) {
   const HeadDescription& d = r.file().description();
   INTERNVL_CHECK(width % d.num_heads == 0, r.file().path(), "num_heads ", d.num_heads,
                  " does not divide the backbone's hidden size ", width);

@@ -28,7 +28,7 @@ class ClassificationHead {
   // Loads the head file at `path` for a backbone with this config; the head's width, layer and
   // tensors are checked against it (errors name the file and the tensor).
   ClassificationHead(const std::string& path, const config::VisionConfig& backbone)
-      : store_(std::make_shared<models::WeightStore<Backend>>()) {
+      : store_(std::make_shared<models::WeightStore<Backend, T>>()) {
     const HeadFile file(path);
     const HeadDescription& d = file.description();
     INTERNVL_CHECK(d.type == HeadType::linear_probe || d.type == HeadType::attention_pool_probe, path, "a ",
@@ -37,7 +37,7 @@ class ClassificationHead {
     INTERNVL_CHECK(block_ < backbone.num_hidden_layers, path, "the head reads block ", block_,
                    " but the backbone has only ", backbone.num_hidden_layers, " blocks (0..",
                    backbone.num_hidden_layers - 1, ")");
-    HeadReader<Backend> r(file, *store_);
+    HeadReader<Backend, T> r(file, *store_);
     if (d.type == HeadType::linear_probe) {
       weights_ = read_linear_probe(r, backbone.hidden_size);
     } else {
@@ -80,7 +80,7 @@ class ClassificationHead {
     attention_pool_probe(ctx, w, logits, tokens);
   }
 
-  std::shared_ptr<models::WeightStore<Backend>> store_;
+  std::shared_ptr<models::WeightStore<Backend, T>> store_;
   std::variant<LinearProbeWeights, AttentionPoolProbeWeights> weights_;
   HeadDescription description_;
   int block_ = 0;

@@ -23,8 +23,8 @@ struct ConvModuleWeights {
   index_t out_channels() const { return conv.size(0); }
 };
 
-template <class Backend>
-ConvModuleWeights read_conv_module(HeadReader<Backend>& r, const std::string& prefix, index_t out, index_t in,
+template <class Backend, class T>
+ConvModuleWeights read_conv_module(HeadReader<Backend, T>& r, const std::string& prefix, index_t out, index_t in,
                                    index_t kernel, float bn_eps) {
   return {.conv = r.matrix(prefix + ".conv.weight", Extents<4>{out, in, kernel, kernel}),
           .bn = r.batch_norm(prefix + ".bn", out, bn_eps)};

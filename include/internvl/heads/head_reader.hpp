@@ -1,6 +1,7 @@
-// HeadReader: reads a head file's tensors into a backend's WeightStore (models/weight_store.hpp):
-// matrices and convolution kernels stay in their stored dtype (zero-copy on the host), vectors and
-// BatchNorm statistics become f32. Every tensor is shape-checked; errors name the file and tensor.
+// HeadReader: reads a head file's tensors into the WeightStore of a backend computing in T
+// (models/weight_store.hpp): matrices and convolution kernels stay in their stored dtype on the host
+// (zero-copy) and are converted to T on CUDA; vectors and BatchNorm statistics become f32. Every tensor
+// is shape-checked; errors name the file and tensor.
 #pragma once
 
 #include <memory>
@@ -12,10 +13,10 @@
 
 namespace internvl::heads {
 
-template <class Backend>
+template <class Backend, class T = default_activation_t<Backend>>
 class HeadReader {
  public:
-  HeadReader(const HeadFile& file, models::WeightStore<Backend>& store) : file_(file), store_(store) {}
+  HeadReader(const HeadFile& file, models::WeightStore<Backend, T>& store) : file_(file), store_(store) {}
 
   const HeadFile& file() const { return file_; }
 
@@ -37,7 +38,7 @@ class HeadReader {
 
  private:
   const HeadFile& file_;
-  models::WeightStore<Backend>& store_;
+  models::WeightStore<Backend, T>& store_;
 };
 
 }  // namespace internvl::heads

@@ -29,8 +29,8 @@ inline ops::BatchNormParams channel_range(const ops::BatchNormParams& p, index_t
           .eps = p.eps};
 }
 
-template <class Backend>
-LinearProbeWeights read_linear_probe(HeadReader<Backend>& r, index_t width) {
+template <class Backend, class T>
+LinearProbeWeights read_linear_probe(HeadReader<Backend, T>& r, index_t width) {
   const HeadDescription& d = r.file().description();
   return {.norm = r.batch_norm("norm", 2 * width, d.bn_eps),
           .head = r.matrix("head.weight", Extents<2>{d.num_classes, 2 * width}),

@@ -21,8 +21,8 @@ struct SegLinearWeights {
   CView<float, 1> conv_seg_bias;  // [K]
 };
 
-template <class Backend>
-SegLinearWeights read_seg_linear(HeadReader<Backend>& r, index_t width) {
+template <class Backend, class T>
+SegLinearWeights read_seg_linear(HeadReader<Backend, T>& r, index_t width) {
   const HeadDescription& d = r.file().description();
   return {.norm = r.batch_norm("decode_head.norm", width, d.bn_eps),
           .conv_seg = r.matrix("decode_head.conv_seg.weight", Extents<4>{d.num_classes, width, 1, 1}),

@@ -25,7 +25,7 @@ class SegmentationHead {
  public:
   // Loads the head file at `path` for a backbone with this config (layers, widths and tensors checked).
   SegmentationHead(const std::string& path, const config::VisionConfig& backbone)
-      : store_(std::make_shared<models::WeightStore<Backend>>()), patch_size_(backbone.patch_size) {
+      : store_(std::make_shared<models::WeightStore<Backend, T>>()), patch_size_(backbone.patch_size) {
     const HeadFile file(path);
     const HeadDescription& d = file.description();
     INTERNVL_CHECK(is_segmentation(d.type), path, "a ", name_of(d.type),
@@ -37,7 +37,7 @@ class SegmentationHead {
     }
     INTERNVL_CHECK(d.crop_size % backbone.patch_size == 0, path, "crop_size ", d.crop_size,
                    " is not a multiple of the backbone's patch size ", backbone.patch_size);
-    HeadReader<Backend> r(file, *store_);
+    HeadReader<Backend, T> r(file, *store_);
     if (d.type == HeadType::seg_linear) {
       weights_ = read_seg_linear(r, backbone.hidden_size);
     } else {
@@ -87,7 +87,7 @@ class SegmentationHead {
   }
 
  private:
-  std::shared_ptr<models::WeightStore<Backend>> store_;
+  std::shared_ptr<models::WeightStore<Backend, T>> store_;
   std::variant<SegLinearWeights, UperNetWeights> weights_;
   HeadDescription description_;
   index_t patch_size_;

@@ -55,8 +55,8 @@ struct UperNetWeights {
   index_t num_classes() const { return conv_seg.size(0); }
 };
 
-template <class Backend>
-UperNetWeights read_upernet(HeadReader<Backend>& r, index_t width) {
+template <class Backend, class T>
+UperNetWeights read_upernet(HeadReader<Backend, T>& r, index_t width) {
   const HeadDescription& d = r.file().description();
   const index_t c = d.channels, scales = static_cast<index_t>(d.pool_scales.size());
   const Extents<4> transposed{width, width, 2, 2};

@@ -8,6 +8,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <source_location>
 #include <utility>
@@ -23,6 +24,12 @@ INTERNVL_HOST_DEVICE constexpr index_t ceil_div(index_t a, index_t b) { return (
 inline constexpr index_t kMaxGridYZ = 65535;
 
 inline constexpr std::size_t kDefaultSharedBytes = 48 * 1024;
+
+// Blocks for a grid-stride loop over `total` items with `threads` per block: enough to give every item
+// a thread, at most 2^20 (each thread then takes several).
+inline unsigned grid_stride_blocks(index_t total, int threads) {
+  return static_cast<unsigned>(std::min<index_t>(ceil_div(total, threads), index_t{1} << 20));
+}
 
 template <class... Params, class... Args>
 void launch(Context<backend::cuda>& ctx, const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,

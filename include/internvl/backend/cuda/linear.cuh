@@ -26,9 +26,7 @@ struct Linear<backend::cuda> {
   static void run(Context<backend::cuda>& ctx, View<T, 2> y, CView<T, 2> x, const WeightView<2>& weight,
                   CView<float, 1> bias, Activation act) {
     constexpr std::string_view op = "ops::linear";
-    INTERNVL_CHECK(weight.dtype() == dtype_of<T>(), op, "on CUDA the weight must have the activations' dtype (",
-                   name_of(dtype_of<T>()), "), got a ", name_of(weight.dtype()),
-                   " weight: convert it once at load time");
+    cuda::detail::check_weight_dtype<T>(op, weight);
     const CView<T, 2> w = weight.as<T>();
     const index_t m = x.size(0), n = w.size(0), k = x.size(1);
     if (m == 0 || n == 0) {

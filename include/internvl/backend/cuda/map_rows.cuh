@@ -6,7 +6,6 @@
 // or b (in place): every element is read before the same thread writes it.
 #pragma once
 
-#include <algorithm>
 #include <climits>
 
 #include "internvl/backend/cuda/context.cuh"
@@ -32,8 +31,8 @@ __device__ void map_pack(NT* out, const NT* a, const NT* b, int col, const Fn& f
 }
 
 template <class NT, int kPack, class Fn>
-__global__ void map_rows_kernel(NT* out, index_t out_pitch, const NT* a, index_t a_pitch, const NT* b,
-                                index_t b_pitch, index_t rows, int packs_per_row, Fn fn) {
+__global__ void map_rows_kernel(NT* out, index_t out_pitch, const NT* a, index_t a_pitch, const NT* b, index_t b_pitch,
+                                index_t rows, int packs_per_row, Fn fn) {
   const index_t total = rows * packs_per_row;
   const index_t step = static_cast<index_t>(gridDim.x) * blockDim.x;
   for (index_t i = static_cast<index_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
@@ -65,10 +64,9 @@ void map_rows(Context<backend::cuda>& ctx, std::string_view op, View<T, 2> out, 
                       pack_fits(a.data(), a.stride(0), 16) && pack_fits(b.data(), b.stride(0), 16);
   const int pack = packed ? kPack : 1;
   const index_t packs_per_row = cols / pack;
-  const index_t blocks = std::min<index_t>(ceil_div(rows * packs_per_row, kThreads), index_t{1} << 20);
   const auto run = [&](auto kernel) {
-    launch(ctx, "map_rows", kernel, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, native(out.data()),
-           out.stride(0), native(a.data()), a.stride(0), native(b.data()), b.stride(0), rows,
+    launch(ctx, "map_rows", kernel, dim3(grid_stride_blocks(rows * packs_per_row, kThreads)), dim3(kThreads), 0,
+           native(out.data()), out.stride(0), native(a.data()), a.stride(0), native(b.data()), b.stride(0), rows,
            static_cast<int>(packs_per_row), fn);
   };
   if (packed) {

@@ -5,6 +5,7 @@
 
 #include <climits>
 
+#include "internvl/backend/cuda/compensated_sum.cuh"
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/launch.cuh"
 #include "internvl/backend/cuda/memory.cuh"
@@ -16,15 +17,11 @@ namespace internvl::cuda {
 // The mean of x[s · stride] for s in [begin, end).
 template <class NT>
 __device__ float mean_column(const NT* x, index_t stride, index_t begin, index_t end) {
-  float sum = 0.0f;
-  float lost = 0.0f;  // the low-order part that the last addition dropped
+  CompensatedSum sum;
   for (index_t s = begin; s < end; ++s) {
-    const float term = to_f32(x[s * stride]) - lost;
-    const float next = sum + term;
-    lost = (next - sum) - term;
-    sum = next;
+    sum.add(to_f32(x[s * stride]));
   }
-  return sum / static_cast<float>(end - begin);
+  return sum.total() / static_cast<float>(end - begin);
 }
 
 template <class NT>

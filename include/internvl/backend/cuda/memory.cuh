@@ -12,7 +12,9 @@
 #include <utility>
 
 #include "internvl/backend/cuda/check.cuh"
+#include "internvl/core/dtype.hpp"
 #include "internvl/core/tensor_view.hpp"
+#include "internvl/core/weight_view.hpp"
 
 namespace internvl::cuda {
 
@@ -102,6 +104,14 @@ template <class T, std::size_t Rank>
 void check_on_device(std::string_view op, std::string_view name, const TensorView<T, Rank>& v) {
   INTERNVL_CHECK(v.numel() == 0 || is_device_pointer(v.data()), op, name,
                  " must point to device memory (a CUDA op cannot read host memory); see backend/cuda/transfer.cuh");
+}
+
+// The ops that take a weight matrix or kernel want it in the activations' element type on CUDA (the CUDA
+// weight store converts it once at load time).
+template <class T, std::size_t Rank>
+void check_weight_dtype(std::string_view op, const WeightView<Rank>& weight) {
+  INTERNVL_CHECK(weight.dtype() == dtype_of<T>(), op, "on CUDA the weight must have the activations' dtype (",
+                 name_of(dtype_of<T>()), "), got a ", name_of(weight.dtype()), " weight: convert it once at load time");
 }
 
 }  // namespace detail

@@ -3,8 +3,6 @@
 // of a patch row and read runs of P pixels); a pure copy, so every element type is moved unchanged.
 #pragma once
 
-#include <algorithm>
-
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/launch.cuh"
 #include "internvl/backend/cuda/memory.cuh"
@@ -64,9 +62,9 @@ struct Patchify<backend::cuda> {
                                       .in_channel = pixels.stride(1),
                                       .in_row = pixels.stride(2)};
     constexpr int kThreads = 256;
-    const index_t blocks = std::min<index_t>(cuda::ceil_div(total, kThreads), index_t{1} << 20);
-    cuda::launch(ctx, "patchify", cuda::patchify_kernel<cuda::native_t<T>>, dim3(static_cast<unsigned>(blocks)),
-                 dim3(kThreads), 0, cuda::native(patches.data()), cuda::native(pixels.data()), layout, total);
+    cuda::launch(ctx, "patchify", cuda::patchify_kernel<cuda::native_t<T>>,
+                 dim3(cuda::grid_stride_blocks(total, kThreads)), dim3(kThreads), 0, cuda::native(patches.data()),
+                 cuda::native(pixels.data()), layout, total);
   }
 };
 

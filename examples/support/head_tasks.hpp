@@ -1,0 +1,48 @@
+// The backend-generic part of the classify and segment examples: an InternViT model directory and a head
+// file through heads::ClassificationHead / heads::SegmentationHead on one backend, in its default
+// activation type (f32 on the host backends, bf16 on CUDA), returning host f32 results. Free of
+// Boost.Hana: the caller parses config.json, so the CUDA path (heads_cuda.cu) compiles this with nvcc
+// while classify.cpp and segment.cpp keep the host-only parts (arguments, images, output files).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "internvl/heads/classification_head.hpp"
+#include "internvl/heads/segmenter.hpp"
+#include "internvl/models/vision_loader.hpp"
+
+namespace internvl::examples {
+
+struct HeadJob {
+  std::shared_ptr<const io::ModelDir> dir;
+  config::VisionConfig config;  // of dir's config.json
+  std::string head;             // the head file
+};
+
+// Class probabilities [B, K] for normalised pixels [B, 3, S, S].
+template <class Backend>
+Tensor<float, 2> classify(const HeadJob& job, CView<float, 4> pixels) {
+  using T = default_activation_t<Backend>;
+  Context<Backend> ctx;
+  auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
+  const heads::ClassificationHead<Backend, T> head(job.head, job.config);
+  return head.probabilities(ctx, model, pixels);
+}
+
+// Logits [K, H, W] at the image's own size for an RGB image [H, W, 3] (heads/segmenter.hpp).
+template <class Backend>
+Tensor<float, 3> segment(const HeadJob& job, io::ImageView image, heads::Inference mode) {
+  using T = default_activation_t<Backend>;
+  Context<Backend> ctx;
+  auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
+  const heads::SegmentationHead<Backend, T> head(job.head, job.config);
+  return heads::segment(ctx, model, head, image, mode);
+}
+
+// classify<backend::cuda> and segment<backend::cuda>, compiled by nvcc in heads_cuda.cu (built when CUDA is
+// enabled).
+Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels);
+Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode);
+
+}  // namespace internvl::examples

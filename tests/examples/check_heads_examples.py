@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""classify and segment with --backend cuda (bf16) on the trained demo models (demo/README.md) against their
+cpu runs (f32): classify on the first 40 held-out digits in one run (each digit's top class equal to the
+cpu's, or where the cpu's two best probabilities are within 0.05 of each other one of those two; the top
+probability within 2e-2), segment with the sliding window on four held-out scenes (224×224; 336×224, two
+windows; 448×224, three; 224×294) with the linear and the UperNet head (logits within 3e-2 relative L2, the
+same class in at least 99% of the pixels).
+Where --backend cuda cannot run (a build without CUDA, or no GPU) it must fail cleanly (status 1 or 2, a
+message naming CUDA) and the script exits 77 (skipped); with --require-cuda (scripts/device-check's
+heads_examples step) that is a failure instead.
+Standard library only. Usage: check_heads_examples.py BUILD_EXAMPLES_DIR DEMO_DIR [--require-cuda]"""
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+from float_npy import read_npy, relative_l2
+
+examples, demo = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+require_cuda = "--require-cuda" in sys.argv[3:]
+models = demo / "models"
+failures = []
+
+
+def check(condition, what):
+    print(("ok   " if condition else "FAIL ") + what)
+    if not condition:
+        failures.append(what)
+
+
+def run(program, args, backend):
+    result = subprocess.run([str(examples / program)] + [str(a) for a in args] + ["--backend", backend],
+                            capture_output=True, text=True)
+    if backend == "cpu" and result.returncode != 0:
+        sys.exit(f"FAIL {program} --backend cpu: exit {result.returncode}\n{result.stderr[:2000]}")
+    return result
+
+
+def top_two(stdout):
+    """classify's output for several images: per image, [(label, probability)] most probable first."""
+    images = []
+    for line in stdout.splitlines():
+        if line.startswith("# "):
+            images.append([])
+        else:
+            label, probability = line.split("\t")
+            images[-1].append((label, float(probability)))
+    return images
+
+
+def argmax_classes(shape, flat):
+    """The class of each pixel of logits [K, H, W] (the first maximum on ties)."""
+    classes, plane = shape[0], shape[1] * shape[2]
+    return [max(range(classes), key=lambda k: flat[k * plane + p]) for p in range(plane)]
+
+
+digits = [line.split("\t")[0] for line in (demo / "digits" / "labels.txt").read_text().splitlines()[:40]]
+classify_args = ["--model", models / "digits-vit", "--head", models / "digits-linear-probe.safetensors", "--topk", "2"]
+for digit in digits:
+    classify_args += ["--image", demo / "digits" / digit]
+cpu = run("classify", classify_args, "cpu")
+gpu = run("classify", classify_args, "cuda")
+if gpu.returncode != 0:
+    clean = gpu.returncode in (1, 2) and ("CUDA" in gpu.stderr or "cuda" in gpu.stderr) and not gpu.stdout
+    check(clean and not require_cuda, f"classify --backend cuda: exit {gpu.returncode}, {gpu.stderr.strip()[:300]!r}")
+    sys.exit(1 if failures else 77)
+want, got = top_two(cpu.stdout), top_two(gpu.stdout)
+check(len(got) == len(want) == len(digits), f"classify --backend cuda: {len(got)} images, cpu {len(want)}")
+for digit, w, g in zip(digits, want, got):
+    near_tie = w[0][1] - w[1][1] <= 0.05
+    same = g[0][0] == w[0][0] or (near_tie and g[0][0] == w[1][0])
+    check(same and abs(g[0][1] - dict(w).get(g[0][0], -1.0)) <= 2e-2, f"classify {digit}: cuda {g}, cpu {w}")
+
+with tempfile.TemporaryDirectory() as tmp:
+    for head in ["scenes-seg-linear", "scenes-upernet"]:
+        for scene in ["000.png", "030.png", "036.png", "038.png"]:
+            logits = {}
+            for backend in ["cpu", "cuda"]:
+                out = pathlib.Path(tmp) / f"{backend}.npy"
+                r = run("segment", ["--model", models / "scenes-vit", "--head", models / f"{head}.safetensors",
+                                    "--image", demo / "scenes" / scene, "--slide", "--out", pathlib.Path(tmp) / "mask.png",
+                                    "--out-npy", out], backend)
+                logits[backend] = read_npy(out) if r.returncode == 0 else None
+                if r.returncode != 0:
+                    check(False, f"segment {head} {scene} --backend {backend}: exit {r.returncode}, {r.stderr[:300]!r}")
+            if logits["cuda"] is None:
+                continue
+            (want_shape, want), (got_shape, got) = logits["cpu"], logits["cuda"]
+            if got_shape != want_shape:
+                check(False, f"segment {head} {scene}: cuda logits {got_shape}, cpu {want_shape}")
+                continue
+            err = relative_l2(got, want)
+            agree = sum(a == b for a, b in zip(argmax_classes(got_shape, got), argmax_classes(want_shape, want)))
+            share = agree / (want_shape[1] * want_shape[2])
+            check(err <= 3e-2 and share >= 0.99,
+                  f"segment {head} {scene}: logits relative L2 {err:.2e}, same class in {100 * share:.2f}% of the pixels")
+
+print(f"{len(failures)} failed" if failures else "all passed")
+sys.exit(1 if failures else 0)
