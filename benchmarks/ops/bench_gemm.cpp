@@ -81,7 +81,17 @@ void BM_gemm_eigen(benchmark::State& state) {
 }
 
 // 24 (AVX-512) or 12 (AVX2) independent accumulators: enough to cover the FMA latency at full rate.
+// The AVX2 and AVX-512 loops are separate functions: each carries its own target attribute.
 constexpr long kFmaIterations = 1 << 22;
+
+// The sum of the AVX-512 loops' accumulators, kept from being optimised away.
+INTERNVL_TARGET_AVX512 void keep(const __m512 (&acc)[24]) {
+  __m512 sum = _mm512_setzero_ps();
+  for (const __m512& x : acc) {
+    sum = _mm512_add_ps(sum, x);
+  }
+  benchmark::DoNotOptimize(sum);
+}
 
 INTERNVL_TARGET_AVX512 double fma_avx512() {
   __m512 acc[24];
@@ -95,11 +105,7 @@ INTERNVL_TARGET_AVX512 double fma_avx512() {
       x = _mm512_fmadd_ps(a, b, x);
     }
   }
-  __m512 sum = _mm512_setzero_ps();
-  for (const __m512& x : acc) {
-    sum = _mm512_add_ps(sum, x);
-  }
-  benchmark::DoNotOptimize(sum);
+  keep(acc);
   return 2.0 * 16 * 24 * kFmaIterations;
 }
 
@@ -137,12 +143,19 @@ INTERNVL_TARGET_AVX512_BF16 double dpbf16_avx512() {
       x = _mm512_dpbf16_ps(x, a, b);
     }
   }
-  __m512 sum = _mm512_setzero_ps();
-  for (const __m512& x : acc) {
-    sum = _mm512_add_ps(sum, x);
-  }
-  benchmark::DoNotOptimize(sum);
+  keep(acc);
   return 4.0 * 16 * 24 * kFmaIterations;
+}
+
+// Runs per_thread (which returns the flops it did) on every thread of a pool of state.range(0).
+void run_peak(benchmark::State& state, double (*per_thread)()) {
+  const int threads = static_cast<int>(state.range(0));
+  ThreadPool pool(threads);
+  double flops = 0.0;
+  for (auto _ : state) {
+    pool.run(threads, [&](index_t) { flops = per_thread(); });
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_dpbf16_peak(benchmark::State& state) {
@@ -150,24 +163,11 @@ void BM_dpbf16_peak(benchmark::State& state) {
     state.SkipWithError("this CPU has no AVX512-BF16");
     return;
   }
-  const int threads = static_cast<int>(state.range(0));
-  ThreadPool pool(threads);
-  double flops = 0.0;
-  for (auto _ : state) {
-    pool.run(threads, [&](index_t) { flops = dpbf16_avx512(); });
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  run_peak(state, dpbf16_avx512);
 }
 
 void BM_fma_peak(benchmark::State& state) {
-  const int threads = static_cast<int>(state.range(0));
-  ThreadPool pool(threads);
-  const auto per_thread = cpu::active_isa() == cpu::Isa::avx2 ? fma_avx2 : fma_avx512;
-  double flops = 0.0;
-  for (auto _ : state) {
-    pool.run(threads, [&](index_t) { flops = per_thread(); });
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  run_peak(state, cpu::active_isa() == cpu::Isa::avx2 ? fma_avx2 : fma_avx512);
 }
 
 // M (tokens), K, N: 300M qkv and fc1 shapes at 257 / 1025 tokens, 6B fc1 at 1025 and 257 tokens.

@@ -202,6 +202,8 @@ TEST_CASE("gelu, silu and swiglu reject bad arguments", "[activations]") {
   Tensor<float, 2> square(Extents<2>{8, 8}, 1.0f);
   REQUIRE_THROWS_WITH(ops::silu(cpu, square.view(), square.view().transpose(0, 1)),
                       Catch::Contains("x must have unit stride in its last dimension"));
+  REQUIRE_THROWS_WITH(ops::swiglu(cpu, square.view(), square.view(), square.view().transpose(0, 1)),
+                      Catch::Contains("ops::swiglu") && Catch::Contains("up must have unit stride in its last dimension"));
 }
 
 TEST_CASE("gelu, silu and swiglu of empty views are a no-op", "[activations]") {

@@ -222,6 +222,19 @@ TEST_CASE("cpu feature detection agrees with the compiler's", "[linear]") {
 #endif
 }
 
+TEST_CASE("each GEMM path has a kernel for every tile up to its own and none past it", "[linear]") {
+  for (const cpu::packed::KernelSet* ks :
+       {&cpu::packed::avx2::kKernels, &cpu::packed::avx512::kKernels, &cpu::packed::avx512_bf16::kKernels}) {
+    INFO("tile " << ks->mr << " x " << ks->nr);
+    for (int r = 0; r < cpu::packed::kMaxTileRows; ++r) {
+      for (int v = 0; v < cpu::packed::kMaxTileVectors; ++v) {
+        const bool inside = r < ks->mr && v < ks->nr / ks->lanes;
+        REQUIRE((ks->kernels[r][v] != nullptr) == inside);
+      }
+    }
+  }
+}
+
 TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linear]") {
   {
     const testing::ForcedIsa forced("sse2");

@@ -18,14 +18,11 @@ struct Add {
 };
 
 template <class Backend, class T>
-void add(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2>> a, std::type_identity_t<CView<T, 2>> b) {
+void add(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2>> a,
+         std::type_identity_t<CView<T, 2>> b) {
   static_assert(computes_in<Backend, T>, "internvl: ops::add: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::add";
-  detail::check_same_shape(op, "a", a, "b", b);
-  detail::check_same_shape(op, "y", y, "a", a);
-  detail::check_dense_rows(op, "a", a);
-  detail::check_dense_rows(op, "b", b);
-  detail::check_dense_rows(op, "y", y);
+  detail::check_elementwise(op, "y", y, "a", a, "b", b);
   Add<Backend>::run(ctx, y, a, b);
 }
 

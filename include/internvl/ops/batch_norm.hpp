@@ -27,44 +27,17 @@ struct BatchNorm {
                 "<internvl/backend/<backend>/batch_norm.hpp> (or <internvl/cuda.hpp>)");
 };
 
-namespace detail {
-
-inline void check_batch_norm_params(std::string_view op, const BatchNormParams& p, index_t channels) {
-  check_vector(op, "running_mean", p.running_mean, channels);
-  check_vector(op, "running_var", p.running_var, channels);
-  check_vector(op, "weight", p.weight, channels);
-  check_vector(op, "bias", p.bias, channels);
-  check_eps(op, p.eps);
-}
-
-}  // namespace detail
-
-template <class Backend, class T>
-void batch_norm(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<T, 4>> x,
+template <class Backend, class T, std::size_t Rank>
+  requires(Rank == 2 || Rank == 4)
+void batch_norm(Context<Backend>& ctx, View<T, Rank> y, std::type_identity_t<CView<T, Rank>> x,
                 CView<float, 1> running_mean, CView<float, 1> running_var, CView<float, 1> w, CView<float, 1> b,
                 float eps) {
   static_assert(computes_in<Backend, T>, "internvl: ops::batch_norm: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::batch_norm";
-  const BatchNormParams params{running_mean, running_var, w, b, eps};
-  detail::check_same_shape(op, "y", y, "x", x);
-  detail::check_batch_norm_params(op, params, x.size(1));
-  detail::check_dense_planes(op, "x", x);
-  detail::check_dense_planes(op, "y", y);
-  BatchNorm<Backend>::run(ctx, y, x, params);
-}
-
-template <class Backend, class T>
-void batch_norm(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2>> x,
-                CView<float, 1> running_mean, CView<float, 1> running_var, CView<float, 1> w, CView<float, 1> b,
-                float eps) {
-  static_assert(computes_in<Backend, T>, "internvl: ops::batch_norm: this backend does not compute in this element type");
-  constexpr std::string_view op = "ops::batch_norm";
-  const BatchNormParams params{running_mean, running_var, w, b, eps};
-  detail::check_same_shape(op, "y", y, "x", x);
-  detail::check_batch_norm_params(op, params, x.size(1));
-  detail::check_dense_rows(op, "x", x);
-  detail::check_dense_rows(op, "y", y);
-  BatchNorm<Backend>::run(ctx, y, x, params);
+  detail::check_channel_norm(op, y, x, w, b, eps);
+  detail::check_vector(op, "running_mean", running_mean, x.size(1));
+  detail::check_vector(op, "running_var", running_var, x.size(1));
+  BatchNorm<Backend>::run(ctx, y, x, BatchNormParams{running_mean, running_var, w, b, eps});
 }
 
 }  // namespace internvl::ops

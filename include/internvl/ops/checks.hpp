@@ -68,4 +68,35 @@ inline void check_eps(std::string_view op, float eps) {
   INTERNVL_CHECK(eps >= 0.0f, op, "eps must be >= 0, got ", eps);
 }
 
+// y = f(a, b) element by element: a, b and y of one shape, each with dense rows.
+template <class Y, class A, class B, std::size_t Rank>
+void check_elementwise(std::string_view op, std::string_view y_name, const TensorView<Y, Rank>& y,
+                       std::string_view a_name, const TensorView<A, Rank>& a, std::string_view b_name,
+                       const TensorView<B, Rank>& b) {
+  check_same_shape(op, a_name, a, b_name, b);
+  check_same_shape(op, y_name, y, a_name, a);
+  check_dense_rows(op, a_name, a);
+  check_dense_rows(op, b_name, b);
+  check_dense_rows(op, y_name, y);
+}
+
+// A normalisation with per-channel weight and bias, channels in dimension 1, over rows [N, C] (dense
+// rows) or maps [N, C, H, W] (dense H×W planes): y and x of one shape, w and b [C], eps >= 0.
+template <class T, class U, std::size_t Rank>
+  requires(Rank == 2 || Rank == 4)
+void check_channel_norm(std::string_view op, const TensorView<T, Rank>& y, const TensorView<U, Rank>& x,
+                        const CView<float, 1>& w, const CView<float, 1>& b, float eps) {
+  check_same_shape(op, "y", y, "x", x);
+  check_vector(op, "weight", w, x.size(1));
+  check_vector(op, "bias", b, x.size(1));
+  if constexpr (Rank == 2) {
+    check_dense_rows(op, "x", x);
+    check_dense_rows(op, "y", y);
+  } else {
+    check_dense_planes(op, "x", x);
+    check_dense_planes(op, "y", y);
+  }
+  check_eps(op, eps);
+}
+
 }  // namespace internvl::ops::detail

@@ -22,14 +22,10 @@ struct LayerNorm {
 template <class Backend, class T>
 void layer_norm(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2>> x, CView<float, 1> w,
                 CView<float, 1> b, float eps) {
-  static_assert(computes_in<Backend, T>, "internvl: ops::layer_norm: this backend does not compute in this element type");
+  static_assert(computes_in<Backend, T>,
+                "internvl: ops::layer_norm: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::layer_norm";
-  detail::check_same_shape(op, "y", y, "x", x);
-  detail::check_vector(op, "weight", w, x.size(1));
-  detail::check_vector(op, "bias", b, x.size(1));
-  detail::check_dense_rows(op, "x", x);
-  detail::check_dense_rows(op, "y", y);
-  detail::check_eps(op, eps);
+  detail::check_channel_norm(op, y, x, w, b, eps);
   LayerNorm<Backend>::run(ctx, y, x, w, b, eps);
 }
 

@@ -26,12 +26,7 @@ void layer_norm_channels(Context<Backend>& ctx, View<T, 4> y, std::type_identity
   static_assert(computes_in<Backend, T>,
                 "internvl: ops::layer_norm_channels: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::layer_norm_channels";
-  detail::check_same_shape(op, "y", y, "x", x);
-  detail::check_vector(op, "weight", w, x.size(1));
-  detail::check_vector(op, "bias", b, x.size(1));
-  detail::check_dense_planes(op, "x", x);
-  detail::check_dense_planes(op, "y", y);
-  detail::check_eps(op, eps);
+  detail::check_channel_norm(op, y, x, w, b, eps);
   LayerNormChannels<Backend>::run(ctx, y, x, w, b, eps);
 }
 

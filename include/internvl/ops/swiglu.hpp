@@ -22,11 +22,7 @@ void swiglu(Context<Backend>& ctx, View<T, 2> out, std::type_identity_t<CView<T,
             std::type_identity_t<CView<T, 2>> up) {
   static_assert(computes_in<Backend, T>, "internvl: ops::swiglu: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::swiglu";
-  detail::check_same_shape(op, "gate", gate, "up", up);
-  detail::check_same_shape(op, "out", out, "gate", gate);
-  detail::check_dense_rows(op, "gate", gate);
-  detail::check_dense_rows(op, "up", up);
-  detail::check_dense_rows(op, "out", out);
+  detail::check_elementwise(op, "out", out, "gate", gate, "up", up);
   Swiglu<Backend>::run(ctx, out, gate, up);
 }
 

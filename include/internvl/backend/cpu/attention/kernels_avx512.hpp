@@ -3,7 +3,8 @@
 // (GCC cannot inline an intrinsic into a function compiled for a lesser ISA). The interface is the
 // one flash.hpp expects of a kernel set; kernels_portable.hpp is the same in xsimd at the baseline.
 // The packed path's operands come packed (packing.hpp): contiguous, rows zero-padded to whole
-// vectors; the direct path reads K and V rows where they are, masking the head-dim tail.
+// vectors; the direct path reads K and V rows where they are, masking the head-dim tail. The packed
+// path's two products are register tiles of zmm_tile.hpp (a rank1_update per dimension or per key).
 //   scores_packed:  S[12 × 32] = Qp · Kp over Dh      (12 queries × 2 vectors of keys in registers;
 //                   one vector of keys for a short last panel)
 //   scores_direct:  S[r][j] = q_r · k_j               (few queries: dot products along Dh, K in place)
@@ -11,6 +12,7 @@
 //   accumulate:     O[R × Dh] = α ⊙ O + P[R × keys] · V[keys × Dh]   (R × 2 vectors of Dh in registers)
 //   accumulate_direct: the same for a few queries, V rows read in place
 //   pack_key_panels: K rows into key panels, 16 × 16 blocks transposed in registers
+//   (pack_values and pack_query_tiles are packing.hpp's f32 copies, F32Packing)
 #pragma once
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -22,8 +24,10 @@
 #include <cmath>
 #include <limits>
 
+#include "internvl/backend/cpu/attention/online_softmax.hpp"
 #include "internvl/backend/cpu/attention/packing.hpp"
 #include "internvl/backend/cpu/attention/plan.hpp"
+#include "internvl/backend/cpu/zmm_tile.hpp"
 
 // GCC 12's AVX-512 headers trip its own -Wuninitialized (_mm512_undefined_ps; GCC bug 105593).
 #pragma GCC diagnostic push
@@ -39,6 +43,30 @@ namespace avx512 {
 // Lanes [0, n) of a 16-lane vector.
 [[gnu::target("avx512f")]] inline __mmask16 first_lanes(index_t n) {
   return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// The direct path reads its K or V rows in groups of kDirectGroup<Rows> at once (Rows queries): 8
+// for one or two queries, else 4, that many rows streaming from memory and FMA chains per query.
+template <int Rows>
+inline constexpr int kDirectGroup = Rows <= 2 ? 8 : 4;
+
+// rows[g] = x + min(j + g, count − 1) · stride for g < Group: the group of rows starting at row j of
+// `count` (past the last, the last again; the kernels ignore or zero-weight those).
+template <int Group>
+inline void row_group(const float* x, index_t stride, index_t j, index_t count, const float* (&rows)[Group]) {
+  for (int g = 0; g < Group; ++g) {
+    rows[g] = x + std::min(j + g, count - 1) * stride;
+  }
+}
+
+// x[g] = rows[g][d .. d + 15], the lanes at or past head_dim zero.
+template <int Group>
+[[gnu::target("avx512f"), gnu::always_inline]] inline void load_group(const float* const (&rows)[Group], index_t d,
+                                                                      index_t head_dim, __m512 (&x)[Group]) {
+  const __mmask16 dims = first_lanes(head_dim - d);
+  for (int g = 0; g < Group; ++g) {
+    x[g] = _mm512_maskz_loadu_ps(dims, rows[g] + d);
+  }
 }
 
 // 2^x for x <= 0: x = n + f with n = round(x), |f| <= 1/2; 2^f by its Taylor polynomial
@@ -98,57 +126,21 @@ template <int Rows, int Vecs>
 [[gnu::target("avx512f")]] inline void accumulate_columns(const float* p, const float* v, index_t keys, float* o,
                                                           index_t width, const float* alpha) {
   __m512 acc[Rows][Vecs];
-#pragma GCC unroll 16
-  for (int r = 0; r < Rows; ++r) {
-    const __m512 a = _mm512_set1_ps(alpha[r]);
-#pragma GCC unroll 2
-    for (int c = 0; c < Vecs; ++c) {
-      acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(o + r * width + 16 * c), a);
-    }
-  }
+  zmm_tile::load_scaled(acc, o, width, alpha);
   for (index_t j = 0; j < keys; ++j) {
-    __m512 vals[Vecs];
-#pragma GCC unroll 2
-    for (int c = 0; c < Vecs; ++c) {
-      vals[c] = _mm512_loadu_ps(v + j * width + 16 * c);
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < Rows; ++r) {
-      const __m512 pj = _mm512_set1_ps(p[r * kKeyBlock + j]);
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        acc[r][c] = _mm512_fmadd_ps(pj, vals[c], acc[r][c]);
-      }
-    }
+    zmm_tile::rank1_update(acc, p + j, kKeyBlock, v + j * width);
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < Rows; ++r) {
-#pragma GCC unroll 2
-    for (int c = 0; c < Vecs; ++c) {
-      _mm512_storeu_ps(o + r * width + 16 * c, acc[r][c]);
-    }
-  }
+  zmm_tile::store(acc, o, width);
 }
 
 }  // namespace avx512
 
-struct Avx512Kernels {
+struct Avx512Kernels : F32Packing {
   static constexpr index_t kLanes = 16;
   static constexpr index_t kTileRows = 12;  // 12 × 2 accumulators + 2 loaded vectors of 32 registers
   static constexpr index_t kPanelKeys = 32;
 
   static bool available() { return __builtin_cpu_supports("avx512f"); }
-
-  // The packed path's element type and its copies of V rows and Q tiles (packing.hpp).
-  using Packed = float;
-  static void pack_values(const CView<float, 4>& v, index_t b, index_t h, index_t keys, index_t width, float* vp) {
-    pack_rows(v, b, h, 0, keys, 1.0f, width, vp);
-  }
-  template <index_t TileRows>
-  static void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h, index_t first, index_t rows,
-                               float factor, index_t depth, float* qp) {
-    attention::pack_query_tiles<TileRows>(q, b, h, first, rows, factor, depth, qp);
-  }
 
   // All `keys` rows of one head (k points at key 0, rows k_stride apart) as key panels
   // (packing.hpp), 16 keys × 16 dimensions at a time through a register transpose.
@@ -179,39 +171,15 @@ struct Avx512Kernels {
   template <int Vecs>
   [[gnu::target("avx512f")]] static void scores_packed(const float* qp, const float* kp, index_t depth, float* s) {
     __m512 acc[kTileRows][Vecs];
-#pragma GCC unroll 12
-    for (int r = 0; r < kTileRows; ++r) {
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        acc[r][c] = _mm512_setzero_ps();
-      }
-    }
+    zmm_tile::zero(acc);
     for (index_t d = 0; d < depth; d += kDepthStep) {
       const float* q_group = qp + d * kTileRows;
 #pragma GCC unroll 4
       for (int e = 0; e < kDepthStep; ++e) {
-        __m512 keys[Vecs];
-#pragma GCC unroll 2
-        for (int c = 0; c < Vecs; ++c) {
-          keys[c] = _mm512_loadu_ps(kp + (d + e) * kPanelKeys + 16 * c);
-        }
-#pragma GCC unroll 12
-        for (int r = 0; r < kTileRows; ++r) {
-          const __m512 qr = _mm512_set1_ps(q_group[r * kDepthStep + e]);
-#pragma GCC unroll 2
-          for (int c = 0; c < Vecs; ++c) {
-            acc[r][c] = _mm512_fmadd_ps(qr, keys[c], acc[r][c]);
-          }
-        }
+        zmm_tile::rank1_update(acc, q_group + e, kDepthStep, kp + (d + e) * kPanelKeys);
       }
     }
-#pragma GCC unroll 12
-    for (int r = 0; r < kTileRows; ++r) {
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, acc[r][c]);
-      }
-    }
+    zmm_tile::store(acc, s, kKeyBlock);
   }
 
   // s[r · kKeyBlock + j] = Σ_{d < head_dim} q[r · width + d] · k[j · k_stride + d]  for r < Rows,
@@ -220,12 +188,10 @@ struct Avx512Kernels {
   template <int Rows>
   [[gnu::target("avx512f")]] static void scores_direct(const float* q, index_t width, const float* k, index_t k_stride,
                                                        index_t keys, index_t head_dim, float* s) {
-    constexpr int kKeys = Rows <= 2 ? 8 : 4;
+    constexpr int kKeys = avx512::kDirectGroup<Rows>;
     for (index_t j = 0; j < keys; j += kKeys) {
       const float* rows[kKeys];
-      for (int g = 0; g < kKeys; ++g) {
-        rows[g] = k + std::min(j + g, keys - 1) * k_stride;  // past the end: repeat the last key, unused
-      }
+      avx512::row_group(k, k_stride, j, keys, rows);  // keys past the end: scores not stored
       __m512 acc[Rows][kKeys];
       for (int r = 0; r < Rows; ++r) {
         for (int g = 0; g < kKeys; ++g) {
@@ -233,11 +199,8 @@ struct Avx512Kernels {
         }
       }
       for (index_t d = 0; d < head_dim; d += 16) {
-        const __mmask16 dims = avx512::first_lanes(head_dim - d);
         __m512 x[kKeys];
-        for (int g = 0; g < kKeys; ++g) {
-          x[g] = _mm512_maskz_loadu_ps(dims, rows[g] + d);
-        }
+        avx512::load_group(rows, d, head_dim, x);
         for (int r = 0; r < Rows; ++r) {
           const __m512 qr = _mm512_loadu_ps(q + r * width + d);
           for (int g = 0; g < kKeys; ++g) {
@@ -260,7 +223,7 @@ struct Avx512Kernels {
   [[gnu::target("avx512f")]] static void accumulate_direct(const float* p, const float* v, index_t v_stride,
                                                            index_t keys, float* o, index_t width, const float* alpha,
                                                            index_t head_dim) {
-    constexpr int kKeys = Rows <= 2 ? 8 : 4;
+    constexpr int kKeys = avx512::kDirectGroup<Rows>;
     for (int r = 0; r < Rows; ++r) {
       const __m512 a = _mm512_set1_ps(alpha[r]);
       for (index_t d = 0; d < width; d += 16) {
@@ -269,19 +232,16 @@ struct Avx512Kernels {
     }
     for (index_t j = 0; j < keys; j += kKeys) {
       const float* rows[kKeys];
+      avx512::row_group(v, v_stride, j, keys, rows);  // rows past the end: weight 0
       __m512 pj[Rows][kKeys];
       for (int g = 0; g < kKeys; ++g) {
-        rows[g] = v + std::min(j + g, keys - 1) * v_stride;  // past the end: the last row, with weight 0
         for (int r = 0; r < Rows; ++r) {
           pj[r][g] = _mm512_set1_ps(j + g < keys ? p[r * kKeyBlock + j + g] : 0.0f);
         }
       }
       for (index_t d = 0; d < head_dim; d += 16) {
-        const __mmask16 dims = avx512::first_lanes(head_dim - d);
         __m512 x[kKeys];
-        for (int g = 0; g < kKeys; ++g) {
-          x[g] = _mm512_maskz_loadu_ps(dims, rows[g] + d);
-        }
+        avx512::load_group(rows, d, head_dim, x);
         for (int r = 0; r < Rows; ++r) {
           float* od = o + r * width + d;
           __m512 sum = _mm512_loadu_ps(od);
@@ -328,10 +288,7 @@ struct Avx512Kernels {
       _mm512_storeu_ps(s + c, p);
       vsum = _mm512_add_ps(vsum, p);
     }
-    const float alpha = std::exp2(row_max - new_max);
-    row_sum = row_sum * alpha + _mm512_reduce_add_ps(vsum);
-    row_max = new_max;
-    return alpha;
+    return advance_row_state(row_max, row_sum, new_max, _mm512_reduce_add_ps(vsum));
   }
 
   // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} p[r · kKeyBlock + j] · v[j · width + d]
@@ -339,13 +296,11 @@ struct Avx512Kernels {
   template <int Rows>
   [[gnu::target("avx512f")]] static void accumulate(const float* p, const float* v, index_t keys, float* o,
                                                     index_t width, const float* alpha) {
-    index_t d = 0;
-    for (; d + 32 <= width; d += 32) {
-      avx512::accumulate_columns<Rows, 2>(p, v + d, keys, o + d, width, alpha);
-    }
-    if (d < width) {
-      avx512::accumulate_columns<Rows, 1>(p, v + d, keys, o + d, width, alpha);
-    }
+    // The lambda carries the target too, so that accumulate_columns may be inlined into it.
+    for_column_blocks<kLanes>(
+        width, [&]<int Vecs>(index_t d) __attribute__((target("avx512f"))) {
+          avx512::accumulate_columns<Rows, Vecs>(p, v + d, keys, o + d, width, alpha);
+        });
   }
 };
 

@@ -8,7 +8,9 @@
 //   values       vp[(j/2)·2·width + 2d + j%2]             = bf16(V[j][d])             pairs of keys
 //   P (scores)   converted per tile to pairs of keys before P · V
 // Element offsets are those of the f32 layouts (flash.hpp computes them the same way); padding
-// (dimensions past Dh, keys past the last, rows past the last query) is zero.
+// (dimensions past Dh, keys past the last, rows past the last query) is zero. The products' steps are
+// zmm_tile.hpp's pair_update; these bodies stay apart from the f32 ones because vdpbf16ps needs the
+// avx512bf16 target, which the f32 kernels (run on AVX-512 CPUs without BF16) must not carry.
 #pragma once
 
 #if defined(INTERNVL_ATTENTION_AVX512)
@@ -44,36 +46,11 @@ template <int Rows, int Vecs>
 INTERNVL_TARGET_AVX512_BF16 inline void accumulate_columns(const std::int32_t* p, const std::int32_t* v, index_t pairs,
                                                            float* o, index_t width, const float* alpha) {
   __m512 acc[Rows][Vecs];
-#pragma GCC unroll 16
-  for (int r = 0; r < Rows; ++r) {
-    const __m512 a = _mm512_set1_ps(alpha[r]);
-#pragma GCC unroll 2
-    for (int c = 0; c < Vecs; ++c) {
-      acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(o + r * width + 16 * c), a);
-    }
-  }
+  zmm_tile::load_scaled(acc, o, width, alpha);
   for (index_t j = 0; j < pairs; ++j) {
-    __m512bh vals[Vecs];
-#pragma GCC unroll 2
-    for (int c = 0; c < Vecs; ++c) {
-      vals[c] = (__m512bh)_mm512_loadu_si512(v + j * width + 16 * c);
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < Rows; ++r) {
-      const auto pj = (__m512bh)_mm512_set1_epi32(p[r * (kKeyBlock / 2) + j]);
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pj, vals[c]);
-      }
-    }
+    zmm_tile::pair_update(acc, p + j, kKeyBlock / 2, v + j * width);
   }
-#pragma GCC unroll 16
-  for (int r = 0; r < Rows; ++r) {
-#pragma GCC unroll 2
-    for (int c = 0; c < Vecs; ++c) {
-      _mm512_storeu_ps(o + r * width + 16 * c, acc[r][c]);
-    }
-  }
+  zmm_tile::store(acc, o, width);
 }
 
 }  // namespace avx512_bf16
@@ -164,35 +141,11 @@ struct Avx512Bf16Kernels : Avx512Kernels {
     const auto* q = reinterpret_cast<const std::int32_t*>(qp);
     const auto* k = reinterpret_cast<const std::int32_t*>(kp);
     __m512 acc[kTileRows][Vecs];
-#pragma GCC unroll 12
-    for (int r = 0; r < kTileRows; ++r) {
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        acc[r][c] = _mm512_setzero_ps();
-      }
-    }
+    zmm_tile::zero(acc);
     for (index_t w = 0; w < depth / 2; ++w) {
-      __m512bh keys[Vecs];
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        keys[c] = (__m512bh)_mm512_loadu_si512(k + w * kPanelKeys + 16 * c);
-      }
-#pragma GCC unroll 12
-      for (int r = 0; r < kTileRows; ++r) {
-        const auto qr = (__m512bh)_mm512_set1_epi32(q[w * kTileRows + r]);
-#pragma GCC unroll 2
-        for (int c = 0; c < Vecs; ++c) {
-          acc[r][c] = _mm512_dpbf16_ps(acc[r][c], qr, keys[c]);
-        }
-      }
+      zmm_tile::pair_update(acc, q + w * kTileRows, 1, k + w * kPanelKeys);
     }
-#pragma GCC unroll 12
-    for (int r = 0; r < kTileRows; ++r) {
-#pragma GCC unroll 2
-      for (int c = 0; c < Vecs; ++c) {
-        _mm512_storeu_ps(s + r * kKeyBlock + 16 * c, acc[r][c]);
-      }
-    }
+    zmm_tile::store(acc, s, kKeyBlock);
   }
 
   // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} P[r][j] · V[j][d] for r < Rows, d < width: the
@@ -209,13 +162,10 @@ struct Avx512Bf16Kernels : Avx512Kernels {
     }
     const auto* v = reinterpret_cast<const std::int32_t*>(vp);
     const index_t key_pairs = (keys + 1) / 2;
-    index_t d = 0;
-    for (; d + 32 <= width; d += 32) {
-      avx512_bf16::accumulate_columns<Rows, 2>(pairs, v + d, key_pairs, o + d, width, alpha);
-    }
-    if (d < width) {
-      avx512_bf16::accumulate_columns<Rows, 1>(pairs, v + d, key_pairs, o + d, width, alpha);
-    }
+    // The lambda carries the target too, so that accumulate_columns may be inlined into it.
+    for_column_blocks<kLanes>(width, [&]<int Vecs>(index_t d) INTERNVL_TARGET_AVX512_BF16 {
+      avx512_bf16::accumulate_columns<Rows, Vecs>(pairs, v + d, key_pairs, o + d, width, alpha);
+    });
   }
 };
 

@@ -1,12 +1,15 @@
 // The attention micro-kernels in xsimd at the build's baseline ISA (AVX2 + FMA by default): the
 // kernel set for CPUs without AVX-512, and the same interface as kernels_avx512.hpp (see there
 // and flash.hpp for the equations). Head-dim tails of in-place rows (direct path) run in scalar code.
+// The loops mirror kernels_avx512.hpp's but cannot share its bodies: those carry the avx512f target,
+// which this set, the one for CPUs without it, must not; xsimd's batch is fixed to the baseline.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "internvl/backend/cpu/attention/online_softmax.hpp"
 #include "internvl/backend/cpu/attention/packing.hpp"
 #include "internvl/backend/cpu/attention/plan.hpp"
 #include "internvl/backend/cpu/simd.hpp"
@@ -31,6 +34,22 @@ inline VecF::batch_bool_type first_lanes(index_t c, index_t visible) {
   return VecF::load_aligned(lane_index) < VecF(static_cast<float>(visible));
 }
 
+// acc[r][c] += a[r · a_stride] · b[c · kLanes + l]: one rank-1 step of either product (zmm_tile.hpp's
+// rank1_update in xsimd), Vecs loads of b, then per row a broadcast and Vecs FMAs.
+template <int Rows, int Vecs>
+inline void rank1_update(VecF (&acc)[Rows][Vecs], const float* a, index_t a_stride, const float* b) {
+  VecF row[Vecs];
+  for (int c = 0; c < Vecs; ++c) {
+    row[c] = load(b + c * kLanes);
+  }
+  for (int r = 0; r < Rows; ++r) {
+    const VecF ar(a[r * a_stride]);
+    for (int c = 0; c < Vecs; ++c) {
+      acc[r][c] = xsimd::fma(ar, row[c], acc[r][c]);
+    }
+  }
+}
+
 // Output columns [0, Vecs · kLanes) of Rows rows (row stride `width`): o = α ⊙ o + P · V.
 template <int Rows, int Vecs>
 void accumulate_columns(const float* p, const float* v, index_t keys, float* o, index_t width, const float* alpha) {
@@ -41,16 +60,7 @@ void accumulate_columns(const float* p, const float* v, index_t keys, float* o, 
     }
   }
   for (index_t j = 0; j < keys; ++j) {
-    VecF vals[Vecs];
-    for (int c = 0; c < Vecs; ++c) {
-      vals[c] = load(v + j * width + c * kLanes);
-    }
-    for (int r = 0; r < Rows; ++r) {
-      const VecF pj(p[r * kKeyBlock + j]);
-      for (int c = 0; c < Vecs; ++c) {
-        acc[r][c] = xsimd::fma(pj, vals[c], acc[r][c]);
-      }
-    }
+    rank1_update(acc, p + j, kKeyBlock, v + j * width);
   }
   for (int r = 0; r < Rows; ++r) {
     for (int c = 0; c < Vecs; ++c) {
@@ -61,23 +71,12 @@ void accumulate_columns(const float* p, const float* v, index_t keys, float* o, 
 
 }  // namespace portable
 
-struct PortableKernels {
+struct PortableKernels : F32Packing {
   static constexpr index_t kLanes = cpu::kLanes;
   static constexpr index_t kTileRows = 6;  // 6 × 2 accumulators fit 16 AVX2 registers
   static constexpr index_t kPanelKeys = 2 * kLanes;
 
   static bool available() { return true; }
-
-  // The packed path's element type and its copies of V rows and Q tiles (packing.hpp).
-  using Packed = float;
-  static void pack_values(const CView<float, 4>& v, index_t b, index_t h, index_t keys, index_t width, float* vp) {
-    pack_rows(v, b, h, 0, keys, 1.0f, width, vp);
-  }
-  template <index_t TileRows>
-  static void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h, index_t first, index_t rows,
-                               float factor, index_t depth, float* qp) {
-    attention::pack_query_tiles<TileRows>(q, b, h, first, rows, factor, depth, qp);
-  }
 
   static void pack_key_panels(const float* k, index_t k_stride, index_t keys, index_t head_dim, index_t depth,
                               float* kp) {
@@ -97,16 +96,7 @@ struct PortableKernels {
       // Not unrolled: 12 accumulators, 2 keys and a broadcast fill the 16 AVX2 registers already.
 #pragma GCC unroll 1
       for (int e = 0; e < kDepthStep; ++e) {
-        VecF keys[Vecs];
-        for (int c = 0; c < Vecs; ++c) {
-          keys[c] = load(kp + (d + e) * kPanelKeys + c * kLanes);
-        }
-        for (int r = 0; r < kTileRows; ++r) {
-          const VecF qr(q_group[r * kDepthStep + e]);
-          for (int c = 0; c < Vecs; ++c) {
-            acc[r][c] = xsimd::fma(qr, keys[c], acc[r][c]);
-          }
-        }
+        portable::rank1_update(acc, q_group + e, kDepthStep, kp + (d + e) * kPanelKeys);
       }
     }
     for (int r = 0; r < kTileRows; ++r) {
@@ -194,21 +184,14 @@ struct PortableKernels {
       store(s + c, p);
       vsum += p;
     }
-    const float alpha = std::exp2(row_max - new_max);
-    row_sum = row_sum * alpha + reduce_sum(vsum);
-    row_max = new_max;
-    return alpha;
+    return advance_row_state(row_max, row_sum, new_max, reduce_sum(vsum));
   }
 
   template <int Rows>
   static void accumulate(const float* p, const float* v, index_t keys, float* o, index_t width, const float* alpha) {
-    index_t d = 0;
-    for (; d + 2 * kLanes <= width; d += 2 * kLanes) {
-      portable::accumulate_columns<Rows, 2>(p, v + d, keys, o + d, width, alpha);
-    }
-    if (d < width) {
-      portable::accumulate_columns<Rows, 1>(p, v + d, keys, o + d, width, alpha);
-    }
+    for_column_blocks<kLanes>(width, [&]<int Vecs>(index_t d) {
+      portable::accumulate_columns<Rows, Vecs>(p, v + d, keys, o + d, width, alpha);
+    });
   }
 };
 

@@ -71,6 +71,20 @@ void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h, index_t fi
   }
 }
 
+// The f32 kernel sets' packed operands (flash.hpp's Kernels::Packed and the copies of V rows and Q
+// tiles), which kernels_avx512.hpp and kernels_portable.hpp inherit; the bf16 set packs pairs instead.
+struct F32Packing {
+  using Packed = float;
+  static void pack_values(const CView<float, 4>& v, index_t b, index_t h, index_t keys, index_t width, float* vp) {
+    pack_rows(v, b, h, 0, keys, 1.0f, width, vp);
+  }
+  template <index_t TileRows>
+  static void pack_query_tiles(const CView<float, 4>& q, index_t b, index_t h, index_t first, index_t rows,
+                               float factor, index_t depth, float* qp) {
+    attention::pack_query_tiles<TileRows>(q, b, h, first, rows, factor, depth, qp);
+  }
+};
+
 // All `keys` rows of one head (k points at key 0, rows k_stride apart) as panels of Panel keys,
 // one element at a time: the portable kernels' way (kernels_avx512.hpp transposes in registers).
 template <index_t Panel>

@@ -1,6 +1,7 @@
 // How the cpu attention kernel cuts its work: block sizes, which key blocks a batch's key mask
 // leaves visible, the split of the (batch, head, query block) items over the threads, and each
-// thread's scratch. Nothing here computes attention; flash.hpp does, with these pieces.
+// thread's scratch, and the column blocks of a kernel's output rows. Nothing here computes
+// attention; flash.hpp does, with these pieces.
 //   items: (b, h, query block of kQueryBlock rows) in that order; keys stream in blocks of kKeyBlock.
 //   A key block is skipped when the key mask hides all of it, or when causality hides it from
 //   every query of the block.
@@ -21,6 +22,20 @@ inline constexpr index_t kDirectMaxQueries = 4;  // up to this many queries: no 
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
+
+// Calls block.template operator()<Vecs>(d) over the columns of rows `width` floats long (a multiple of
+// Lanes): blocks of Vecs = 2 vectors starting at d, then one of Vecs = 1 for an odd last vector. The
+// kernels' P · V keeps such a block of a tile's rows in registers.
+template <index_t Lanes, class Block>
+[[gnu::always_inline]] inline void for_column_blocks(index_t width, Block&& block) {
+  index_t d = 0;
+  for (; d + 2 * Lanes <= width; d += 2 * Lanes) {
+    block.template operator()<2>(d);
+  }
+  if (d < width) {
+    block.template operator()<1>(d);
+  }
+}
 
 // The key mask digested once per call: per batch, a row of additive biases (0 visible, -inf
 // hidden, padded with -inf to whole key blocks) and per key block whether none, some or all of

@@ -8,11 +8,15 @@
 //                          (bf16 elements: each 32-bit word is a pair of consecutive k, the operand
 //                          of one vdpbf16ps lane); an odd K is padded with a zero k
 // i and j count from the panel's first row / column; rows past M and columns past N are zero.
-// Each path (kernel_avx512.hpp, kernel_avx512_bf16.hpp, kernel_avx2.hpp) provides a KernelSet.
+// Each path (kernel_avx512.hpp, kernel_avx512_bf16.hpp, kernel_avx2.hpp) provides a KernelSet, its
+// table built by kernel_table; the prefetches every path's kernels issue are prefetch_slot's.
 #pragma once
+
+#include <xmmintrin.h>
 
 #include <array>
 #include <cstddef>
+#include <utility>
 
 #include "internvl/core/dtype.hpp"
 #include "internvl/core/tensor_view.hpp"
@@ -72,5 +76,34 @@ struct KernelSet {
 };
 
 constexpr index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+
+// The table of a path whose largest tile is Rows × Vectors: kernels[r - 1][v - 1] is
+// pick.operator()<r, v>(), the kernel of r rows and v vectors; the entries past the path's tile stay null.
+template <int Rows, int Vectors, class Pick>
+constexpr KernelTable kernel_table(Pick pick) {
+  KernelTable table{};
+  const auto fill = [&]<int... I>(std::integer_sequence<int, I...>) {
+    ((table[I / Vectors][I % Vectors] = pick.template operator()<I / Vectors + 1, I % Vectors + 1>()), ...);
+  };
+  fill(std::make_integer_sequence<int, Rows * Vectors>{});
+  return table;
+}
+
+// The prefetches a tile of Rows rows and Cols columns issues after its group `slot` of 8 k-steps
+// (4 bf16 pairs): each 64-byte line of C row `slot` (needed by the epilogue), and line `slot` of each
+// source row of the next B block (MicroTile::prefetch). Plain SSE, so every path's kernel inlines it.
+template <int Rows, int Cols>
+[[gnu::always_inline]] inline void prefetch_slot(const MicroTile& t, index_t slot) {
+  if (slot < Rows) {
+    for (int col = 0; col < Cols; col += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + slot * t.ldc + col), _MM_HINT_T0);
+    }
+  }
+  if (slot < t.prefetch_lines) {
+    for (int r = 0; r < t.prefetch_rows; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + slot * 64), _MM_HINT_T1);
+    }
+  }
+}
 
 }  // namespace internvl::cpu::packed

@@ -1,14 +1,15 @@
 // AVX2 microkernel: a 4 × 24 tile of C in 12 ymm accumulators (4 rows × 3 vectors of 8), which
 // with the 3 B vectors and one broadcast uses all 16 ymm registers. Per k: 3 aligned loads of the
 // packed B panel, 4 broadcasts from the packed A panel, 12 FMAs (two FMA pipes × 4-cycle latency
-// need at least 8 independent accumulators). Every 8 k-steps it prefetches a line of the next B
-// block's source rows (MicroTile::prefetch). Epilogue on the registers: + C (later K blocks),
-// + bias, GELU, then plain stores. Tiles of fewer rows or vectors are separate instantiations.
+// need at least 8 independent accumulators). Every 8 k-steps it prefetches a line of the tile's C and
+// of the next B block's source rows (prefetch_slot, blocking.hpp). Epilogue on the registers: + C
+// (later K blocks), + bias, GELU, then plain stores. Tiles of fewer rows or vectors are separate
+// instantiations.
+// The body mirrors kernel_avx512.hpp's but cannot be one template with it: a target attribute cannot
+// depend on a template parameter, and this path must hold no AVX-512 instruction.
 #pragma once
 
 #include <immintrin.h>
-
-#include <utility>
 
 #include "internvl/backend/cpu/gemm/blocking.hpp"
 #include "internvl/backend/cpu/gemm/gelu.hpp"
@@ -81,17 +82,7 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
     a += kRows;
     b += kCols;
     if ((k & 7) == 7) {
-      const index_t slot = k >> 3;
-      if (slot < Rows) {  // this tile's C row, needed by the epilogue
-        for (int v = 0; v < Vectors; v += 2) {
-          _mm_prefetch(reinterpret_cast<const char*>(t.c + slot * t.ldc + 8 * v), _MM_HINT_T0);
-        }
-      }
-      if (slot < t.prefetch_lines) {
-        for (int r = 0; r < t.prefetch_rows; ++r) {
-          _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + slot * 64), _MM_HINT_T1);
-        }
-      }
+      prefetch_slot<Rows, 8 * Vectors>(t, k >> 3);
     }
   }
 #pragma GCC unroll 8
@@ -114,15 +105,7 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
   }
 }
 
-template <int Rows, int... V>
-constexpr std::array<MicroKernel, kMaxTileVectors> row_of_kernels(std::integer_sequence<int, V...>) {
-  return {&kernel<Rows, V + 1>...};
-}
-
-template <int... R>
-constexpr KernelTable kernel_table(std::integer_sequence<int, R...>) {
-  return {row_of_kernels<R + 1>(std::make_integer_sequence<int, kVectors>{})...};
-}
+inline constexpr KernelTable kTable = kernel_table<kRows, kVectors>([]<int R, int V>() { return &kernel<R, V>; });
 
 inline constexpr KernelSet kKernels{.mr = kRows,
                                     .nr = kCols,
@@ -133,6 +116,6 @@ inline constexpr KernelSet kKernels{.mr = kRows,
                                     .element_bytes = 4,
                                     .pack_a = &pack_a_panel,
                                     .pack_b = {&pack_b_panel<float>, &pack_b_panel<bf16>, &pack_b_panel<f16>},
-                                    .kernels = kernel_table(std::make_integer_sequence<int, kRows>{})};
+                                    .kernels = kTable};
 
 }  // namespace internvl::cpu::packed::avx2

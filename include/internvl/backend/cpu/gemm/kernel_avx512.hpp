@@ -1,20 +1,22 @@
 // AVX-512 microkernel: an 8 × 48 tile of C in 24 zmm accumulators (8 rows × 3 vectors of 16).
-// Per k: 3 aligned loads of the packed B panel, 8 broadcasts from the packed A panel, 24 FMAs;
-// 24 independent accumulators cover the FMA latency, so the loop is bound by the FMA pipes.
-// Every 8 k-steps it prefetches a line of the next B block's source rows (MicroTile::prefetch).
-// Epilogue on the registers: + C (later K blocks), + bias, GELU, then plain stores (store_tile,
-// shared with kernel_avx512_bf16.hpp). Tiles of fewer rows or vectors are separate instantiations:
-// no wasted FMAs at the M and N edges.
+// Per k (zmm_tile.hpp's rank1_update): 3 loads of the packed B panel, 8 broadcasts from the packed
+// A panel, 24 FMAs; 24 independent accumulators cover the FMA latency, so the loop is bound by the
+// FMA pipes.
+// Every 8 k-steps it prefetches a line of the tile's C and of the next B block's source rows
+// (prefetch_slot, blocking.hpp). Epilogue on the registers: + C (later K blocks), + bias, GELU, then
+// plain stores (store_tile, shared with kernel_avx512_bf16.hpp).
+// Tiles of fewer rows or vectors are separate instantiations: no wasted FMAs at the M and N edges.
+// horner, gelu and the kernel mirror kernel_avx2.hpp's in zmm intrinsics: a target attribute cannot
+// depend on a template parameter, so one template cannot serve both paths.
 #pragma once
 
 #include <immintrin.h>
-
-#include <utility>
 
 #include "internvl/backend/cpu/gemm/blocking.hpp"
 #include "internvl/backend/cpu/gemm/gelu.hpp"
 #include "internvl/backend/cpu/gemm/pack.hpp"
 #include "internvl/backend/cpu/isa.hpp"
+#include "internvl/backend/cpu/zmm_tile.hpp"
 
 namespace internvl::cpu::packed::avx512 {
 
@@ -58,22 +60,6 @@ INTERNVL_TARGET_AVX512 __attribute__((noinline)) inline __m512 gelu(__m512 v) {
   return _mm512_mul_ps(_mm512_fmadd_ps(abs_v, erf_x, v), _mm512_set1_ps(0.5f));
 }
 
-// The prefetches a tile issues after its k-step group `slot`: C row `slot` (needed by the
-// epilogue), and line `slot` of each source row of the next B block (MicroTile::prefetch).
-template <int Rows, int Vectors>
-INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void prefetch_slot(const MicroTile& t, index_t slot) {
-  if (slot < Rows) {
-    for (int v = 0; v < Vectors; v += 1) {
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + slot * t.ldc + 16 * v), _MM_HINT_T0);
-    }
-  }
-  if (slot < t.prefetch_lines) {
-    for (int r = 0; r < t.prefetch_rows; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(t.prefetch + r * t.prefetch_stride + slot * 64), _MM_HINT_T1);
-    }
-  }
-}
-
 // The epilogue of blocking.hpp's MicroTile on the accumulators, then plain stores to C. Shared by
 // the f32 and bf16 kernels (inlined into both).
 template <int Rows, int Vectors>
@@ -103,33 +89,15 @@ INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(__m
 template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
   __m512 acc[Rows][Vectors];
-#pragma GCC unroll 8
-  for (int i = 0; i < Rows; ++i) {
-#pragma GCC unroll 8
-    for (int v = 0; v < Vectors; ++v) {
-      acc[i][v] = _mm512_setzero_ps();
-    }
-  }
+  zmm_tile::zero(acc);
   const float* a = static_cast<const float*>(t.a);
   const float* b = static_cast<const float*>(t.b);
   for (index_t k = 0; k < t.kc; ++k) {
-    __m512 bv[Vectors];
-#pragma GCC unroll 8
-    for (int v = 0; v < Vectors; ++v) {
-      bv[v] = _mm512_load_ps(b + 16 * v);
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < Rows; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
-#pragma GCC unroll 8
-      for (int v = 0; v < Vectors; ++v) {
-        acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-      }
-    }
+    zmm_tile::rank1_update(acc, a, 1, b);
     a += kRows;
     b += kCols;
     if ((k & 7) == 7) {
-      prefetch_slot<Rows, Vectors>(t, k >> 3);
+      prefetch_slot<Rows, 16 * Vectors>(t, k >> 3);
     }
   }
   store_tile(acc, t);
@@ -138,15 +106,7 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
 #pragma GCC diagnostic pop
 #endif
 
-template <int Rows, int... V>
-constexpr std::array<MicroKernel, kMaxTileVectors> row_of_kernels(std::integer_sequence<int, V...>) {
-  return {&kernel<Rows, V + 1>...};
-}
-
-template <int... R>
-constexpr KernelTable kernel_table(std::integer_sequence<int, R...>) {
-  return {row_of_kernels<R + 1>(std::make_integer_sequence<int, kVectors>{})...};
-}
+inline constexpr KernelTable kTable = kernel_table<kRows, kVectors>([]<int R, int V>() { return &kernel<R, V>; });
 
 inline constexpr KernelSet kKernels{.mr = kRows,
                                     .nr = kCols,
@@ -157,6 +117,6 @@ inline constexpr KernelSet kKernels{.mr = kRows,
                                     .element_bytes = 4,
                                     .pack_a = &pack_a_panel,
                                     .pack_b = {&pack_b_panel<float>, &pack_b_panel<bf16>, &pack_b_panel<f16>},
-                                    .kernels = kernel_table(std::make_integer_sequence<int, kRows>{})};
+                                    .kernels = kTable};
 
 }  // namespace internvl::cpu::packed::avx512

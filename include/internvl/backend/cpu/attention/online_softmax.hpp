@@ -1,0 +1,20 @@
+// The online-softmax state of one query row, as every kernel set's softmax_row advances it (flash.hpp):
+//   m = running max of the row's scores (log2 units),  l = running Σ 2^(s − m).
+// A key block whose visible scores have max m_b, giving m' = max(m, m_b) and l_b = Σ 2^(s − m') over
+// its keys, moves the state to  m ← m',  l ← α · l + l_b  with  α = 2^(m − m'),  the factor that also
+// rescales the row's output accumulated so far. A row that has seen no key keeps m = −∞ and l = 0.
+#pragma once
+
+#include <cmath>
+
+namespace internvl::cpu::attention {
+
+// Advances (row_max, row_sum) past a key block with new max m' = new_max and sum l_b = block_sum; returns α.
+inline float advance_row_state(float& row_max, float& row_sum, float new_max, float block_sum) {
+  const float alpha = std::exp2(row_max - new_max);
+  row_sum = row_sum * alpha + block_sum;
+  row_max = new_max;
+  return alpha;
+}
+
+}  // namespace internvl::cpu::attention
