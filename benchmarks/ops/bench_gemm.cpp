@@ -5,12 +5,18 @@
 //   BM_fma_peak              independent f32 FMAs in registers on every thread: the f32 ceiling
 //   BM_dpbf16_peak           independent vdpbf16ps in registers on every thread: the bf16 ceiling
 //                            (2 flops per bf16 product, 4 per lane and instruction; skipped without AVX512-BF16)
+//   BM_amx_peak              TDPBF16PS into four independent accumulator tiles on every thread: the AMX
+//                            ceiling (16·16·32 products per instruction; skipped without the amx path)
+// On the amx path (INTERNVL_CPU_ISA, default where present) BM_gemm_ours_bf16c runs the AMX kernels.
 // Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
 // from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
 // benchmarks/gemm_table.py runs this binary and prints the comparison table; run it with
 // OMP_WAIT_POLICY=passive so that idle Eigen threads do not spin.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
+
+#include <array>
+#include <cstdint>
 
 #include <Eigen/Core>
 
@@ -147,6 +153,39 @@ INTERNVL_TARGET_AVX512_BF16 double dpbf16_avx512() {
   return 4.0 * 16 * 24 * kFmaIterations;
 }
 
+// Four independent accumulator tiles (as in the amx GEMM kernel), operands of bf16 1e-7 loaded once.
+INTERNVL_TARGET_AMX double dpbf16_amx() {
+  using Tiles = cpu::packed::amx::HardwareTiles;
+  alignas(64) static const std::array<std::array<std::uint16_t, 32>, 16> operand = [] {
+    std::array<std::array<std::uint16_t, 32>, 16> rows{};
+    for (auto& row : rows) {
+      row.fill(0x33d6);
+    }
+    return rows;
+  }();
+  constexpr long kTileIterations = kFmaIterations / 64;  // each TDPBF16PS is 512 lane-pairs of work
+  Tiles::configure();
+  Tiles::zero_c<0, 0>();
+  Tiles::zero_c<0, 1>();
+  Tiles::zero_c<1, 0>();
+  Tiles::zero_c<1, 1>();
+  Tiles::load_a<0>(operand.data(), 64);
+  Tiles::load_a<1>(operand.data(), 64);
+  Tiles::load_b<0>(operand.data(), 64);
+  Tiles::load_b<1>(operand.data(), 64);
+  for (long it = 0; it < kTileIterations; ++it) {
+    Tiles::multiply_add<0, 0>();
+    Tiles::multiply_add<0, 1>();
+    Tiles::multiply_add<1, 0>();
+    Tiles::multiply_add<1, 1>();
+  }
+  alignas(64) float out[16][16];
+  Tiles::store_c<0, 0>(out, 64);
+  Tiles::release();
+  benchmark::DoNotOptimize(out);
+  return 2.0 * 16 * 16 * 32 * 4 * kTileIterations;
+}
+
 // Runs per_thread (which returns the flops it did) on every thread of a pool of state.range(0).
 void run_peak(benchmark::State& state, double (*per_thread)()) {
   const int threads = static_cast<int>(state.range(0));
@@ -164,6 +203,14 @@ void BM_dpbf16_peak(benchmark::State& state) {
     return;
   }
   run_peak(state, dpbf16_avx512);
+}
+
+void BM_amx_peak(benchmark::State& state) {
+  if (!cpu::cpu_features().amx) {
+    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
+    return;
+  }
+  run_peak(state, dpbf16_amx);
 }
 
 void BM_fma_peak(benchmark::State& state) {
@@ -186,6 +233,7 @@ void shapes(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);

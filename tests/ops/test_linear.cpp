@@ -219,6 +219,7 @@ TEST_CASE("cpu feature detection agrees with the compiler's", "[linear]") {
   CHECK(f.avx512_bf16 == (f.avx512 && __builtin_cpu_supports("avx512bf16")));
   CHECK(f.amx_tile == static_cast<bool>(__builtin_cpu_supports("amx-tile")));
   CHECK(f.amx_bf16 == (f.amx_tile && __builtin_cpu_supports("amx-bf16")));
+  CHECK((!f.amx || (f.amx_bf16 && f.avx512_bf16)));
 #endif
 }
 
@@ -226,11 +227,20 @@ TEST_CASE("each GEMM path has a kernel for every tile up to its own and none pas
   for (const cpu::packed::KernelSet* ks :
        {&cpu::packed::avx2::kKernels, &cpu::packed::avx512::kKernels, &cpu::packed::avx512_bf16::kKernels}) {
     INFO("tile " << ks->mr << " x " << ks->nr);
+    REQUIRE(ks->tile_kernel == nullptr);
     for (int r = 0; r < cpu::packed::kMaxTileRows; ++r) {
       for (int v = 0; v < cpu::packed::kMaxTileVectors; ++v) {
         const bool inside = r < ks->mr && v < ks->nr / ks->lanes;
         REQUIRE((ks->kernels[r][v] != nullptr) == inside);
       }
+    }
+  }
+  // The amx path has one kernel for every tile, and a tile configuration to load and release.
+  const cpu::packed::KernelSet& amx = cpu::packed::amx::kKernels;
+  REQUIRE((amx.tile_kernel != nullptr && amx.thread_begin != nullptr && amx.thread_end != nullptr));
+  for (const auto& row : amx.kernels) {
+    for (cpu::packed::MicroKernel kernel : row) {
+      REQUIRE(kernel == nullptr);
     }
   }
 }
@@ -252,7 +262,10 @@ TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linea
     }
   }
   const cpu::CpuFeatures& f = cpu::cpu_features();
-  REQUIRE(cpu::active_isa() == (f.avx512_bf16 ? cpu::Isa::avx512_bf16 : f.avx512 ? cpu::Isa::avx512 : cpu::Isa::avx2));
+  REQUIRE(cpu::active_isa() == (f.amx           ? cpu::Isa::amx
+                                : f.avx512_bf16 ? cpu::Isa::avx512_bf16
+                                : f.avx512      ? cpu::Isa::avx512
+                                                : cpu::Isa::avx2));
 }
 
 TEST_CASE("cpu linear allocates nothing once its workspace has grown", "[linear]") {

@@ -1,15 +1,15 @@
 // Run-time instruction-set detection for the cpu backend's matrix kernels (x86-64 only).
 //   cpu_features()    what this CPU supports and the OS has enabled (cpuid + xgetbv), detected once
 //   active_isa()      the widest instruction set the GEMM may use: the best one present, or the one
-//                     INTERNVL_CPU_ISA=avx2|avx512|avx512_bf16 forces
+//                     INTERNVL_CPU_ISA=avx2|avx512|avx512_bf16|amx forces
 //   reselect_isa()    re-reads INTERNVL_CPU_ISA (tests use it to run every path)
-//   active_isa_name() "avx2", "avx512" or "avx512_bf16", for benchmarks and logs
-// avx512_bf16 differs from avx512 only for products asked to run in bf16 (gemm.hpp, precision.hpp):
-// f32 products run the AVX-512 f32 kernels on both. A forced path this CPU lacks, or an unknown
-// value, is an internvl::Error naming INTERNVL_CPU_ISA.
-// AMX is detected only: there are no AMX kernels, because no machine this library is developed and
-// tested on has AMX (code that cannot be run here cannot be tested here). Linux also requires a
-// per-process permission request before tile registers may be used, which nothing here makes.
+//   active_isa_name() "avx2", "avx512", "avx512_bf16" or "amx", for benchmarks and logs
+// avx512_bf16 and amx differ from avx512 only for products asked to run in bf16 (gemm.hpp,
+// precision.hpp): f32 products run the AVX-512 f32 kernels on all three. amx multiplies bf16
+// products on AMX tiles (gemm/kernel_amx.hpp); it needs AVX512-BF16 too (packing, attention) and
+// Linux's per-process permission to use the tile data registers, which detection requests once
+// (arch_prctl ARCH_REQ_XCOMP_PERM): without it the tiles fault, so a refusal means no amx path.
+// A forced path this CPU lacks, or an unknown value, is an internvl::Error naming INTERNVL_CPU_ISA.
 #pragma once
 
 #if !defined(__x86_64__)
@@ -17,6 +17,8 @@
 #endif
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -32,15 +34,23 @@
 #define INTERNVL_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
 #define INTERNVL_TARGET_AVX512_BF16 \
   __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#define INTERNVL_TARGET_AMX \
+  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,amx-tile,amx-bf16")))
 
 namespace internvl::cpu {
 
-enum class Isa { avx2, avx512, avx512_bf16 };
+enum class Isa { avx2, avx512, avx512_bf16, amx };
 
-inline constexpr Isa kAllIsas[] = {Isa::avx2, Isa::avx512, Isa::avx512_bf16};
+inline constexpr Isa kAllIsas[] = {Isa::avx2, Isa::avx512, Isa::avx512_bf16, Isa::amx};
 
 constexpr std::string_view isa_name(Isa isa) {
-  return isa == Isa::avx512_bf16 ? "avx512_bf16" : isa == Isa::avx512 ? "avx512" : "avx2";
+  switch (isa) {
+    case Isa::amx: return "amx";
+    case Isa::avx512_bf16: return "avx512_bf16";
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: break;
+  }
+  return "avx2";
 }
 
 struct CpuFeatures {
@@ -49,6 +59,7 @@ struct CpuFeatures {
   bool avx512_bf16 = false;  // AVX512-BF16 (vdpbf16ps), on top of avx512
   bool amx_tile = false;     // AMX-TILE, tile state enabled by the OS
   bool amx_bf16 = false;     // AMX-BF16, on top of amx_tile
+  bool amx = false;          // the amx path: AMX-BF16 and AVX512-BF16, and Linux let this process use tiles
 };
 
 namespace detail {
@@ -74,6 +85,15 @@ inline std::uint64_t read_xcr0() {
 
 constexpr bool bit(unsigned reg, int b) { return ((reg >> b) & 1u) != 0; }
 
+// Linux (5.16 on) hands the AMX tile data state to a process only on request; until then the first
+// tile instruction faults. The request is per process and covers every thread; an older kernel or a
+// refusal answers non-zero.
+inline bool request_tile_permission() {
+  constexpr int kArchReqXcompPerm = 0x1023;  // arch/x86/include/uapi/asm/prctl.h
+  constexpr int kXfeatureTileData = 18;      // XTILEDATA, bit 18 of XCR0
+  return ::syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureTileData) == 0;
+}
+
 inline CpuFeatures detect_features() {
   const CpuidRegs leaf1 = cpuid(1, 0);
   if (!bit(leaf1.ecx, 27)) {  // OSXSAVE: without it no AVX state is usable
@@ -92,6 +112,7 @@ inline CpuFeatures detect_features() {
   f.avx512_bf16 = f.avx512 && bit(leaf7_1.eax, 5);
   f.amx_tile = tile_state && bit(leaf7.edx, 24);
   f.amx_bf16 = f.amx_tile && bit(leaf7.edx, 22);
+  f.amx = f.amx_bf16 && f.avx512_bf16 && request_tile_permission();
   return f;
 }
 
@@ -101,7 +122,18 @@ inline constexpr std::string_view kIsaVariable = "INTERNVL_CPU_ISA";
 
 // Whether features `f` include everything path `isa` uses.
 constexpr bool supports(const CpuFeatures& f, Isa isa) {
-  return isa == Isa::avx512_bf16 ? f.avx512_bf16 : isa == Isa::avx512 ? f.avx512 : f.avx2;
+  switch (isa) {
+    case Isa::amx: return f.amx;
+    case Isa::avx512_bf16: return f.avx512_bf16;
+    case Isa::avx512: return f.avx512;
+    case Isa::avx2: break;
+  }
+  return f.avx2;
+}
+
+// The best path features `f` support.
+constexpr Isa best_isa(const CpuFeatures& f) {
+  return f.amx ? Isa::amx : f.avx512_bf16 ? Isa::avx512_bf16 : f.avx512 ? Isa::avx512 : Isa::avx2;
 }
 
 namespace detail {
@@ -112,7 +144,7 @@ inline Isa choose_isa(const CpuFeatures& f) {
   const std::string_view forced = env != nullptr ? env : "";
   if (forced.empty()) {
     INTERNVL_CHECK(f.avx2, "internvl::cpu", "the cpu backend needs AVX2, FMA and F16C, which this CPU lacks");
-    return f.avx512_bf16 ? Isa::avx512_bf16 : f.avx512 ? Isa::avx512 : Isa::avx2;
+    return best_isa(f);
   }
   for (Isa isa : kAllIsas) {
     if (forced == isa_name(isa)) {
@@ -121,7 +153,7 @@ inline Isa choose_isa(const CpuFeatures& f) {
       return isa;
     }
   }
-  fail(kIsaVariable, "unknown value '", forced, "' (expected avx2, avx512 or avx512_bf16)");
+  fail(kIsaVariable, "unknown value '", forced, "' (expected avx2, avx512, avx512_bf16 or amx)");
 }
 
 inline std::atomic<int>& isa_slot() {  // -1 until chosen

@@ -7,9 +7,12 @@
 //   bf16 path (k_step 2):  A (i, k) at (k/2)·mr·2 + 2i + k%2;  B (j, k) at (k/2)·nr·2 + 2j + k%2
 //                          (bf16 elements: each 32-bit word is a pair of consecutive k, the operand
 //                          of one vdpbf16ps lane); an odd K is padded with a zero k
+//   amx path (k_step 32):  A (i, k) at (k/32)·mr·32 + 32i + k%32 (bf16: a 64-byte tile row per row
+//                          and 32 k);  B as on the bf16 path; K is padded with zeros to a multiple of 32
 // i and j count from the panel's first row / column; rows past M and columns past N are zero.
-// Each path (kernel_avx512.hpp, kernel_avx512_bf16.hpp, kernel_avx2.hpp) provides a KernelSet, its
-// table built by kernel_table; the prefetches every path's kernels issue are prefetch_slot's.
+// Each path (kernel_avx512.hpp, kernel_avx512_bf16.hpp, kernel_avx2.hpp, kernel_amx.hpp) provides a
+// KernelSet: a table of register-tile kernels built by kernel_table, or (amx) one kernel for every
+// tile; the prefetches the register-tile kernels issue are prefetch_slot's.
 #pragma once
 
 #include <xmmintrin.h>
@@ -45,6 +48,8 @@ struct MicroTile {
   index_t prefetch_stride = 0;  // bytes from one row to the next
   int prefetch_rows = 0;
   int prefetch_lines = 0;  // cache lines per row
+  int rows = 0;            // rows of C in the tile (<= mr), for a kernel serving every tile size
+  int cols = 0;            // columns of C in the tile (<= nr), likewise
 };
 
 // Computes a tile of a fixed number of rows and column vectors (template parameters inside).
@@ -67,6 +72,9 @@ struct KernelSet {
   PackA pack_a = nullptr;         // A panels
   std::array<PackB, 3> pack_b{};  // B panels from weights stored as f32, bf16, f16 (pack_b_for)
   KernelTable kernels{};          // kernels[rows - 1][vectors - 1]: smaller tiles for the M and N edges
+  MicroKernel tile_kernel = nullptr;  // if set, the kernel of every tile instead (MicroTile::rows, cols)
+  void (*thread_begin)() = nullptr;   // if set, run on a thread before its first tile of a product
+  void (*thread_end)() = nullptr;     // and after its last (amx: load the tile configuration, release it)
 
   PackB pack_b_for(DType stored) const { return pack_b[stored == DType::f32 ? 0 : stored == DType::bf16 ? 1 : 2]; }
   // Bytes of a packed panel of `lines` rows (A) or columns (B) over kc values of k.

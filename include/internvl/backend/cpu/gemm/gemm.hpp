@@ -3,17 +3,20 @@
 //   C [M, N] f32; f32 accumulation; bias [N] or none; act = identity or exact-erf GELU.
 //   Rows must be dense (unit stride in the last dimension); row and batch strides are free.
 // Precision (precision.hpp): f32 multiplies f32 operands (B widened); bf16 rounds both operands to
-// bf16 while packing and multiplies with vdpbf16ps (kernel_avx512_bf16.hpp) where the ISA allows.
+// bf16 while packing and multiplies with AMX tiles (kernel_amx.hpp) or vdpbf16ps
+// (kernel_avx512_bf16.hpp), as the ISA allows.
 // Per matrix, A is packed once (the threads split its panels); then the threads split C's nr-column
 // panels into contiguous ranges (its mr-row panels when N is too narrow) and each runs the blocked
 // loops of macro_kernel.hpp over its range, with its own packed-B buffer. A batch that divides evenly
 // over the threads (or is large) is split by matrix instead. Tiny products run on one thread. The
 // path (kernel_set: ISA × precision) is chosen per call; the packing buffers come from the workspace.
+// packed::gemm_with runs a given KernelSet (tests run the amx path's on emulated tiles with it).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 
+#include "internvl/backend/cpu/gemm/kernel_amx.hpp"
 #include "internvl/backend/cpu/gemm/kernel_avx2.hpp"
 #include "internvl/backend/cpu/gemm/kernel_avx512.hpp"
 #include "internvl/backend/cpu/gemm/kernel_avx512_bf16.hpp"
@@ -41,15 +44,15 @@ inline const KernelSet& kernel_set(Isa isa, Precision precision) {
   if (isa == Isa::avx2) {
     return avx2::kKernels;
   }
-  return bf16_products(isa, precision) ? avx512_bf16::kKernels : avx512::kKernels;
+  if (!bf16_products(isa, precision)) {
+    return avx512::kKernels;
+  }
+  return isa == Isa::amx ? amx::kKernels : avx512_bf16::kKernels;
 }
 
-}  // namespace packed
-
-// C[b] = act(A[b] · B[b]ᵀ + bias) for b < batch. A [batch, M, K], B [batch, N, K], C [batch, M, N].
-inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a, const WeightView<3>& b,
-                         GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa()) {
-  using namespace packed;
+// gemm_batched with the kernels `ks` (which the caller makes sure this CPU can run).
+inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a,
+                      const WeightView<3>& b, GemmEpilogue epilogue) {
   constexpr std::string_view where = "cpu::gemm";
   const index_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(1);
   INTERNVL_CHECK(b.size(0) == batch && b.size(2) == k && c.shape() == (Extents<3>{batch, m, n}), where, "A ",
@@ -59,11 +62,9 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
                  c.stride(2), ")");
   INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1), where,
                  "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
-  INTERNVL_CHECK(supports(cpu_features(), isa), where, "this CPU lacks ", isa_name(isa));
   if (batch == 0 || m == 0 || n == 0) {
     return;
   }
-  const KernelSet& ks = kernel_set(isa, precision);
   Operands x{.m = m,
              .n = n,
              .k = k,
@@ -115,6 +116,15 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
                split_n ? part(n_panels, threads, t) : Range{0, n_panels});
     });
   }
+}
+
+}  // namespace packed
+
+// C[b] = act(A[b] · B[b]ᵀ + bias) for b < batch. A [batch, M, K], B [batch, N, K], C [batch, M, N].
+inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a, const WeightView<3>& b,
+                         GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa()) {
+  INTERNVL_CHECK(supports(cpu_features(), isa), "cpu::gemm", "this CPU lacks ", isa_name(isa));
+  packed::gemm_with(packed::kernel_set(isa, precision), pool, ws, c, a, b, epilogue);
 }
 
 // C = act(A · Bᵀ + bias): A [M, K], B [N, K], C [M, N].

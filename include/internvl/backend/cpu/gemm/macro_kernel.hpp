@@ -5,7 +5,8 @@
 //       for each A panel (mr rows, packed once per call by pack_a)
 //         for each B panel (nr columns):  micro-tile, accumulating into C after the first K block
 // M is spread evenly over the A panels; N edges use kernels of fewer vectors (and a local tile when
-// N ends inside a vector). Bias and GELU are applied in the last K block, on the registers.
+// N ends inside a vector), unless the path has one kernel for every tile (amx), which is told the
+// tile's rows and columns. Bias and GELU are applied in the last K block.
 // Buffers are bytes: the paths pack f32 or bf16.
 #pragma once
 
@@ -129,6 +130,9 @@ inline index_t packed_b_block_bytes(const KernelSet& ks) { return ks.panel_bytes
 // C tiles of A panels `p` × B panels `j`, with this thread's B block buffer (packed_b_block_bytes).
 inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed, std::byte* b_block, Range p,
                      Range j) {
+  if (ks.thread_begin != nullptr) {
+    ks.thread_begin();
+  }
   const index_t block_panels = ks.nc / ks.nr;
   const index_t kbs = k_blocks(ks, x.k);
   for (index_t j0 = j.begin; j0 < j.end; j0 += block_panels) {
@@ -159,24 +163,32 @@ inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed
         t.ldc = x.ldc;
         t.accumulate = kb > 0;
         t.gelu = last && x.gelu;
+        t.rows = row_count;
         for (index_t jj = j0; jj < j1; ++jj) {
           const index_t n0 = jj * ks.nr;
-          const int cols = static_cast<int>(std::min<index_t>(ks.nr, x.n - n0));
-          const int vectors = (cols + ks.lanes - 1) / ks.lanes;
-          const MicroKernel kernel =
-              ks.kernels[static_cast<std::size_t>(row_count - 1)][static_cast<std::size_t>(vectors - 1)];
+          t.cols = static_cast<int>(std::min<index_t>(ks.nr, x.n - n0));
           t.b = b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc);
           t.c = x.c + rows.begin * x.ldc + n0;
           t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;
           next.assign(t);
-          if (cols == vectors * ks.lanes) {
+          if (ks.tile_kernel != nullptr) {
+            ks.tile_kernel(t);
+            continue;
+          }
+          const int vectors = (t.cols + ks.lanes - 1) / ks.lanes;
+          const MicroKernel kernel =
+              ks.kernels[static_cast<std::size_t>(row_count - 1)][static_cast<std::size_t>(vectors - 1)];
+          if (t.cols == vectors * ks.lanes) {
             kernel(t);
           } else {
-            edge_tile(kernel, t, row_count, cols, ks.nr);
+            edge_tile(kernel, t, row_count, t.cols, ks.nr);
           }
         }
       }
     }
+  }
+  if (ks.thread_end != nullptr) {
+    ks.thread_end();
   }
 }
 

@@ -1,0 +1,145 @@
+// AMX-BF16 kernel: a 32 × 32 tile of C in four 16 × 16 accumulator tiles, operands packed as bf16
+// (pack_amx.hpp). Per 32 k: two A tiles (16 rows × 32 k, 1 KB each, contiguous in the packed A
+// panel), two B tiles (16 pairs of k × 16 columns, rows 128 bytes apart in the packed B panel), four
+// TDPBF16PS (amx_tiles.hpp), each 16 · 16 · 32 multiply-adds in f32.
+// Accumulators start at zero in every K block; they are stored to a 32 × 32 f32 buffer on the stack,
+// and the epilogue goes from there to C with masked AVX-512 stores: + C (later K blocks), + bias,
+// GELU (the AVX-512 kernel's), only the tile's rows and columns. So one kernel serves every tile: at
+// an edge, rows and columns past M and N are zeros of the packing, and tiles wholly past them
+// (the second row or column of tiles) are skipped. On an N-block sized for L2, per tile it also
+// prefetches a line of C and of the next B block's source rows every 16 k (prefetch_slot).
+// Templated on the tile instructions (Tiles): HardwareTiles in the library, an emulation in the tests.
+// K blocks of 512 (A panel 32 KB, L1), N blocks of 512 (packed B block 512 KB, L2): sized for the 48 KB
+// L1D and 2 MB L2 of Sapphire Rapids cores; not tuned on hardware (none was available).
+#pragma once
+
+#include <immintrin.h>
+
+#include "internvl/backend/cpu/gemm/amx_tiles.hpp"
+#include "internvl/backend/cpu/gemm/blocking.hpp"
+#include "internvl/backend/cpu/gemm/kernel_avx512.hpp"
+#include "internvl/backend/cpu/gemm/pack_amx.hpp"
+#include "internvl/backend/cpu/isa.hpp"
+
+namespace internvl::cpu::packed::amx {
+
+inline constexpr int kRows = 2 * kTileRows;
+inline constexpr int kCols = 2 * kTileCols;
+
+// The four accumulator tiles as one row-major f32 block, kCols wide.
+struct TileBlock {
+  alignas(64) float values[kRows * kCols];
+};
+
+// Multiplies the tile's A and B panels into `out` (RowTiles × ColTiles accumulator tiles).
+template <class Tiles, int RowTiles, int ColTiles>
+INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, TileBlock& out) {
+  const auto* a = static_cast<const std::byte*>(t.a);  // [chunks][kRows] tile rows of 64 bytes
+  const auto* b = static_cast<const std::byte*>(t.b);  // [chunks · 16][kCols] pairs
+  constexpr index_t b_stride = kCols * 4;              // bytes between pair rows of B
+  constexpr index_t b_chunk = kTileK / 2 * b_stride;   // bytes of 32 k of B
+  const index_t chunks = (t.kc + kTileK - 1) / kTileK;
+  Tiles::template zero_c<0, 0>();
+  if constexpr (ColTiles == 2) {
+    Tiles::template zero_c<0, 1>();
+  }
+  if constexpr (RowTiles == 2) {
+    Tiles::template zero_c<1, 0>();
+    if constexpr (ColTiles == 2) {
+      Tiles::template zero_c<1, 1>();
+    }
+  }
+  for (index_t q = 0; q < chunks; ++q) {
+    Tiles::template load_a<0>(a + q * kRows * kTileBytes, kTileBytes);
+    if constexpr (RowTiles == 2) {
+      Tiles::template load_a<1>(a + (q * kRows + kTileRows) * kTileBytes, kTileBytes);
+    }
+    Tiles::template load_b<0>(b + q * b_chunk, b_stride);
+    if constexpr (ColTiles == 2) {
+      Tiles::template load_b<1>(b + q * b_chunk + kTileBytes, b_stride);
+    }
+    Tiles::template multiply_add<0, 0>();
+    if constexpr (ColTiles == 2) {
+      Tiles::template multiply_add<0, 1>();
+    }
+    if constexpr (RowTiles == 2) {
+      Tiles::template multiply_add<1, 0>();
+      if constexpr (ColTiles == 2) {
+        Tiles::template multiply_add<1, 1>();
+      }
+    }
+    prefetch_slot<kRows, kCols>(t, 2 * q);
+    prefetch_slot<kRows, kCols>(t, 2 * q + 1);
+  }
+  constexpr index_t out_stride = kCols * sizeof(float);
+  Tiles::template store_c<0, 0>(out.values, out_stride);
+  if constexpr (ColTiles == 2) {
+    Tiles::template store_c<0, 1>(out.values + kTileCols, out_stride);
+  }
+  if constexpr (RowTiles == 2) {
+    Tiles::template store_c<1, 0>(out.values + kTileRows * kCols, out_stride);
+    if constexpr (ColTiles == 2) {
+      Tiles::template store_c<1, 1>(out.values + kTileRows * kCols + kTileCols, out_stride);
+    }
+  }
+}
+
+// C[0:rows, 0:cols] (=|+=) the block, + bias, GELU (MicroTile's epilogue).
+INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const MicroTile& t) {
+  for (int i = 0; i < t.rows; ++i) {
+    float* c = t.c + i * t.ldc;
+    for (int j = 0; j < t.cols; j += 16) {
+      const int left = t.cols - j;
+      const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
+      __m512 x = _mm512_load_ps(block.values + i * kCols + j);
+      if (t.accumulate) {
+        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, c + j));
+      }
+      if (t.bias != nullptr) {
+        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, t.bias + j));
+      }
+      if (t.gelu) {
+        x = avx512::gelu(x);
+      }
+      _mm512_mask_storeu_ps(c + j, mask, x);
+    }
+  }
+}
+
+template <class Tiles>
+void tile(const MicroTile& t) {
+  TileBlock block;
+  if (t.rows > kTileRows) {
+    if (t.cols > kTileCols) {
+      multiply_tiles<Tiles, 2, 2>(t, block);
+    } else {
+      multiply_tiles<Tiles, 2, 1>(t, block);
+    }
+  } else if (t.cols > kTileCols) {
+    multiply_tiles<Tiles, 1, 2>(t, block);
+  } else {
+    multiply_tiles<Tiles, 1, 1>(t, block);
+  }
+  store_block(block, t);
+}
+
+template <class Tiles>
+constexpr KernelSet kernel_set() {
+  return KernelSet{.mr = kRows,
+                   .nr = kCols,
+                   .lanes = kTileCols,
+                   .kc = 512,
+                   .nc = 512,
+                   .k_step = kTileK,
+                   .element_bytes = 2,
+                   .pack_a = &pack_a_panel_amx,
+                   .pack_b = {&pack_b_panel_amx<float>, &pack_b_panel_amx<bf16>, &pack_b_panel_amx<f16>},
+                   .kernels = {},
+                   .tile_kernel = &tile<Tiles>,
+                   .thread_begin = &Tiles::configure,
+                   .thread_end = &Tiles::release};
+}
+
+inline constexpr KernelSet kKernels = kernel_set<HardwareTiles>();
+
+}  // namespace internvl::cpu::packed::amx

@@ -1,0 +1,257 @@
+// The GEMM's amx path (gemm/kernel_amx.hpp). On every CPU with AVX512-BF16 its kernel set runs on
+// emulated tiles (support/amx_emulator.hpp) through the same driver as the hardware's, against the
+// reference on operands rounded to bf16, over awkward shapes (tile, K-block and N-block edges, odd K,
+// K = 0), strided rows, batches, every weight dtype and epilogue; the emulator's TDPBF16PS is checked
+// against the SDM's layout of a 16 × 32 by 32 × 16 product. On a CPU with AMX (Linux permission
+// granted) the hardware tiles are checked against the emulator bit for bit, and test_linear,
+// test_matmul and the model tests also run the amx path itself (for_each_cpu_isa).
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "amx_emulator.hpp"
+#include "grid.hpp"
+#include "internvl/backend/cpu/gemm/gemm.hpp"
+#include "internvl/backend/reference/linear.hpp"
+#include "testing.hpp"
+
+using namespace internvl;
+namespace amx = cpu::packed::amx;
+
+namespace {
+
+bool can_pack() {
+  if (!cpu::cpu_features().avx512_bf16) {
+    WARN("this CPU lacks AVX512-BF16, which the amx path's packing uses: its kernel is not tested here");
+    return false;
+  }
+  return true;
+}
+
+template <std::size_t Rank>
+Tensor<float, Rank> rounded_to_bf16(const Tensor<float, Rank>& t) {
+  return testing::convert<float>(testing::convert<bf16>(t));
+}
+
+template <class T>
+TensorView<T, 3> as_batch(TensorView<T, 2> v) {
+  return TensorView<T, 3>(v.data(), {1, v.size(0), v.size(1)}, {0, v.stride(0), v.stride(1)});
+}
+
+struct Case {
+  index_t m, k, n;
+  DType weights;
+  bool bias, gelu, strided;
+};
+
+constexpr index_t kPad = 3;
+
+// One case through the amx kernel set on emulated tiles, against the reference on rounded operands.
+void check_emulated_against_reference(const Case& c, ThreadPool& pool) {
+  INFO("M " << c.m << " K " << c.k << " N " << c.n << " weights " << name_of(c.weights) << " bias " << c.bias
+            << " gelu " << c.gelu << " strided " << c.strided);
+  const index_t pad = c.strided ? kPad : 0;
+  const auto seed = static_cast<std::uint64_t>(c.m * 131 + c.k * 7 + c.n);
+  const auto x_storage = testing::random_tensor(Extents<2>{c.m, c.k + pad}, seed, -2.0f, 2.0f);
+  const auto w_f32 = testing::random_tensor(Extents<2>{c.n, c.k}, seed + 1, -0.1f, 0.1f);
+  const auto bias = testing::random_tensor(Extents<1>{c.n}, seed + 2);
+  const CView<float, 1> b = c.bias ? bias.view() : CView<float, 1>{};
+  const ops::Activation act = c.gelu ? ops::Activation::gelu : ops::Activation::none;
+  Tensor<float, 2> want(Extents<2>{c.m, c.n});
+  Tensor<float, 2> y_storage(Extents<2>{c.m, c.n + pad});
+  const View<float, 2> got = y_storage.view().slice(1, 0, c.n);
+  Context<backend::reference> ref;
+  Workspace<> ws;
+  visit_dtype(c.weights, [&]<class W>(W) {
+    const auto w = testing::convert<W>(w_f32);
+    const auto x_rounded = rounded_to_bf16(x_storage);
+    const auto w_rounded = rounded_to_bf16(testing::convert<float>(w));
+    ops::linear(ref, want.view(), x_rounded.view().slice(1, 0, c.k), w_rounded.view(), b, act);
+    testing::poison(y_storage.view());
+    const CView<W, 2> w_view = w.view();
+    cpu::packed::gemm_with(amx::kernel_set<testing::EmulatedTiles>(), pool, ws, as_batch(got),
+                           as_batch(x_storage.view().slice(1, 0, c.k)), WeightView<3>(as_batch(w_view)),
+                           {.bias = b, .gelu = c.gelu});
+  });
+  // products of bf16 values are exact in f32: only the order of the additions differs
+  REQUIRE(testing::relative_l2(got, want.view()) < 1e-5);
+  bool padding_untouched = true;
+  for_each_element(y_storage.view().slice(1, c.n, c.n + pad),
+                   [&](float v) { padding_untouched = padding_untouched && std::isnan(v); });
+  REQUIRE(padding_untouched);
+}
+
+// A bf16 value drawn from [-2, 2), now and then a denormal or a zero.
+std::uint16_t random_bf16(std::uint64_t& state) {
+  state = state * 6364136223846793005ull + 1442695040888963407ull;
+  const auto r = static_cast<std::uint32_t>(state >> 33);
+  if (r % 17 == 0) {
+    return static_cast<std::uint16_t>(0x0001u + (r >> 8) % 0x7Fu);  // denormal
+  }
+  if (r % 19 == 0) {
+    return 0;
+  }
+  return float_to_bf16_bits(static_cast<float>(r % 40001) / 10000.0f - 2.0f);
+}
+
+}  // namespace
+
+TEST_CASE("emulated TDPBF16PS is the SDM's 16 x 32 by 32 x 16 product with k in pairs", "[gemm_amx]") {
+  // Logical A [16][32] and B [32][16]; A-tile row m holds A[m][0..31], B-tile row k holds the pairs
+  // (B[2k][n], B[2k+1][n]) for n < 16.
+  std::uint64_t state = 7;
+  std::uint16_t a[16][32], b[32][16];
+  for (auto& row : a) {
+    for (auto& v : row) {
+      v = random_bf16(state);
+    }
+  }
+  for (auto& row : b) {
+    for (auto& v : row) {
+      v = random_bf16(state);
+    }
+  }
+  std::uint16_t b_tile[16][32];
+  for (int k = 0; k < 16; ++k) {
+    for (int n = 0; n < 16; ++n) {
+      b_tile[k][2 * n] = b[2 * k][n];
+      b_tile[k][2 * n + 1] = b[2 * k + 1][n];
+    }
+  }
+  const auto value = [](std::uint16_t bits) {
+    const float v = bf16_bits_to_float(bits);
+    return std::fpclassify(v) == FP_SUBNORMAL ? 0.0f : v;
+  };
+  using Tiles = testing::EmulatedTiles;
+  Tiles::configure();
+  Tiles::zero_c<0, 0>();
+  Tiles::load_a<0>(a, 64);
+  Tiles::load_b<0>(b_tile, 64);
+  Tiles::multiply_add<0, 0>();
+  Tiles::multiply_add<0, 0>();  // twice: accumulates
+  float c[16][16];
+  Tiles::store_c<0, 0>(c, 64);
+  Tiles::release();
+  for (int m = 0; m < 16; ++m) {
+    for (int n = 0; n < 16; ++n) {
+      double exact = 0.0;
+      for (int k = 0; k < 32; ++k) {
+        exact += static_cast<double>(value(a[m][k])) * value(b[k][n]);
+      }
+      INFO("C[" << m << "][" << n << "]");
+      REQUIRE(c[m][n] == Approx(2.0 * exact).margin(1e-5));
+    }
+  }
+  SECTION("denormal inputs read as zero, denormal results are flushed") {
+    std::uint16_t tiny_a[16][32] = {}, tiny_b[16][32] = {};
+    tiny_a[0][0] = 0x0080;  // 2^-126, the smallest normal bf16
+    tiny_b[0][0] = 0x3F00;  // 0.5: the exact product 2^-127 is denormal
+    tiny_a[1][0] = 0x0001;  // a denormal times 1
+    tiny_b[0][2] = 0x3F80;
+    Tiles::configure();
+    Tiles::zero_c<0, 0>();
+    Tiles::load_a<0>(tiny_a, 64);
+    Tiles::load_b<0>(tiny_b, 64);
+    Tiles::multiply_add<0, 0>();
+    float out[16][16];
+    Tiles::store_c<0, 0>(out, 64);
+    Tiles::release();
+    REQUIRE(std::bit_cast<std::uint32_t>(out[0][0]) == 0u);
+    REQUIRE(std::bit_cast<std::uint32_t>(out[1][1]) == 0u);
+  }
+  SECTION("a tile instruction without a configuration is refused") {
+    REQUIRE_THROWS_WITH((Tiles::zero_c<0, 0>()), Catch::Contains("before LDTILECFG"));
+  }
+}
+
+TEST_CASE("the amx GEMM path matches the reference on emulated tiles", "[gemm_amx]") {
+  if (!can_pack()) {
+    return;
+  }
+  // Tiles are 32 × 32 (two 16-row by two 16-column accumulator tiles), K blocks kc, N blocks nc.
+  const index_t kc = amx::kernel_set<testing::EmulatedTiles>().kc;
+  const index_t nc = amx::kernel_set<testing::EmulatedTiles>().nc;
+  const Extents<3> shapes[] = {{1, 1, 1},         {3, 17, 5},           {16, 32, 16},      {17, 33, 17},
+                               {32, 64, 32},      {33, 31, 47},         {5, 0, 7},         {31, kc - 1, 33},
+                               {48, kc + 1, 15},  {65, 2 * kc + 40, 97}, {4, 13, nc + 51}, {100, 7, 3},
+                               {2, 3 * kc - 5, 40}, {257, 96, 80}};
+  ThreadPool pool(2);
+  for (const auto& [m, k, n] : shapes) {
+    for (DType weights : {DType::f32, DType::bf16, DType::f16}) {
+      for (const auto& [bias, gelu] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
+        check_emulated_against_reference({m, k, n, weights, bias, gelu, (m + k + n) % 2 == 1}, pool);
+      }
+    }
+  }
+}
+
+TEST_CASE("the amx GEMM path runs batches on emulated tiles", "[gemm_amx]") {
+  if (!can_pack()) {
+    return;
+  }
+  // 3 matrices over 2 threads: every thread on each matrix; 4: one matrix per thread.
+  ThreadPool pool(2);
+  Workspace<> ws;
+  Context<backend::reference> ref;
+  for (index_t batch : {3, 4}) {
+    INFO("batch " << batch);
+    const index_t m = 40, k = 70, n = 36;
+    const auto a = rounded_to_bf16(testing::random_tensor(Extents<3>{batch, m, k}, 11 + batch));
+    const auto b = rounded_to_bf16(testing::random_tensor(Extents<3>{batch, n, k}, 12 + batch));
+    Tensor<float, 3> c(Extents<3>{batch, m, n});
+    testing::poison(c.view());
+    cpu::packed::gemm_with(amx::kernel_set<testing::EmulatedTiles>(), pool, ws, c.view(), a.view(),
+                           WeightView<3>(b.view()), {});
+    for (index_t i = 0; i < batch; ++i) {
+      Tensor<float, 2> want(Extents<2>{m, n});
+      ops::linear(ref, want.view(), a.view()[i], b.view()[i]);
+      REQUIRE(testing::relative_l2(c.view()[i], want.view()) < 1e-5);
+    }
+  }
+}
+
+TEST_CASE("hardware AMX tiles agree with the emulator bit for bit", "[gemm_amx]") {
+  if (!cpu::cpu_features().amx) {
+    WARN("this CPU (or its OS) offers no AMX-BF16 tiles: the hardware path is not tested here");
+    return;
+  }
+  std::uint64_t state = 3;
+  alignas(64) std::uint16_t a[2][16][32], b[2][16][32];
+  for (auto* tile : {&a, &b}) {
+    for (auto& half : *tile) {
+      for (auto& row : half) {
+        for (auto& v : row) {
+          v = random_bf16(state);
+        }
+      }
+    }
+  }
+  // Two products into each of the four accumulator tiles: A(r) · B(c) twice, with different data.
+  const auto run = []<class Tiles>(Tiles, const auto& a_data, const auto& b_data, float (&out)[4][16][16]) {
+    Tiles::configure();
+    Tiles::template zero_c<0, 0>();
+    Tiles::template zero_c<0, 1>();
+    Tiles::template zero_c<1, 0>();
+    Tiles::template zero_c<1, 1>();
+    for (int step = 0; step < 2; ++step) {
+      Tiles::template load_a<0>(a_data[step], 64);
+      Tiles::template load_a<1>(a_data[1 - step], 64);
+      Tiles::template load_b<0>(b_data[step], 64);
+      Tiles::template load_b<1>(b_data[1 - step], 64);
+      Tiles::template multiply_add<0, 0>();
+      Tiles::template multiply_add<0, 1>();
+      Tiles::template multiply_add<1, 0>();
+      Tiles::template multiply_add<1, 1>();
+    }
+    Tiles::template store_c<0, 0>(out[0], 64);
+    Tiles::template store_c<0, 1>(out[1], 64);
+    Tiles::template store_c<1, 0>(out[2], 64);
+    Tiles::template store_c<1, 1>(out[3], 64);
+    Tiles::release();
+  };
+  float hardware[4][16][16], emulated[4][16][16];
+  run(amx::HardwareTiles{}, a, b, hardware);
+  run(testing::EmulatedTiles{}, a, b, emulated);
+  REQUIRE(std::memcmp(hardware, emulated, sizeof(hardware)) == 0);
+}
