@@ -57,6 +57,12 @@ run("classify", ["--model", model, "--image", image, "--topk", "0"], 2, "--topk 
 run("classify", ["--model", model, "--image", image, "--backend", "gpu"], 2, "unknown backend 'gpu' (reference, cpu, cuda)")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "tpu"], 2,
     "unknown backend 'tpu' (reference, cpu, cuda)")
+run("classify", ["--model", model, "--image", image, "--precision", "half"], 2,
+    "--precision must be f32 or bf16, got 'half'")
+run("classify", ["--model", model, "--image", image, "--backend", "cuda", "--precision", "f32"], 2,
+    "--precision f32 is not available with --backend cuda")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "reference",
+                "--precision", "bf16"], 2, "--precision bf16 needs --backend cpu")
 run("segment", ["--model", model, "--head", seg, "--image", image], 2, "missing required option --out")
 run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,

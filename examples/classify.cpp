@@ -4,7 +4,8 @@
 // printed one per line as "label<TAB>probability". With several images (several --image, or a
 // batch in --pixels) each image's lines follow a header line "# <file or batch index>". --backend cuda
 // (GPU 0, bf16) exists when the build has CUDA; its code is in heads_cuda.cu (support/head_tasks.hpp is
-// shared by every backend).
+// shared by every backend). --precision bf16 runs the cpu backend's matrix products on bf16 operands
+// with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +25,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
-    "                [--topk K] [--labels FILE] [--backend reference|cpu|cuda]\n"
+    "                [--topk K] [--labels FILE] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
     "\n"
     "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
     "(linear_probe or attention_pool_probe; scripts/convert_heads.py converts the official .pth head).\n"
@@ -36,6 +37,8 @@ constexpr const char* kUsage =
     "  --topk K          how many classes to print (default 5)\n"
     "  --labels FILE     class names, one per line (default: the head's labels, else class indices)\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
+    "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
     "Prints \"label<TAB>probability\" lines, most probable first; with several images, each block of lines\n"
     "follows a header line \"# <image>\".\n";
 
@@ -74,8 +77,9 @@ Tensor<float, 4> read_pixels(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend"});
+  const examples::Cli cli(
+      argc, argv, kUsage,
+      {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend", "--precision"});
   const std::string model_dir = cli.require("--model");
   const std::string input = cli.one_of("--image", "--pixels");
   const int topk = cli.integer("--topk", 5);
@@ -85,7 +89,7 @@ int main(int argc, char** argv) {
   const std::string head_path =
       cli.get("--head").value_or((std::filesystem::path(model_dir) / "head.safetensors").string());
 
-  const std::string backend = examples::backend_name(cli);
+  const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_usage(cli, [&] {
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
@@ -102,7 +106,7 @@ int main(int argc, char** argv) {
       names.push_back(std::to_string(b));
     }
     const Tensor<float, 2> probabilities = examples::on_backend(
-        cli, backend, [&]<class Backend>() { return examples::classify<Backend>(job, pixels.view()); },
+        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::classify(ctx, job, pixels.view()); },
         [&] { return examples::classify_cuda(job, pixels.view()); });
     for (index_t b = 0; b < pixels.size(0); ++b) {
       if (pixels.size(0) > 1) {

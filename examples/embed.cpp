@@ -1,6 +1,7 @@
 // InternVL-C / InternVL-G embeddings of images and texts, L2-normalised, written as float32 .npy files.
 //   embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text "..."]...
 //         [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]
+//         [--precision f32|bf16]
 // Images ([B, E], in argument order) go through the retrieval pipeline (facts §4.1: a bicubic squash to
 // S × S, no crop); texts ([T, E], in argument order) get QLLaMA's "summarize:" prefix and are tokenized
 // with the model directory's tokenizer.model. The text embedding is the same in both modes. The dot
@@ -9,6 +10,8 @@
 // (support/stage_report.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
 // the parameter count of the loaded tensors. --backend cuda (GPU 0, bf16) exists when the build has
 // CUDA; its code is in internvl_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
+// --precision bf16 runs the cpu backend's matrix products on bf16 operands with f32 sums
+// (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <cstdio>
 
 #include "internvl/backend/cpu/all.hpp"
@@ -24,6 +27,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text \"...\"]...\n"
     "             [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]\n"
+    "             [--precision f32|bf16]\n"
     "  --model DIR         InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --mode C|G          image embeddings of InternVL-C or InternVL-G; default C\n"
     "  --image FILE        an image file (repeatable); squashed to the model's size (retrieval pipeline)\n"
@@ -32,7 +36,9 @@ constexpr const char* kUsage =
     "  --out-image FILE    where to write the image embeddings, float32 [B, E]\n"
     "  --out-text FILE     where to write the text embeddings, float32 [T, E]\n"
     "  --report            print the time of each stage and the resident memory to stderr\n"
-    "  --backend NAME      reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n";
+    "  --backend NAME      reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --precision P       the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
+    "                      on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n";
 
 void write(const std::string& path, const Tensor<float, 2>& embeddings, const char* what) {
   io::write_npy(path, embeddings.view());
@@ -45,10 +51,11 @@ void write(const std::string& path, const Tensor<float, 2>& embeddings, const ch
 int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
-      {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text", "--backend"}, {"--report"});
+      {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text", "--backend", "--precision"},
+      {"--report"});
   const std::string dir = cli.require("--model");
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
-  const std::string backend = examples::backend_name(cli);
+  const examples::BackendChoice backend = examples::backend_choice(cli);
   const bool images = cli.has("--image") || cli.has("--pixels");
   const bool texts = cli.has("--text");
   if (!images && !texts) {
@@ -75,7 +82,7 @@ int main(int argc, char** argv) {
     job.report = &report;
     report.stage("read inputs");
     const examples::Embeddings result = examples::on_backend(
-        cli, backend, [&]<class Backend>() { return examples::embed<Backend>(job); },
+        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::embed(ctx, job); },
         [&] { return examples::embed_cuda(job); });
     if (images) {
       write(*cli.get("--out-image"), result.images, "image");

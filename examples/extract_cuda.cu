@@ -5,6 +5,9 @@
 
 namespace internvl::examples {
 
-ExtractResult extract_features_cuda(const ExtractRequest& request) { return extract_features<backend::cuda>(request); }
+ExtractResult extract_features_cuda(const ExtractRequest& request) {
+  Context<backend::cuda> ctx;
+  return extract_features(ctx, request);
+}
 
 }  // namespace internvl::examples

@@ -23,12 +23,14 @@ void require_gpu() {
 
 Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels) {
   require_gpu();
-  return classify<backend::cuda>(job, pixels);
+  Context<backend::cuda> ctx;
+  return classify(ctx, job, pixels);
 }
 
 Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode) {
   require_gpu();
-  return segment<backend::cuda>(job, image, mode);
+  Context<backend::cuda> ctx;
+  return segment(ctx, job, image, mode);
 }
 
 }  // namespace internvl::examples

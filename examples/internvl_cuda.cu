@@ -5,8 +5,14 @@
 
 namespace internvl::examples {
 
-Embeddings embed_cuda(const InternVLJob& job) { return embed<backend::cuda>(job); }
+Embeddings embed_cuda(const InternVLJob& job) {
+  Context<backend::cuda> ctx;
+  return embed(ctx, job);
+}
 
-Tensor<float, 2> zero_shot_cuda(const InternVLJob& job) { return zero_shot<backend::cuda>(job); }
+Tensor<float, 2> zero_shot_cuda(const InternVLJob& job) {
+  Context<backend::cuda> ctx;
+  return zero_shot(ctx, job);
+}
 
 }  // namespace internvl::examples

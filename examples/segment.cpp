@@ -4,7 +4,8 @@
 // resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
 // optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
 // --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in heads_cuda.cu
-// (support/head_tasks.hpp is shared by every backend).
+// (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
+// products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -26,7 +27,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--slide]\n"
-    "               [--out-npy LOGITS.npy] [--backend reference|cpu|cuda]\n"
+    "               [--out-npy LOGITS.npy] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
     "\n"
     "Segments an image with an InternViT model directory and a segmentation head file (seg_linear or\n"
     "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints).\n"
@@ -39,7 +40,9 @@ constexpr const char* kUsage =
     "  --slide           sliding-window inference (crop_size windows at steps of stride, as the official\n"
     "                    evaluation); default: one forward pass over the whole resized image\n"
     "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
-    "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n";
+    "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
+    "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n";
 
 // Colours for heads without a palette: hues spread by the golden ratio, bright and saturated.
 heads::Rgb fallback_colour(index_t k) {
@@ -54,16 +57,16 @@ heads::Rgb fallback_colour(index_t k) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend"},
-                          {"--slide"});
+  const examples::Cli cli(
+      argc, argv, kUsage,
+      {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend", "--precision"}, {"--slide"});
   const std::string model_dir = cli.require("--model");
   const std::string head_path = cli.require("--head");
   const std::string image_path = cli.require("--image");
   const std::string mask_path = cli.require("--out");
   const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
 
-  const std::string backend = examples::backend_name(cli);
+  const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_usage(cli, [&] {
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
@@ -76,7 +79,8 @@ int main(int argc, char** argv) {
     }
     const io::Image image = io::read_image(image_path);
     const Tensor<float, 3> logits = examples::on_backend(
-        cli, backend, [&]<class Backend>() { return examples::segment<Backend>(job, image.view(), mode); },
+        cli, backend,
+        [&]<class Backend>(Context<Backend>& ctx) { return examples::segment(ctx, job, image.view(), mode); },
         [&] { return examples::segment_cuda(job, image.view(), mode); });
     const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits.view());
     const index_t height = classes.size(0), width = classes.size(1);

@@ -1,13 +1,15 @@
 // Zero-shot classification with InternVL-C or InternVL-G: an image against a list of labels.
 //   zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels "a,b,c" [--mode C|G] [--templates FILE]
-//             [--report] [--backend reference|cpu|cuda]
+//             [--report] [--backend reference|cpu|cuda] [--precision f32|bf16]
 // DIR is an InternVL model directory (config.json, safetensors, tokenizer.model), e.g. InternVL-14B-224px.
 // The image goes through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
 // Each label is put into every template ("{c}" marks where; one template per line of FILE; default
 // "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
 // the probabilities are the softmax of exp(logit_scale) · cosine similarity. Prints label<TAB>probability,
 // one per line, most probable first. --report prints stage times and resident memory to stderr (as embed
-// does); --backend cuda (GPU 0, bf16) exists when the build has CUDA (internvl_cuda.cu).
+// does); --backend cuda (GPU 0, bf16) exists when the build has CUDA (internvl_cuda.cu). --precision bf16
+// runs the cpu backend's matrix products on bf16 operands with f32 sums (support/backend.hpp: f32 only
+// on reference, bf16 only on cuda).
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -27,7 +29,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels \"a,b,c\" [--mode C|G] [--templates "
     "FILE]\n"
-    "                 [--report] [--backend reference|cpu|cuda]\n"
+    "                 [--report] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
     "  --model DIR        InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE       image file (PNG, JPEG, PPM); resized and centre-cropped to the model's size\n"
     "  --pixels FILE.npy  normalised pixels [3, H, W] or [1, 3, H, W] instead of an image file\n"
@@ -36,6 +38,8 @@ constexpr const char* kUsage =
     "  --templates FILE   prompt templates, one per line, {c} marks the label; default \"a photo of a {c}.\"\n"
     "  --report           print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME     reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --precision P      the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
+    "                     on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
     "Prints label<TAB>probability, most probable first.\n";
 
 std::vector<std::string> split_labels(const examples::Cli& cli) {
@@ -73,13 +77,14 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--image", "--pixels", "--labels", "--mode", "--templates", "--backend"},
-                          {"--report"});
+  const examples::Cli cli(
+      argc, argv, kUsage,
+      {"--model", "--image", "--pixels", "--labels", "--mode", "--templates", "--backend", "--precision"},
+      {"--report"});
   const std::string dir = cli.require("--model");
   const std::vector<std::string> labels = split_labels(cli);
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
-  const std::string backend = examples::backend_name(cli);
+  const examples::BackendChoice backend = examples::backend_choice(cli);
   if (cli.has("--image") == cli.has("--pixels")) {
     cli.fail("give exactly one of --image and --pixels");
   }
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
     job.report = &report;
     report.stage("read inputs");
     const Tensor<float, 2> probabilities = examples::on_backend(
-        cli, backend, [&]<class Backend>() { return examples::zero_shot<Backend>(job); },
+        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::zero_shot(ctx, job); },
         [&] { return examples::zero_shot_cuda(job); });
     std::vector<std::size_t> order(labels.size());
     std::iota(order.begin(), order.end(), 0);

@@ -1,9 +1,17 @@
-// The --backend flag of the example programs and their error handling:
-//   backend_name(cli)                  --backend reference|cpu|cuda (default cpu); anything else exits 2
-//   on_backend(cli, name, host, cuda)  host.template operator()<Backend>() for reference or cpu, cuda() for
-//                                      cuda (a usage error, exit 2, in a build without CUDA)
-//   run_reporting_usage(cli, body)     body(); an exception (a bad file, shape or config, no GPU) becomes
-//                                      its message, the usage and exit status 1
+// The --backend and --precision flags of the example programs and their error handling:
+//   backend_choice(cli)  --backend reference|cpu|cuda (default cpu) with --precision f32|bf16, checked
+//                        together; anything else is a usage error (exit 2):
+//                          cpu        f32 (default) or bf16: the precision of the matrix products
+//                                     (linear, matmul, attention), internvl/backend/cpu/precision.hpp
+//                          reference  f32 only: the oracle has no other precision
+//                          cuda       bf16 only: the CUDA paths compute in bf16, the flag only states it
+//   on_backend(cli, choice, host, cuda)
+//                        host(ctx) with a Context<backend::reference>, or a Context<backend::cpu> whose
+//                        products run at choice.precision; cuda() for cuda (a usage error, exit 2, in a
+//                        build without CUDA)
+//   run_reporting_usage(cli, body)
+//                        body(); an exception (a bad file, shape or config, no GPU) becomes its message,
+//                        the usage and exit status 1
 #pragma once
 
 #include <cstdio>
@@ -17,21 +25,43 @@
 
 namespace internvl::examples {
 
-inline std::string backend_name(const Cli& cli) {
-  const std::string backend = cli.get("--backend").value_or("cpu");
-  if (backend != "cpu" && backend != "reference" && backend != "cuda") {
-    cli.fail("unknown backend '" + backend + "' (reference, cpu, cuda)");
+struct BackendChoice {
+  std::string backend;                             // reference, cpu or cuda
+  cpu::Precision precision = cpu::Precision::f32;  // of the cpu backend's matrix products
+};
+
+inline BackendChoice backend_choice(const Cli& cli) {
+  BackendChoice choice{.backend = cli.get("--backend").value_or("cpu")};
+  if (choice.backend != "cpu" && choice.backend != "reference" && choice.backend != "cuda") {
+    cli.fail("unknown backend '" + choice.backend + "' (reference, cpu, cuda)");
   }
-  return backend;
+  const auto precision = cli.get("--precision");
+  if (!precision) {
+    return choice;
+  }
+  if (*precision != "f32" && *precision != "bf16") {
+    cli.fail("--precision must be f32 or bf16, got '" + *precision + "'");
+  }
+  choice.precision = *precision == "bf16" ? cpu::Precision::bf16 : cpu::Precision::f32;
+  if (choice.backend == "reference" && choice.precision == cpu::Precision::bf16) {
+    cli.fail("--precision bf16 needs --backend cpu (the reference backend computes in f32 only)");
+  }
+  if (choice.backend == "cuda" && choice.precision == cpu::Precision::f32) {
+    cli.fail("--precision f32 is not available with --backend cuda (the CUDA paths compute in bf16)");
+  }
+  return choice;
 }
 
 template <class Host, class Cuda>
-decltype(auto) on_backend([[maybe_unused]] const Cli& cli, const std::string& backend, Host&& host, Cuda&& cuda) {
-  if (backend == "reference") {
-    return host.template operator()<backend::reference>();
+decltype(auto) on_backend([[maybe_unused]] const Cli& cli, const BackendChoice& choice, Host&& host, Cuda&& cuda) {
+  if (choice.backend == "reference") {
+    Context<backend::reference> ctx;
+    return host(ctx);
   }
-  if (backend == "cpu") {
-    return host.template operator()<backend::cpu>();
+  if (choice.backend == "cpu") {
+    Context<backend::cpu> ctx;
+    ctx.set_matmul_precision(choice.precision);
+    return host(ctx);
   }
 #if INTERNVL_EXAMPLES_CUDA
   return cuda();

@@ -1,5 +1,6 @@
 // The backend-generic part of the `extract` example: InternViT (and with `projector` the chat model's
-// projector) on host pixels [B, C, H, W], returning hidden state `layer` (default -1, or the projector's
+// projector) on host pixels [B, C, H, W] in the caller's context (support/backend.hpp sets the cpu
+// backend's --precision there), returning hidden state `layer` (default -1, or the projector's
 // select_layer) or the visual tokens as host f32. Free of Boost.Hana: the caller parses config.json, so
 // the CUDA path (extract_cuda.cu) compiles this with nvcc while extract.cpp keeps the host-only parts.
 #pragma once
@@ -30,7 +31,7 @@ struct ExtractResult {
 };
 
 template <class Backend>
-ExtractResult extract_features(const ExtractRequest& request) {
+ExtractResult extract_features(Context<Backend>& ctx, const ExtractRequest& request) {
   using T = default_activation_t<Backend>;
   using Clock = std::chrono::steady_clock;
   std::optional<models::ChatProjector<Backend, T>> projector;
@@ -38,7 +39,6 @@ ExtractResult extract_features(const ExtractRequest& request) {
     projector = models::ChatProjector<Backend, T>::load(request.dir);
   }
   const int layer = request.layer.value_or(projector ? projector->select_layer() : -1);
-  Context<Backend> ctx;
   ExtractResult result;
   models::visit_intern_vit<Backend, T>(request.dir, request.config, [&]<class Model>(Model& model) {
     std::fprintf(stderr, "model: %s (%s), backend %s\n", std::string(Model::preset_type::name).c_str(),
@@ -63,7 +63,8 @@ ExtractResult extract_features(const ExtractRequest& request) {
   return result;
 }
 
-// extract_features<backend::cuda>, compiled by nvcc in extract_cuda.cu (built when CUDA is enabled).
+// extract_features on a Context<backend::cuda> of GPU 0, compiled by nvcc in extract_cuda.cu (built when
+// CUDA is enabled).
 ExtractResult extract_features_cuda(const ExtractRequest& request);
 
 }  // namespace internvl::examples

@@ -1,6 +1,7 @@
 // The backend-generic part of the classify and segment examples: an InternViT model directory and a head
-// file through heads::ClassificationHead / heads::SegmentationHead on one backend, in its default
-// activation type (f32 on the host backends, bf16 on CUDA), returning host f32 results. Free of
+// file through heads::ClassificationHead / heads::SegmentationHead in the caller's context (on the cpu
+// backend at the --precision that support/backend.hpp set there), in the backend's default activation
+// type (f32 on the host backends, bf16 on CUDA), returning host f32 results. Free of
 // Boost.Hana: the caller parses config.json, so the CUDA path (heads_cuda.cu) compiles this with nvcc
 // while classify.cpp and segment.cpp keep the host-only parts (arguments, images, output files).
 #pragma once
@@ -22,9 +23,8 @@ struct HeadJob {
 
 // Class probabilities [B, K] for normalised pixels [B, 3, S, S].
 template <class Backend>
-Tensor<float, 2> classify(const HeadJob& job, CView<float, 4> pixels) {
+Tensor<float, 2> classify(Context<Backend>& ctx, const HeadJob& job, CView<float, 4> pixels) {
   using T = default_activation_t<Backend>;
-  Context<Backend> ctx;
   auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
   const heads::ClassificationHead<Backend, T> head(job.head, job.config);
   return head.probabilities(ctx, model, pixels);
@@ -32,16 +32,15 @@ Tensor<float, 2> classify(const HeadJob& job, CView<float, 4> pixels) {
 
 // Logits [K, H, W] at the image's own size for an RGB image [H, W, 3] (heads/segmenter.hpp).
 template <class Backend>
-Tensor<float, 3> segment(const HeadJob& job, io::ImageView image, heads::Inference mode) {
+Tensor<float, 3> segment(Context<Backend>& ctx, const HeadJob& job, io::ImageView image, heads::Inference mode) {
   using T = default_activation_t<Backend>;
-  Context<Backend> ctx;
   auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
   const heads::SegmentationHead<Backend, T> head(job.head, job.config);
   return heads::segment(ctx, model, head, image, mode);
 }
 
-// classify<backend::cuda> and segment<backend::cuda>, compiled by nvcc in heads_cuda.cu (built when CUDA is
-// enabled).
+// classify and segment on a Context<backend::cuda> of GPU 0, compiled by nvcc in heads_cuda.cu (built when
+// CUDA is enabled).
 Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels);
 Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode);
 

@@ -1,6 +1,7 @@
 // The inputs the InternVL examples share: images (files through a preprocessing pipeline, or ready
-// pixels from a .npy file), the embedding mode flag (the backend flag is support/backend.hpp's), and an
-// error handler that turns internvl::Error into a message and exit status 1 (bad usage exits with 2, from Cli).
+// pixels from a .npy file), the embedding mode flag (--backend and --precision are support/backend.hpp's),
+// and an error handler that turns internvl::Error into a message and exit status 1 (bad usage exits with
+// 2, from Cli).
 #pragma once
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // The backend-generic part of the zero_shot and embed examples: an InternVL-C/G model directory loaded
-// on a backend (its activation type: f32 on the host, bf16 on CUDA) and run on host inputs, results
+// on a backend (its activation type: f32 on the host, bf16 on CUDA) and run on host inputs in the
+// caller's context (on the cpu backend at the --precision that support/backend.hpp set there), results
 // returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
 // (internvl_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts.
 //   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts
@@ -65,10 +66,9 @@ inline const char* image_stage(models::EmbeddingMode mode) {
 }  // namespace detail
 
 template <class Backend>
-Embeddings embed(const InternVLJob& job) {
+Embeddings embed(Context<Backend>& ctx, const InternVLJob& job) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
-  Context<Backend> ctx;
   const index_t width = model.embedding_width();
   Embeddings result;
   if (job.pixels.data() != nullptr) {
@@ -91,10 +91,9 @@ Embeddings embed(const InternVLJob& job) {
 }
 
 template <class Backend>
-Tensor<float, 2> zero_shot(const InternVLJob& job) {
+Tensor<float, 2> zero_shot(Context<Backend>& ctx, const InternVLJob& job) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
-  Context<Backend> ctx;
   const text::Tokenizer tokenizer(model.tokenizer_path().string());
   const models::ZeroShotClassifier<Backend, T> classifier(ctx, model, tokenizer, job.texts, job.templates);
   detail::end_stage(job, "class weights");
@@ -109,8 +108,8 @@ Tensor<float, 2> zero_shot(const InternVLJob& job) {
   return result;
 }
 
-// embed<backend::cuda> and zero_shot<backend::cuda>, compiled by nvcc in internvl_cuda.cu (built when
-// CUDA is enabled).
+// embed and zero_shot on a Context<backend::cuda> of GPU 0, compiled by nvcc in internvl_cuda.cu (built
+// when CUDA is enabled).
 Embeddings embed_cuda(const InternVLJob& job);
 Tensor<float, 2> zero_shot_cuda(const InternVLJob& job);
 

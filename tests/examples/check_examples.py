@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Runs the example programs the way a user would: bad arguments and unreadable files must print a
-message and exit non-zero; real runs on the golden tiny models must write what transformers computed.
+message and exit non-zero; real runs on the golden tiny models must write what transformers computed, and
+with --precision bf16 (bf16 operands, f32 sums in the cpu backend's products) come within 1e-2 relative L2
+of the f32 run: rounding an operand to bf16 changes it by at most 2^-8 (0.4%), errors that partly cancel
+in the sums, and the tiny 300M-style model lands at 2e-3; a broken bf16 kernel is off by O(1).
 Usage: check_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR DEMO_DIR"""
 import pathlib
 import subprocess
@@ -8,6 +11,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+from cpu_bf16 import check_bf16_run
 
 examples, golden, demo = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 vision = golden / "vision"
@@ -29,6 +34,12 @@ def expect_close(path, reference, tolerance=1e-5):
     err = np.linalg.norm(a - b) / np.linalg.norm(b) if a.shape == b.shape else np.inf
     if not err <= tolerance:
         failures.append(f"{path}: shape {a.shape} vs {b.shape}, relative L2 {err}")
+    return err
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
 
 
 for name in ["extract", "info"]:
@@ -43,20 +54,35 @@ expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vi
                            "--backend", "tpu"], "unknown backend 'tpu' (reference, cpu, cuda)", 2)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--projector"], "no chat projector weights", 1)
+# --precision (support/backend.hpp, shared by every example program): f32 or bf16; bf16 on cpu or cuda only,
+# f32 not on cuda.
+for args, message in [(["--precision", "fp16"], "--precision must be f32 or bf16, got 'fp16'"),
+                      (["--backend", "reference", "--precision", "bf16"], "--precision bf16 needs --backend cpu"),
+                      (["--backend", "cuda", "--precision", "f32"], "--precision f32 is not available with --backend cuda")]:
+    expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy", *args],
+                   message, 2)
 
 with tempfile.TemporaryDirectory() as tmp:
     out = pathlib.Path(tmp) / "features.npy"
-    for backend in ["cpu", "reference"]:
+    f32_out, bf16_out = pathlib.Path(tmp) / "f32.npy", pathlib.Path(tmp) / "bf16.npy"
+    for backend, out in [("cpu", f32_out), ("reference", out)]:
         r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
                 "--layer", "-1", "--out", out, "--backend", backend)
         if r.returncode != 0 or "encoder" not in r.stderr:
             failures.append(f"extract {backend}: {r.stderr}")
         else:
             expect_close(out, vision / "tiny300m_bf16w_interp_hidden2.npy")
+    r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
+            "--out", bf16_out, "--precision", "bf16")
+    if r.returncode != 0:
+        failures.append(f"extract --precision bf16: {r.stderr}")
+    else:
+        check_bf16_run(check, "extract", expect_close(bf16_out, f32_out, 1e-2))
     # --backend cuda: the bf16 result where the build has CUDA and a GPU is present (transformers' bf16
     # run, 2e-2 as in tests/cuda/test_intern_vit.cu); otherwise a clean error that names the reason.
+    # --precision bf16 only states what the CUDA path does.
     r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
-            "--out", out, "--backend", "cuda")
+            "--out", out, "--backend", "cuda", "--precision", "bf16")
     if r.returncode == 0:
         expect_close(out, vision / "tiny300m_bf16c_interp_hidden2.npy", 2e-2)
     elif r.returncode not in (1, 2) or not any(word in r.stderr for word in ("CUDA", "cuda")):

@@ -4,10 +4,10 @@ exit 1, each with a message naming the problem) and real runs on the tiny Intern
 (tests/golden/internvl/tiny_f32, whose directory holds the committed QLLaMA tokenizer.model), checked
 against the outputs of OpenGVLab's own code saved by tests/golden/internvl/make.py: zero_shot's
 probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features;
-the same with --backend reference, and --backend cuda on the bf16 fixture against PyTorch's bf16 run (4e-2,
-as tests/cuda/test_internvl.cu explains)
-where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda, as
-scripts/device-check passes it, makes a CUDA failure a test failure).
+the same with --backend reference; --precision bf16 (the cpu backend's bf16 products) against the f32
+runs; and --backend cuda on the bf16 fixture against PyTorch's bf16 run (4e-2, as tests/cuda/test_internvl.cu
+explains) where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda,
+as scripts/device-check passes it, makes a CUDA failure a test failure).
 Standard library only. Usage: test_internvl_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR [--require-cuda]"""
 import json
 import math
@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 
+from cpu_bf16 import check_bf16_run
 from float_npy import read_npy, relative_l2
 
 examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]) / "internvl"
@@ -95,20 +96,40 @@ with tempfile.TemporaryDirectory() as tmp:
 
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--backend", "tpu"], 2,
                  "unknown backend 'tpu' (reference, cpu, cuda)")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--precision", "fp64"], 2,
+                 "--precision must be f32 or bf16, got 'fp64'")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--backend", "reference",
+                             "--precision", "bf16"], 2, "--precision bf16 needs --backend cpu")
 
     # zero_shot: the probabilities of image 0, most probable first, against clip_benchmark's recipe.
+    f32_probabilities = {}  # mode -> the cpu run's {label: probability}
     for mode, backend in (("C", "cpu"), ("G", "cpu"), ("G", "reference")):
         code, out, err = run(zero_shot, "--model", model, "--pixels", str(one_image), "--labels", labels,
                              "--templates", str(templates), "--mode", mode, "--backend", backend)
         check(code == 0, f"zero_shot --mode {mode}: exit {code}: {err}")
         lines = [line.split("\t") for line in out.strip().split("\n")]
         got = {label: float(p) for label, p in lines}
+        if backend == "cpu":
+            f32_probabilities[mode] = got
         shape_p, expected = read_npy(golden / f"tiny_f32_zero_shot_{mode}.npy")
         want = dict(zip(spec["classes"], expected[:shape_p[1]]))
         check(sorted(got) == sorted(want), f"zero_shot --mode {mode}: labels {sorted(got)}")
         check([float(p) for _, p in lines] == sorted((float(p) for _, p in lines), reverse=True),
               f"zero_shot --mode {mode}: not sorted by probability")
         check(all(abs(got[k] - want[k]) <= 1e-5 for k in want), f"zero_shot --mode {mode}: {got} vs {want}")
+    # --precision bf16 (bf16 operands, f32 sums): the same most probable label as the f32 run, probabilities
+    # within 4e-2. The logits are exp(logit_scale) = 60 times the cosine similarities, so bf16's rounding
+    # (embeddings within 1e-2, below) moves a probability near 0.5 by about 1e-2 (measured 1.5e-2).
+    for mode, want in f32_probabilities.items():
+        code, out, err = run(zero_shot, "--model", model, "--pixels", str(one_image), "--labels", labels,
+                             "--templates", str(templates), "--mode", mode, "--precision", "bf16")
+        lines = [line.split("\t") for line in out.strip().split("\n")] if code == 0 else []
+        got = {label: float(p) for label, p in lines}
+        check(code == 0 and sorted(got) == sorted(want) and max(got, key=got.get) == max(want, key=want.get) and
+              all(abs(got[k] - want[k]) <= 4e-2 for k in want),
+              f"zero_shot --mode {mode} --precision bf16: exit {code}, {got} vs f32 {want} {err}")
+        if code == 0:
+            check_bf16_run(check, f"zero_shot --mode {mode}", relative_l2([got[k] for k in want], list(want.values())))
     code, out, err = run(zero_shot, "--model", model, "--image", image_file, "--labels", "cat,dog")
     check(code == 0 and abs(sum(float(line.split("\t")[1]) for line in out.strip().split("\n")) - 1) < 1e-5,
           f"zero_shot on an image file: exit {code}, output {out!r} {err}")
@@ -127,9 +148,16 @@ with tempfile.TemporaryDirectory() as tmp:
 
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--backend", "tpu"], 2,
                  "unknown backend 'tpu' (reference, cpu, cuda)")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--precision", "f16"], 2,
+                 "--precision must be f32 or bf16, got 'f16'")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--backend", "reference",
+                         "--precision", "bf16"], 2, "--precision bf16 needs --backend cpu")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--backend", "cuda",
+                         "--precision", "f32"], 2, "--precision f32 is not available with --backend cuda")
 
     # embed: both fixture images and the three texts, in argument order, against the official features.
     texts = json.loads((golden / "texts.json").read_text())
+    f32_embeddings = {}  # (mode, kind) -> the cpu run's (shape, values)
     for mode, backend in (("C", "cpu"), ("G", "cpu"), ("C", "reference")):
         args = ["--model", model, "--mode", mode, "--pixels", str(golden / "tiny_pixels.npy"),
                 "--out-image", str(tmp / "images.npy"), "--out-text", str(tmp / "texts.npy"), "--backend", backend]
@@ -140,10 +168,30 @@ with tempfile.TemporaryDirectory() as tmp:
         for kind, fixture, count in [("images", f"tiny_f32_image_features_{mode}", 2),
                                      ("texts", "tiny_f32_text_features", len(texts))]:
             got_shape, got = read_npy(tmp / f"{kind}.npy")
+            if backend == "cpu":
+                f32_embeddings[mode, kind] = got_shape, got
             want_shape, want = read_npy(golden / f"{fixture}.npy")
             check(got_shape == (count, want_shape[1]), f"embed {kind} shape {got_shape}")
             for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
                 check(max(abs(a - b) for a, b in zip(g, normalised(w))) <= 1e-5, f"embed --mode {mode} {kind}: {g} vs {w}")
+    # --precision bf16: each embedding within 2e-2 relative L2 of the f32 run's. Rounding an operand to bf16
+    # changes it by at most 2^-8, and these 16-wide projections of the tiny random model land at up to 8.4e-3
+    # (a broken bf16 kernel is off by O(1)).
+    for mode in "CG":
+        args = ["--model", model, "--mode", mode, "--pixels", str(golden / "tiny_pixels.npy"), "--out-image",
+                str(tmp / "bf16_images.npy"), "--out-text", str(tmp / "bf16_texts.npy"), "--precision", "bf16"]
+        for t in texts:
+            args += ["--text", t]
+        code, out, err = run(embed, *args)
+        check(code == 0, f"embed --mode {mode} --precision bf16: exit {code}: {err}")
+        for kind in ("images", "texts") if code == 0 else ():
+            got_shape, got = read_npy(tmp / f"bf16_{kind}.npy")
+            want_shape, want = f32_embeddings[mode, kind]
+            check(got_shape == want_shape, f"embed --precision bf16 {kind} shape {got_shape}, f32 {want_shape}")
+            for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
+                check(relative_l2(g, w) <= 2e-2, f"embed --mode {mode} --precision bf16 {kind}: relative L2 "
+                      f"{relative_l2(g, w):.2e}")
+            check_bf16_run(check, f"embed --mode {mode} {kind}", relative_l2(got, want))
     code, out, err = run(embed, "--model", model, "--image", image_file, "--image", image_file, "--out-image",
                          str(tmp / "files.npy"))
     got_shape, got = read_npy(tmp / "files.npy")
