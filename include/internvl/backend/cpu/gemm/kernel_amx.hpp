@@ -126,6 +126,7 @@ void tile(const MicroTile& t) {
 template <class Tiles>
 constexpr KernelSet kernel_set() {
   return KernelSet{.mr = kRows,
+                   .row_unit = kTileRows,
                    .nr = kCols,
                    .lanes = kTileCols,
                    .kc = 512,

@@ -47,9 +47,14 @@ inline Range part(index_t n, index_t parts, index_t i) {
 
 inline index_t k_blocks(const KernelSet& ks, index_t k) { return std::max<index_t>(1, ceil_div(k, ks.kc)); }
 
-// The rows of A panel i: M is spread evenly over ceil(M / mr) panels (257 rows: 26 of 8 and 7 of
-// 7, not 32 of 8 and one of 1, which would run at a fraction of the FMA rate).
-inline Range panel_rows(const KernelSet& ks, index_t m, index_t i) { return part(m, ceil_div(m, ks.mr), i); }
+// The rows of A panel i: M is spread evenly over ceil(M / mr) panels, in whole units of row_unit
+// rows (257 rows, 8-row panels: 26 of 8 and 7 of 7, not 32 of 8 and one of 1, which would run at a
+// fraction of the FMA rate; 32-row AMX panels in 16-row tiles: 8 of 32 and one of 1, computing 272
+// rows, where 9 panels of 28-29 rows would compute 288).
+inline Range panel_rows(const KernelSet& ks, index_t m, index_t i) {
+  const Range units = part(ceil_div(m, ks.row_unit), ceil_div(m, ks.mr), i);
+  return {units.begin * ks.row_unit, std::min(units.end * ks.row_unit, m)};
+}
 
 // Bytes of packed A for all its panels and K blocks.
 inline index_t packed_a_bytes(const KernelSet& ks, index_t m, index_t k) {
