@@ -5,11 +5,14 @@
 // forward pass runs before the timed ones.
 //
 //   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16]
-//                                            [Google Benchmark flags, e.g. --benchmark_repetitions=3]
+//                                            [--prepack] [Google Benchmark flags, e.g. --benchmark_repetitions=3]
 // --compute bf16 runs the matrix products in bf16 (cpu::Precision::bf16; activations stay f32).
+// --prepack packs the weights once, in the untimed pass, and reads them packed
+// (Context<backend::cpu>::set_weight_prepacking); the untimed pass's time is printed to stderr.
 // Threads: INTERNVL_NUM_THREADS. benchmarks/compare_pytorch.py runs it next to PyTorch.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -28,6 +31,7 @@ struct Options {
   int image_size = 0;  // 0: the model's own
   int batch = 1;
   std::string compute = "f32";  // the model's compute type: f32 or bf16
+  bool prepack = false;
 };
 
 // Takes our flags out of argv, leaving Google Benchmark's.
@@ -46,6 +50,8 @@ Options parse(int& argc, char** argv) {
       o.batch = std::atoi(b);
     } else if (const char* t = value("--compute")) {
       o.compute = t;
+    } else if (std::strcmp(argv[i], "--prepack") == 0) {
+      o.prepack = true;
     } else {
       argv[kept++] = argv[i];
     }
@@ -62,7 +68,7 @@ int main(int argc, char** argv) {
   if (options.model.empty() || (options.compute != "f32" && options.compute != "bf16")) {
     std::fprintf(stderr,
                  "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16] "
-                 "[benchmark flags]\n");
+                 "[--prepack] [benchmark flags]\n");
     return 2;
   }
   const cpu::Precision precision = options.compute == "bf16" ? cpu::Precision::bf16 : cpu::Precision::f32;
@@ -78,13 +84,18 @@ int main(int argc, char** argv) {
       const double flops = c.flops_per_image(side) * options.batch;
       const std::string name = std::string(Model::preset_type::name) + "/" + std::to_string(side) + "px/batch" +
                                std::to_string(options.batch) + "/threads" +
-                               std::to_string(default_thread_pool().size()) + "/" + options.compute;
+                               std::to_string(default_thread_pool().size()) + "/" + options.compute +
+                               (options.prepack ? "/prepacked" : "");
       // One untimed pass first, as PyTorch's side does: the weights' pages are touched, the workspace
       // has grown and the position table for this grid is made before any timing.
       Context<backend::cpu> ctx;
       ctx.set_matmul_precision(precision);
+      ctx.set_weight_prepacking(options.prepack);
       const int last[] = {-1};
+      const auto first = std::chrono::steady_clock::now();
       model.forward(ctx, pixels.view(), last, [](int, CView<float, 3>) {});
+      std::fprintf(stderr, "untimed first pass%s: %.3f s\n", options.prepack ? " (packs the weights)" : "",
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - first).count());
       benchmark::RegisterBenchmark(
           name.c_str(),
           [&](benchmark::State& state) {

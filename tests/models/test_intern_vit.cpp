@@ -2,7 +2,7 @@
 // every hidden state of tiny models of both families, both namings, f32 and bf16 weights, at the
 // native resolution and at one that needs position-embedding interpolation, on the reference and cpu
 // backends (the cpu one also in bf16 precision on every ISA path); the runtime-shaped path;
-// hidden-state selection; no allocation after the first pass; load errors.
+// hidden-state selection; pre-packed weights; no allocation after the first pass; load errors.
 #include <catch2/catch.hpp>
 
 #include "cpu_isa.hpp"
@@ -92,6 +92,31 @@ TEST_CASE("InternViT on the cpu in bf16 precision stays within 1e-2 of f32 arith
   run(tiny300m, "tiny300m_f32");
   auto tiny300m_bf16 = models::load_intern_vit<presets::TinyViT300MStyle, backend::cpu>(vision("tiny300m_orig_bf16"));
   run(tiny300m_bf16, "tiny300m_bf16w");
+}
+
+TEST_CASE("a cpu forward pass with pre-packed weights gives the per-call result bit for bit", "[intern_vit]") {
+  // Context::set_weight_prepacking: the weights are packed on the first pass (into the WeightStore's
+  // slots) and read packed on the second; the products run the same kernels on the same bytes.
+  const auto pixels = io::read_npy_f32<4>(vision("pixels_native.npy"));
+  const std::vector<int> last{-1};
+  const auto last_hidden = [&](auto& model, Context<backend::cpu>& ctx) {
+    std::vector<float> values;
+    model.forward(ctx, pixels.view(), last,
+                  [&](int, CView<float, 3> hidden) { for_each_element(hidden, [&](float v) { values.push_back(v); }); });
+    return values;
+  };
+  for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+    INFO("precision " << cpu::precision_name(precision));
+    auto model = models::load_intern_vit<presets::TinyViT6BStyle, backend::cpu>(vision("tiny6b_orig_bf16"));
+    Context<backend::cpu> per_call, prepacked;
+    per_call.set_matmul_precision(precision);
+    prepacked.set_matmul_precision(precision);
+    prepacked.set_weight_prepacking(true);
+    const std::vector<float> want = last_hidden(model, per_call);
+    REQUIRE(last_hidden(model, prepacked) == want);  // packs
+    REQUIRE(last_hidden(model, prepacked) == want);  // reads the packed panels
+    REQUIRE(last_hidden(model, per_call) == want);   // the checkpoint is still there after packing
+  }
 }
 
 TEST_CASE("a cpu forward pass allocates nothing once its workspace has grown", "[intern_vit]") {

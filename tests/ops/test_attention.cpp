@@ -1,11 +1,12 @@
 // attention: the reference against PyTorch's F.scaled_dot_product_attention (fixtures from
 // tests/golden/ops/make_attention.py), the cpu backend (every ISA path, so every kernel set, in f32
 // and bf16 precision) against the reference over a shape grid with Q/K/V as strided views of packed
-// projections, and the argument checks.
+// projections, the amx kernel set on emulated tiles, and the argument checks.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 
+#include "amx_emulator.hpp"
 #include "cpu_isa.hpp"
 #include "grid.hpp"
 #include "internvl/backend/cpu/attention.hpp"
@@ -196,7 +197,7 @@ void check_output(const CView<float, 4>& got, const CView<float, 4>& want, const
 
 // Runs `run(out, operands, case)` on a NaN-poisoned output and compares with the reference.
 template <class Run>
-void check_against_reference(std::span<const Case> cases, Run run) {
+void check_against_reference(std::span<const Case> cases, Run run, double tolerance = 1e-5) {
   Context<backend::reference> ref;
   std::uint64_t seed = 100;
   for (const Case& c : cases) {
@@ -208,7 +209,7 @@ void check_against_reference(std::span<const Case> cases, Run run) {
     ops::attention(ref, want.view(), in.q, in.k, in.v, in.options(c));
     testing::poison(got.view());
     run(got.view(), in, c);
-    check_output(got.view(), want.view(), c, 1e-5);
+    check_output(got.view(), want.view(), c, tolerance);
   }
 }
 
@@ -263,6 +264,33 @@ TEST_CASE("cpu attention matches the reference on every path, in f32 and bf16 pr
       }
     });
   }
+}
+
+TEST_CASE("the amx attention kernels match the reference on emulated tiles", "[attention]") {
+  // The amx path's kernel set on the AMX emulator (support/amx_emulator.hpp), run by flash.hpp as on
+  // the hardware: every grid case it serves (head dims of whole 32s) but the InternViT-sized ones, and
+  // key counts that end inside a 32-key chunk, odd, with causal trimming and masks.
+  if (!cpu::cpu_features().avx512_bf16) {
+    WARN("this CPU lacks AVX512-BF16, which the amx kernels' packing uses: they are not tested here");
+    return;
+  }
+  using Emulated = cpu::attention::AmxKernels<testing::EmulatedTiles>;
+  std::vector<Case> cases = {{1, 77, 77, 2, 32, true, Mask::holes},
+                             {1, 100, 77, 2, 32, false, Mask::holes},
+                             {2, 50, 161, 1, 96, false, Mask::holes_and_blind_batch},
+                             {1, 33, 300, 2, 64, false, Mask::holes}};
+  for (const Case& c : kGrid) {
+    if (Emulated::fits(c.head_dim) && c.queries * c.keys * c.heads <= 300'000) {
+      cases.push_back(c);
+    }
+  }
+  Context<backend::cpu> cpu;
+  check_against_reference(
+      cases,
+      [&](View<float, 4> out, const Operands& in, const Case& c) {
+        cpu::attention::flash_attention<Emulated>(cpu, out, in.q, in.k, in.v, in.options(c));
+      },
+      kBf16Tolerance);
 }
 
 TEST_CASE("cpu attention splits work over any number of threads", "[attention]") {

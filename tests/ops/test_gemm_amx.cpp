@@ -1,11 +1,12 @@
 // The GEMM's amx path (gemm/kernel_amx.hpp). On every CPU with AVX512-BF16 its kernel set runs on
 // emulated tiles (support/amx_emulator.hpp) through the same driver as the hardware's, against the
 // reference on operands rounded to bf16, over awkward shapes (tile, K-block and N-block edges, odd K,
-// K = 0), strided rows, batches, every weight dtype and epilogue; the emulator's TDPBF16PS is checked
+// K = 0), strided rows, batches, every weight dtype and epilogue, and with B prepacked (bit for bit); the emulator's TDPBF16PS is checked
 // against the SDM's layout of a 16 × 32 by 32 × 16 product. On a CPU with AMX (Linux permission
 // granted) the hardware tiles are checked against the emulator bit for bit, and test_linear,
 // test_matmul and the model tests also run the amx path itself (for_each_cpu_isa).
 #include <catch2/catch.hpp>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -70,9 +71,24 @@ void check_emulated_against_reference(const Case& c, ThreadPool& pool) {
     ops::linear(ref, want.view(), x_rounded.view().slice(1, 0, c.k), w_rounded.view(), b, act);
     testing::poison(y_storage.view());
     const CView<W, 2> w_view = w.view();
-    cpu::packed::gemm_with(amx::kernel_set<testing::EmulatedTiles>(), pool, ws, as_batch(got),
-                           as_batch(x_storage.view().slice(1, 0, c.k)), WeightView<3>(as_batch(w_view)),
-                           {.bias = b, .gelu = c.gelu});
+    const cpu::packed::KernelSet ks = amx::kernel_set<testing::EmulatedTiles>();
+    const auto run = [&](View<float, 2> y, const std::byte* prepacked) {
+      cpu::packed::gemm_with(ks, pool, ws, as_batch(y), as_batch(x_storage.view().slice(1, 0, c.k)),
+                             WeightView<3>(as_batch(w_view)), {.bias = b, .gelu = c.gelu}, prepacked);
+    };
+    run(got, nullptr);
+    // B packed once for the kernel set (gemm/prepack.hpp): the same bytes, the same bits.
+    Tensor<float, 2> again(Extents<2>{c.m, c.n});
+    testing::poison(again.view());
+    const auto panels = c.k > 0 ? cpu::packed::prepack(ks, pool, WeightView<2>(w_view)) : nullptr;
+    run(again.view(), panels.get());
+    bool same = true;
+    for (index_t i = 0; i < c.m; ++i) {
+      for (index_t j = 0; j < c.n; ++j) {
+        same = same && std::bit_cast<std::uint32_t>(again(i, j)) == std::bit_cast<std::uint32_t>(got(i, j));
+      }
+    }
+    REQUIRE(same);
   });
   // products of bf16 values are exact in f32: only the order of the additions differs
   REQUIRE(testing::relative_l2(got, want.view()) < 1e-5);

@@ -3,9 +3,10 @@
 // InternViT shapes and awkward ones, with and without bias and GELU, with strided rows, in f32 and
 // in bf16 precision (where bf16 products run, against the reference on operands rounded to bf16;
 // elsewhere against the exact f32 product); the GELU epilogue against the exact formula;
-// INTERNVL_CPU_ISA handling; shape errors; workspace reuse.
+// INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "cpu_isa.hpp"
@@ -173,6 +174,49 @@ TEST_CASE("cpu linear matches the reference at InternViT shapes", "[linear]") {
   };
   for (const Case& c : testing::sized(cases, 1)) {
     check_cpu_against_reference(c);
+  }
+}
+
+TEST_CASE("cpu linear with pre-packed weights gives the per-call result bit for bit", "[linear]") {
+  // A weight with a PackSlot (as a WeightStore gives it) in a context with weight prepacking: packed
+  // once for the path and precision in use (gemm/prepack.hpp), then read packed; the same kernels on
+  // the same bytes, so the same bits. A slot packed for other kernels is not used.
+  const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
+  const Extents<3> shapes[] = {{3, 17, 5}, {5, 0, 7}, {33, 2 * kc + 8, 97}, {4, 13, 2 * nc + 51}, {257, 1024, 200}};
+  for (const auto& [m, k, n] : shapes) {
+    const auto x = testing::random_tensor(Extents<2>{m, k}, 5);
+    const auto bias = testing::random_tensor(Extents<1>{n}, 6);
+    const auto w_f32 = testing::random_tensor(Extents<2>{n, k}, 7, -0.1f, 0.1f);
+    for (DType weights : {DType::f32, DType::bf16}) {
+      visit_dtype(weights, [&]<class W>(W) {
+        const auto w = testing::convert<W>(w_f32);
+        testing::for_each_cpu_isa([&](cpu::Isa isa) {
+          PackSlot other_kernels;  // filled for f32 products, then offered to bf16 ones
+          for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+            INFO("M " << m << " K " << k << " N " << n << " weights " << name_of(weights) << " precision "
+                      << cpu::precision_name(precision));
+            Context<backend::cpu> per_call, prepacked;
+            per_call.set_matmul_precision(precision);
+            prepacked.set_matmul_precision(precision);
+            prepacked.set_weight_prepacking(true);
+            PackSlot slot;
+            const WeightView<2> packable = WeightView<2>(w.view()).with_pack_slot(&slot);
+            Tensor<float, 2> want(Extents<2>{m, n}), got(Extents<2>{m, n});
+            ops::linear(per_call, want.view(), x.view(), w.view(), bias.view(), ops::Activation::gelu);
+            for (int pass = 0; pass < 2; ++pass) {  // packs, then reads the packed panels
+              testing::poison(got.view());
+              ops::linear(prepacked, got.view(), x.view(), packable, bias.view(), ops::Activation::gelu);
+              REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+            }
+            REQUIRE(slot.layout == (k > 0 ? &cpu::packed::kernel_set(isa, precision) : nullptr));
+            testing::poison(got.view());
+            ops::linear(prepacked, got.view(), x.view(), WeightView<2>(w.view()).with_pack_slot(&other_kernels),
+                        bias.view(), ops::Activation::gelu);
+            REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+          }
+        });
+      });
+    }
   }
 }
 

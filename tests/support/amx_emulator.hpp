@@ -118,6 +118,10 @@ struct EmulatedTiles {
     load(cpu::packed::amx::b_tile(C), p, stride);
   }
   template <int R, int C>
+  static void load_c(const void* p, std::int64_t stride) {
+    load(cpu::packed::amx::c_tile(R, C), p, stride);
+  }
+  template <int R, int C>
   static void zero_c() {
     zero(cpu::packed::amx::c_tile(R, C));
   }

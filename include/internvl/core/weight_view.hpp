@@ -3,12 +3,26 @@
 // convolutions) take a WeightView and dispatch once per call on its dtype:
 //   w.visit([&]<class T>(CView<T, 2> typed) { ... });
 // Any CView<T, Rank> of an element type converts to a WeightView<Rank> implicitly.
+// A weight kept by models::WeightStore also carries a PackSlot: room for a form of the same matrix
+// that a backend's kernels read faster (the cpu GEMM's pre-packed panels, backend/cpu/gemm/prepack.hpp),
+// filled by that backend on first use if asked to. Views made from a WeightView (reshape, as) drop it.
 #pragma once
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
 
 #include "internvl/core/dtype.hpp"
 #include "internvl/core/tensor_view.hpp"
 
 namespace internvl {
+
+struct PackSlot {
+  std::once_flag filled;
+  const void* layout = nullptr;  // whose layout `data` holds (the backend's tag), nullptr while empty
+  const void* source = nullptr;  // the weight it was made from
+  std::shared_ptr<const std::byte> data;
+};
 
 template <std::size_t Rank>
 class WeightView {
@@ -31,6 +45,14 @@ class WeightView {
   index_t size(int dim) const { return shape_[dim]; }
   index_t stride(int dim) const { return strides_[dim]; }
   bool empty() const { return data_ == nullptr; }
+
+  // The slot of a weight kept by a WeightStore (nullptr otherwise), and this view with slot `slot`.
+  PackSlot* pack_slot() const { return pack_slot_; }
+  WeightView with_pack_slot(PackSlot* slot) const {
+    WeightView w = *this;
+    w.pack_slot_ = slot;
+    return w;
+  }
 
   // The typed view; T must be the stored dtype.
   template <class T>
@@ -57,6 +79,7 @@ class WeightView {
   DType dtype_ = DType::f32;
   Extents<Rank> shape_{};
   Extents<Rank> strides_{};
+  PackSlot* pack_slot_ = nullptr;
 };
 
 template <std::size_t Rank>

@@ -1,7 +1,8 @@
 // WeightStore<Backend, T>: where a model that computes in T keeps the weights it runs with, and for how long.
 // On the host backends, matrices stay where the checkpoint's memory mapping has them (zero-copy, in
 // their stored dtype), vectors/tables become f32 copies owned by the store, and matrices computed on the
-// host stay f32. The CUDA backend specialises the store (backend/cuda/weight_store.cuh) to upload
+// host stay f32. Every matrix gets a PackSlot owned by the store (filled only by a cpu context with
+// weight pre-packing on: Context<backend::cpu>::set_weight_prepacking). The CUDA backend specialises the store (backend/cuda/weight_store.cuh) to upload
 // everything once, matrices converted to the compute dtype T.
 #pragma once
 
@@ -18,10 +19,14 @@ namespace internvl::models {
 template <class Backend, class T = default_activation_t<Backend>>
 class WeightStore {
  public:
-  // A matrix the kernels will read as it is stored.
+  // A matrix the kernels will read as it is stored, with a PackSlot (core/weight_view.hpp) that the
+  // store owns, for the cpu GEMM's pre-packed panels when a context asks for them.
   template <std::size_t Rank>
   WeightView<Rank> matrix(const WeightView<Rank>& stored) {
-    return stored;
+    auto slot = std::make_shared<PackSlot>();
+    PackSlot* raw = slot.get();
+    owned_.push_back(std::move(slot));
+    return stored.with_pack_slot(raw);
   }
 
   // A vector or table widened to f32 and kept for the store's lifetime.
@@ -42,7 +47,7 @@ class WeightStore {
   // A matrix computed on the host (a transposed projection, a classifier's class weights), kept.
   template <std::size_t Rank>
   WeightView<Rank> keep_matrix(Tensor<float, Rank>&& t) {
-    return WeightView<Rank>(keep(std::move(t)));
+    return matrix(WeightView<Rank>(keep(std::move(t))));
   }
 
  private:

@@ -1,6 +1,7 @@
 // Context<backend::cpu>: the thread pool the kernels split their work over (the shared default
-// pool unless one is given), the scratch arena of a forward pass, and the precision of the matrix
-// products (precision.hpp: f32 unless set to bf16, which the ops read on every call).
+// pool unless one is given), the scratch arena of a forward pass, the precision of the matrix
+// products (precision.hpp: f32 unless set to bf16, which the ops read on every call), and whether
+// linear layers read a model's weights pre-packed (off unless set).
 #pragma once
 
 #include "internvl/backend/cpu/precision.hpp"
@@ -24,10 +25,19 @@ class Context<backend::cpu> {
   cpu::Precision matmul_precision() const { return matmul_precision_; }
   void set_matmul_precision(cpu::Precision p) { matmul_precision_ = p; }
 
+  // Whether linear layers pack a model's weights once, on first use, for the kernels of the
+  // precision and ISA path in use, and read them packed from then on (gemm/prepack.hpp) instead of
+  // packing them on every call. Off by default: the packed copy takes memory (a bf16 checkpoint's
+  // size with bf16 products, twice that with f32 ones), the checkpoint's pages are handed back to
+  // the OS after packing.
+  bool weight_prepacking() const { return weight_prepacking_; }
+  void set_weight_prepacking(bool on) { weight_prepacking_ = on; }
+
  private:
   ThreadPool* pool_;
   Workspace<> workspace_;
   cpu::Precision matmul_precision_ = cpu::Precision::f32;
+  bool weight_prepacking_ = false;
 };
 
 }  // namespace internvl

@@ -1,5 +1,5 @@
 // Fused attention, flash-attention style, over a kernel set (kernels_avx512.hpp, kernels_avx512_bf16.hpp,
-// kernels_portable.hpp).
+// kernels_amx.hpp, kernels_portable.hpp).
 // For a block of queries, key/value blocks stream past while each query row keeps, in f32,
 //   m = running max of its scores,  l = running Σ 2^(s − m),  O = running Σ 2^(s − m) · v;
 // a new key block with max m' rescales the old state by α = 2^(m − m') before adding its own terms,
@@ -144,8 +144,14 @@ void run_items(Context<backend::cpu>& ctx, const Problem& pb) {
                                 round_up(pb.items.block_rows, TileRows), pb.width);
   }
   ctx.pool().run(parts, [&](index_t t) {
+    if constexpr (requires { Kernels::thread_begin(); }) {  // a kernel set with per-thread state (AMX tiles)
+      Kernels::thread_begin();
+    }
     for (index_t item = bounds[t]; item < bounds[t + 1]; ++item) {
       process_item<Kernels, TileRows, Direct>(pb, scratch[t], item);
+    }
+    if constexpr (requires { Kernels::thread_end(); }) {
+      Kernels::thread_end();
     }
   });
 }

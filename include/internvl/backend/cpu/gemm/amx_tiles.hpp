@@ -8,8 +8,9 @@
 // flushed to zero), i.e. a 16 × 32 by 32 × 16 product whose B operand holds k in pairs.
 // kTileConfig gives all eight tiles 16 rows of 64 bytes (palette 1); edges are zero-padded by
 // packing, so one configuration serves every tile.
-// HardwareTiles is the instruction layer of the library; tests put an emulation of the same
-// instructions (tests/support/amx_emulator.hpp) in its place to check the kernel on CPUs without AMX.
+// HardwareTiles is the instruction layer of the library (the GEMM's kernel_amx.hpp, attention's
+// kernels_amx.hpp); tests put an emulation of the same instructions (tests/support/amx_emulator.hpp)
+// in its place to check the kernels on CPUs without AMX.
 // GCC's tile intrinsics are asm statements that name their tile in the instruction text (so the
 // tile numbers below are literals) and do not tell the compiler that they read or write memory: each
 // load and store here is fenced by a compiler barrier, so that packing before a load and reading
@@ -73,6 +74,19 @@ struct HardwareTiles {
       _tile_loadd(6, p, stride);
     } else {
       _tile_loadd(7, p, stride);
+    }
+  }
+  template <int R, int C>
+  INTERNVL_TARGET_AMX static void load_c(const void* p, index_t stride) {
+    compiler_barrier();
+    if constexpr (c_tile(R, C) == 0) {
+      _tile_loadd(0, p, stride);
+    } else if constexpr (c_tile(R, C) == 1) {
+      _tile_loadd(1, p, stride);
+    } else if constexpr (c_tile(R, C) == 2) {
+      _tile_loadd(2, p, stride);
+    } else {
+      _tile_loadd(3, p, stride);
     }
   }
   template <int R, int C>

@@ -63,6 +63,7 @@ using PackB = void (*)(const void* b, index_t ldb, index_t cols, index_t kc, int
 
 struct KernelSet {
   int mr = 0;                     // micro-tile rows
+  int row_unit = 1;               // M is spread over the A panels in units of this many rows
   int nr = 0;                     // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)
   int lanes = 0;                  // f32 lanes per vector register; nr / lanes vectors per row
   index_t kc = 0;                 // K block (a multiple of k_step): one A panel and the B panel streaming past it

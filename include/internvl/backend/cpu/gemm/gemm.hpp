@@ -11,6 +11,7 @@
 // over the threads (or is large) is split by matrix instead. Tiny products run on one thread. The
 // path (kernel_set: ISA × precision) is chosen per call; the packing buffers come from the workspace.
 // packed::gemm_with runs a given KernelSet (tests run the amx path's on emulated tiles with it).
+// A model's weights can be packed once instead (prepack.hpp; Context<backend::cpu>::set_weight_prepacking).
 #pragma once
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "internvl/backend/cpu/gemm/kernel_avx512.hpp"
 #include "internvl/backend/cpu/gemm/kernel_avx512_bf16.hpp"
 #include "internvl/backend/cpu/gemm/macro_kernel.hpp"
+#include "internvl/backend/cpu/gemm/prepack.hpp"
 #include "internvl/backend/cpu/isa.hpp"
 #include "internvl/backend/cpu/precision.hpp"
 #include "internvl/core/thread_pool.hpp"
@@ -50,9 +52,10 @@ inline const KernelSet& kernel_set(Isa isa, Precision precision) {
   return isa == Isa::amx ? amx::kKernels : avx512_bf16::kKernels;
 }
 
-// gemm_batched with the kernels `ks` (which the caller makes sure this CPU can run).
+// gemm_batched with the kernels `ks` (which the caller makes sure this CPU can run); for a batch of
+// one, b_prepacked may hold B's panels packed for ks (prepack.hpp).
 inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a,
-                      const WeightView<3>& b, GemmEpilogue epilogue) {
+                      const WeightView<3>& b, GemmEpilogue epilogue, const std::byte* b_prepacked = nullptr) {
   constexpr std::string_view where = "cpu::gemm";
   const index_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(1);
   INTERNVL_CHECK(b.size(0) == batch && b.size(2) == k && c.shape() == (Extents<3>{batch, m, n}), where, "A ",
@@ -74,6 +77,7 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
              .ldb = b.stride(1),
              .b_size = static_cast<index_t>(size_of(b.dtype())),
              .pack_b = ks.pack_b_for(b.dtype()),
+             .b_prepacked = batch == 1 ? b_prepacked : nullptr,
              .c = c.data(),
              .ldc = c.stride(1),
              .bias = epilogue.bias.data(),
@@ -90,9 +94,9 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   const double flops = 2.0 * static_cast<double>(batch * m * n) * static_cast<double>(std::max<index_t>(k, 1));
   const index_t threads = std::clamp<index_t>(static_cast<index_t>(flops / kMinFlopsPerThread), 1, pool.size());
   const index_t a_bytes = packed_a_bytes(ks, m, k);
-  const index_t b_bytes = packed_b_block_bytes(ks);
+  const index_t b_bytes = x.b_prepacked != nullptr ? 0 : packed_b_block_bytes(ks);
   auto scope = ws.scope();
-  std::byte* b_blocks = ws.allocate<std::byte>(static_cast<std::size_t>(threads * b_bytes));
+  std::byte* b_blocks = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, threads * b_bytes)));
 
   if (batch % threads == 0 || batch >= 8 * threads) {  // one matrix per thread at a time
     std::byte* a_packed = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, threads * a_bytes)));
@@ -127,14 +131,20 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
   packed::gemm_with(packed::kernel_set(isa, precision), pool, ws, c, a, b, epilogue);
 }
 
-// C = act(A · Bᵀ + bias): A [M, K], B [N, K], C [M, N].
+// C = act(A · Bᵀ + bias): A [M, K], B [N, K], C [M, N]. With prepack_weights, a B that has a PackSlot
+// (a model's weight) is packed once for this path and read prepacked from then on (prepack.hpp).
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
-                 GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa()) {
+                 GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
+                 bool prepack_weights = false) {
+  INTERNVL_CHECK(supports(cpu_features(), isa), "cpu::gemm", "this CPU lacks ", isa_name(isa));
   const auto add_batch = []<class T>(TensorView<T, 2> v) {
     return TensorView<T, 3>(v.data(), {1, v.size(0), v.size(1)}, {0, v.stride(0), v.stride(1)});
   };
   const WeightView<3> b3 = b.visit([&]<class T>(CView<T, 2> typed) { return WeightView<3>(add_batch(typed)); });
-  gemm_batched(pool, ws, add_batch(c), add_batch(a), b3, epilogue, precision, isa);
+  const packed::KernelSet& ks = packed::kernel_set(isa, precision);
+  const bool prepackable = prepack_weights && a.size(1) == b.size(1) && (b.size(1) <= 1 || b.stride(1) == 1);
+  packed::gemm_with(ks, pool, ws, add_batch(c), add_batch(a), b3, epilogue,
+                    prepackable ? packed::prepacked_panels(ks, pool, b) : nullptr);
 }
 
 }  // namespace internvl::cpu

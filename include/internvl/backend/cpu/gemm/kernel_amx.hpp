@@ -31,7 +31,23 @@ struct TileBlock {
   alignas(64) float values[kRows * kCols];
 };
 
-// Multiplies the tile's A and B panels into `out` (RowTiles × ColTiles accumulator tiles).
+// Calls op.template operator()<r, c>() for the accumulator tiles C(r, c) in use, r < RowTiles, c < ColTiles.
+template <int RowTiles, int ColTiles, class Op>
+[[gnu::always_inline]] inline void for_each_c_tile(Op&& op) {
+  op.template operator()<0, 0>();
+  if constexpr (ColTiles == 2) {
+    op.template operator()<0, 1>();
+  }
+  if constexpr (RowTiles == 2) {
+    op.template operator()<1, 0>();
+    if constexpr (ColTiles == 2) {
+      op.template operator()<1, 1>();
+    }
+  }
+}
+
+// Multiplies the tile's A and B panels into `out` (RowTiles × ColTiles accumulator tiles). The
+// lambdas carry the target too, so that the tile instructions inline into them.
 template <class Tiles, int RowTiles, int ColTiles>
 INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, TileBlock& out) {
   const auto* a = static_cast<const std::byte*>(t.a);  // [chunks][kRows] tile rows of 64 bytes
@@ -39,16 +55,7 @@ INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, TileBlock& out) {
   constexpr index_t b_stride = kCols * 4;              // bytes between pair rows of B
   constexpr index_t b_chunk = kTileK / 2 * b_stride;   // bytes of 32 k of B
   const index_t chunks = (t.kc + kTileK - 1) / kTileK;
-  Tiles::template zero_c<0, 0>();
-  if constexpr (ColTiles == 2) {
-    Tiles::template zero_c<0, 1>();
-  }
-  if constexpr (RowTiles == 2) {
-    Tiles::template zero_c<1, 0>();
-    if constexpr (ColTiles == 2) {
-      Tiles::template zero_c<1, 1>();
-    }
-  }
+  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template zero_c<R, C>(); });
   for (index_t q = 0; q < chunks; ++q) {
     Tiles::template load_a<0>(a + q * kRows * kTileBytes, kTileBytes);
     if constexpr (RowTiles == 2) {
@@ -58,30 +65,14 @@ INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, TileBlock& out) {
     if constexpr (ColTiles == 2) {
       Tiles::template load_b<1>(b + q * b_chunk + kTileBytes, b_stride);
     }
-    Tiles::template multiply_add<0, 0>();
-    if constexpr (ColTiles == 2) {
-      Tiles::template multiply_add<0, 1>();
-    }
-    if constexpr (RowTiles == 2) {
-      Tiles::template multiply_add<1, 0>();
-      if constexpr (ColTiles == 2) {
-        Tiles::template multiply_add<1, 1>();
-      }
-    }
+    for_each_c_tile<RowTiles, ColTiles>(
+        [&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template multiply_add<R, C>(); });
     prefetch_slot<kRows, kCols>(t, 2 * q);
     prefetch_slot<kRows, kCols>(t, 2 * q + 1);
   }
-  constexpr index_t out_stride = kCols * sizeof(float);
-  Tiles::template store_c<0, 0>(out.values, out_stride);
-  if constexpr (ColTiles == 2) {
-    Tiles::template store_c<0, 1>(out.values + kTileCols, out_stride);
-  }
-  if constexpr (RowTiles == 2) {
-    Tiles::template store_c<1, 0>(out.values + kTileRows * kCols, out_stride);
-    if constexpr (ColTiles == 2) {
-      Tiles::template store_c<1, 1>(out.values + kTileRows * kCols + kTileCols, out_stride);
-    }
-  }
+  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX {
+    Tiles::template store_c<R, C>(out.values + R * kTileRows * kCols + C * kTileCols, kCols * sizeof(float));
+  });
 }
 
 // C[0:rows, 0:cols] (=|+=) the block, + bias, GELU (MicroTile's epilogue).
@@ -126,6 +117,7 @@ void tile(const MicroTile& t) {
 template <class Tiles>
 constexpr KernelSet kernel_set() {
   return KernelSet{.mr = kRows,
+                   .row_unit = kTileRows,
                    .nr = kCols,
                    .lanes = kTileCols,
                    .kc = 512,

@@ -28,6 +28,7 @@ struct Operands {
   index_t ldb = 0;
   index_t b_size = 0;
   PackB pack_b = nullptr;  // the kernel set's packer for B's stored dtype
+  const std::byte* b_prepacked = nullptr;  // or all of B already packed (prepack.hpp): no packing per call
   float* c = nullptr;
   index_t ldc = 0;
   const float* bias = nullptr;
@@ -47,9 +48,19 @@ inline Range part(index_t n, index_t parts, index_t i) {
 
 inline index_t k_blocks(const KernelSet& ks, index_t k) { return std::max<index_t>(1, ceil_div(k, ks.kc)); }
 
-// The rows of A panel i: M is spread evenly over ceil(M / mr) panels (257 rows: 26 of 8 and 7 of
-// 7, not 32 of 8 and one of 1, which would run at a fraction of the FMA rate).
-inline Range panel_rows(const KernelSet& ks, index_t m, index_t i) { return part(m, ceil_div(m, ks.mr), i); }
+// Where the K block at k0 of panel j lies in prepacked panels of B with K = k (prepack.hpp).
+inline index_t prepacked_offset(const KernelSet& ks, index_t k, index_t j, index_t k0) {
+  return j * ks.panel_bytes(ks.nr, k) + ks.panel_bytes(ks.nr, k0);
+}
+
+// The rows of A panel i: M is spread evenly over ceil(M / mr) panels, in whole units of row_unit
+// rows (257 rows, 8-row panels: 26 of 8 and 7 of 7, not 32 of 8 and one of 1, which would run at a
+// fraction of the FMA rate; 32-row AMX panels in 16-row tiles: 8 of 32 and one of 1, computing 272
+// rows, where 9 panels of 28-29 rows would compute 288).
+inline Range panel_rows(const KernelSet& ks, index_t m, index_t i) {
+  const Range units = part(ceil_div(m, ks.row_unit), ceil_div(m, ks.mr), i);
+  return {units.begin * ks.row_unit, std::min(units.end * ks.row_unit, m)};
+}
 
 // Bytes of packed A for all its panels and K blocks.
 inline index_t packed_a_bytes(const KernelSet& ks, index_t m, index_t k) {
@@ -139,17 +150,19 @@ inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed
     const index_t j1 = std::min(j.end, j0 + block_panels);
     for (index_t kb = 0; kb < kbs; ++kb) {
       const index_t k0 = kb * ks.kc, kc = std::min(ks.kc, x.k - k0);
-      for (index_t jj = j0; jj < j1; ++jj) {
+      for (index_t jj = j0; jj < j1 && x.b_prepacked == nullptr; ++jj) {
         const index_t n0 = jj * ks.nr;
         x.pack_b(x.b + (n0 * x.ldb + k0) * x.b_size, x.ldb, std::min<index_t>(ks.nr, x.n - n0), kc, ks.nr,
                  b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc));
       }
       const index_t tiles = (p.end - p.begin) * (j1 - j0);
-      NextBlockPrefetch next;  // the next K block of these columns, or the first of the next columns
-      if (kb + 1 < kbs) {
+      // The next K block of these columns, or the first of the next columns (nothing, with prepacked
+      // panels: those are read where they lie).
+      NextBlockPrefetch next;
+      if (x.b_prepacked == nullptr && kb + 1 < kbs) {
         next =
             NextBlockPrefetch(x, j0 * ks.nr, std::min(x.n, j1 * ks.nr), k0 + kc, std::min(ks.kc, x.k - k0 - kc), tiles);
-      } else if (j1 < j.end) {
+      } else if (x.b_prepacked == nullptr && j1 < j.end) {
         const index_t j2 = std::min(j.end, j1 + block_panels);
         next = NextBlockPrefetch(x, j1 * ks.nr, std::min(x.n, j2 * ks.nr), 0, std::min(ks.kc, x.k), tiles);
       }
@@ -167,7 +180,8 @@ inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed
         for (index_t jj = j0; jj < j1; ++jj) {
           const index_t n0 = jj * ks.nr;
           t.cols = static_cast<int>(std::min<index_t>(ks.nr, x.n - n0));
-          t.b = b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc);
+          t.b = x.b_prepacked != nullptr ? x.b_prepacked + prepacked_offset(ks, x.k, jj, k0)
+                                         : b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc);
           t.c = x.c + rows.begin * x.ldc + n0;
           t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;
           next.assign(t);
