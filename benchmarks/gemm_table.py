@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs bench_gemm (benchmarks/ops/bench_gemm.cpp) and prints our GEMM against Eigen's (and, with
 --torch, PyTorch's F.linear) in GFLOP/s per shape and thread count, with the fraction of the ceiling
-measured in the same run: the f32 FMA peak for f32 products, the vdpbf16ps peak for bf16 ones.
+measured in the same run: the f32 FMA peak for f32 products, for bf16 ones the AMX TDPBF16PS peak
+on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
 (Precision::bf16, bf16 weights; compared with torch bf16).
 
@@ -14,7 +15,7 @@ PyTorch runs after bench_gemm, in one process per thread count, same shapes, sam
 
 Usage: python3 benchmarks/gemm_table.py [--binary build/benchmarks/ops/bench_gemm]
                                         [--repetitions 5] [--min-time 0.5] [--filter REGEX]
-                                        [--isa avx2|avx512|avx512_bf16]   (forces our path: INTERNVL_CPU_ISA)
+                                        [--isa avx2|avx512|avx512_bf16|amx]   (forces our path: INTERNVL_CPU_ISA)
                                         [--stat median|best|both] [--torch]
 """
 import argparse
@@ -97,8 +98,9 @@ def torch_rates(shapes, threads_list, repetitions, min_time):
     return rates
 
 
-def print_table(table, torch, stat):
+def print_table(table, torch, stat, isa):
     peaks = {(what, t): v for (what, _, t), v in table.items() if what.endswith("_peak")}
+    bf16_peak = "amx_peak" if isa == "amx" else "dpbf16_peak"
     print(f"\n{stat} of the repetitions; ceilings in GFLOP/s (wall, CPU time): " + "; ".join(
         f"{what} {t} thread{'s' if t > 1 else ''} {v[0]:.1f}, {v[1]:.1f}" for (what, t), v in sorted(peaks.items())))
     shapes = sorted({(s, t) for (what, s, t) in table if s is not None}, key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
@@ -114,7 +116,7 @@ def print_table(table, torch, stat):
                 ours = table.get((what, shape, threads))
                 if ours is None:
                     continue
-                peak = peaks.get((peak_name, threads))
+                peak = peaks.get((bf16_peak if peak_name == "dpbf16_peak" else peak_name, threads))
                 theirs = torch.get((torch_dtype, shape, threads))
                 torch_rate = pick(theirs, stat)[clock] if theirs else None
                 use_eigen = eigen is not None and torch_dtype == "f32"
@@ -135,7 +137,7 @@ def main():
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--filter", default=".", help="only benchmarks whose name matches (plus the peaks)")
-    parser.add_argument("--isa", choices=["avx2", "avx512", "avx512_bf16"],
+    parser.add_argument("--isa", choices=["avx2", "avx512", "avx512_bf16", "amx"],
                         help="force our GEMM's path (default: the best present)")
     parser.add_argument("--stat", choices=["median", "best", "both"], default="median",
                         help="statistic over the repetitions (both: one table each)")
@@ -158,7 +160,7 @@ def main():
         print(f"PyTorch {subprocess.run([sys.executable, '-c', 'import torch; print(torch.__version__)'], check=True, stdout=subprocess.PIPE, text=True).stdout.strip()}, "
               f"load average after it {os.getloadavg()[0]:.1f}")
     for stat in stats:
-        print_table(tables[stat], torch, stat)
+        print_table(tables[stat], torch, stat, context.get("cpu_isa"))
     return 0
 
 

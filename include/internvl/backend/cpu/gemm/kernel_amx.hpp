@@ -2,11 +2,13 @@
 // (pack_amx.hpp). Per 32 k: two A tiles (16 rows × 32 k, 1 KB each, contiguous in the packed A
 // panel), two B tiles (16 pairs of k × 16 columns, rows 128 bytes apart in the packed B panel), four
 // TDPBF16PS (amx_tiles.hpp), each 16 · 16 · 32 multiply-adds in f32.
-// Accumulators start at zero in every K block; they are stored to a 32 × 32 f32 buffer on the stack,
-// and the epilogue goes from there to C with masked AVX-512 stores: + C (later K blocks), + bias,
-// GELU (the AVX-512 kernel's), only the tile's rows and columns. So one kernel serves every tile: at
-// an edge, rows and columns past M and N are zeros of the packing, and tiles wholly past them
-// (the second row or column of tiles) are skipped. On an N-block sized for L2, per tile it also
+// A whole 32 × 32 tile without bias or GELU (every K block but the last, and bias-free products)
+// goes straight between the accumulators and C: loaded from C in later K blocks, stored to C. Any
+// other tile starts at zero and is stored to a 32 × 32 f32 buffer on the stack, and the epilogue
+// goes from there to C with masked AVX-512 stores: + C (later K blocks), + bias, GELU (the AVX-512
+// kernel's), only the tile's rows and columns. So one kernel serves every tile: at an edge, rows and
+// columns past M and N are zeros of the packing, and tiles wholly past them (the second row or
+// column of tiles) are skipped. On an N-block sized for L2, per tile it also
 // prefetches a line of C and of the next B block's source rows every 16 k (prefetch_slot).
 // Templated on the tile instructions (Tiles): HardwareTiles in the library, an emulation in the tests.
 // K blocks of 512 (A panel 32 KB, L1), N blocks of 512 (packed B block 512 KB, L2): sized for the 48 KB
@@ -46,16 +48,24 @@ template <int RowTiles, int ColTiles, class Op>
   }
 }
 
-// Multiplies the tile's A and B panels into `out` (RowTiles × ColTiles accumulator tiles). The
-// lambdas carry the target too, so that the tile instructions inline into them.
+// out (=|+=) the tile's A panel · B panel, RowTiles × ColTiles accumulator tiles of 16 × 16 floats
+// at out (rows out_stride bytes apart); `add` loads them from out first. The lambdas carry the target
+// too, so that the tile instructions inline into them.
 template <class Tiles, int RowTiles, int ColTiles>
-INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, TileBlock& out) {
+INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t out_stride, bool add) {
+  const auto c_tile_at = [&](int r, int c) { return out + r * kTileRows * (out_stride / 4) + c * kTileCols; };
   const auto* a = static_cast<const std::byte*>(t.a);  // [chunks][kRows] tile rows of 64 bytes
   const auto* b = static_cast<const std::byte*>(t.b);  // [chunks · 16][kCols] pairs
   constexpr index_t b_stride = kCols * 4;              // bytes between pair rows of B
   constexpr index_t b_chunk = kTileK / 2 * b_stride;   // bytes of 32 k of B
   const index_t chunks = (t.kc + kTileK - 1) / kTileK;
-  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template zero_c<R, C>(); });
+  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX {
+    if (add) {
+      Tiles::template load_c<R, C>(c_tile_at(R, C), out_stride);
+    } else {
+      Tiles::template zero_c<R, C>();
+    }
+  });
   for (index_t q = 0; q < chunks; ++q) {
     Tiles::template load_a<0>(a + q * kRows * kTileBytes, kTileBytes);
     if constexpr (RowTiles == 2) {
@@ -70,9 +80,8 @@ INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, TileBlock& out) {
     prefetch_slot<kRows, kCols>(t, 2 * q);
     prefetch_slot<kRows, kCols>(t, 2 * q + 1);
   }
-  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX {
-    Tiles::template store_c<R, C>(out.values + R * kTileRows * kCols + C * kTileCols, kCols * sizeof(float));
-  });
+  for_each_c_tile<RowTiles, ColTiles>(
+      [&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template store_c<R, C>(c_tile_at(R, C), out_stride); });
 }
 
 // C[0:rows, 0:cols] (=|+=) the block, + bias, GELU (MicroTile's epilogue).
@@ -99,17 +108,22 @@ INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const Mic
 
 template <class Tiles>
 void tile(const MicroTile& t) {
+  if (t.rows == kRows && t.cols == kCols && t.bias == nullptr && !t.gelu) {
+    multiply_tiles<Tiles, 2, 2>(t, t.c, t.ldc * 4, t.accumulate);
+    return;
+  }
   TileBlock block;
+  constexpr index_t block_stride = kCols * 4;
   if (t.rows > kTileRows) {
     if (t.cols > kTileCols) {
-      multiply_tiles<Tiles, 2, 2>(t, block);
+      multiply_tiles<Tiles, 2, 2>(t, block.values, block_stride, false);
     } else {
-      multiply_tiles<Tiles, 2, 1>(t, block);
+      multiply_tiles<Tiles, 2, 1>(t, block.values, block_stride, false);
     }
   } else if (t.cols > kTileCols) {
-    multiply_tiles<Tiles, 1, 2>(t, block);
+    multiply_tiles<Tiles, 1, 2>(t, block.values, block_stride, false);
   } else {
-    multiply_tiles<Tiles, 1, 1>(t, block);
+    multiply_tiles<Tiles, 1, 1>(t, block.values, block_stride, false);
   }
   store_block(block, t);
 }
