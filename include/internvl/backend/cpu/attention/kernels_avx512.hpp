@@ -73,18 +73,16 @@ template <int Group>
 // Σ (f ln2)^k / k! to degree 6 (relative error < 2e-7), then scaled by 2^n with vscalefps, which
 // gives 0 once 2^n underflows. x is clamped at -200 so that -inf (a hidden key) gives 0, not NaN.
 [[gnu::target("avx512f"), gnu::always_inline]] inline __m512 exp2_nonpositive(__m512 x) {
-  constexpr double kLn2 = 0.6931471805599453;
-  constexpr double c1 = kLn2, c2 = c1 * kLn2 / 2, c3 = c2 * kLn2 / 3, c4 = c3 * kLn2 / 4, c5 = c4 * kLn2 / 5,
-                   c6 = c5 * kLn2 / 6;
+  namespace c = exp2_taylor;
   x = _mm512_max_ps(x, _mm512_set1_ps(-200.0f));
   const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 f = _mm512_sub_ps(x, n);
-  __m512 p = _mm512_set1_ps(static_cast<float>(c6));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(static_cast<float>(c5)));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(static_cast<float>(c4)));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(static_cast<float>(c3)));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(static_cast<float>(c2)));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(static_cast<float>(c1)));
+  __m512 p = _mm512_set1_ps(c::c6);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c5));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c4));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c3));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c2));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c1));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
 }

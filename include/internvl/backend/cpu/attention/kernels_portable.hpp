@@ -27,11 +27,28 @@ inline float reduce_max(const VecF& v) {
 
 // Lanes whose column c + lane lies in [0, visible).
 inline VecF::batch_bool_type first_lanes(index_t c, index_t visible) {
-  alignas(64) float lane_index[kLanes];
-  for (index_t l = 0; l < kLanes; ++l) {
-    lane_index[l] = static_cast<float>(c + l);
-  }
-  return VecF::load_aligned(lane_index) < VecF(static_cast<float>(visible));
+  alignas(64) static constexpr float kLaneIndex[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  static_assert(kLanes <= 16);
+  return VecF::load_aligned(kLaneIndex) < VecF(static_cast<float>(visible - c));
+}
+
+// 2^x for x <= 0, as kernels_avx512.hpp's exp2_nonpositive: x = n + f with n = round(x), |f| <= 1/2,
+// 2^f by the Taylor polynomial of online_softmax.hpp, times 2^n built from its exponent bits. x is
+// clamped at -127, whose exponent bits are those of 0: -inf (a hidden key) and x below about -126.5
+// give exactly 0, as vscalefps's underflow does on the AVX-512 path.
+inline VecF exp2_nonpositive(VecF x) {
+  namespace c = exp2_taylor;
+  x = xsimd::max(x, VecF(-127.0f));
+  const VecF n = xsimd::nearbyint(x);
+  const VecF f = x - n;
+  VecF p = xsimd::fma(VecF(c::c6), f, VecF(c::c5));
+  p = xsimd::fma(p, f, VecF(c::c4));
+  p = xsimd::fma(p, f, VecF(c::c3));
+  p = xsimd::fma(p, f, VecF(c::c2));
+  p = xsimd::fma(p, f, VecF(c::c1));
+  p = xsimd::fma(p, f, VecF(1.0f));
+  const auto exponent_bits = (xsimd::to_int(n) + 127) << 23;
+  return p * xsimd::bitwise_cast<VecF>(exponent_bits);
 }
 
 // acc[r][c] += a[r · a_stride] · b[c · kLanes + l]: one rank-1 step of either product (zmm_tile.hpp's
@@ -162,15 +179,14 @@ struct PortableKernels : F32Packing {
     }
   }
 
+  // Lanes at or past `visible` are masked only in the vectors that hold some (the last visible one).
   static float softmax_row(float* s, const float* bias, index_t visible, index_t cols, float& row_max, float& row_sum) {
     const VecF neg_inf(-std::numeric_limits<float>::infinity());
-    auto seen_scores = [&](index_t c) {
-      const VecF x = bias != nullptr ? load(s + c) + load(bias + c) : load(s + c);
-      return xsimd::select(portable::first_lanes(c, visible), x, neg_inf);
-    };
+    auto scores = [&](index_t c) { return bias != nullptr ? load(s + c) + load(bias + c) : load(s + c); };
     VecF vmax = neg_inf;
     for (index_t c = 0; c < visible; c += kLanes) {
-      vmax = xsimd::max(vmax, seen_scores(c));
+      const VecF x = scores(c);
+      vmax = xsimd::max(vmax, c + kLanes <= visible ? x : xsimd::select(portable::first_lanes(c, visible), x, neg_inf));
     }
     const float new_max = std::max(row_max, portable::reduce_max(vmax));
     if (new_max == -std::numeric_limits<float>::infinity()) {
@@ -179,8 +195,13 @@ struct PortableKernels : F32Packing {
     }
     VecF vsum(0.0f);
     for (index_t c = 0; c < cols; c += kLanes) {
-      const VecF p =
-          xsimd::select(portable::first_lanes(c, visible), xsimd::exp2(seen_scores(c) - VecF(new_max)), VecF(0.0f));
+      VecF p(0.0f);
+      if (c < visible) {
+        p = portable::exp2_nonpositive(scores(c) - VecF(new_max));
+        if (c + kLanes > visible) {
+          p = xsimd::select(portable::first_lanes(c, visible), p, VecF(0.0f));
+        }
+      }
       store(s + c, p);
       vsum += p;
     }
