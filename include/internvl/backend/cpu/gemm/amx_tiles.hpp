@@ -11,10 +11,9 @@
 // HardwareTiles is the instruction layer of the library (the GEMM's kernel_amx.hpp, attention's
 // kernels_amx.hpp); tests put an emulation of the same instructions (tests/support/amx_emulator.hpp)
 // in its place to check the kernels on CPUs without AMX.
-// GCC's tile intrinsics are asm statements that name their tile in the instruction text (so the
-// tile numbers below are literals) and do not tell the compiler that they read or write memory: each
-// load and store here is fenced by a compiler barrier, so that packing before a load and reading
-// after a store are not reordered around it.
+// The tile instructions are written as asm statements, with the tile number an immediate operand
+// (GCC's intrinsics take only a literal, and do not tell the compiler that loads and stores touch
+// memory; these say so with "memory" clobbers). Only LDTILECFG and TILERELEASE use the intrinsics.
 #pragma once
 
 #include <immintrin.h>
@@ -59,79 +58,45 @@ struct HardwareTiles {
   INTERNVL_TARGET_AMX static void release() { _tile_release(); }
 
   template <int R>
-  INTERNVL_TARGET_AMX static void load_a(const void* p, index_t stride) {
-    compiler_barrier();
-    if constexpr (R == 0) {
-      _tile_loadd(4, p, stride);
-    } else {
-      _tile_loadd(5, p, stride);
-    }
+  static void load_a(const void* p, index_t stride) {
+    load<a_tile(R)>(p, stride);
   }
   template <int C>
-  INTERNVL_TARGET_AMX static void load_b(const void* p, index_t stride) {
-    compiler_barrier();
-    if constexpr (C == 0) {
-      _tile_loadd(6, p, stride);
-    } else {
-      _tile_loadd(7, p, stride);
-    }
+  static void load_b(const void* p, index_t stride) {
+    load<b_tile(C)>(p, stride);
   }
   template <int R, int C>
-  INTERNVL_TARGET_AMX static void load_c(const void* p, index_t stride) {
-    compiler_barrier();
-    if constexpr (c_tile(R, C) == 0) {
-      _tile_loadd(0, p, stride);
-    } else if constexpr (c_tile(R, C) == 1) {
-      _tile_loadd(1, p, stride);
-    } else if constexpr (c_tile(R, C) == 2) {
-      _tile_loadd(2, p, stride);
-    } else {
-      _tile_loadd(3, p, stride);
-    }
+  static void load_c(const void* p, index_t stride) {
+    load<c_tile(R, C)>(p, stride);
   }
   template <int R, int C>
-  INTERNVL_TARGET_AMX static void zero_c() {
-    if constexpr (c_tile(R, C) == 0) {
-      _tile_zero(0);
-    } else if constexpr (c_tile(R, C) == 1) {
-      _tile_zero(1);
-    } else if constexpr (c_tile(R, C) == 2) {
-      _tile_zero(2);
-    } else {
-      _tile_zero(3);
-    }
+  static void zero_c() {
+    __asm__ volatile("tilezero %%tmm%c0" : : "i"(c_tile(R, C)));
   }
-  // C(R, C) += A(R) · B(C)
+  // C(R, C) += A(R) · B(C); AT&T order: B, A, C (Intel syntax: tdpbf16ps C, A, B).
   template <int R, int C>
-  INTERNVL_TARGET_AMX static void multiply_add() {
-    if constexpr (c_tile(R, C) == 0) {
-      _tile_dpbf16ps(0, 4, 6);
-    } else if constexpr (c_tile(R, C) == 1) {
-      _tile_dpbf16ps(1, 4, 7);
-    } else if constexpr (c_tile(R, C) == 2) {
-      _tile_dpbf16ps(2, 5, 6);
-    } else {
-      _tile_dpbf16ps(3, 5, 7);
-    }
+  static void multiply_add() {
+    __asm__ volatile("{tdpbf16ps %%tmm%c0, %%tmm%c1, %%tmm%c2|tdpbf16ps %%tmm%c2, %%tmm%c1, %%tmm%c0}"
+                     :
+                     : "i"(b_tile(C)), "i"(a_tile(R)), "i"(c_tile(R, C)));
   }
   template <int R, int C>
-  INTERNVL_TARGET_AMX static void store_c(void* p, index_t stride) {
-    if constexpr (c_tile(R, C) == 0) {
-      _tile_stored(0, p, stride);
-    } else if constexpr (c_tile(R, C) == 1) {
-      _tile_stored(1, p, stride);
-    } else if constexpr (c_tile(R, C) == 2) {
-      _tile_stored(2, p, stride);
-    } else {
-      _tile_stored(3, p, stride);
-    }
-    compiler_barrier(p);
+  static void store_c(void* p, index_t stride) {
+    __asm__ volatile("{tilestored %%tmm%c0, (%1,%2,1)|tilestored [%1+%2*1], %%tmm%c0}"
+                     :
+                     : "i"(c_tile(R, C)), "r"(p), "r"(stride)
+                     : "memory");
   }
 
  private:
-  // p's memory (and any other) may have changed: the compiler may neither keep values of it in
-  // registers across the barrier nor move stores to it past the barrier.
-  static void compiler_barrier(const void* p = nullptr) { __asm__ volatile("" : : "r"(p) : "memory"); }
+  // The "memory" clobbers make the compiler finish stores before a load and re-read memory after a store.
+  template <int Tile>
+  static void load(const void* p, index_t stride) {
+    __asm__ volatile("{tileloadd (%1,%2,1), %%tmm%c0|tileloadd %%tmm%c0, [%1+%2*1]}"
+                     :
+                     : "i"(Tile), "r"(p), "r"(stride)
+                     : "memory");
+  }
 };
 
 }  // namespace internvl::cpu::packed::amx
