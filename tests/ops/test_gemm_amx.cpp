@@ -1,14 +1,16 @@
 // The GEMM's amx path (gemm/kernel_amx.hpp). On every CPU with AVX512-BF16 its kernel set runs on
 // emulated tiles (support/amx_emulator.hpp) through the same driver as the hardware's, against the
 // reference on operands rounded to bf16, over awkward shapes (tile, K-block and N-block edges, odd K,
-// K = 0), strided rows, batches, every weight dtype and epilogue, and with B prepacked (bit for bit); the emulator's TDPBF16PS is checked
-// against the SDM's layout of a 16 × 32 by 32 × 16 product. On a CPU with AMX (Linux permission
-// granted) the hardware tiles are checked against the emulator bit for bit, and test_linear,
-// test_matmul and the model tests also run the amx path itself (for_each_cpu_isa).
+// K = 0), strided rows, batches, every weight dtype and epilogue, and with B prepacked (bit for bit).
+// The emulator's TDPBF16PS is checked against the SDM's layout of a 16 × 32 by 32 × 16 product and,
+// bit for bit, against results recorded on AMX hardware (tests/golden/ops/amx). On a CPU with AMX
+// (Linux permission granted) the hardware tiles are checked against the emulator bit for bit, and
+// test_linear, test_matmul and the model tests also run the amx path itself (for_each_cpu_isa).
 #include <catch2/catch.hpp>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <vector>
 
 #include "amx_emulator.hpp"
@@ -178,6 +180,46 @@ TEST_CASE("emulated TDPBF16PS is the SDM's 16 x 32 by 32 x 16 product with k in 
   }
   SECTION("a tile instruction without a configuration is refused") {
     REQUIRE_THROWS_WITH((Tiles::zero_c<0, 0>()), Catch::Contains("before LDTILECFG"));
+  }
+}
+
+// One TDPBF16PS on full tiles as recorded on an AMX CPU by tests/golden/ops/amx/record_tdpbf16ps.cpp.
+struct RecordedProduct {
+  std::uint16_t a[16][32], b[16][32];
+  float c_in[16][16], c_out[16][16];
+};
+static_assert(sizeof(RecordedProduct) == 4096);
+
+TEST_CASE("emulated TDPBF16PS reproduces the hardware's results bit for bit", "[gemm_amx]") {
+  // 40 recorded products: moderate values with denormals and zeros, wide exponents with cancellation,
+  // and sparse operands where the order of the additions decides the last bit.
+  const std::string path = testing::golden_path("ops/amx/tdpbf16ps.bin");
+  std::ifstream file(path, std::ios::binary);
+  REQUIRE(file.good());
+  std::vector<RecordedProduct> records;
+  for (RecordedProduct r; file.read(reinterpret_cast<char*>(&r), sizeof(r));) {
+    records.push_back(r);
+  }
+  REQUIRE(records.size() == 40);
+  using Tiles = testing::EmulatedTiles;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const RecordedProduct& r = records[i];
+    Tiles::configure();
+    Tiles::load_c<0, 0>(r.c_in, 64);
+    Tiles::load_a<0>(r.a, 64);
+    Tiles::load_b<0>(r.b, 64);
+    Tiles::multiply_add<0, 0>();
+    float c[16][16];
+    Tiles::store_c<0, 0>(c, 64);
+    Tiles::release();
+    int differing = 0;
+    for (int m = 0; m < 16; ++m) {
+      for (int n = 0; n < 16; ++n) {
+        differing += std::bit_cast<std::uint32_t>(c[m][n]) != std::bit_cast<std::uint32_t>(r.c_out[m][n]);
+      }
+    }
+    INFO("record " << i << " of " << path);
+    REQUIRE(differing == 0);
   }
 }
 
