@@ -1,6 +1,8 @@
 // GEMM at InternViT shapes, ours and Eigen's side by side, and the machine's ceilings:
 //   BM_gemm_ours_{f32,bf16}  C = A·Bᵀ with the cpu backend's packed GEMM in f32, B stored as f32 or bf16
 //   BM_gemm_ours_bf16c       the same with bf16 operands (Precision::bf16: vdpbf16ps where the CPU has it)
+//   BM_gemm_ours_bf16c_prepacked  the same with B packed once, before the timed loop, as a model's weights
+//                            are under Context<backend::cpu>::set_weight_prepacking (prepack.hpp)
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads
 //   BM_fma_peak              independent f32 FMAs in registers on every thread: the f32 ceiling
 //   BM_dpbf16_peak           independent vdpbf16ps in registers on every thread: the bf16 ceiling
@@ -45,15 +47,23 @@ void set_gflops(benchmark::State& state, index_t m, index_t k, index_t n) {
 }
 
 template <class W>
-void run_ours(benchmark::State& state, cpu::Precision precision = cpu::Precision::f32) {
+void run_ours(benchmark::State& state, cpu::Precision precision = cpu::Precision::f32, bool prepacked = false) {
   const index_t m = state.range(0), k = state.range(1), n = state.range(2);
   ThreadPool pool(static_cast<int>(state.range(3)));
   Workspace<> ws;
   const auto a = filled<float>(Extents<2>{m, k}, 1);
   const auto b = filled<W>(Extents<2>{n, k}, 2);
   Tensor<float, 2> c(Extents<2>{m, n});
+  PackSlot slot;
+  const WeightView<2> weight = prepacked ? WeightView<2>(b.view()).with_pack_slot(&slot) : WeightView<2>(b.view());
+  const auto product = [&] {
+    cpu::gemm(pool, ws, c.view(), a.view(), weight, {}, precision, cpu::active_isa(), prepacked);
+  };
+  if (prepacked) {
+    product();  // packs B into the slot
+  }
   for (auto _ : state) {
-    cpu::gemm(pool, ws, c.view(), a.view(), b.view(), {}, precision);
+    product();
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -63,6 +73,7 @@ void run_ours(benchmark::State& state, cpu::Precision precision = cpu::Precision
 void BM_gemm_ours_f32(benchmark::State& state) { run_ours<float>(state); }
 void BM_gemm_ours_bf16(benchmark::State& state) { run_ours<bf16>(state); }
 void BM_gemm_ours_bf16c(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16); }
+void BM_gemm_ours_bf16c_prepacked(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16, true); }
 
 void BM_gemm_eigen(benchmark::State& state) {
   using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -237,6 +248,7 @@ BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Measu
 BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
+BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 
 int main(int argc, char** argv) {
