@@ -96,10 +96,11 @@ class StoredTensor {
   }
 
  private:
+  // The caller has checked that the rank is R.
   template <class T, std::size_t R>
   CView<T, R> typed_unchecked() const {
     Extents<R> extents{};
-    std::copy(shape_.begin(), shape_.end(), extents.begin());
+    std::copy_n(shape_.begin(), R, extents.begin());
     return {reinterpret_cast<const T*>(bytes_.data()), extents};  // the parser guarantees alignment
   }
 
