@@ -9,6 +9,11 @@
 //                            (2 flops per bf16 product, 4 per lane and instruction; skipped without AVX512-BF16)
 //   BM_amx_peak              TDPBF16PS into four independent accumulator tiles on every thread: the AMX
 //                            ceiling (16·16·32 products per instruction; skipped without the amx path)
+//   BM_microkernel/PATH      one path's micro-tile kernel alone, 1 thread, on panels packed beforehand
+//                            (kc deep, accumulating into an L1-resident C tile): b_block:0 reuses one
+//                            B panel (all in L1), b_block:1 cycles through the panels of a B block of
+//                            nc columns (from L2, as in the GEMM's inner loop). Against the ceilings above it
+//                            separates the kernel's own rate from what the driver and packing cost.
 // On the amx path (INTERNVL_CPU_ISA, default where present) BM_gemm_ours_bf16c runs the AMX kernels.
 // Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
 // from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
@@ -228,6 +233,48 @@ void BM_fma_peak(benchmark::State& state) {
   run_peak(state, cpu::active_isa() == cpu::Isa::avx2 ? fma_avx2 : fma_avx512);
 }
 
+// One kernel set's micro-tile kernel on packed panels (see the header): one B panel, or a whole B block.
+void BM_microkernel(benchmark::State& state, cpu::Isa isa, cpu::Precision precision) {
+  if (!cpu::supports(cpu::cpu_features(), isa)) {
+    state.SkipWithError("this CPU lacks the path");
+    return;
+  }
+  const cpu::packed::KernelSet& ks = cpu::packed::kernel_set(isa, precision);
+  const index_t kc = ks.kc, b_panels = state.range(0) != 0 ? ks.nc / ks.nr : 1;
+  const auto a = filled<float>(Extents<2>{ks.mr, kc}, 1);
+  const auto b = filled<bf16>(Extents<2>{b_panels * ks.nr, kc}, 2);
+  Workspace<> ws;  // 64-byte aligned, as the GEMM's own buffers
+  const index_t b_panel_bytes = ks.panel_bytes(ks.nr, kc);
+  std::byte* a_panel = ws.allocate<std::byte>(static_cast<std::size_t>(ks.panel_bytes(ks.mr, kc)));
+  std::byte* b_block = ws.allocate<std::byte>(static_cast<std::size_t>(b_panels * b_panel_bytes));
+  ks.pack_a(a.data(), kc, ks.mr, kc, ks.mr, a_panel);
+  for (index_t j = 0; j < b_panels; ++j) {
+    ks.pack_b_for(DType::bf16)(b.data() + j * ks.nr * kc, kc, ks.nr, kc, ks.nr, b_block + j * b_panel_bytes);
+  }
+  alignas(64) std::array<float, 32 * 32> c{};  // the largest micro-tile (amx: 32 x 32)
+  cpu::packed::MicroTile tile{.a = a_panel, .c = c.data(), .ldc = ks.nr, .kc = kc, .accumulate = true,
+                              .rows = ks.mr, .cols = ks.nr};
+  const cpu::packed::MicroKernel kernel =
+      ks.tile_kernel != nullptr ? ks.tile_kernel : ks.kernels[ks.mr - 1][ks.nr / ks.lanes - 1];
+  if (ks.thread_begin != nullptr) {
+    ks.thread_begin();
+  }
+  for (auto _ : state) {
+    for (index_t j = 0; j < b_panels; ++j) {
+      tile.b = b_block + j * b_panel_bytes;
+      kernel(tile);
+    }
+    benchmark::ClobberMemory();
+  }
+  if (ks.thread_end != nullptr) {
+    ks.thread_end();
+  }
+  benchmark::DoNotOptimize(c.data());
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * ks.mr * ks.nr * static_cast<double>(kc * b_panels) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["b_panels"] = static_cast<double>(b_panels);
+}
+
 // M (tokens), K, N: 300M qkv and fc1 shapes at 257 / 1025 tokens, 6B fc1 at 1025 and 257 tokens.
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"});
@@ -245,6 +292,11 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK_CAPTURE(BM_microkernel, avx2, cpu::Isa::avx2, cpu::Precision::f32)->ArgName("b_block")->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_microkernel, avx512, cpu::Isa::avx512, cpu::Precision::f32)->ArgName("b_block")->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, cpu::Isa::avx512_bf16, cpu::Precision::bf16)
+    ->ArgName("b_block")->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_microkernel, amx, cpu::Isa::amx, cpu::Precision::bf16)->ArgName("b_block")->Arg(0)->Arg(1);
 BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
