@@ -78,6 +78,8 @@ def summarise(report, stat):
         if "GFLOP/s" not in b or b.get("run_type") != "iteration" or b.get("error_occurred"):
             continue
         m = NAME.match(b["run_name"])
+        if m is None:  # not a product or a peak (BM_microkernel): not in the table
+            continue
         threads = int(m["threads"])
         key = (m["what"], (int(m["m"]), int(m["k"]), int(m["n"])) if m["m"] else None, threads)
         # The process's CPU time counts only the time its threads ran: time taken by other programs
