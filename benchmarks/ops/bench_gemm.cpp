@@ -3,7 +3,8 @@
 //   BM_gemm_ours_bf16c       the same with bf16 operands (Precision::bf16: vdpbf16ps where the CPU has it)
 //   BM_gemm_ours_bf16c_prepacked  the same with B packed once, before the timed loop, as a model's weights
 //                            are under Context<backend::cpu>::set_weight_prepacking (prepack.hpp)
-//   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads
+//   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
+//                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
 //   BM_fma_peak              independent f32 FMAs in registers on every thread: the f32 ceiling
 //   BM_dpbf16_peak           independent vdpbf16ps in registers on every thread: the bf16 ceiling
 //                            (2 flops per bf16 product, 4 per lane and instruction; skipped without AVX512-BF16)
@@ -25,9 +26,8 @@
 #include <array>
 #include <cstdint>
 
-#include <Eigen/Core>
-
 #include "internvl/backend/cpu/gemm/gemm.hpp"
+#include "eigen_gemm.hpp"
 #include "internvl/core/tensor.hpp"
 
 using namespace internvl;
@@ -81,24 +81,20 @@ void BM_gemm_ours_bf16c(benchmark::State& state) { run_ours<bf16>(state, cpu::Pr
 void BM_gemm_ours_bf16c_prepacked(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16, true); }
 
 void BM_gemm_eigen(benchmark::State& state) {
-  using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const index_t m = state.range(0), k = state.range(1), n = state.range(2);
-  Eigen::setNbThreads(static_cast<int>(state.range(3)));
-  if (Eigen::nbThreads() != state.range(3)) {
+  if (!bench::eigen_set_threads(static_cast<int>(state.range(3)))) {
     state.SkipWithError("Eigen was built without OpenMP: it cannot use more than one thread");
     return;
   }
   const auto a = filled<float>(Extents<2>{m, k}, 1);
   const auto b = filled<float>(Extents<2>{n, k}, 2);
   Tensor<float, 2> c(Extents<2>{m, n});
-  const Eigen::Map<const Matrix> am(a.data(), m, k);
-  const Eigen::Map<const Matrix> bm(b.data(), n, k);
-  Eigen::Map<Matrix> cm(c.data(), m, n);
   for (auto _ : state) {
-    cm.noalias() = am * bm.transpose();
+    bench::eigen_gemm(a.data(), b.data(), c.data(), m, k, n);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
+  state.SetLabel(bench::eigen_simd());
   set_gflops(state, m, k, n);
 }
 
