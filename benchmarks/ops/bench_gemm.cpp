@@ -15,6 +15,9 @@
 //                            B panel (all in L1), b_block:1 cycles through the panels of a B block of
 //                            nc columns (from L2, as in the GEMM's inner loop). Against the ceilings above it
 //                            separates the kernel's own rate from what the driver and packing cost.
+//   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
+//                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
+//                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them
 // On the amx path (INTERNVL_CPU_ISA, default where present) BM_gemm_ours_bf16c runs the AMX kernels.
 // Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
 // from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
@@ -25,6 +28,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "internvl/backend/cpu/gemm/gemm.hpp"
 #include "eigen_gemm.hpp"
@@ -229,6 +233,28 @@ void BM_fma_peak(benchmark::State& state) {
   run_peak(state, cpu::active_isa() == cpu::Isa::avx2 ? fma_avx2 : fma_avx512);
 }
 
+// The bf16 products' kernel set with the K block and N block of the arguments, through the GEMM's driver.
+void BM_gemm_bf16c_blocking(benchmark::State& state) {
+  cpu::packed::KernelSet ks = cpu::packed::kernel_set(cpu::active_isa(), cpu::Precision::bf16);
+  ks.kc = state.range(0) / ks.k_step * ks.k_step;
+  ks.nc = std::max<index_t>(1, state.range(1) / ks.nr) * ks.nr;
+  constexpr index_t m = 1025, k = 3200, n = 4096;
+  ThreadPool pool(1);
+  Workspace<> ws;
+  const auto a = filled<float>(Extents<3>{1, m, k}, 1);
+  const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
+  Tensor<float, 3> c(Extents<3>{1, m, n});
+  for (auto _ : state) {
+    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), b.view(), {});
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_gflops(state, m, k, n);
+  state.counters["kc"] = static_cast<double>(ks.kc);
+  state.counters["nc"] = static_cast<double>(ks.nc);
+  state.SetLabel(std::string(cpu::isa_name(cpu::active_isa())));
+}
+
 // One kernel set's micro-tile kernel on packed panels (see the header): one B panel, or a whole B block.
 void BM_microkernel(benchmark::State& state, cpu::Isa isa, cpu::Precision precision) {
   if (!cpu::supports(cpu::cpu_features(), isa)) {
@@ -293,6 +319,12 @@ BENCHMARK_CAPTURE(BM_microkernel, avx512, cpu::Isa::avx512, cpu::Precision::f32)
 BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, cpu::Isa::avx512_bf16, cpu::Precision::bf16)
     ->ArgName("b_block")->Arg(0)->Arg(1);
 BENCHMARK_CAPTURE(BM_microkernel, amx, cpu::Isa::amx, cpu::Precision::bf16)->ArgName("b_block")->Arg(0)->Arg(1);
+BENCHMARK(BM_gemm_bf16c_blocking)
+    ->ArgNames({"kc", "nc"})
+    ->ArgsProduct({{256, 512, 768, 1024}, {256, 512, 1024}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime();
 BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
