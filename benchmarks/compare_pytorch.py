@@ -18,9 +18,10 @@ Our runs are given as STORAGE:COMPUTE pairs (--ours): the weights' stored dtype 
 precision of the matrix products (f32; or bf16: operands rounded to bf16, f32 accumulation, where the
 CPU has AVX512-BF16; see docs/gemm.md).
 
-The machine's ceilings are measured in the same run (bench_gemm's BM_fma_peak and BM_dpbf16_peak, at
-the start, per thread count, from CPU time) and every row gives its CPU-time rate as a fraction of
-both.
+The machine's ceilings are measured in the same run (bench_gemm's BM_fma_peak, BM_dpbf16_peak and
+BM_amx_peak, at the start, per thread count, from CPU time) and every row gives its CPU-time rate as a
+fraction of the f32 one and of the bf16 one: AMX's where the CPU has AMX (our bf16 products run on its
+tiles there), vdpbf16ps's elsewhere.
 
   python3 benchmarks/compare_pytorch.py [--models 300M-224,300M-448,6B-224] [--threads 1,2] [--repeat 3]
                                         [--rounds 2] [--ours bf16:f32,f32:f32,bf16:bf16] [--json FILE]
@@ -115,7 +116,7 @@ def pytorch(config, side, dtype, threads):
 
 
 def ceilings():
-    """{(name, threads): GFLOP/s of CPU time x threads}, median of 5, for fma_peak and dpbf16_peak"""
+    """{(name, threads): GFLOP/s of CPU time x threads}, median of 5, for the peaks this CPU has"""
     cmd = [args.peaks, "--benchmark_filter=_peak", "--benchmark_format=json", "--benchmark_repetitions=5",
            "--benchmark_min_time=0.2"]
     report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
@@ -170,8 +171,9 @@ print(f"{args.rounds} rounds x {args.repeat} repetitions, median")
 peaks = ceilings()
 print("ceilings (GFLOP/s of CPU time): " + ", ".join(f"{name} {t} thread{'s' if t > 1 else ''} {v:.1f}"
                                                     for (name, t), v in sorted(peaks.items())))
+bf16_peak = "amx_peak" if any(name == "amx_peak" for name, _ in peaks) else "dpbf16_peak"
 print("wall: seconds per image and GFLOP/s of wall time; cpu: of the process's CPU time / threads; "
-      "of f32 / bf16 peak: the cpu rate over the ceilings\n")
+      f"of f32 / bf16 peak: the cpu rate over the ceilings (fma_peak / {bf16_peak})\n")
 columns = ["model", "thr", "load", "impl", "wall s", "GFLOP/s", "cpu s", "GFLOP/s", "of f32 peak", "of bf16 peak",
            "RSS GB", "wall vs torch f32", "bf16", "cpu vs torch f32", "bf16"]
 print("| " + " | ".join(columns) + " |")
@@ -191,7 +193,7 @@ for name in args.models.split(","):
             cpu_rate = total / cpu_s * 1e-9
             of_peak = lambda p: f"{cpu_rate / peaks[(p, threads)]:.0%}" if (p, threads) in peaks else "-"
             cells = [name, threads, f"{load:.1f}", impl, f"{wall:.3f}", f"{total / wall * 1e-9:.1f}", f"{cpu_s:.3f}",
-                     f"{cpu_rate:.1f}", of_peak("fma_peak"), of_peak("dpbf16_peak"), f"{rss:.2f}",
+                     f"{cpu_rate:.1f}", of_peak("fma_peak"), of_peak(bf16_peak), f"{rss:.2f}",
                      ratio("torch f32", 0), ratio("torch bf16", 0), ratio("torch f32", 1), ratio("torch bf16", 1)]
             print("| " + " | ".join(map(str, cells)) + " |", flush=True)
             rows.append({"model": name, "threads": threads, "load_average": load, "impl": impl, "seconds": wall,
