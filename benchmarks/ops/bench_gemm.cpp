@@ -30,8 +30,8 @@
 #include <cstdint>
 #include <string>
 
-#include "internvl/backend/cpu/gemm/gemm.hpp"
 #include "eigen_gemm.hpp"
+#include "internvl/backend/cpu/gemm/gemm.hpp"
 #include "internvl/core/tensor.hpp"
 
 using namespace internvl;
