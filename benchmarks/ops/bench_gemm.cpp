@@ -11,13 +11,17 @@
 //   BM_amx_peak              TDPBF16PS into four independent accumulator tiles on every thread: the AMX
 //                            ceiling (16·16·32 products per instruction; skipped without the amx path)
 //   BM_microkernel/PATH      one path's micro-tile kernel alone, 1 thread, on panels packed beforehand
-//                            (kc deep, accumulating into an L1-resident C tile): b_block:0 reuses one
-//                            B panel (all in L1), b_block:1 cycles through the panels of a B block of
-//                            nc columns (from L2, as in the GEMM's inner loop). Against the ceilings above it
-//                            separates the kernel's own rate from what the driver and packing cost.
+//                            (kc deep, from the arguments; accumulating into an L1-resident C tile):
+//                            b_block:0 reuses one B panel, b_block:1 cycles through the panels of a B
+//                            block of nc columns (from L2, as in the GEMM's inner loop). Against the
+//                            ceilings above it separates the kernel's own rate from what the driver and
+//                            packing cost; over kc it shows where the A panel and a B panel stop fitting
+//                            L1 together (amx at kc 512: 32 KB + 32 KB, more than a 48 KB L1D).
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
-//                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them
+//                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.
+//                            The grid reaches down to blocks whose M x nc block of C stays in L2 across
+//                            K blocks (nc 128: 0.5 MB), which matters once the products run at AMX rates.
 // On the amx path (INTERNVL_CPU_ISA, default where present) BM_gemm_ours_bf16c runs the AMX kernels.
 // Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
 // from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
@@ -262,7 +266,7 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, cpu::Precision precis
     return;
   }
   const cpu::packed::KernelSet& ks = cpu::packed::kernel_set(isa, precision);
-  const index_t kc = ks.kc, b_panels = state.range(0) != 0 ? ks.nc / ks.nr : 1;
+  const index_t kc = state.range(1) / ks.k_step * ks.k_step, b_panels = state.range(0) != 0 ? ks.nc / ks.nr : 1;
   const auto a = filled<float>(Extents<2>{ks.mr, kc}, 1);
   const auto b = filled<bf16>(Extents<2>{b_panels * ks.nr, kc}, 2);
   Workspace<> ws;  // 64-byte aligned, as the GEMM's own buffers
@@ -295,6 +299,12 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, cpu::Precision precis
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * ks.mr * ks.nr * static_cast<double>(kc * b_panels) * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
   state.counters["b_panels"] = static_cast<double>(b_panels);
+  state.counters["kc"] = static_cast<double>(kc);
+}
+
+// b_block 0 / 1 (one B panel / a whole B block) at K blocks of 128, 256 and 512.
+void microkernel_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"b_block", "kc"})->ArgsProduct({{0, 1}, {128, 256, 512}});
 }
 
 // M (tokens), K, N: 300M qkv and fc1 shapes at 257 / 1025 tokens, 6B fc1 at 1025 and 257 tokens.
@@ -314,14 +324,13 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(BM_microkernel, avx2, cpu::Isa::avx2, cpu::Precision::f32)->ArgName("b_block")->Arg(0)->Arg(1);
-BENCHMARK_CAPTURE(BM_microkernel, avx512, cpu::Isa::avx512, cpu::Precision::f32)->ArgName("b_block")->Arg(0)->Arg(1);
-BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, cpu::Isa::avx512_bf16, cpu::Precision::bf16)
-    ->ArgName("b_block")->Arg(0)->Arg(1);
-BENCHMARK_CAPTURE(BM_microkernel, amx, cpu::Isa::amx, cpu::Precision::bf16)->ArgName("b_block")->Arg(0)->Arg(1);
+BENCHMARK_CAPTURE(BM_microkernel, avx2, cpu::Isa::avx2, cpu::Precision::f32)->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, avx512, cpu::Isa::avx512, cpu::Precision::f32)->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, cpu::Isa::avx512_bf16, cpu::Precision::bf16)->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, amx, cpu::Isa::amx, cpu::Precision::bf16)->Apply(microkernel_args);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
-    ->ArgsProduct({{256, 512, 768, 1024}, {256, 512, 1024}})
+    ->ArgsProduct({{128, 256, 512, 1024}, {128, 256, 512, 1024}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();
