@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -38,7 +39,7 @@ void adaptive_avg_pool2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity
   INTERNVL_CHECK(y.size(2) >= 1 && y.size(3) >= 1, op, "y ", shape_string(y), " asks for an empty output");
   INTERNVL_CHECK(y.size(0) == x.size(0) && y.size(1) == x.size(1), op, "y ", shape_string(y), " and x ",
                  shape_string(x), " disagree on batch or channels");
-  AdaptiveAvgPool2d<Backend>::run(ctx, y, x);
+  detail::profiled(ctx, op, 0.0, [&] { AdaptiveAvgPool2d<Backend>::run(ctx, y, x); });
 }
 
 }  // namespace internvl::ops

@@ -7,6 +7,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -23,7 +24,7 @@ void add(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2>> 
   static_assert(computes_in<Backend, T>, "internvl: ops::add: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::add";
   detail::check_elementwise(op, "y", y, "a", a, "b", b);
-  Add<Backend>::run(ctx, y, a, b);
+  detail::profiled(ctx, op, 0.0, [&] { Add<Backend>::run(ctx, y, a, b); });
 }
 
 }  // namespace internvl::ops

@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -32,7 +33,7 @@ void assemble_tokens(Context<Backend>& ctx, View<T, 3> x, std::type_identity_t<C
   detail::check_dense_rows(op, "patch_tokens", patch_tokens);
   detail::check_dense_rows(op, "pos", pos);
   detail::check_dense_rows(op, "cls", cls);
-  AssembleTokens<Backend>::run(ctx, x, patch_tokens, cls, pos);
+  detail::profiled(ctx, op, 0.0, [&] { AssembleTokens<Backend>::run(ctx, x, patch_tokens, cls, pos); });
 }
 
 }  // namespace internvl::ops

@@ -12,6 +12,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -48,7 +49,8 @@ void attention(Context<Backend>& ctx, View<T, 4> out, std::type_identity_t<CView
   detail::check_dense_rows(op, "k", k);
   detail::check_dense_rows(op, "v", v);
   detail::check_dense_rows(op, "out", out);
-  Attention<Backend>::run(ctx, out, q, k, v, options);
+  detail::profiled(ctx, op, 2 * detail::multiply_add_flops(q.numel(), k.size(1)),
+                   [&] { Attention<Backend>::run(ctx, out, q, k, v, options); });
 }
 
 }  // namespace internvl::ops

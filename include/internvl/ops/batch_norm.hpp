@@ -8,6 +8,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -37,7 +38,9 @@ void batch_norm(Context<Backend>& ctx, View<T, Rank> y, std::type_identity_t<CVi
   detail::check_channel_norm(op, y, x, w, b, eps);
   detail::check_vector(op, "running_mean", running_mean, x.size(1));
   detail::check_vector(op, "running_var", running_var, x.size(1));
-  BatchNorm<Backend>::run(ctx, y, x, BatchNormParams{running_mean, running_var, w, b, eps});
+  detail::profiled(ctx, op, 0.0, [&] {
+    BatchNorm<Backend>::run(ctx, y, x, BatchNormParams{running_mean, running_var, w, b, eps});
+  });
 }
 
 }  // namespace internvl::ops

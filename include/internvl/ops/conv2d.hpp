@@ -10,6 +10,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -48,7 +49,8 @@ void conv2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<T, 4
                  conv_output_size(x.size(3), weight.size(3), stride[1], padding[1])});
   detail::check_optional_vector(op, "bias", bias, weight.size(0));
   detail::check_contiguous(op, "weight", weight);
-  Conv2d<Backend>::run(ctx, y, x, weight, bias, stride, padding);
+  detail::profiled(ctx, op, detail::multiply_add_flops(y.numel(), weight.size(1) * weight.size(2) * weight.size(3)),
+                   [&] { Conv2d<Backend>::run(ctx, y, x, weight, bias, stride, padding); });
 }
 
 }  // namespace internvl::ops

@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -33,7 +34,8 @@ void conv_transpose2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<
   detail::check_shape(op, "y", y, Extents<4>{x.size(0), weight.size(1), 2 * x.size(2), 2 * x.size(3)});
   detail::check_optional_vector(op, "bias", bias, weight.size(1));
   detail::check_contiguous(op, "weight", weight);
-  ConvTranspose2d<Backend>::run(ctx, y, x, weight, bias);
+  detail::profiled(ctx, op, detail::multiply_add_flops(y.numel(), x.size(1)),
+                   [&] { ConvTranspose2d<Backend>::run(ctx, y, x, weight, bias); });
 }
 
 }  // namespace internvl::ops

@@ -10,6 +10,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -33,7 +34,7 @@ void embedding(Context<Backend>& ctx, View<T, 2> out, CView<std::int32_t, 1> ids
     INTERNVL_CHECK(ids(n) >= 0 && ids(n) < table.size(0), op, "token id ", ids(n), " at position ", n,
                    " is outside the vocabulary [0, ", table.size(0), ")");
   }
-  Embedding<Backend>::run(ctx, out, ids, table);
+  detail::profiled(ctx, op, 0.0, [&] { Embedding<Backend>::run(ctx, out, ids, table); });
 }
 
 }  // namespace internvl::ops

@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -26,7 +27,7 @@ void layer_norm(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<
                 "internvl: ops::layer_norm: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::layer_norm";
   detail::check_channel_norm(op, y, x, w, b, eps);
-  LayerNorm<Backend>::run(ctx, y, x, w, b, eps);
+  detail::profiled(ctx, op, 0.0, [&] { LayerNorm<Backend>::run(ctx, y, x, w, b, eps); });
 }
 
 }  // namespace internvl::ops

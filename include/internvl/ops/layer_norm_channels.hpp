@@ -10,6 +10,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -27,7 +28,7 @@ void layer_norm_channels(Context<Backend>& ctx, View<T, 4> y, std::type_identity
                 "internvl: ops::layer_norm_channels: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::layer_norm_channels";
   detail::check_channel_norm(op, y, x, w, b, eps);
-  LayerNormChannels<Backend>::run(ctx, y, x, w, b, eps);
+  detail::profiled(ctx, op, 0.0, [&] { LayerNormChannels<Backend>::run(ctx, y, x, w, b, eps); });
 }
 
 }  // namespace internvl::ops

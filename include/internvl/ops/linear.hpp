@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -33,7 +34,8 @@ void linear(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2
   detail::check_dense_rows(op, "x", x);
   detail::check_dense_rows(op, "y", y);
   INTERNVL_CHECK(w.stride(1) == 1, op, "weight rows must be dense");
-  Linear<Backend>::run(ctx, y, x, w, bias, act);
+  detail::profiled(ctx, op, detail::multiply_add_flops(x.size(0) * w.size(0), w.size(1)),
+                   [&] { Linear<Backend>::run(ctx, y, x, w, bias, act); });
 }
 
 }  // namespace internvl::ops

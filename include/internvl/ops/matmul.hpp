@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -31,7 +32,8 @@ void matmul(Context<Backend>& ctx, View<T, 3> c, std::type_identity_t<CView<T, 3
   detail::check_dense_rows(op, "c", c);
   INTERNVL_CHECK(b.size(2) <= 1 || b.stride(2) == 1, op, "b must have dense rows (shape ", shape_string(b),
                  ", last stride ", b.stride(2), ")");
-  Matmul<Backend>::run(ctx, c, a, b);
+  detail::profiled(ctx, op, detail::multiply_add_flops(c.numel(), a.size(2)),
+                   [&] { Matmul<Backend>::run(ctx, c, a, b); });
 }
 
 }  // namespace internvl::ops

@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -26,7 +27,7 @@ void max_pool2d(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<
   constexpr std::string_view op = "ops::max_pool2d";
   INTERNVL_CHECK(x.size(2) >= 2 && x.size(3) >= 2, op, "x ", shape_string(x), " is smaller than the 2x2 window");
   detail::check_shape(op, "y", y, Extents<4>{x.size(0), x.size(1), x.size(2) / 2, x.size(3) / 2});
-  MaxPool2d<Backend>::run(ctx, y, x);
+  detail::profiled(ctx, op, 0.0, [&] { MaxPool2d<Backend>::run(ctx, y, x); });
 }
 
 }  // namespace internvl::ops

@@ -8,6 +8,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -28,7 +29,7 @@ void mean_tokens(Context<Backend>& ctx, View<T, 2> out, std::type_identity_t<CVi
                  ") is empty or outside the ", x.size(1), " tokens of x ", shape_string(x));
   detail::check_dense_rows(op, "x", x);
   detail::check_dense_rows(op, "out", out);
-  MeanTokens<Backend>::run(ctx, out, x, begin, end);
+  detail::profiled(ctx, op, 0.0, [&] { MeanTokens<Backend>::run(ctx, out, x, begin, end); });
 }
 
 }  // namespace internvl::ops

@@ -9,6 +9,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -30,7 +31,7 @@ void patchify(Context<Backend>& ctx, View<T, 3> patches, std::type_identity_t<CV
   detail::check_shape(op, "patches", patches, Extents<3>{pixels.size(0), grid_h * grid_w, pixels.size(1) * patch * patch});
   detail::check_dense_rows(op, "pixels", pixels);
   detail::check_dense_rows(op, "patches", patches);
-  Patchify<Backend>::run(ctx, patches, pixels, patch);
+  detail::profiled(ctx, op, 0.0, [&] { Patchify<Backend>::run(ctx, patches, pixels, patch); });
 }
 
 }  // namespace internvl::ops

@@ -10,6 +10,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -33,7 +34,7 @@ void pixel_shuffle(Context<Backend>& ctx, View<T, 3> out, std::type_identity_t<C
   detail::check_shape(op, "out", out, Extents<3>{in.size(0), in.size(1) / 4, 4 * in.size(2)});
   detail::check_dense_rows(op, "in", in);
   detail::check_dense_rows(op, "out", out);
-  PixelShuffle<Backend>::run(ctx, out, in, grid, version);
+  detail::profiled(ctx, op, 0.0, [&] { PixelShuffle<Backend>::run(ctx, out, in, grid, version); });
 }
 
 }  // namespace internvl::ops

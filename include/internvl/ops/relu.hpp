@@ -8,6 +8,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 #include "internvl/ops/rows.hpp"
 
 namespace internvl::ops {
@@ -24,7 +25,8 @@ void relu(Context<Backend>& ctx, View<T, Rank> y, std::type_identity_t<CView<T, 
   static_assert(computes_in<Backend, T>, "internvl: ops::relu: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::relu";
   detail::check_same_shape(op, "y", y, "x", x);
-  Relu<Backend>::run(ctx, detail::as_rows(op, "y", y), detail::as_rows(op, "x", x));
+  detail::profiled(ctx, op, 0.0,
+                   [&] { Relu<Backend>::run(ctx, detail::as_rows(op, "y", y), detail::as_rows(op, "x", x)); });
 }
 
 }  // namespace internvl::ops

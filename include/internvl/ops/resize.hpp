@@ -14,6 +14,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -34,7 +35,7 @@ void resize(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<CView<T, 4
   INTERNVL_CHECK(y.size(2) >= 1 && y.size(3) >= 1, op, "y ", shape_string(y), " asks for an empty output");
   INTERNVL_CHECK(y.size(0) == x.size(0) && y.size(1) == x.size(1), op, "y ", shape_string(y), " and x ",
                  shape_string(x), " disagree on batch or channels");
-  Resize<Backend>::run(ctx, y, x, mode);
+  detail::profiled(ctx, op, 0.0, [&] { Resize<Backend>::run(ctx, y, x, mode); });
 }
 
 }  // namespace internvl::ops

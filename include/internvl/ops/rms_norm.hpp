@@ -7,6 +7,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -24,7 +25,7 @@ void rms_norm(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T,
   detail::check_shape("ops::rms_norm", "weight", w, Extents<1>{x.size(1)});
   detail::check_dense_rows("ops::rms_norm", "x", x);
   detail::check_dense_rows("ops::rms_norm", "y", y);
-  RmsNorm<Backend>::run(ctx, y, x, w, eps);
+  detail::profiled(ctx, "ops::rms_norm", 0.0, [&] { RmsNorm<Backend>::run(ctx, y, x, w, eps); });
 }
 
 }  // namespace internvl::ops

@@ -11,6 +11,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -49,7 +50,7 @@ void rotary_embedding(Context<Backend>& ctx, View<T, 4> y, std::type_identity_t<
                  options.base);
   detail::check_dense_rows(op, "x", x);
   detail::check_dense_rows(op, "y", y);
-  RotaryEmbedding<Backend>::run(ctx, y, x, options);
+  detail::profiled(ctx, op, 0.0, [&] { RotaryEmbedding<Backend>::run(ctx, y, x, options); });
 }
 
 }  // namespace internvl::ops

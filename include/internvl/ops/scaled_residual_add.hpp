@@ -7,6 +7,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -27,7 +28,7 @@ void scaled_residual_add(Context<Backend>& ctx, View<T, 2> x, std::type_identity
   detail::check_vector(op, "gamma", gamma, x.size(1));
   detail::check_dense_rows(op, "x", x);
   detail::check_dense_rows(op, "y", y);
-  ScaledResidualAdd<Backend>::run(ctx, x, y, gamma);
+  detail::profiled(ctx, op, 0.0, [&] { ScaledResidualAdd<Backend>::run(ctx, x, y, gamma); });
 }
 
 }  // namespace internvl::ops

@@ -14,6 +14,7 @@
 #include "internvl/config/vision.hpp"
 #include "internvl/ops/checks.hpp"
 #include "internvl/ops/layer_norm.hpp"
+#include "internvl/ops/profiled.hpp"
 #include "internvl/ops/rms_norm.hpp"
 #include "internvl/ops/scaled_residual_add.hpp"
 
@@ -51,7 +52,7 @@ void scaled_residual_add_norm(Context<Backend>& ctx, View<T, 2> x, std::type_ide
   detail::check_dense_rows(op, "y", y);
   detail::check_dense_rows(op, "h", h);
   detail::check_eps(op, eps);
-  ScaledResidualAddNorm<Backend>::run(ctx, x, h, y, gamma, norm, w, b, eps);
+  detail::profiled(ctx, op, 0.0, [&] { ScaledResidualAddNorm<Backend>::run(ctx, x, h, y, gamma, norm, w, b, eps); });
 }
 
 }  // namespace internvl::ops

@@ -9,6 +9,7 @@
 #include "internvl/backend/tags.hpp"
 #include "internvl/core/math.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 #include "internvl/ops/rows.hpp"
 
 namespace internvl::ops {
@@ -29,7 +30,8 @@ void silu(Context<Backend>& ctx, View<T, Rank> y, std::type_identity_t<CView<T, 
   static_assert(computes_in<Backend, T>, "internvl: ops::silu: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::silu";
   detail::check_same_shape(op, "y", y, "x", x);
-  Silu<Backend>::run(ctx, detail::as_rows(op, "y", y), detail::as_rows(op, "x", x));
+  detail::profiled(ctx, op, 0.0,
+                   [&] { Silu<Backend>::run(ctx, detail::as_rows(op, "y", y), detail::as_rows(op, "x", x)); });
 }
 
 }  // namespace internvl::ops

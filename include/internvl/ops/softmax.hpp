@@ -8,6 +8,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -25,7 +26,7 @@ void softmax(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 
   detail::check_same_shape(op, "y", y, "x", x);
   detail::check_dense_rows(op, "x", x);
   detail::check_dense_rows(op, "y", y);
-  Softmax<Backend>::run(ctx, y, x);
+  detail::profiled(ctx, op, 0.0, [&] { Softmax<Backend>::run(ctx, y, x); });
 }
 
 }  // namespace internvl::ops

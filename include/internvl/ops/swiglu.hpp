@@ -7,6 +7,7 @@
 
 #include "internvl/backend/tags.hpp"
 #include "internvl/ops/checks.hpp"
+#include "internvl/ops/profiled.hpp"
 
 namespace internvl::ops {
 
@@ -23,7 +24,7 @@ void swiglu(Context<Backend>& ctx, View<T, 2> out, std::type_identity_t<CView<T,
   static_assert(computes_in<Backend, T>, "internvl: ops::swiglu: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::swiglu";
   detail::check_elementwise(op, "out", out, "gate", gate, "up", up);
-  Swiglu<Backend>::run(ctx, out, gate, up);
+  detail::profiled(ctx, op, 0.0, [&] { Swiglu<Backend>::run(ctx, out, gate, up); });
 }
 
 }  // namespace internvl::ops

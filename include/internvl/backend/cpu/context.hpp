@@ -1,11 +1,13 @@
 // Context<backend::cpu>: the thread pool the kernels split their work over (the shared default
 // pool unless one is given), the scratch arena of a forward pass, the precision of the matrix
-// products (precision.hpp: f32 unless set to bf16, which the ops read on every call), and whether
-// linear layers read a model's weights pre-packed (off unless set).
+// products (precision.hpp: f32 unless set to bf16, which the ops read on every call), whether
+// linear layers read a model's weights pre-packed (off unless set), and the OpProfile that times
+// every op call, if one is set (core/op_profile.hpp; none by default).
 #pragma once
 
 #include "internvl/backend/cpu/precision.hpp"
 #include "internvl/backend/tags.hpp"
+#include "internvl/core/op_profile.hpp"
 #include "internvl/core/thread_pool.hpp"
 #include "internvl/core/workspace.hpp"
 
@@ -33,11 +35,17 @@ class Context<backend::cpu> {
   bool weight_prepacking() const { return weight_prepacking_; }
   void set_weight_prepacking(bool on) { weight_prepacking_ = on; }
 
+  // The profile every ops:: call on this context is timed into, or nullptr (the default: untimed).
+  // The caller owns it; it must outlive the calls.
+  OpProfile* op_profile() const { return op_profile_; }
+  void set_op_profile(OpProfile* profile) { op_profile_ = profile; }
+
  private:
   ThreadPool* pool_;
   Workspace<> workspace_;
   cpu::Precision matmul_precision_ = cpu::Precision::f32;
   bool weight_prepacking_ = false;
+  OpProfile* op_profile_ = nullptr;
 };
 
 }  // namespace internvl
