@@ -2,7 +2,7 @@
 //
 //   build/examples/extract --model DIR (--image FILE | --pixels FILE.npy) [--layer K] [--max-tiles N]
 //                          [--projector] [--out FILE.npy] [--backend reference|cpu|cuda]
-//                          [--precision f32|bf16]
+//                          [--precision f32|bf16] [--profile]
 //
 // --image: the classification preprocessing at the model's image size (shorter side resized with
 // Pillow's bicubic, centre crop, ImageNet normalisation), or with --max-tiles N InternVL 1.5's dynamic
@@ -13,9 +13,12 @@
 // CUDA; its code is in extract_cuda.cu (support/extract_features.hpp is shared by every backend).
 // --precision bf16 runs the cpu backend's matrix products on bf16 operands with f32 sums, about twice as
 // fast on CPUs with AVX512-BF16 (support/backend.hpp: f32 only on reference, bf16 only on cuda).
+// --profile (cpu backend): after the forward pass, a table of where its time went, op by op, with the
+// products' GFLOP/s (core/op_profile.hpp).
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <type_traits>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
@@ -35,10 +38,12 @@ namespace {
 constexpr const char* kUsage =
     "usage: extract --model DIR (--image FILE | --pixels FILE.npy) [--layer K] [--max-tiles N]\n"
     "               [--projector] [--out FILE.npy] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
+    "               [--profile]\n"
     "  Writes InternViT hidden state K (default -1, the last block) of the image as float32\n"
     "  [B, tokens, hidden], or the chat projector's visual tokens with --projector.\n"
     "  --precision: the matrix products on cpu, f32 (default) or bf16 (bf16 operands, f32 sums; faster on\n"
-    "  CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only.\n";
+    "  CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only.\n"
+    "  --profile: with --backend cpu, the forward pass's time op by op (stderr).\n";
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
@@ -78,8 +83,15 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend) {
   request.pixels = pixels.view();
   const double preprocess_ms = ms_since(preprocess_start);
 
+  OpProfile profile;
   const examples::ExtractResult result = examples::on_backend(
-      cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::extract_features(ctx, request); },
+      cli, backend,
+      [&]<class Backend>(Context<Backend>& ctx) {
+        if constexpr (std::is_same_v<Backend, backend::cpu>) {
+          ctx.set_op_profile(cli.has("--profile") ? &profile : nullptr);
+        }
+        return examples::extract_features(ctx, request);
+      },
       [&] { return examples::extract_features_cuda(request); });
   const std::string out = cli.get("--out").value_or("features.npy");
   io::write_npy(out, result.features.view());
@@ -87,6 +99,10 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend) {
                out.c_str(), static_cast<long long>(result.features.size(0)),
                static_cast<long long>(result.features.size(1)), static_cast<long long>(result.features.size(2)),
                preprocess_ms, result.encoder_ms, ms_since(start));
+  if (cli.has("--profile")) {
+    std::fprintf(stderr, "ops of the encoder (%.1f ms of its %.1f ms):\n%s", 1e3 * profile.total_seconds(),
+                 result.encoder_ms, profile.table().c_str());
+  }
   return 0;
 }
 
@@ -96,9 +112,13 @@ int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
       {"--model", "--image", "--pixels", "--layer", "--max-tiles", "--out", "--backend", "--precision"},
-      {"--projector"});
+      {"--projector", "--profile"});
   try {
-    return run(cli, examples::backend_choice(cli));
+    const examples::BackendChoice backend = examples::backend_choice(cli);
+    if (cli.has("--profile") && backend.backend != "cpu") {
+      cli.fail("--profile needs --backend cpu (it times the cpu backend's ops)");
+    }
+    return run(cli, backend);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

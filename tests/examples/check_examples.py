@@ -61,6 +61,8 @@ for args, message in [(["--precision", "fp16"], "--precision must be f32 or bf16
                       (["--backend", "cuda", "--precision", "f32"], "--precision f32 is not available with --backend cuda")]:
     expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy", *args],
                    message, 2)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
+                           "--backend", "reference", "--profile"], "--profile needs --backend cpu", 2)
 
 with tempfile.TemporaryDirectory() as tmp:
     out = pathlib.Path(tmp) / "features.npy"
@@ -78,6 +80,17 @@ with tempfile.TemporaryDirectory() as tmp:
         failures.append(f"extract --precision bf16: {r.stderr}")
     else:
         check_bf16_run(check, "extract", expect_close(bf16_out, f32_out, 1e-2))
+    # --profile: the same features, and the op table after them (2 blocks of 6 linear layers: q, k and v
+    # apart in this Hugging Face layout, proj, fc1, fc2; plus the patch embedding's).
+    r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
+            "--out", out, "--profile")
+    lines = r.stderr.splitlines()
+    linear = [line.split() for line in lines if line.startswith("ops::linear ")]
+    if r.returncode != 0 or not any(line.startswith("op ") and "GFLOP/s" in line for line in lines) or \
+            len(linear) != 1 or linear[0][1] != "13" or not any(line.startswith("all ops ") for line in lines):
+        failures.append(f"extract --profile: {r.stderr}")
+    else:
+        expect_close(out, vision / "tiny300m_bf16w_interp_hidden2.npy")
     # --backend cuda: the bf16 result where the build has CUDA and a GPU is present (transformers' bf16
     # run, 2e-2 as in tests/cuda/test_intern_vit.cu); otherwise a clean error that names the reason.
     # --precision bf16 only states what the CUDA path does.
