@@ -5,10 +5,13 @@
 // forward pass runs before the timed ones.
 //
 //   build/benchmarks/models/bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16]
-//                                            [--prepack] [Google Benchmark flags, e.g. --benchmark_repetitions=3]
+//                                            [--prepack] [--profile]
+//                                            [Google Benchmark flags, e.g. --benchmark_repetitions=3]
 // --compute bf16 runs the matrix products in bf16 (cpu::Precision::bf16; activations stay f32).
 // --prepack packs the weights once, in the untimed pass, and reads them packed
 // (Context<backend::cpu>::set_weight_prepacking); the untimed pass's time is printed to stderr.
+// --profile runs one more untimed pass, op by op (core/op_profile.hpp), and prints its table to stderr:
+// where the time goes on machines without perf (with --benchmark_filter=^$ it runs nothing else).
 // Threads: INTERNVL_NUM_THREADS. benchmarks/compare_pytorch.py runs it next to PyTorch.
 #include <benchmark/benchmark.h>
 
@@ -32,6 +35,7 @@ struct Options {
   int batch = 1;
   std::string compute = "f32";  // the model's compute type: f32 or bf16
   bool prepack = false;
+  bool profile = false;
 };
 
 // Takes our flags out of argv, leaving Google Benchmark's.
@@ -52,6 +56,8 @@ Options parse(int& argc, char** argv) {
       o.compute = t;
     } else if (std::strcmp(argv[i], "--prepack") == 0) {
       o.prepack = true;
+    } else if (std::strcmp(argv[i], "--profile") == 0) {
+      o.profile = true;
     } else {
       argv[kept++] = argv[i];
     }
@@ -68,7 +74,7 @@ int main(int argc, char** argv) {
   if (options.model.empty() || (options.compute != "f32" && options.compute != "bf16")) {
     std::fprintf(stderr,
                  "usage: bench_intern_vit --model DIR [--image-size S] [--batch B] [--compute f32|bf16] "
-                 "[--prepack] [benchmark flags]\n");
+                 "[--prepack] [--profile] [benchmark flags]\n");
     return 2;
   }
   const cpu::Precision precision = options.compute == "bf16" ? cpu::Precision::bf16 : cpu::Precision::f32;
@@ -96,6 +102,17 @@ int main(int argc, char** argv) {
       model.forward(ctx, pixels.view(), last, [](int, CView<float, 3>) {});
       std::fprintf(stderr, "untimed first pass%s: %.3f s\n", options.prepack ? " (packs the weights)" : "",
                    std::chrono::duration<double>(std::chrono::steady_clock::now() - first).count());
+      if (options.profile) {
+        OpProfile profile;
+        ctx.set_op_profile(&profile);
+        const auto start = std::chrono::steady_clock::now();
+        model.forward(ctx, pixels.view(), last, [](int, CView<float, 3>) {});
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ctx.set_op_profile(nullptr);
+        std::fprintf(stderr, "%s: one pass %.3f s, %.1f GFLOP/s, ops %.3f s of it (%s):\n%s", name.c_str(), seconds,
+                     flops * 1e-9 / seconds, profile.total_seconds(), std::string(cpu::active_isa_name()).c_str(),
+                     profile.table().c_str());
+      }
       benchmark::RegisterBenchmark(
           name.c_str(),
           [&](benchmark::State& state) {
