@@ -2,20 +2,28 @@
 // (pack_amx.hpp). Per 32 k: two A tiles (16 rows × 32 k, 1 KB each, contiguous in the packed A
 // panel), two B tiles (16 pairs of k × 16 columns, rows 128 bytes apart in the packed B panel), four
 // TDPBF16PS (amx_tiles.hpp), each 16 · 16 · 32 multiply-adds in f32.
-// A whole 32 × 32 tile without bias or GELU (every K block but the last, and bias-free products)
-// goes straight between the accumulators and C: loaded from C in later K blocks, stored to C. Any
-// other tile starts at zero and is stored to a 32 × 32 f32 buffer on the stack, and the epilogue
-// goes from there to C with masked AVX-512 stores: + C (later K blocks), + bias, GELU (the AVX-512
-// kernel's), only the tile's rows and columns. So one kernel serves every tile: at an edge, rows and
-// columns past M and N are zeros of the packing, and tiles wholly past them (the second row or
-// column of tiles) are skipped. On an N-block sized for L2, per tile it also
-// prefetches a line of C and of the next B block's source rows every 16 k (prefetch_slot).
+// The accumulators always start at zero. In the first K block a whole 32 × 32 tile without bias or
+// GELU goes straight from them to C (tile stores). Any other tile is stored to a 32 × 32 f32 buffer
+// on the stack, and the epilogue goes from there to C with masked AVX-512 stores: + C (later K
+// blocks), + bias, GELU (the AVX-512 kernel's), only the tile's rows and columns. Later K blocks add
+// C there rather than tile-loading it into the accumulators before the products: the accumulators are
+// not renamed, so such a load waits for the previous tile's stores and its misses (64 lines of a C
+// that left L1, and L2 too for M × nc blocks past L2's size) stall the tile unit, while the epilogue
+// reads lines that prefetch_slot fetched during the products. So one kernel serves every tile: at an
+// edge, rows and columns past M and N are zeros of the packing, and tiles wholly past them (the
+// second row or column of tiles) are skipped. Per tile it also prefetches the lines of C (all 32 rows
+// by the last chunk of k) and of the next B block's source rows (prefetch_slot), at least two slots
+// per 32 k.
 // Templated on the tile instructions (Tiles): HardwareTiles in the library, an emulation in the tests.
-// K blocks of 512 (A panel 32 KB, L1), N blocks of 512 (packed B block 512 KB, L2): sized for the 48 KB
-// L1D and 2 MB L2 of Sapphire Rapids cores; not tuned on hardware (none was available).
+// K blocks of 512 (A panel 32 KB), N blocks of 512 (packed B block 512 KB, L2), chosen from the 48 KB
+// L1D and 2 MB L2 of Sapphire Rapids cores, not yet tuned on hardware: with a 32 KB B panel streaming
+// past the A panel for every tile, the two do not fit that L1D together. bench_gemm's BM_microkernel
+// (over kc) and BM_gemm_bf16c_blocking (kc x nc) measure the alternatives.
 #pragma once
 
 #include <immintrin.h>
+
+#include <algorithm>
 
 #include "internvl/backend/cpu/gemm/amx_tiles.hpp"
 #include "internvl/backend/cpu/gemm/blocking.hpp"
@@ -48,24 +56,20 @@ template <int RowTiles, int ColTiles, class Op>
   }
 }
 
-// out (=|+=) the tile's A panel · B panel, RowTiles × ColTiles accumulator tiles of 16 × 16 floats
-// at out (rows out_stride bytes apart); `add` loads them from out first. The lambdas carry the target
-// too, so that the tile instructions inline into them.
+// out = the tile's A panel · B panel, RowTiles × ColTiles accumulator tiles of 16 × 16 floats at out
+// (rows out_stride bytes apart). The lambdas carry the target too, so that the tile instructions
+// inline into them.
 template <class Tiles, int RowTiles, int ColTiles>
-INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t out_stride, bool add) {
+INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t out_stride) {
   const auto c_tile_at = [&](int r, int c) { return out + r * kTileRows * (out_stride / 4) + c * kTileCols; };
   const auto* a = static_cast<const std::byte*>(t.a);  // [chunks][kRows] tile rows of 64 bytes
   const auto* b = static_cast<const std::byte*>(t.b);  // [chunks · 16][kCols] pairs
   constexpr index_t b_stride = kCols * 4;              // bytes between pair rows of B
   constexpr index_t b_chunk = kTileK / 2 * b_stride;   // bytes of 32 k of B
   const index_t chunks = (t.kc + kTileK - 1) / kTileK;
-  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX {
-    if (add) {
-      Tiles::template load_c<R, C>(c_tile_at(R, C), out_stride);
-    } else {
-      Tiles::template zero_c<R, C>();
-    }
-  });
+  // prefetch_slot's slots spread over the chunks: every row of C before the epilogue, at any kc.
+  const index_t slots_per_chunk = std::max<index_t>(2, (kRows + chunks - 1) / std::max<index_t>(chunks, 1));
+  for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template zero_c<R, C>(); });
   for (index_t q = 0; q < chunks; ++q) {
     Tiles::template load_a<0>(a + q * kRows * kTileBytes, kTileBytes);
     if constexpr (RowTiles == 2) {
@@ -77,8 +81,9 @@ INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t 
     }
     for_each_c_tile<RowTiles, ColTiles>(
         [&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template multiply_add<R, C>(); });
-    prefetch_slot<kRows, kCols>(t, 2 * q);
-    prefetch_slot<kRows, kCols>(t, 2 * q + 1);
+    for (index_t slot = q * slots_per_chunk; slot < (q + 1) * slots_per_chunk; ++slot) {
+      prefetch_slot<kRows, kCols>(t, slot);
+    }
   }
   for_each_c_tile<RowTiles, ColTiles>(
       [&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template store_c<R, C>(c_tile_at(R, C), out_stride); });
@@ -108,22 +113,22 @@ INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const Mic
 
 template <class Tiles>
 void tile(const MicroTile& t) {
-  if (t.rows == kRows && t.cols == kCols && t.bias == nullptr && !t.gelu) {
-    multiply_tiles<Tiles, 2, 2>(t, t.c, t.ldc * 4, t.accumulate);
+  if (!t.accumulate && t.rows == kRows && t.cols == kCols && t.bias == nullptr && !t.gelu) {
+    multiply_tiles<Tiles, 2, 2>(t, t.c, t.ldc * 4);
     return;
   }
   TileBlock block;
   constexpr index_t block_stride = kCols * 4;
   if (t.rows > kTileRows) {
     if (t.cols > kTileCols) {
-      multiply_tiles<Tiles, 2, 2>(t, block.values, block_stride, false);
+      multiply_tiles<Tiles, 2, 2>(t, block.values, block_stride);
     } else {
-      multiply_tiles<Tiles, 2, 1>(t, block.values, block_stride, false);
+      multiply_tiles<Tiles, 2, 1>(t, block.values, block_stride);
     }
   } else if (t.cols > kTileCols) {
-    multiply_tiles<Tiles, 1, 2>(t, block.values, block_stride, false);
+    multiply_tiles<Tiles, 1, 2>(t, block.values, block_stride);
   } else {
-    multiply_tiles<Tiles, 1, 1>(t, block.values, block_stride, false);
+    multiply_tiles<Tiles, 1, 1>(t, block.values, block_stride);
   }
   store_block(block, t);
 }
