@@ -63,6 +63,8 @@ run("classify", ["--model", model, "--image", image, "--backend", "cuda", "--pre
     "--precision f32 is not available with --backend cuda")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "reference",
                 "--precision", "bf16"], 2, "--precision bf16 needs --backend cpu")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "reference",
+                "--profile"], 2, "--profile needs --backend cpu")
 run("segment", ["--model", model, "--head", seg, "--image", image], 2, "missing required option --out")
 run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,
@@ -85,6 +87,12 @@ good = run("classify", ["--model", model, "--head", probe, "--image", image, "--
 if len(good.stdout.splitlines()) != 2 or "\t" not in good.stdout:
     failures.append("classify output")
     print(f"FAIL classify output: {good.stdout!r}")
+# --profile: the same output on stdout, and the op table (support/backend.hpp) on stderr.
+profiled = run("classify", ["--model", model, "--head", probe, "--image", image, "--topk", "2", "--profile"], 0,
+               "ops on the cpu backend")
+if profiled.stdout != good.stdout or not any(line.startswith("ops::linear ") for line in profiled.stderr.splitlines()):
+    failures.append("classify --profile")
+    print(f"FAIL classify --profile: {profiled.stdout!r} {profiled.stderr!r}")
 good = run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png"), "--slide",
                        "--overlay", str(tmp / "o.png"), "--out-npy", str(tmp / "l.npy")], 0, "")
 if not all((tmp / f).is_file() for f in ("m.png", "o.png", "l.npy")):

@@ -26,6 +26,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
     "                [--topk K] [--labels FILE] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
+    "                [--profile]\n"
     "\n"
     "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
     "(linear_probe or attention_pool_probe; scripts/convert_heads.py converts the official .pth head).\n"
@@ -39,6 +40,7 @@ constexpr const char* kUsage =
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
+    "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n"
     "Prints \"label<TAB>probability\" lines, most probable first; with several images, each block of lines\n"
     "follows a header line \"# <image>\".\n";
 
@@ -79,7 +81,8 @@ Tensor<float, 4> read_pixels(const std::string& path) {
 int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
-      {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend", "--precision"});
+      {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend", "--precision"},
+      {"--profile"});
   const std::string model_dir = cli.require("--model");
   const std::string input = cli.one_of("--image", "--pixels");
   const int topk = cli.integer("--topk", 5);

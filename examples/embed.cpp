@@ -1,7 +1,7 @@
 // InternVL-C / InternVL-G embeddings of images and texts, L2-normalised, written as float32 .npy files.
 //   embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text "..."]...
 //         [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]
-//         [--precision f32|bf16]
+//         [--precision f32|bf16] [--profile]
 // Images ([B, E], in argument order) go through the retrieval pipeline (facts §4.1: a bicubic squash to
 // S × S, no crop); texts ([T, E], in argument order) get QLLaMA's "summarize:" prefix and are tokenized
 // with the model directory's tokenizer.model. The text embedding is the same in both modes. The dot
@@ -27,7 +27,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text \"...\"]...\n"
     "             [--out-image FILE.npy] [--out-text FILE.npy] [--report] [--backend reference|cpu|cuda]\n"
-    "             [--precision f32|bf16]\n"
+    "             [--precision f32|bf16] [--profile]\n"
     "  --model DIR         InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --mode C|G          image embeddings of InternVL-C or InternVL-G; default C\n"
     "  --image FILE        an image file (repeatable); squashed to the model's size (retrieval pipeline)\n"
@@ -38,7 +38,8 @@ constexpr const char* kUsage =
     "  --report            print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME      reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P       the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
-    "                      on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n";
+    "                      on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
+    "  --profile           with --backend cpu: where the time went, op by op, on stderr at the end\n";
 
 void write(const std::string& path, const Tensor<float, 2>& embeddings, const char* what) {
   io::write_npy(path, embeddings.view());
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
       {"--model", "--mode", "--image", "--pixels", "--text", "--out-image", "--out-text", "--backend", "--precision"},
-      {"--report"});
+      {"--report", "--profile"});
   const std::string dir = cli.require("--model");
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
   const examples::BackendChoice backend = examples::backend_choice(cli);

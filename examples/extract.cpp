@@ -13,12 +13,11 @@
 // CUDA; its code is in extract_cuda.cu (support/extract_features.hpp is shared by every backend).
 // --precision bf16 runs the cpu backend's matrix products on bf16 operands with f32 sums, about twice as
 // fast on CPUs with AVX512-BF16 (support/backend.hpp: f32 only on reference, bf16 only on cuda).
-// --profile (cpu backend): after the forward pass, a table of where its time went, op by op, with the
-// products' GFLOP/s (core/op_profile.hpp).
+// --profile (cpu backend): a table of where the forward pass's time went, op by op, with the products'
+// GFLOP/s (core/op_profile.hpp), on stderr before the stage times.
 #include <chrono>
 #include <cstdio>
 #include <optional>
-#include <type_traits>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
@@ -83,15 +82,8 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend) {
   request.pixels = pixels.view();
   const double preprocess_ms = ms_since(preprocess_start);
 
-  OpProfile profile;
   const examples::ExtractResult result = examples::on_backend(
-      cli, backend,
-      [&]<class Backend>(Context<Backend>& ctx) {
-        if constexpr (std::is_same_v<Backend, backend::cpu>) {
-          ctx.set_op_profile(cli.has("--profile") ? &profile : nullptr);
-        }
-        return examples::extract_features(ctx, request);
-      },
+      cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::extract_features(ctx, request); },
       [&] { return examples::extract_features_cuda(request); });
   const std::string out = cli.get("--out").value_or("features.npy");
   io::write_npy(out, result.features.view());
@@ -99,10 +91,6 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend) {
                out.c_str(), static_cast<long long>(result.features.size(0)),
                static_cast<long long>(result.features.size(1)), static_cast<long long>(result.features.size(2)),
                preprocess_ms, result.encoder_ms, ms_since(start));
-  if (cli.has("--profile")) {
-    std::fprintf(stderr, "ops of the encoder (%.1f ms of its %.1f ms):\n%s", 1e3 * profile.total_seconds(),
-                 result.encoder_ms, profile.table().c_str());
-  }
   return 0;
 }
 
@@ -114,11 +102,7 @@ int main(int argc, char** argv) {
       {"--model", "--image", "--pixels", "--layer", "--max-tiles", "--out", "--backend", "--precision"},
       {"--projector", "--profile"});
   try {
-    const examples::BackendChoice backend = examples::backend_choice(cli);
-    if (cli.has("--profile") && backend.backend != "cpu") {
-      cli.fail("--profile needs --backend cpu (it times the cpu backend's ops)");
-    }
-    return run(cli, backend);
+    return run(cli, examples::backend_choice(cli));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -28,6 +28,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--slide]\n"
     "               [--out-npy LOGITS.npy] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
+    "               [--profile]\n"
     "\n"
     "Segments an image with an InternViT model directory and a segmentation head file (seg_linear or\n"
     "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints).\n"
@@ -42,7 +43,8 @@ constexpr const char* kUsage =
     "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
-    "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n";
+    "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
+    "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n";
 
 // Colours for heads without a palette: hues spread by the golden ratio, bright and saturated.
 heads::Rgb fallback_colour(index_t k) {
@@ -59,7 +61,7 @@ heads::Rgb fallback_colour(index_t k) {
 int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
-      {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend", "--precision"}, {"--slide"});
+      {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend", "--precision"}, {"--slide", "--profile"});
   const std::string model_dir = cli.require("--model");
   const std::string head_path = cli.require("--head");
   const std::string image_path = cli.require("--image");

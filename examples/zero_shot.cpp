@@ -1,6 +1,6 @@
 // Zero-shot classification with InternVL-C or InternVL-G: an image against a list of labels.
 //   zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels "a,b,c" [--mode C|G] [--templates FILE]
-//             [--report] [--backend reference|cpu|cuda] [--precision f32|bf16]
+//             [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]
 // DIR is an InternVL model directory (config.json, safetensors, tokenizer.model), e.g. InternVL-14B-224px.
 // The image goes through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
 // Each label is put into every template ("{c}" marks where; one template per line of FILE; default
@@ -29,7 +29,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels \"a,b,c\" [--mode C|G] [--templates "
     "FILE]\n"
-    "                 [--report] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
+    "                 [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "  --model DIR        InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE       image file (PNG, JPEG, PPM); resized and centre-cropped to the model's size\n"
     "  --pixels FILE.npy  normalised pixels [3, H, W] or [1, 3, H, W] instead of an image file\n"
@@ -40,6 +40,7 @@ constexpr const char* kUsage =
     "  --backend NAME     reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P      the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                     on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
+    "  --profile          with --backend cpu: where the time went, op by op, on stderr at the end\n"
     "Prints label<TAB>probability, most probable first.\n";
 
 std::vector<std::string> split_labels(const examples::Cli& cli) {
@@ -80,7 +81,7 @@ int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
       {"--model", "--image", "--pixels", "--labels", "--mode", "--templates", "--backend", "--precision"},
-      {"--report"});
+      {"--report", "--profile"});
   const std::string dir = cli.require("--model");
   const std::vector<std::string> labels = split_labels(cli);
   const models::EmbeddingMode mode = examples::embedding_mode(cli);

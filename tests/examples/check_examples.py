@@ -80,7 +80,7 @@ with tempfile.TemporaryDirectory() as tmp:
         failures.append(f"extract --precision bf16: {r.stderr}")
     else:
         check_bf16_run(check, "extract", expect_close(bf16_out, f32_out, 1e-2))
-    # --profile: the same features, and the op table after them (2 blocks of 6 linear layers: q, k and v
+    # --profile: the same features, and the op table on stderr (2 blocks of 6 linear layers: q, k and v
     # apart in this Hugging Face layout, proj, fc1, fc2; plus the patch embedding's).
     r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
             "--out", out, "--profile")
