@@ -3,7 +3,7 @@
 //   probe (linear or attention pooling) on the head's block -> softmax -> the top-k classes,
 // printed one per line as "label<TAB>probability". With several images (several --image, or a
 // batch in --pixels) each image's lines follow a header line "# <file or batch index>". --backend cuda
-// (GPU 0, bf16) exists when the build has CUDA; its code is in heads_cuda.cu (support/head_tasks.hpp is
+// (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu (support/head_tasks.hpp is
 // shared by every backend). --precision bf16 runs the cpu backend's matrix products on bf16 operands
 // with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <cstdio>

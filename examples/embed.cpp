@@ -9,7 +9,7 @@
 // exp(logit_scale) for its logits). --report prints the wall time of each stage and the resident memory
 // (support/stage_report.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
 // the parameter count of the loaded tensors. --backend cuda (GPU 0, bf16) exists when the build has
-// CUDA; its code is in internvl_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
+// CUDA; its code is in tasks_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
 // --precision bf16 runs the cpu backend's matrix products on bf16 operands with f32 sums
 // (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <cstdio>

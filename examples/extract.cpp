@@ -10,7 +10,7 @@
 // Output: float32 [B, tokens, hidden] of hidden state K (0 = embeddings, K = block K, negative from the
 // end; default -1), or with --projector the chat model's visual tokens [B, tokens/4, llm width] taken
 // from its select_layer. Stage times go to stderr. --backend cuda (GPU 0, bf16) exists when the build has
-// CUDA; its code is in extract_cuda.cu (support/extract_features.hpp is shared by every backend).
+// CUDA; its code is in tasks_cuda.cu (support/extract_features.hpp is shared by every backend).
 // --precision bf16 runs the cpu backend's matrix products on bf16 operands with f32 sums, about twice as
 // fast on CPUs with AVX512-BF16 (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 // --profile (cpu backend): a table of where the forward pass's time went, op by op, with the products'

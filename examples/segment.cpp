@@ -3,7 +3,7 @@
 // multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference, logits
 // resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
 // optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
-// --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in heads_cuda.cu
+// --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu
 // (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
 // products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <algorithm>

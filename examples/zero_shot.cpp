@@ -7,7 +7,7 @@
 // "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
 // the probabilities are the softmax of exp(logit_scale) · cosine similarity. Prints label<TAB>probability,
 // one per line, most probable first. --report prints stage times and resident memory to stderr (as embed
-// does); --backend cuda (GPU 0, bf16) exists when the build has CUDA (internvl_cuda.cu). --precision bf16
+// does); --backend cuda (GPU 0, bf16) exists when the build has CUDA (tasks_cuda.cu). --precision bf16
 // runs the cpu backend's matrix products on bf16 operands with f32 sums (support/backend.hpp: f32 only
 // on reference, bf16 only on cuda).
 #include <algorithm>

@@ -2,7 +2,8 @@
 // projector) on host pixels [B, C, H, W] in the caller's context (support/backend.hpp sets the cpu
 // backend's --precision there), returning hidden state `layer` (default -1, or the projector's
 // select_layer) or the visual tokens as host f32. Free of Boost.Hana: the caller parses config.json, so
-// the CUDA path (extract_cuda.cu) compiles this with nvcc while extract.cpp keeps the host-only parts.
+// the CUDA path (tasks_cuda.cu) compiles this with nvcc while extract.cpp keeps the host-only parts. The host
+// backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 #pragma once
 
 #include <chrono>
@@ -63,7 +64,10 @@ ExtractResult extract_features(Context<Backend>& ctx, const ExtractRequest& requ
   return result;
 }
 
-// extract_features on a Context<backend::cuda> of GPU 0, compiled by nvcc in extract_cuda.cu (built when
+extern template ExtractResult extract_features(Context<backend::reference>&, const ExtractRequest&);
+extern template ExtractResult extract_features(Context<backend::cpu>&, const ExtractRequest&);
+
+// extract_features on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built when
 // CUDA is enabled).
 ExtractResult extract_features_cuda(const ExtractRequest& request);
 

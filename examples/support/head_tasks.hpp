@@ -2,8 +2,9 @@
 // file through heads::ClassificationHead / heads::SegmentationHead in the caller's context (on the cpu
 // backend at the --precision that support/backend.hpp set there), in the backend's default activation
 // type (f32 on the host backends, bf16 on CUDA), returning host f32 results. Free of
-// Boost.Hana: the caller parses config.json, so the CUDA path (heads_cuda.cu) compiles this with nvcc
-// while classify.cpp and segment.cpp keep the host-only parts (arguments, images, output files).
+// Boost.Hana: the caller parses config.json, so the CUDA path (tasks_cuda.cu) compiles this with nvcc
+// while classify.cpp and segment.cpp keep the host-only parts (arguments, images, output files). The host
+// backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 #pragma once
 
 #include <memory>
@@ -39,7 +40,13 @@ Tensor<float, 3> segment(Context<Backend>& ctx, const HeadJob& job, io::ImageVie
   return heads::segment(ctx, model, head, image, mode);
 }
 
-// classify and segment on a Context<backend::cuda> of GPU 0, compiled by nvcc in heads_cuda.cu (built when
+extern template Tensor<float, 2> classify(Context<backend::reference>&, const HeadJob&, CView<float, 4>);
+extern template Tensor<float, 2> classify(Context<backend::cpu>&, const HeadJob&, CView<float, 4>);
+extern template Tensor<float, 3> segment(Context<backend::reference>&, const HeadJob&, io::ImageView,
+                                         heads::Inference);
+extern template Tensor<float, 3> segment(Context<backend::cpu>&, const HeadJob&, io::ImageView, heads::Inference);
+
+// classify and segment on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built when
 // CUDA is enabled).
 Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels);
 Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode);

@@ -2,7 +2,8 @@
 // on a backend (its activation type: f32 on the host, bf16 on CUDA) and run on host inputs in the
 // caller's context (on the cpu backend at the --precision that support/backend.hpp set there), results
 // returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
-// (internvl_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts.
+// (tasks_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts. The
+// host backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 //   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts
 //   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for the pixels
 #pragma once
@@ -108,7 +109,12 @@ Tensor<float, 2> zero_shot(Context<Backend>& ctx, const InternVLJob& job) {
   return result;
 }
 
-// embed and zero_shot on a Context<backend::cuda> of GPU 0, compiled by nvcc in internvl_cuda.cu (built
+extern template Embeddings embed(Context<backend::reference>&, const InternVLJob&);
+extern template Embeddings embed(Context<backend::cpu>&, const InternVLJob&);
+extern template Tensor<float, 2> zero_shot(Context<backend::reference>&, const InternVLJob&);
+extern template Tensor<float, 2> zero_shot(Context<backend::cpu>&, const InternVLJob&);
+
+// embed and zero_shot on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built
 // when CUDA is enabled).
 Embeddings embed_cuda(const InternVLJob& job);
 Tensor<float, 2> zero_shot_cuda(const InternVLJob& job);

@@ -1,0 +1,57 @@
+// The example programs' tasks on a Context<backend::cuda> of GPU 0 (bf16), compiled once by nvcc for all of
+// them, in a translation unit of its own so that nvcc never sees the programs' Boost.Hana config parsing.
+// Each refuses, with the runtime's reason, before anything is loaded when the machine has no usable GPU.
+// The InternVL-C/G tasks need the tokenizer (libsentencepiece): INTERNVL_EXAMPLES_TEXT is set where the
+// build has it.
+#include <cuda_runtime_api.h>
+
+#include "internvl/cuda.hpp"
+#include "support/extract_features.hpp"
+#include "support/head_tasks.hpp"
+#if INTERNVL_EXAMPLES_TEXT
+#include "support/internvl_tasks.hpp"
+#endif
+
+namespace internvl::examples {
+
+namespace {
+
+Context<backend::cuda> gpu_context() {
+  int devices = 0;
+  const cudaError_t status = cudaGetDeviceCount(&devices);
+  static_cast<void>(cudaGetLastError());  // a failed query leaves its error behind: clear it
+  INTERNVL_CHECK(status == cudaSuccess && devices > 0, "--backend cuda", "no usable CUDA device (",
+                 status != cudaSuccess ? cudaGetErrorString(status) : "none found", ")");
+  return Context<backend::cuda>();
+}
+
+}  // namespace
+
+ExtractResult extract_features_cuda(const ExtractRequest& request) {
+  auto ctx = gpu_context();
+  return extract_features(ctx, request);
+}
+
+Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels) {
+  auto ctx = gpu_context();
+  return classify(ctx, job, pixels);
+}
+
+Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode) {
+  auto ctx = gpu_context();
+  return segment(ctx, job, image, mode);
+}
+
+#if INTERNVL_EXAMPLES_TEXT
+Embeddings embed_cuda(const InternVLJob& job) {
+  auto ctx = gpu_context();
+  return embed(ctx, job);
+}
+
+Tensor<float, 2> zero_shot_cuda(const InternVLJob& job) {
+  auto ctx = gpu_context();
+  return zero_shot(ctx, job);
+}
+#endif
+
+}  // namespace internvl::examples
