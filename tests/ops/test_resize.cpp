@@ -8,6 +8,7 @@
 #include "internvl/backend/cpu/resize.hpp"
 #include "internvl/backend/reference/resize.hpp"
 #include "internvl/io/npy.hpp"
+#include "grid.hpp"
 #include "testing.hpp"
 
 using namespace internvl;
@@ -68,19 +69,22 @@ TEST_CASE("cpu resize matches the reference", "[resize]") {
     ops::ResizeMode mode;
   };
   const Case cases[] = {
-      {{1, 3200, 16, 16}, {36, 36}, ops::ResizeMode::bicubic},    // position embeddings, 224px grid -> 504px
-      {{1, 3200, 32, 32}, {24, 40}, ops::ResizeMode::bicubic},    // 448px grid -> a 336x560 image
-      {{1, 150, 36, 36}, {504, 504}, ops::ResizeMode::bilinear},  // segmentation logits to the crop
       {{2, 3, 17, 13}, {5, 4}, ops::ResizeMode::bicubic},         // downsampling, two images
       {{2, 3, 17, 13}, {5, 4}, ops::ResizeMode::bilinear},        // the same, bilinear
       {{1, 2, 1, 1}, {5, 3}, ops::ResizeMode::bicubic},           // a single pixel
       {{1, 2, 1, 1}, {5, 3}, ops::ResizeMode::bilinear},          // the same, bilinear
       {{1, 4, 9, 31}, {1, 33}, ops::ResizeMode::bicubic},         // one output row
       {{3, 1, 7, 2}, {19, 1}, ops::ResizeMode::bilinear},         // one output column
+      {{5, 7, 6, 5}, {23, 29}, ops::ResizeMode::bicubic},         // upsampling, more channels than one thread
+      {{5, 7, 6, 5}, {23, 29}, ops::ResizeMode::bilinear},        // the same, bilinear
+      // InternViT-sized (left out under INTERNVL_TEST_SIZES=small):
+      {{1, 3200, 16, 16}, {36, 36}, ops::ResizeMode::bicubic},    // position embeddings, 224px grid -> 504px
+      {{1, 3200, 32, 32}, {24, 40}, ops::ResizeMode::bicubic},    // 448px grid -> a 336x560 image
+      {{1, 150, 36, 36}, {504, 504}, ops::ResizeMode::bilinear},  // segmentation logits to the crop
   };
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
-  for (const Case& c : cases) {
+  for (const Case& c : testing::sized(cases, 8)) {
     const auto x = testing::random_tensor(c.x, 71, -3.0f, 3.0f);
     const Extents<4> y_shape{c.x[0], c.x[1], c.out[0], c.out[1]};
     Tensor<float, 4> want(y_shape);
