@@ -8,6 +8,7 @@ of the pixels; a wrong kernel is off by far more); otherwise a clean failure (st
 naming CUDA, the usage) rather than a crash. The trained demo models get the closer comparison
 (tests/examples/check_heads_examples.py).
 Usage: check_cli.py BUILD_EXAMPLES_DIR SOURCE_ROOT"""
+import os
 import pathlib
 import shutil
 import subprocess
@@ -34,8 +35,10 @@ def run(program, args, status, message):
         problems.append(f"exit status {result.returncode}, expected {status}")
     if message not in result.stderr:
         problems.append(f"stderr lacks {message!r}")
-    if status != 0 and f"usage: {program}" not in result.stderr:
+    if status == 2 and f"usage: {program}" not in result.stderr:
         problems.append("no usage on stderr")
+    if status == 1 and "usage:" in result.stderr:
+        problems.append("the usage printed for an error that is not one of usage")
     if status != 0 and result.stdout:
         problems.append(f"stdout not empty: {result.stdout[:200]!r}")
     what = f"{program} {' '.join(args)}"
@@ -54,6 +57,7 @@ run("classify", ["--model", model, "--head", probe], 2, "give exactly one of --i
 run("classify", ["--model", model, "--image", image, "--pixels", "x.npy"], 2, "give exactly one of --image and --pixels")
 run("classify", ["--model", model, "--image", image, "--topk", "two"], 2, "--topk expects an integer, got 'two'")
 run("classify", ["--model", model, "--image", image, "--topk", "0"], 2, "--topk must be at least 1")
+run("classify", ["--model", model, "--image", image, "--topk", "4294967297"], 2, "--topk is out of range")
 run("classify", ["--model", model, "--image", image, "--backend", "gpu"], 2, "unknown backend 'gpu' (reference, cpu, cuda)")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "tpu"], 2,
     "unknown backend 'tpu' (reference, cpu, cuda)")
@@ -75,13 +79,24 @@ run("classify", ["--model", model, "--image", image], 1, "head.safetensors: no s
 run("classify", ["--model", model, "--head", probe, "--image", str(tmp / "absent.png")], 1, "absent.png: no such file")
 run("classify", ["--model", model, "--head", probe, "--image", probe], 1, "not an image")
 run("classify", ["--model", model, "--head", probe, "--pixels", image], 1, "segment_image.png")
+np.save(tmp / "no_image.npy", np.zeros((0, 3, 28, 28), dtype=np.float32))
+run("classify", ["--model", model, "--head", probe, "--pixels", str(tmp / "no_image.npy")], 1,
+    "no_image.npy: the pixels hold no image")
+np.save(tmp / "bytes.npy", np.zeros((3, 28, 28), dtype=np.uint8))
+run("classify", ["--model", model, "--head", probe, "--pixels", str(tmp / "bytes.npy")], 1,
+    "pixels must be normalised floating-point values, got .npy dtype '|u1'")
+run("classify", ["--model", model, "--head", probe, "--image", image, "--labels", str(tmp)], 1,
+    "is a directory, not the labels file")
 run("classify", ["--model", model, "--head", seg, "--image", image], 1, "is a segmentation head")
 run("classify", ["--model", model, "--head", probe, "--image", image, "--labels", str(tmp / "nolabels")], 1,
     "cannot read the labels file")
 run("segment", ["--model", model, "--head", probe, "--image", image, "--out", str(tmp / "m.png")], 1,
     "is a classification head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "no" / "dir" / "m.png")], 1,
-    "cannot write the PNG file")
+    "cannot create the file")
+if os.path.exists("/dev/full"):  # refuses every write: small outputs too must not be reported as written
+    run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png"),
+                    "--out-npy", "/dev/full"], 1, "writing the file failed")
 # Controls: good runs.
 good = run("classify", ["--model", model, "--head", probe, "--image", image, "--topk", "2"], 0, "")
 if len(good.stdout.splitlines()) != 2 or "\t" not in good.stdout:
@@ -111,7 +126,7 @@ def cuda_unavailable(program, result):
     if result.returncode == 0:
         return False
     clean = (result.returncode in (1, 2) and ("CUDA" in result.stderr or "cuda" in result.stderr)
-             and f"usage: {program}" in result.stderr and not result.stdout)
+             and (result.returncode == 1 or f"usage: {program}" in result.stderr) and not result.stdout)
     print(("ok   " if clean else "FAIL ") + f"{program} --backend cuda without a usable GPU: exit {result.returncode}")
     if not clean:
         failures.append(f"{program} --backend cuda")

@@ -8,7 +8,6 @@
 // with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,8 @@
 #include "support/backend.hpp"
 #include "support/cli.hpp"
 #include "support/head_tasks.hpp"
+#include "support/pixels_file.hpp"
+#include "support/text_file.hpp"
 
 using namespace internvl;
 
@@ -45,35 +46,13 @@ constexpr const char* kUsage =
     "follows a header line \"# <image>\".\n";
 
 std::vector<std::string> read_labels(const std::string& path, index_t classes) {
-  std::ifstream in(path);
-  INTERNVL_CHECK(in.good(), path, "cannot read the labels file");
-  std::vector<std::string> labels;
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') {
-      line.pop_back();
-    }
-    labels.push_back(line);
-  }
+  std::vector<std::string> labels = examples::read_lines(path, "labels file");
   while (!labels.empty() && labels.back().empty()) {
     labels.pop_back();
   }
   INTERNVL_CHECK(static_cast<index_t>(labels.size()) == classes, path, "has ", labels.size(),
                  " labels (one per line), the head has ", classes, " classes");
   return labels;
-}
-
-// [B, 3, H, W] from an .npy file of rank 3 or 4.
-Tensor<float, 4> read_pixels(const std::string& path) {
-  const io::NpyArray array = io::read_npy(path);
-  if (array.shape.size() == 3) {
-    const Tensor<float, 3> one = io::read_npy_f32<3>(path);
-    Tensor<float, 4> batch(Extents<4>{1, one.size(0), one.size(1), one.size(2)});
-    std::copy_n(one.data(), one.numel(), batch.data());
-    return batch;
-  }
-  INTERNVL_CHECK(array.shape.size() == 4, path, "expected pixels of shape [3, H, W] or [B, 3, H, W], got rank ",
-                 array.shape.size());
-  return io::read_npy_f32<4>(path);
 }
 
 }  // namespace
@@ -93,7 +72,7 @@ int main(int argc, char** argv) {
       cli.get("--head").value_or((std::filesystem::path(model_dir) / "head.safetensors").string());
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
-  return examples::run_reporting_usage(cli, [&] {
+  return examples::run_reporting_errors([&] {
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const heads::HeadDescription description = heads::HeadFile(head_path).description();
@@ -104,7 +83,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> names = cli.all("--image");
     const Tensor<float, 4> pixels = input == "--image"
                                         ? io::load_batch(names, io::Pipeline::classification, job.config.image_size)
-                                        : read_pixels(*cli.get("--pixels"));
+                                        : examples::read_pixel_batch(*cli.get("--pixels"));
     for (index_t b = static_cast<index_t>(names.size()); b < pixels.size(0); ++b) {  // --pixels: batch indices
       names.push_back(std::to_string(b));
     }

@@ -6,7 +6,7 @@
 //
 // --image: the classification preprocessing at the model's image size (shorter side resized with
 // Pillow's bicubic, centre crop, ImageNet normalisation), or with --max-tiles N InternVL 1.5's dynamic
-// tiling into up to N tiles plus a thumbnail. --pixels: float32 [B, 3, H, W], used as given.
+// tiling into up to N tiles plus a thumbnail. --pixels: float [3, H, W] or [B, 3, H, W], used as given.
 // Output: float32 [B, tokens, hidden] of hidden state K (0 = embeddings, K = block K, negative from the
 // end; default -1), or with --projector the chat model's visual tokens [B, tokens/4, llm width] taken
 // from its select_layer. Stage times go to stderr. --backend cuda (GPU 0, bf16) exists when the build has
@@ -28,6 +28,7 @@
 #include "support/backend.hpp"
 #include "support/cli.hpp"
 #include "support/extract_features.hpp"
+#include "support/pixels_file.hpp"
 
 using namespace internvl;
 using Clock = std::chrono::steady_clock;
@@ -48,7 +49,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 Tensor<float, 4> input_pixels(const examples::Cli& cli, const config::VisionConfig& c) {
   if (cli.one_of("--image", "--pixels") == "--pixels") {
-    return io::read_npy_f32<4>(cli.require("--pixels"));
+    return examples::read_pixel_batch(cli.require("--pixels"));
   }
   const std::string image = cli.require("--image");
   if (cli.has("--max-tiles")) {
@@ -101,10 +102,6 @@ int main(int argc, char** argv) {
       argc, argv, kUsage,
       {"--model", "--image", "--pixels", "--layer", "--max-tiles", "--out", "--backend", "--precision"},
       {"--projector", "--profile"});
-  try {
-    return run(cli, examples::backend_choice(cli));
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  const examples::BackendChoice backend = examples::backend_choice(cli);
+  return examples::run_reporting_errors([&] { return run(cli, backend); });
 }

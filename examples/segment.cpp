@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
-  return examples::run_reporting_usage(cli, [&] {
+  return examples::run_reporting_errors([&] {
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const heads::HeadDescription d = heads::HeadFile(head_path).description();

@@ -12,7 +12,6 @@
 // on reference, bf16 only on cuda).
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <numeric>
 #include <sstream>
 
@@ -21,6 +20,7 @@
 #include "internvl/models/load_internvl.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
+#include "support/text_file.hpp"
 
 using namespace internvl;
 
@@ -44,13 +44,17 @@ constexpr const char* kUsage =
     "Prints label<TAB>probability, most probable first.\n";
 
 std::vector<std::string> split_labels(const examples::Cli& cli) {
+  const std::string list = cli.require("--labels");
   std::vector<std::string> labels;
-  std::stringstream in(cli.require("--labels"));
+  std::stringstream in(list);
   for (std::string label; std::getline(in, label, ',');) {
     if (label.empty()) {
       cli.fail("--labels has an empty label");
     }
     labels.push_back(label);
+  }
+  if (!list.empty() && list.back() == ',') {  // getline drops the empty field after a trailing comma
+    cli.fail("--labels has an empty label");
   }
   if (labels.empty()) {
     cli.fail("--labels has no label");
@@ -63,12 +67,10 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
   if (!path) {
     return {"a photo of a {c}."};
   }
-  std::ifstream in(*path);
-  INTERNVL_CHECK(in.good(), *path, "cannot open the templates file");
   std::vector<std::string> templates;
-  for (std::string line; std::getline(in, line);) {
+  for (std::string& line : examples::read_lines(*path, "templates file")) {
     if (!line.empty()) {
-      templates.push_back(line);
+      templates.push_back(std::move(line));
     }
   }
   INTERNVL_CHECK(!templates.empty(), *path, "the templates file has no template");

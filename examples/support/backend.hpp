@@ -11,13 +11,16 @@
 //                        products run at choice.precision (with --profile, every op call timed, and the
 //                        table printed to stderr once host returns: internvl/core/op_profile.hpp);
 //                        cuda() for cuda (a usage error, exit 2, in a build without CUDA)
-//   run_reporting_usage(cli, body)
-//                        body(); an exception (a bad file, shape or config, no GPU) becomes its message,
-//                        the usage and exit status 1
+//   run_reporting_errors(body)
+//                        body()'s exit status (0 when it returns nothing); an exception (a bad file, shape
+//                        or config, no GPU, no memory for what a file asks) becomes "error: <message>" on
+//                        stderr and exit status 1 (bad usage exits with 2 and the usage, from Cli)
 #pragma once
 
 #include <cstdio>
 #include <exception>
+#include <new>
+#include <type_traits>
 #include <string>
 
 #include "cli.hpp"
@@ -98,14 +101,20 @@ decltype(auto) on_backend([[maybe_unused]] const Cli& cli, const BackendChoice& 
 }
 
 template <class Body>
-int run_reporting_usage(const Cli& cli, Body&& body) {
+int run_reporting_errors(Body&& body) {
   try {
-    body();
-  } catch (const std::exception& e) {  // internvl::Error for bad input; anything else (say, out of memory) too
-    std::fprintf(stderr, "error: %s\n\n%s", e.what(), cli.usage().c_str());
-    return 1;
+    if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {
+      body();
+      return 0;
+    } else {
+      return body();
+    }
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory (an input asks for more than this machine has)\n");
+  } catch (const std::exception& e) {  // internvl::Error for bad input; anything else too
+    std::fprintf(stderr, "error: %s\n", e.what());
   }
-  return 0;
+  return 1;
 }
 
 }  // namespace internvl::examples

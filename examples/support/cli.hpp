@@ -2,8 +2,10 @@
 // --switches, a usage text, and errors that print the usage and exit non-zero.
 #pragma once
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,9 +59,13 @@ class Cli {
       return fallback;
     }
     char* end = nullptr;
+    errno = 0;
     const long n = std::strtol(v->c_str(), &end, 10);
     if (end == v->c_str() || *end != '\0') {
       fail("option " + name + " expects an integer, got '" + *v + "'");
+    }
+    if (errno == ERANGE || n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
+      fail("option " + name + " is out of range: '" + *v + "'");
     }
     return static_cast<int>(n);
   }

@@ -49,6 +49,16 @@ TEST_CASE("round trip through write_npy, strided views included", "[npy]") {
   std::filesystem::remove(path);
 }
 
+TEST_CASE("a write that fails is an error naming the file, even for a small array", "[npy]") {
+  const Tensor<float, 1> small = testing::random_tensor(Extents<1>{4}, 2);
+  if (std::filesystem::exists("/dev/full")) {  // a device that refuses every write (ENOSPC)
+    REQUIRE_THROWS_WITH(io::write_npy("/dev/full", small.view()),
+                        Catch::Contains("/dev/full") && Catch::Contains("writing the file failed"));
+  }
+  const std::string missing_dir = (std::filesystem::temp_directory_path() / "internvl_no_such_dir/x.npy").string();
+  REQUIRE_THROWS_WITH(io::write_npy(missing_dir, small.view()), Catch::Contains("cannot create the file"));
+}
+
 TEST_CASE("broken or unsupported files are errors that name the file", "[npy]") {
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_fortran.npy")), Catch::Contains("bad_fortran.npy") && Catch::Contains("Fortran"));
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_dtype_complex.npy")), Catch::Contains("unsupported .npy dtype '<c8'"));
@@ -57,5 +67,11 @@ TEST_CASE("broken or unsupported files are errors that name the file", "[npy]") 
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_magic.npy")), Catch::Contains("bad magic"));
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_empty.npy")), Catch::Contains("bad magic"));
   REQUIRE_THROWS_WITH(io::read_npy(fixture("does_not_exist.npy")), Catch::Contains("cannot open"));
+  // Headers claiming more data than the file holds fail before anything is allocated.
+  REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_shape_overflow.npy")),
+                      Catch::Contains("bad_shape_overflow.npy") && Catch::Contains("truncated .npy data"));
+  REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_shape_huge.npy")),
+                      Catch::Contains("bad_shape_huge.npy") && Catch::Contains("truncated .npy data"));
+  REQUIRE_THROWS_WITH(io::read_npy(testing::golden_path("npy")), Catch::Contains("is a directory"));
   REQUIRE_THROWS_WITH(io::read_npy_f32<3>(fixture("f32_2x3.npy")), Catch::Contains("expected a rank-3 array, got rank 2"));
 }

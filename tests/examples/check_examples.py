@@ -51,6 +51,14 @@ expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", "/
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--layer", "9"], "hidden state 9 does not exist", 1)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
+                           "--layer", "-99999999999999999999"], "--layer is out of range", 2)
+with tempfile.TemporaryDirectory() as tmp:
+    np.save(pathlib.Path(tmp) / "no_image.npy", np.zeros((0, 3, 28, 28), dtype=np.float32))
+    expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", pathlib.Path(tmp) / "no_image.npy"],
+                   "the pixels hold no image", 1)
+    expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", pathlib.Path(tmp)],
+                   "is a directory, not a .npy file", 1)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--backend", "tpu"], "unknown backend 'tpu' (reference, cpu, cuda)", 2)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--projector"], "no chat projector weights", 1)

@@ -82,6 +82,7 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--labels", "a"], 2,
                  "give exactly one of --image and --pixels")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,,b"], 2, "empty label")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,"], 2, "empty label")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--mode", "X"], 2,
                  "--mode must be C or G")
     expect_error(zero_shot, ["--model", model, "--image", image_file, "--image", image_file, "--labels", "a"], 2,
@@ -139,6 +140,10 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(embed, ["--model", model], 2, "nothing to embed")
     expect_error(embed, ["--model", model, "--text", "x"], 2, "texts need --out-text")
     expect_error(embed, ["--model", model, "--pixels", str(one_image)], 2, "images need --out-image")
+    write_npy(tmp / "no_image.npy", (0, 3, 8, 8), [])
+    expect_error(embed, ["--model", model, "--pixels", str(tmp / "no_image.npy"), "--out-image", str(tmp / "i.npy")],
+                 1, "no_image.npy: the pixels hold no image")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp)], 1, "cannot create the file")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--out-image", "i.npy"], 2,
                  "--out-image needs --image or --pixels")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--mode", "D"], 2,

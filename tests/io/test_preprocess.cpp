@@ -3,6 +3,7 @@
 // CenterCrop, the classification / retrieval pipelines, and MMSegmentation's test-time resize + normalisation.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <iostream>
 
 #include "internvl/io/preprocess.hpp"
@@ -166,6 +167,14 @@ TEST_CASE("load_batch stacks files into [B, 3, S, S]", "[pipelines]") {
   REQUIRE_THROWS_WITH(io::load_batch({image_fixture("missing.png")}, io::Pipeline::retrieval, 24),
                       Catch::Contains("missing.png") && Catch::Contains("no such file"));
   REQUIRE_THROWS_WITH(io::load_batch({}, io::Pipeline::retrieval, 24), Catch::Contains("no image files"));
+  // 20000 x 1 pixels with the shorter side resized to 224: 4480000 x 224 x 3 bytes, more than an image may
+  // take; the error names the file instead of the allocation failing.
+  const std::string sliver = (std::filesystem::temp_directory_path() / "internvl_test_sliver.png").string();
+  io::write_png(sliver, io::Image(Extents<3>{1, 20000, 3}, std::uint8_t{128}).view());
+  REQUIRE_THROWS_WITH(io::load_batch({sliver}, io::Pipeline::classification, 224),
+                      Catch::Contains("internvl_test_sliver.png") && Catch::Contains("4480000x224 pixels") &&
+                          Catch::Contains("more than the 2 GiB"));
+  std::filesystem::remove(sliver);
 }
 
 TEST_CASE("segmentation input follows SETR_Resize, ResizeToMultiple(14) and mmcv normalisation", "[segmentation]") {

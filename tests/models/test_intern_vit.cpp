@@ -166,6 +166,9 @@ TEST_CASE("hidden-state selection: negative indices, early stop, bad indices", "
   const std::vector<int> last{-1};
   REQUIRE_THROWS_WITH(model.forward(ctx, odd.view(), last, [](int, CView<float, 3>) {}),
                       Catch::Contains("multiples of the patch size 14"));
+  const Tensor<float, 4> none(Extents<4>{0, 3, 56, 56});
+  REQUIRE_THROWS_WITH(model.forward(ctx, none.view(), last, [](int, CView<float, 3>) {}),
+                      Catch::Contains("holds no image"));
 }
 
 TEST_CASE("loading checks the config against the preset and the tensors against the config", "[intern_vit]") {

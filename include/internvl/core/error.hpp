@@ -15,10 +15,12 @@ namespace internvl {
 class Error : public std::runtime_error {
  public:
   Error(std::string_view where, std::string_view what)
-      : std::runtime_error(compose(where, what)), where_(where) {}
+      : std::runtime_error(compose(where, what)), where_(where), message_(what) {}
 
   // The place the error was raised: an op name, a file path, a config field.
   const std::string& where() const noexcept { return where_; }
+  // What went wrong there (what() is "internvl: <where>: <message>").
+  const std::string& message() const noexcept { return message_; }
 
  private:
   static std::string compose(std::string_view where, std::string_view what) {
@@ -27,6 +29,7 @@ class Error : public std::runtime_error {
     return s;
   }
   std::string where_;
+  std::string message_;
 };
 
 namespace detail {

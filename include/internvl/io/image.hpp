@@ -23,6 +23,7 @@
 #include "internvl/core/error.hpp"
 #include "internvl/io/pixels.hpp"
 #include "internvl/io/pnm.hpp"
+#include "internvl/io/write_file.hpp"
 
 namespace internvl::io {
 
@@ -76,6 +77,21 @@ inline Image read_image(const std::string& path) {
   return decode_image(bytes, path);
 }
 
+// The bytes of an 8-bit PNG of dense rows (stb_image_write: filtered and deflated; colour type grey or RGB),
+// for the file `path`.
+inline std::vector<std::uint8_t> encode_png(const std::uint8_t* rows, index_t width, index_t height, index_t channels,
+                                            const std::string& path) {
+  std::vector<std::uint8_t> png;
+  const auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+    out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  };
+  const int ok = stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height),
+                                        static_cast<int>(channels), rows, static_cast<int>(width * channels));
+  INTERNVL_CHECK(ok != 0 && !png.empty(), path, "stb_image_write could not encode the PNG");
+  return png;
+}
+
 // Writes a grey (1 channel) or RGB (3 channels) 8-bit PNG; any strided view is accepted.
 inline void write_png(const std::string& path, ImageView image) {
   const index_t height = image.size(0);
@@ -88,9 +104,8 @@ inline void write_png(const std::string& path, ImageView image) {
   std::vector<std::uint8_t> dense;
   dense.reserve(static_cast<std::size_t>(image.numel()));
   for_each_element(image, [&](std::uint8_t v) { dense.push_back(v); });
-  const int ok = stbi_write_png(path.c_str(), static_cast<int>(width), static_cast<int>(height),
-                                static_cast<int>(channels), dense.data(), static_cast<int>(width * channels));
-  INTERNVL_CHECK(ok != 0, path, "cannot write the PNG file (is the directory writable?)");
+  const std::vector<std::uint8_t> png = encode_png(dense.data(), width, height, channels, path);
+  write_file(path, {std::as_bytes(std::span(png))});
 }
 
 }  // namespace internvl::io

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "internvl/core/dtype.hpp"
 #include "internvl/core/error.hpp"
 #include "internvl/core/tensor.hpp"
+#include "internvl/io/write_file.hpp"
 
 namespace internvl::io {
 
@@ -67,6 +69,8 @@ inline std::string npy_header_field(const std::string& header, const std::string
 }  // namespace detail
 
 inline NpyArray read_npy(const std::string& path) {
+  std::error_code ec;
+  INTERNVL_CHECK(!std::filesystem::is_directory(path, ec), path, "is a directory, not a .npy file");
   std::ifstream in(path, std::ios::binary);
   INTERNVL_CHECK(in.good(), path, "cannot open file");
   char magic[8] = {};
@@ -94,6 +98,14 @@ inline NpyArray read_npy(const std::string& path) {
   INTERNVL_CHECK(detail::npy_header_field(header, "fortran_order", path) == "False", path,
                  "Fortran-order .npy arrays are not supported; save with np.ascontiguousarray");
   const std::string shape = detail::npy_header_field(header, "shape", path);
+  // The data must fill the rest of the file: sizes are checked against it before anything is allocated,
+  // so a header that claims more (or a product of dimensions that overflows) is an error, not a crash.
+  const auto header_end = static_cast<std::uintmax_t>(in.tellg());
+  const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
+  INTERNVL_CHECK(!ec && file_size >= header_end, path, "cannot read the file's size");
+  const std::uintmax_t item = detail::npy_item_size(array.descr);
+  const std::uintmax_t max_elements = (file_size - header_end) / item;
+  std::uintmax_t elements = 1;
   for (std::size_t p = 1; p < shape.size();) {
     while (p < shape.size() && (shape[p] == ' ' || shape[p] == ',')) ++p;
     if (p >= shape.size() || shape[p] == ')') break;
@@ -105,10 +117,15 @@ inline NpyArray read_npy(const std::string& path) {
       fail(path, "bad .npy shape ", shape);
     }
     INTERNVL_CHECK(e >= 0, path, "negative dimension in .npy shape ", shape);
+    const auto extent = static_cast<std::uintmax_t>(e);
+    INTERNVL_CHECK(extent == 0 || elements <= max_elements / extent, path,
+                   "truncated .npy data: shape ", shape, " needs more than the ", file_size - header_end,
+                   " bytes after the header");
+    elements *= extent;
     array.shape.push_back(e);
     p += used;
   }
-  const auto bytes = static_cast<std::size_t>(array.numel()) * detail::npy_item_size(array.descr);
+  const auto bytes = static_cast<std::size_t>(elements * item);
   array.bytes.resize(bytes);
   in.read(reinterpret_cast<char*>(array.bytes.data()), static_cast<std::streamsize>(bytes));
   INTERNVL_CHECK(in.gcount() == static_cast<std::streamsize>(bytes), path, "truncated .npy data: expected ", bytes,
@@ -132,10 +149,9 @@ inline double npy_element(const NpyArray& a, index_t i) {
   return static_cast<double>(load(std::uint8_t{}));
 }
 
-// Reads an array of the given rank as float32 (converting other numeric types).
+// An array of the given rank as float32 (converting other numeric types); `path` names it in errors.
 template <std::size_t Rank>
-Tensor<float, Rank> read_npy_f32(const std::string& path) {
-  const NpyArray a = read_npy(path);
+Tensor<float, Rank> npy_to_f32(const NpyArray& a, const std::string& path) {
   INTERNVL_CHECK(static_cast<int>(a.shape.size()) == Rank, path, "expected a rank-", Rank, " array, got rank ",
                  a.shape.size());
   Extents<Rank> shape{};
@@ -151,6 +167,12 @@ Tensor<float, Rank> read_npy_f32(const std::string& path) {
     }
   }
   return t;
+}
+
+// Reads an array of the given rank as float32 (converting other numeric types).
+template <std::size_t Rank>
+Tensor<float, Rank> read_npy_f32(const std::string& path) {
+  return npy_to_f32<Rank>(read_npy(path), path);
 }
 
 namespace detail {
@@ -170,16 +192,11 @@ inline void write_npy_bytes(const std::string& path, const std::string& descr, c
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header.push_back('\n');
-  std::ofstream out(path, std::ios::binary);
-  INTERNVL_CHECK(out.good(), path, "cannot create file");
   const auto len = static_cast<std::uint16_t>(header.size());
-  const char prefix[8] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0};
-  out.write(prefix, 8);
-  const char len_bytes[2] = {static_cast<char>(len & 0xFF), static_cast<char>(len >> 8)};
-  out.write(len_bytes, 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
-  out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
-  INTERNVL_CHECK(out.good(), path, "write failed");
+  const char prefix[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<char>(len & 0xFF),
+                           static_cast<char>(len >> 8)};
+  write_file(path, {std::as_bytes(std::span(prefix)), std::as_bytes(std::span(header)),
+                    std::span(static_cast<const std::byte*>(data), bytes)});
 }
 
 }  // namespace detail

@@ -6,19 +6,17 @@
 // inserted before the image data (PNG spec §11.2.2-3). Refuses indices without a colour (decoders would).
 #pragma once
 
-#include <stb_image_write.h>
-
 #include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
-#include <fstream>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "internvl/core/error.hpp"
-#include "internvl/io/pixels.hpp"
+#include "internvl/io/image.hpp"
+#include "internvl/io/write_file.hpp"
 
 namespace internvl::io {
 
@@ -61,15 +59,10 @@ inline void write_palette_png(const std::string& path, ImageView indices, std::s
     dense.push_back(v);
   });
 
-  std::vector<std::uint8_t> png;  // signature (8 bytes), IHDR chunk (12 + 13 bytes), ..., IDAT, IEND
-  const auto append = [](void* context, void* data, int size) {
-    auto* out = static_cast<std::vector<std::uint8_t>*>(context);
-    out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
-  };
-  const int ok = stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height), 1,
-                                        dense.data(), static_cast<int>(width));
+  // signature (8 bytes), IHDR chunk (12 + 13 bytes), ..., IDAT, IEND
+  std::vector<std::uint8_t> png = encode_png(dense.data(), width, height, 1, path);
   constexpr std::size_t kIhdr = 8, kIhdrEnd = kIhdr + 12 + 13, kColourType = kIhdr + 8 + 9;
-  INTERNVL_CHECK(ok != 0 && png.size() > kIhdrEnd && std::string(png.begin() + 12, png.begin() + 16) == "IHDR", path,
+  INTERNVL_CHECK(png.size() > kIhdrEnd && std::string(png.begin() + 12, png.begin() + 16) == "IHDR", path,
                  "stb_image_write produced no PNG header to turn into a palette PNG");
   png[kColourType] = 3;
   detail::put_u32(png, kIhdrEnd - 4, detail::png_crc(std::span(png).subspan(kIhdr + 4, 4 + 13)));
@@ -83,10 +76,7 @@ inline void write_palette_png(const std::string& path, ImageView indices, std::s
   detail::put_u32(plte, plte.size() - 4, detail::png_crc(std::span(plte).subspan(4, 4 + 3 * palette.size())));
   png.insert(png.begin() + kIhdrEnd, plte.begin(), plte.end());
 
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(png.data()), static_cast<std::streamsize>(png.size()));
-  out.close();
-  INTERNVL_CHECK(out.good(), path, "cannot write the PNG file (is the directory writable?)");
+  write_file(path, {std::as_bytes(std::span(png))});
 }
 
 }  // namespace internvl::io

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <ostream>
 
+#include "internvl/core/error.hpp"
 #include "internvl/core/tensor.hpp"
 
 namespace internvl::io {
@@ -26,8 +27,19 @@ struct ImageSize {
 
 inline ImageSize size_of(ImageView image) { return {image.size(1), image.size(0)}; }
 
+// The most bytes one image may take, decoded or resized: 2 GiB (a 16384 x 16384 RGB image is 0.8 GiB).
+// Larger ones come from degenerate inputs, such as a 16000000 x 1 image whose shorter side is resized to
+// 224, and would fail to allocate or run for minutes.
+inline constexpr double kMaxImageBytes = 2147483648.0;
+
 // An uninitialised image of the given size.
-inline Image make_image(ImageSize size, index_t channels) { return Image(Extents<3>{size.height, size.width, channels}); }
+inline Image make_image(ImageSize size, index_t channels) {
+  INTERNVL_CHECK(static_cast<double>(size.width) * static_cast<double>(size.height) * static_cast<double>(channels) <=
+                     kMaxImageBytes,
+                 "io::make_image", "an image of ", size, " pixels and ", channels,
+                 " channels would take more than the 2 GiB an image may");
+  return Image(Extents<3>{size.height, size.width, channels});
+}
 
 // A dense copy of any (possibly strided) view.
 inline Image copy_image(ImageView image) {

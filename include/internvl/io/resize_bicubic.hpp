@@ -168,9 +168,9 @@ inline Image resize_bicubic_pillow(ImageView image, index_t width, index_t heigh
   if (width == in.width && height == in.height) {
     return copy_image(image);
   }
+  Image result = make_image({width, height}, channels);  // first: it refuses sizes no image may have
   const detail::ResampleTaps horizontal = detail::pillow_bicubic_taps(in.width, width);
   detail::ResampleTaps vertical = detail::pillow_bicubic_taps(in.height, height);
-  Image result = make_image({width, height}, channels);
   if (height == in.height) {
     detail::pillow_horizontal_pass(image, result, horizontal, 0);
     return result;

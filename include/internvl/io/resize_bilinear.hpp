@@ -61,6 +61,7 @@ inline Image resize_bilinear_opencv(ImageView image, index_t width, index_t heig
   if (width == in.width && height == in.height) {
     return copy_image(image);
   }
+  Image result = make_image({width, height}, channels);  // first: it refuses sizes no image may have
   const detail::LinearTaps horizontal = detail::opencv_linear_taps(in.width, width);
   const detail::LinearTaps vertical = detail::opencv_linear_taps(in.height, height);
 
@@ -89,7 +90,6 @@ inline Image resize_bilinear_opencv(ImageView image, index_t width, index_t heig
     }
   }
 
-  Image result = make_image({width, height}, channels);
   for (index_t y = 0; y < height; ++y) {
     const index_t s = vertical.first[y];
     const std::int32_t* d0 = rows.data() + std::clamp<index_t>(s, 0, in.height - 1) * row_len;

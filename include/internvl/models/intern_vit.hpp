@@ -71,6 +71,7 @@ class VisionEncoder {
     const auto is_wanted = [&](int k) { return std::find(wanted.begin(), wanted.end(), k) != wanted.end(); };
 
     const index_t p = config_.patch_size, d = config_.hidden_size;
+    INTERNVL_CHECK(pixels.size(0) > 0, "InternViT", "the batch of pixels holds no image");
     INTERNVL_CHECK(pixels.size(1) == config_.num_channels, "InternViT", "pixels have ", pixels.size(1),
                    " channels, the model expects ", config_.num_channels);
     INTERNVL_CHECK(pixels.size(2) % p == 0 && pixels.size(3) % p == 0 && pixels.size(2) > 0 && pixels.size(3) > 0,

@@ -24,3 +24,20 @@ good = (out / "f32_2x3.npy").read_bytes()
 (out / "bad_truncated_header.npy").write_bytes(good[:20])
 (out / "bad_magic.npy").write_bytes(b"NOTNUMPY" + good[8:])
 (out / "bad_empty.npy").write_bytes(b"")
+
+
+def with_shape(shape, data=b""):
+    """A version-1 header numpy's own writer produces for <f4 with `shape`, then `data`."""
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1, dtype=np.float32))
+    header["shape"] = shape
+    with open(out / "tmp_header.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    raw = (out / "tmp_header.npy").read_bytes()
+    (out / "tmp_header.npy").unlink()
+    return raw + data
+
+
+# Headers that claim more than the file holds: a product of dimensions that overflows 64 bits (times
+# the item size), and one that fits in 64 bits but is far beyond the few bytes that follow.
+(out / "bad_shape_overflow.npy").write_bytes(with_shape((2**56, 3, 56, 56)))
+(out / "bad_shape_huge.npy").write_bytes(with_shape((3 * 10**15,), bytes(16)))
