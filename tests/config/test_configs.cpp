@@ -98,9 +98,20 @@ TEST_CASE("impossible or mistyped values are errors naming the field", "[config]
   REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"),
                       Catch::Contains("missing required field 'intermediate_size'"));
   j = minimal();
+  j["intermediate_size"] = nullptr;  // null is absent, and this field has no default
+  REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"),
+                      Catch::Contains("missing required field 'intermediate_size'"));
+  j = minimal();
   j["hidden_size"] = "3200";
   REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"),
                       Catch::Contains("'hidden_size' must be an integer"));
+  for (const nlohmann::json& too_big : {nlohmann::json(std::int64_t{1} << 40), nlohmann::json(~std::uint64_t{0}),
+                                       nlohmann::json(std::int64_t{-1} << 40)}) {  // would wrap into an int
+    j = minimal();
+    j["hidden_size"] = too_big;
+    REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"),
+                        Catch::Contains("'hidden_size' is out of range"));
+  }
   j = minimal();
   j["image_size"] = 230;
   REQUIRE_THROWS_WITH(config::vision_config_from_json(j, "config.json"), Catch::Contains("'image_size'"));

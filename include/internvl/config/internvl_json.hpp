@@ -74,7 +74,8 @@ inline constexpr QLlamaConfig kLlamaConfigDefaults{.vocab_size = 32000};
 inline QLlamaConfig qllama_config_from_json(const nlohmann::json& j, std::string_view where) {
   INTERNVL_CHECK(j.is_object(), where, "qllama_config must be a JSON object");
   for (std::string_view field : detail::kLlamaRequired) {
-    INTERNVL_CHECK(j.contains(std::string(field)), where, "missing required field '", field, "'");
+    INTERNVL_CHECK(j.contains(std::string(field)) && !j.at(std::string(field)).is_null(), where,
+                   "missing required field '", field, "'");
   }
   QLlamaConfig c = kLlamaConfigDefaults;
   detail::read_fields(j, c, detail::kLlamaFields, where);

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include <climits>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,10 @@ inline void read_value(const nlohmann::json& v, int& out, std::string_view field
     scalar = &v[0];
   }
   INTERNVL_CHECK(scalar->is_number_integer(), where, "field '", field, "' must be an integer, got ", describe(v));
+  const bool in_range = scalar->is_number_unsigned()
+                            ? scalar->get<std::uint64_t>() <= std::uint64_t{INT_MAX}
+                            : scalar->get<std::int64_t>() >= INT_MIN && scalar->get<std::int64_t>() <= INT_MAX;
+  INTERNVL_CHECK(in_range, where, "field '", field, "' is out of range, got ", describe(v));
   out = scalar->get<int>();
 }
 inline void read_value(const nlohmann::json& v, bool& out, std::string_view field, std::string_view where) {
@@ -81,7 +88,8 @@ inline VisionConfig vision_config_from_json(const nlohmann::json& root, std::str
   const bool transformers = uses_transformers_names(j);
   VisionConfig c = transformers ? kTransformersVisionDefaults : VisionConfig{};
   for (std::string_view field : detail::kRequired) {
-    INTERNVL_CHECK(j.contains(std::string(field)), where, "missing required field '", field, "'");
+    INTERNVL_CHECK(j.contains(std::string(field)) && !j.at(std::string(field)).is_null(), where,
+                   "missing required field '", field, "'");
   }
   for_each_field(c, [&](std::string_view field, auto& value) {
     const std::string key(transformers ? detail::transformers_key(field) : field);
