@@ -11,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "internvl/io/npy.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"

@@ -77,8 +77,6 @@ class Cli {
     return has(a) ? a : b;
   }
 
-  const std::string& usage() const { return usage_; }
-
   [[noreturn]] void fail(const std::string& message) const {
     std::fprintf(stderr, "error: %s\n\n%s", message.c_str(), usage_.c_str());
     std::exit(2);
