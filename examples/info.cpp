@@ -24,14 +24,16 @@ constexpr const char* kUsage =
 int run(const examples::Cli& cli) {
   auto dir = std::make_shared<const io::ModelDir>(cli.require("--model"));
   const config::VisionConfig c = models::read_vision_config(*dir);
-  std::map<std::string, std::pair<std::size_t, std::size_t>> by_dtype;  // dtype -> (tensors, bytes)
-  for (const std::string& name : dir->names()) {
-    const io::StoredTensor& t = dir->tensor(name);
-    auto& [count, bytes] = by_dtype[std::string(io::name_of(t.stored_dtype()))];
-    ++count;
-    bytes += t.bytes().size();
-  }
   return models::visit_intern_vit<backend::cpu>(dir, c, [&]<class Model>(Model& model) {
+    // Counted once the load has checked that the checkpoint holds no tensor the config leaves out
+    // (tensor() marks a name as read).
+    std::map<std::string, std::pair<std::size_t, std::size_t>> by_dtype;  // dtype -> (tensors, bytes)
+    for (const std::string& name : dir->names()) {
+      const io::StoredTensor& t = dir->tensor(name);
+      auto& [count, bytes] = by_dtype[std::string(io::name_of(t.stored_dtype()))];
+      ++count;
+      bytes += t.bytes().size();
+    }
     std::printf("model      %s\n", dir->path().c_str());
     if constexpr (Model::is_compiled) {
       std::printf("path       compiled preset %s\n", std::string(Model::preset_type::name).c_str());
@@ -60,10 +62,5 @@ int run(const examples::Cli& cli) {
 
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage, {"--model"});
-  try {
-    return run(cli);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
+  return examples::run_reporting_errors([&] { return run(cli); });
 }

@@ -1,4 +1,4 @@
-// The --backend and --precision flags of the example programs and their error handling:
+// The --backend and --precision flags of the example programs:
 //   backend_choice(cli)  --backend reference|cpu|cuda (default cpu) with --precision f32|bf16 and the
 //                        --profile switch, checked together; anything else is a usage error (exit 2):
 //                          cpu        f32 (default) or bf16: the precision of the matrix products
@@ -11,22 +11,14 @@
 //                        products run at choice.precision (with --profile, every op call timed, and the
 //                        table printed to stderr once host returns: internvl/core/op_profile.hpp);
 //                        cuda() for cuda (a usage error, exit 2, in a build without CUDA)
-//   run_reporting_errors(body)
-//                        body()'s exit status (0 when it returns nothing); an exception (a bad file, shape
-//                        or config, no GPU, no memory for what a file asks) becomes "error: <message>" on
-//                        stderr and exit status 1 (bad usage exits with 2 and the usage, from Cli)
 #pragma once
 
 #include <cstdio>
-#include <exception>
-#include <new>
-#include <type_traits>
 #include <string>
 
 #include "cli.hpp"
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
-#include "internvl/core/error.hpp"
 
 namespace internvl::examples {
 
@@ -98,23 +90,6 @@ decltype(auto) on_backend([[maybe_unused]] const Cli& cli, const BackendChoice& 
   static_cast<void>(cuda);
   cli.fail("this build has no CUDA support (configure with -Dcuda=enabled where nvcc is available)");
 #endif
-}
-
-template <class Body>
-int run_reporting_errors(Body&& body) {
-  try {
-    if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {
-      body();
-      return 0;
-    } else {
-      return body();
-    }
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "error: out of memory (an input asks for more than this machine has)\n");
-  } catch (const std::exception& e) {  // internvl::Error for bad input; anything else too
-    std::fprintf(stderr, "error: %s\n", e.what());
-  }
-  return 1;
 }
 
 }  // namespace internvl::examples

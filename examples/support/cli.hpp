@@ -1,15 +1,23 @@
-// A small command-line parser shared by the example programs: --flag VALUE options, boolean
-// --switches, a usage text, and errors that print the usage and exit non-zero.
+// The command line of the example programs and their exit statuses:
+//   Cli                  --flag VALUE options, boolean --switches, a usage text; a usage error prints
+//                        "error: <message>" and the usage to stderr and exits with status 2
+//   run_reporting_errors(body)
+//                        body()'s exit status (0 when it returns nothing); an exception (a bad file, shape
+//                        or config, no GPU, no memory for what a file asks) becomes "error: <message>" on
+//                        stderr and exit status 1, without the usage
 #pragma once
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <limits>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace internvl::examples {
@@ -87,5 +95,22 @@ class Cli {
   std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> switches_;
 };
+
+template <class Body>
+int run_reporting_errors(Body&& body) {
+  try {
+    if constexpr (std::is_void_v<std::invoke_result_t<Body&>>) {
+      body();
+      return 0;
+    } else {
+      return body();
+    }
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory (an input asks for more than this machine has)\n");
+  } catch (const std::exception& e) {  // internvl::Error for bad input; anything else too
+    std::fprintf(stderr, "error: %s\n", e.what());
+  }
+  return 1;
+}
 
 }  // namespace internvl::examples

@@ -5,6 +5,7 @@ with --precision bf16 (bf16 operands, f32 sums in the cpu backend's products) co
 of the f32 run: rounding an operand to bf16 changes it by at most 2^-8 (0.4%), errors that partly cancel
 in the sums, and the tiny 300M-style model lands at 2e-3; a broken bf16 kernel is off by O(1).
 Usage: check_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR DEMO_DIR"""
+import json
 import pathlib
 import subprocess
 import sys
@@ -116,6 +117,13 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("info", "--model", vision / "tinydyn_hf_f32")
     if r.returncode != 0 or "runtime-shaped" not in r.stdout or "(equal)" not in r.stdout:
         failures.append(f"info tinydyn: {r.stdout} {r.stderr}")
+    # A config with fewer blocks than the checkpoint: the extra tensors are named, not counted as equal.
+    one_block = pathlib.Path(tmp) / "one_block"
+    one_block.mkdir()
+    (one_block / "model.safetensors").symlink_to((vision / "tinydyn_hf_f32" / "model.safetensors").resolve())
+    config = json.loads((vision / "tinydyn_hf_f32" / "config.json").read_text())
+    (one_block / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 1}))
+    expect_failure("info", ["--model", one_block], "unexpected tensor 'encoder.layer.1.", 1)
     r = run("info", "--model", vision / "tiny6b_orig_bf16")
     if r.returncode != 0 or "compiled preset tiny-6B-style" not in r.stdout:
         failures.append(f"info tiny6b: {r.stdout} {r.stderr}")
