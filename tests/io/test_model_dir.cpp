@@ -1,8 +1,11 @@
 // ModelDir over directories written by tests/golden/safetensors/make.py: a single file with the
 // original names, two shards with the transformers names (values checked exactly), unused-tensor
-// tracking, f32 conversion of stored vectors, and broken directories refused by name.
+// tracking, f32 conversion of stored vectors, and broken or unsearchable directories refused by name.
+#include <unistd.h>
+
 #include <bit>
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "expected_tensors.hpp"
 #include "internvl/io/model_dir.hpp"
@@ -21,6 +24,24 @@ std::vector<std::uint32_t> f32_bits(const Tensor<float, 1>& t) {
   }
   return bits;
 }
+
+// While it lives, the process looks at files as the user nobody when it runs as root (who may search
+// any directory); the saved set-user-ID lets it switch back.
+class AsUnprivilegedUser {
+ public:
+  AsUnprivilegedUser() : switched_(geteuid() == 0 && seteuid(65534) == 0) {}
+  ~AsUnprivilegedUser() {
+    if (switched_) {
+      static_cast<void>(seteuid(0));
+    }
+  }
+  AsUnprivilegedUser(const AsUnprivilegedUser&) = delete;
+  AsUnprivilegedUser& operator=(const AsUnprivilegedUser&) = delete;
+  bool unprivileged() const { return geteuid() != 0; }
+
+ private:
+  bool switched_;
+};
 
 }  // namespace
 
@@ -152,4 +173,30 @@ TEST_CASE("a directory without config.json opens; config() then names the missin
   REQUIRE_FALSE(dir.has_config());
   REQUIRE_THROWS_WITH(dir.config(), Catch::Contains("no_config/config.json: file not found"));
   REQUIRE(dir.tensor("w").typed<float, 1>()(1) == -2.25f);
+}
+
+TEST_CASE("a directory this process may not search is named with the reason, not as missing files", "[model_dir]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("internvl_unsearchable_" + std::to_string(getpid()));
+  fs::create_directory(dir);
+  fs::copy_file(fixture("no_config/model.safetensors"), dir / "model.safetensors");
+  fs::permissions(dir, fs::perms::none);
+  std::string message = "no error";
+  bool unprivileged = false;
+  {
+    const AsUnprivilegedUser guard;
+    unprivileged = guard.unprivileged();
+    try {
+      io::ModelDir unsearchable(dir);
+    } catch (const Error& e) {
+      message = e.what();
+    }
+  }
+  fs::permissions(dir, fs::perms::owner_all);
+  fs::remove_all(dir);
+  if (!unprivileged) {
+    WARN("running as root without permission to switch to another user: nothing to check");
+    return;
+  }
+  REQUIRE_THAT(message, Catch::Contains((dir / "config.json").string() + ": cannot be looked up: Permission denied"));
 }

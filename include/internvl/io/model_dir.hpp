@@ -30,8 +30,7 @@ namespace internvl::io {
 class ModelDir {
  public:
   explicit ModelDir(const std::filesystem::path& dir) : path_(dir) {
-    std::error_code ignored;
-    INTERNVL_CHECK(std::filesystem::is_directory(dir, ignored), dir.string(), "not a directory");
+    INTERNVL_CHECK(type_of(dir) == std::filesystem::file_type::directory, dir.string(), "not a directory");
     if (const auto config = dir / "config.json"; exists(config)) {
       config_ = read_json_file(config.string());
       INTERNVL_CHECK(config_.is_object(), config.string(), "expected a JSON object, found a JSON ",
@@ -114,10 +113,17 @@ class ModelDir {
   }
 
  private:
-  static bool exists(const std::filesystem::path& p) {
-    std::error_code ignored;  // unreadable counts as absent; opening it then reports why
-    return std::filesystem::exists(p, ignored);
+  // The type of the file at `p` (not_found when there is none); an error naming `p` when it cannot be
+  // looked up, e.g. in a directory this process may not search. A file that exists but cannot be
+  // read is found here; opening it then reports why.
+  static std::filesystem::file_type type_of(const std::filesystem::path& p) {
+    std::error_code error;
+    const std::filesystem::file_type type = std::filesystem::status(p, error).type();
+    INTERNVL_CHECK(!error || type == std::filesystem::file_type::not_found, p.string(), "cannot be looked up: ",
+                   error.message());
+    return type;
   }
+  static bool exists(const std::filesystem::path& p) { return type_of(p) != std::filesystem::file_type::not_found; }
 
   std::vector<const StoredTensor*>::const_iterator find(std::string_view name) const {
     const auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
