@@ -68,8 +68,11 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
     return {"a photo of a {c}."};
   }
   std::vector<std::string> templates;
+  std::size_t line_number = 0;
   for (std::string& line : examples::read_lines(*path, "templates file")) {
+    ++line_number;
     if (!line.empty()) {
+      models::check_template(line, *path + ":" + std::to_string(line_number));
       templates.push_back(std::move(line));
     }
   }

@@ -67,7 +67,7 @@ with tempfile.TemporaryDirectory() as tmp:
     templates = tmp / "templates.txt"
     templates.write_text("\n".join(spec["templates"]) + "\n")
     no_placeholder = tmp / "bad_templates.txt"
-    no_placeholder.write_text("a photo\n")
+    no_placeholder.write_text("a photo of a {c}.\n\nno placeholder\n")
     shape, pixels = read_npy(golden / "tiny_pixels.npy")
     one_image = tmp / "image0.npy"
     write_npy(one_image, (1,) + shape[1:], pixels[:len(pixels) // shape[0]])
@@ -92,7 +92,8 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels", "a"], 1,
                  "holds 2 images")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
-                             str(no_placeholder)], 1, "has no {c}")
+                             str(no_placeholder)], 1,
+                 'bad_templates.txt:3: template "no placeholder" has no {c}')
     expect_error(zero_shot, ["--model", model, "--image", str(tmp / "none.png"), "--labels", "a"], 1, "none.png")
 
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--backend", "tpu"], 2,

@@ -25,16 +25,21 @@ void similarity(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> a, CView<T, 2
   ops::linear(ctx, out, a, WeightView<2>(b));
 }
 
+// A template without "{c}" is an error naming `where` (the caller's name, or a file and line).
+inline void check_template(const std::string& t, const std::string& where) {
+  INTERNVL_CHECK(t.find("{c}") != std::string::npos, where, "template \"", t,
+                 "\" has no {c} where the class name goes");
+}
+
 // A class name in every template: "a photo of a {c}." -> "a photo of a tench.".
 inline std::vector<std::string> fill_templates(const std::vector<std::string>& templates,
                                                const std::string& classname) {
   std::vector<std::string> texts;
   for (const std::string& t : templates) {
+    check_template(t, "models::fill_templates");
     std::string text = t;
-    const std::size_t at = text.find("{c}");
-    INTERNVL_CHECK(at != std::string::npos, "models::fill_templates", "template \"", t,
-                   "\" has no {c} where the class name goes");
-    for (std::size_t pos = at; pos != std::string::npos; pos = text.find("{c}", pos + classname.size())) {
+    for (std::size_t pos = text.find("{c}"); pos != std::string::npos;
+         pos = text.find("{c}", pos + classname.size())) {
       text.replace(pos, 3, classname);
     }
     texts.push_back(std::move(text));
