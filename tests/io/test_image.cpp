@@ -9,6 +9,7 @@
 
 #include "internvl/io/image.hpp"
 #include "internvl/io/palette_png.hpp"
+#include "internvl/io/png_chunks.hpp"
 #include "pixel_fixtures.hpp"
 
 using namespace internvl;
@@ -75,7 +76,7 @@ TEST_CASE("broken and missing files are errors that name the file and the proble
   expect("does_not_exist.png", "no such file");
   expect("bad_empty.png", "file is empty (0 bytes)");
   expect("bad_text.png", "not an image");
-  expect("bad_truncated.png", "cannot decode PNG data");
+  expect("bad_truncated.png", "PNG is truncated");
   expect("bad_truncated.jpg", "cannot decode JPEG data");
   expect("bad_ascii.ppm", "PNM variant P3 is not supported");
   expect("bad_zero.pgm", "zero size (0x5)");
@@ -83,6 +84,48 @@ TEST_CASE("broken and missing files are errors that name the file and the proble
   expect("bad_maxval.pgm", "maxval must be in 1..65535, found 70000");
   const std::string dir = testing::golden_path("image");
   REQUIRE_THROWS_WITH(io::read_image(dir), Contains(dir) && Contains("is a directory"));
+}
+
+TEST_CASE("png_crc is the CRC-32 of zlib and the PNG spec", "[image]") {
+  const auto crc = [](std::string_view text) {
+    return io::png_crc(std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+  };
+  REQUIRE(crc("123456789") == 0xCBF43926u);  // the check value of CRC-32/ISO-HDLC
+  REQUIRE(crc("IEND") == 0xAE426082u);       // the CRC every PNG's IEND chunk ends with
+  REQUIRE(crc("") == 0u);
+}
+
+TEST_CASE("a PNG chunk that fails its CRC or runs past the end of the file is refused by name", "[image]") {
+  std::ifstream in(image_fixture("rgb8.png"), std::ios::binary);
+  const std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // rgb8.png: IHDR at offset 8 (13 bytes), IDAT at offset 33 (867 bytes), IEND at offset 912.
+  REQUIRE(io::decode_image(bytes, "intact").shape() == Extents<3>{23, 37, 3});
+  const auto refused = [](const std::vector<std::uint8_t>& broken) {
+    try {
+      io::decode_image(broken, "memory:rgb8.png");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("decoded");
+  };
+  for (const std::size_t offset : {std::size_t{33 + 8 + 400}, std::size_t{33 + 8 + 866}, std::size_t{8 + 8 + 12}}) {
+    std::vector<std::uint8_t> broken = bytes;
+    broken[offset] ^= 0x10;  // a bit of the image data, the last byte of the data (Adler-32), the IHDR CRC
+    INFO(offset);
+    REQUIRE_THAT(refused(broken), Catch::Contains("memory:rgb8.png") && Catch::Contains("PNG is corrupt: chunk '") &&
+                                      Catch::Contains("fails its CRC check"));
+  }
+  std::vector<std::uint8_t> broken = bytes;
+  broken[33 + 8] ^= 0x01;
+  REQUIRE_THAT(refused(broken), Catch::Contains("chunk 'IDAT' at offset 33 fails its CRC check"));
+  broken = bytes;
+  broken[33 + 2] = 0x10;  // IDAT's length: 0x1063 bytes instead of 0x363
+  REQUIRE_THAT(refused(broken), Catch::Contains("PNG is truncated: chunk 'IDAT' at offset 33 holds 4195 bytes, the file has 879 left"));
+  broken = std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 33 + 6);
+  REQUIRE_THAT(refused(broken), Catch::Contains("PNG is truncated: 6 bytes at offset 33 are too few for a chunk"));
+  broken = bytes;  // bytes after IEND are not read
+  broken.insert(broken.end(), {1, 2, 3});
+  REQUIRE(io::decode_image(broken, "trailing bytes").shape() == Extents<3>{23, 37, 3});
 }
 
 TEST_CASE("corrupted and truncated files are decoded or refused, never a crash", "[image]") {

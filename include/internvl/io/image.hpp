@@ -4,7 +4,8 @@
 // maxval (pnm.hpp). PNG and JPEG are decoded by stb_image (libstb): PNG pixels are identical to Pillow's;
 // JPEG pixels differ by a few levels because stb_image's IDCT and chroma upsampling are not libjpeg-turbo's.
 // write_png writes an 8-bit grey (1 channel, e.g. a class-index mask) or RGB (3 channels) PNG.
-// Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt.
+// Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt
+// (a PNG's chunk CRCs are checked before decoding: png_chunks.hpp).
 #pragma once
 
 #include <stb_image.h>
@@ -22,6 +23,7 @@
 
 #include "internvl/core/error.hpp"
 #include "internvl/io/pixels.hpp"
+#include "internvl/io/png_chunks.hpp"
 #include "internvl/io/pnm.hpp"
 #include "internvl/io/write_file.hpp"
 
@@ -49,6 +51,9 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   }
   INTERNVL_CHECK(bytes.size() <= static_cast<std::size_t>(INT_MAX), name, "file is too large to decode (",
                  bytes.size(), " bytes)");
+  if (format == ImageFormat::png) {
+    check_png_chunks(bytes, name);
+  }
   const char* kind = format == ImageFormat::png ? "PNG" : "JPEG";
   int width = 0;
   int height = 0;

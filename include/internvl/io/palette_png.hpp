@@ -16,6 +16,7 @@
 
 #include "internvl/core/error.hpp"
 #include "internvl/io/image.hpp"
+#include "internvl/io/png_chunks.hpp"
 #include "internvl/io/write_file.hpp"
 
 namespace internvl::io {
@@ -23,18 +24,6 @@ namespace internvl::io {
 using PaletteColour = std::array<std::uint8_t, 3>;
 
 namespace detail {
-
-// CRC-32 of a PNG chunk's type and data (ISO 3309, polynomial 0xEDB88320, as PNG spec §5.5).
-inline std::uint32_t png_crc(std::span<const std::uint8_t> bytes) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (const std::uint8_t b : bytes) {
-    crc ^= b;
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-    }
-  }
-  return ~crc;
-}
 
 inline void put_u32(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) {
@@ -65,7 +54,7 @@ inline void write_palette_png(const std::string& path, ImageView indices, std::s
   INTERNVL_CHECK(png.size() > kIhdrEnd && std::string(png.begin() + 12, png.begin() + 16) == "IHDR", path,
                  "stb_image_write produced no PNG header to turn into a palette PNG");
   png[kColourType] = 3;
-  detail::put_u32(png, kIhdrEnd - 4, detail::png_crc(std::span(png).subspan(kIhdr + 4, 4 + 13)));
+  detail::put_u32(png, kIhdrEnd - 4, png_crc(std::span(png).subspan(kIhdr + 4, 4 + 13)));
 
   std::vector<std::uint8_t> plte(12 + 3 * palette.size());
   detail::put_u32(plte, 0, static_cast<std::uint32_t>(3 * palette.size()));
@@ -73,7 +62,7 @@ inline void write_palette_png(const std::string& path, ImageView indices, std::s
   for (std::size_t k = 0; k < palette.size(); ++k) {
     std::copy(palette[k].begin(), palette[k].end(), plte.begin() + 8 + static_cast<std::ptrdiff_t>(3 * k));
   }
-  detail::put_u32(plte, plte.size() - 4, detail::png_crc(std::span(plte).subspan(4, 4 + 3 * palette.size())));
+  detail::put_u32(plte, plte.size() - 4, png_crc(std::span(plte).subspan(4, 4 + 3 * palette.size())));
   png.insert(png.begin() + kIhdrEnd, plte.begin(), plte.end());
 
   write_file(path, {std::as_bytes(std::span(png))});
