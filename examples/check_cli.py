@@ -119,6 +119,14 @@ else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
     if mode != "P" or not np.array_equal(indices, np.load(tmp / "l.npy").argmax(0)):
         failures.append("segment mask")
         print(f"FAIL segment mask: mode {mode}, indices differ from the logits' argmax")
+# Whole-image inference on an image far longer than wide says what it costs and how to avoid it.
+Image.new("RGB", (1, 60), (40, 80, 120)).save(tmp / "tall.png")
+run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "tall.png"), "--out", str(tmp / "m.png")], 0,
+    "note: whole-image inference over 540 tokens (42x2520 input, 60 crops' worth)")
+if "note:" in run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png")], 0,
+                  "").stderr:
+    failures.append("segment note")
+    print("FAIL segment: a note about whole-image inference on an ordinary image")
 
 
 def cuda_unavailable(program, result):

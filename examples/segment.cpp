@@ -16,6 +16,7 @@
 #include "internvl/io/image.hpp"
 #include "internvl/io/npy.hpp"
 #include "internvl/io/palette_png.hpp"
+#include "internvl/io/segmentation_input.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"
 #include "support/cli.hpp"
@@ -80,6 +81,21 @@ int main(int argc, char** argv) {
       palette.push_back(fallback_colour(k));
     }
     const io::Image image = io::read_image(image_path);
+    if (mode == heads::Inference::whole && d.crop_size > 0) {  // a segmentation head (else an error follows)
+      const index_t patch = job.config.patch_size;
+      const io::ImageSize input = io::round_up_to_multiple(
+          io::setr_rescaled_size(io::size_of(image.view()), d.crop_size), patch);
+      const index_t tokens = (input.width / patch) * (input.height / patch);
+      const index_t crop_tokens = (d.crop_size / patch) * (d.crop_size / patch);
+      if (tokens > 16 * crop_tokens) {
+        std::fprintf(stderr,
+                     "note: whole-image inference over %lld tokens (%lldx%lld input, %lld crops' worth); attention's "
+                     "cost grows with their square: --slide runs %lldx%lld windows instead\n",
+                     static_cast<long long>(tokens), static_cast<long long>(input.width),
+                     static_cast<long long>(input.height), static_cast<long long>(tokens / crop_tokens),
+                     static_cast<long long>(d.crop_size), static_cast<long long>(d.crop_size));
+      }
+    }
     const Tensor<float, 3> logits = examples::on_backend(
         cli, backend,
         [&]<class Backend>(Context<Backend>& ctx) { return examples::segment(ctx, job, image.view(), mode); },
