@@ -3,7 +3,10 @@
 forward passes (images/s ours vs PyTorch, model FLOP utilisation), GEMM TFLOP/s of ops::linear against
 PyTorch and against the 8192^3 ceiling, fused attention against PyTorch's SDPA flash, and the status of every
 step. Any input may be missing (a step failed or was skipped): its rows say so.
-Usage: summarize.py --testlog F --linear F --attention F --torch F --steps F [--model F --torch-model F]"""
+With --candidate-attention (scripts/device-check's DEVICE_CHECK_CANDIDATE), the attention table also gives
+a patched kernel's rates from the same run, against ours and against SDPA.
+Usage: summarize.py --testlog F --linear F --attention F --torch F --steps F [--model F --torch-model F]
+                    [--candidate-attention F]"""
 import argparse
 import json
 import pathlib
@@ -111,6 +114,7 @@ def main():
         p.add_argument("--" + name, required=True)
     p.add_argument("--model")
     p.add_argument("--torch-model")
+    p.add_argument("--candidate-attention")
     a = p.parse_args()
     torch_report = load_json(a.torch) or {}
     model_report = load_json(a.torch_model) if a.torch_model else None
@@ -149,13 +153,22 @@ def main():
 
     mine_att = bench_rows(load_json(a.attention), "BM_attention")
     ref_att = {(r["B"], r["N"], r["H"], r["Dh"]): r["tflops"] for r in torch_report.get("attention", [])}
+    candidate = bench_rows(load_json(a.candidate_attention), "BM_attention") if a.candidate_attention else None
     out.append("")
-    out.append("attention bf16 (non-causal), TFLOP/s     ours  sdpa-flash  ratio")
+    out.append("attention bf16 (non-causal), TFLOP/s     ours  sdpa-flash  ratio"
+               + (" | candidate  vs sdpa  vs ours" if candidate is not None else ""))
     for key in sorted(set(mine_att) | set(ref_att), key=lambda k: (k[3], k[1])):
         b, n, h, dh = key
         mine, ref = mine_att.get(key), ref_att.get(key)
         ratio = mine / ref if mine and ref else None
-        out.append(f"  B={b:<3} N={n:<5} H={h:<3} Dh={dh:<4}            {fmt(mine)}{fmt(ref, 12)}{fmt(ratio, 7, 2)}")
+        line = f"  B={b:<3} N={n:<5} H={h:<3} Dh={dh:<4}            {fmt(mine)}{fmt(ref, 12)}{fmt(ratio, 7, 2)}"
+        if candidate is not None:
+            c = candidate.get(key)
+            line += (f" |{fmt(c, 10)}{fmt(c / ref if c and ref else None, 8, 2)}"
+                     f"{fmt(c / mine if c and mine else None, 8, 2)}")
+        out.append(line)
+    if candidate == {}:
+        out.append("  (candidate: no results; see its steps below)")
     if "attention_error" in torch_report:
         out.append(f"  (SDPA flash failed: {torch_report['attention_error'][:60]})")
 
