@@ -37,13 +37,16 @@ Needs: torch, safetensors, numpy.
 """
 import argparse
 import json
+import math
 import pathlib
 import pickle
 import re
 import shutil
 import sys
+import zipfile
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import save_file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -60,23 +63,44 @@ class ConversionError(Exception):
 # ----------------------------------------------------------------------------------------------------------
 # Reading checkpoints.
 
-def load_checkpoint(path, trust_pickle):
-    """The state dict of a .pth file: checkpoint['state_dict'] (mmseg), ['model'] (classification), ['module']
-    (DeepSpeed), or the checkpoint itself. Tensors are memory-mapped where the file format allows it."""
+def load_torch(path, trust_pickle):
+    """torch.load of a .pth / .bin file; a corrupt, truncated or refused file is a ConversionError naming it.
+    Zip-format files (torch.save's default) have their CRC-32s checked first: torch.load does not check them,
+    so flipped bytes in the tensor data would otherwise be converted as weights. Tensors are memory-mapped
+    where the format allows it."""
     def load(mmap):
         return torch.load(path, map_location="cpu", weights_only=not trust_pickle, mmap=mmap)
 
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                bad = archive.testzip()
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): {e}") from e
+        if bad is not None:
+            raise ConversionError(f"{path}: corrupt: the data of '{bad}' fails its CRC check")
     try:
         try:
-            checkpoint = load(mmap=True)
+            return load(mmap=True)
         except RuntimeError as e:  # files in the legacy (non-zip) format cannot be mapped
             if "mmap" not in str(e):
                 raise
-            checkpoint = load(mmap=False)
+            return load(mmap=False)
     except pickle.UnpicklingError as e:
-        reason = next((line.strip() for line in str(e).splitlines() if "Unsupported" in line), "a non-tensor object")
-        raise ConversionError(f"{path}: torch.load(weights_only=True) refused the file ({reason}); if you trust it, "
-                              "rerun with --trust-pickle") from e
+        reason = next((line.strip() for line in str(e).splitlines() if "Unsupported global" in line), None)
+        if reason is not None and not trust_pickle:
+            raise ConversionError(f"{path}: torch.load(weights_only=True) refused the file ({reason}); if you trust "
+                                  "it, rerun with --trust-pickle") from e
+        raise ConversionError(f"{path}: not a readable PyTorch checkpoint: {e}") from e
+    except Exception as e:  # torch.load's RuntimeError, EOFError, KeyError, ... on a broken file
+        raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
+                              f"{type(e).__name__}: {e}") from e
+
+
+def load_checkpoint(path, trust_pickle):
+    """The state dict of a .pth file: checkpoint['state_dict'] (mmseg), ['model'] (classification), ['module']
+    (DeepSpeed), or the checkpoint itself."""
+    checkpoint = load_torch(path, trust_pickle)
     if not isinstance(checkpoint, dict):
         raise ConversionError(f"{path}: expected a dict checkpoint, got {type(checkpoint).__name__}")
     for key in ("state_dict", "model", "module"):
@@ -137,6 +161,44 @@ def head_names(kind, sd):
     return [n for n in names if n in sd]
 
 
+def check_head_tensors(kind, sd):
+    """The shapes and values the head file's reader relies on: float, finite tensors; every BatchNorm's four
+    vectors 1-D of one length; a bias as long as its weight has rows; the classifier a matrix (a 1x1
+    convolution for segmentation) whose columns match the norm before it."""
+    names = head_names(kind, sd)
+    shape = lambda n: tuple(sd[n].shape)
+    problems = []
+    for n in names:
+        if n.endswith("num_batches_tracked"):
+            continue
+        if not sd[n].is_floating_point():
+            problems.append(f"{n} is {sd[n].dtype}, not floating point")
+        elif not bool(torch.isfinite(sd[n]).all()):
+            problems.append(f"{n} holds NaN or infinite values")
+    for n in names:
+        if n.endswith(".running_mean"):
+            group = n[:-len("running_mean")]
+            shapes = {shape(group + k) for k in ("weight", "bias", "running_mean", "running_var")}
+            if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+                problems.append(f"{group}* (BatchNorm) vectors have shapes {sorted(shapes)}, expected one [C]")
+        if not n.endswith(".weight") or sd[n].dim() < 2 or n.startswith("backbone.up"):
+            continue  # (UperNet's up-sampling convolutions are transposed: [in, out, 2, 2])
+        for weight, bias in ((n, n[:-len("weight")] + "bias"), (n, n[:-len(".weight")] + "_bias")):
+            if bias in sd and shape(bias) != shape(weight)[:1]:
+                problems.append(f"{bias} has shape {list(shape(bias))} for {weight} of shape {list(shape(weight))}")
+    classifier, norm = (("head.weight", "norm.weight") if kind in ("linear_probe", "attention_pool_probe")
+                        else ("decode_head.conv_seg.weight", "decode_head.norm.weight"))
+    want_dims = 2 if classifier == "head.weight" else 4
+    if sd[classifier].dim() != want_dims or (want_dims == 4 and shape(classifier)[2:] != (1, 1)):
+        problems.append(f"{classifier} has shape {list(shape(classifier))}, expected "
+                        + ("[classes, C]" if want_dims == 2 else "[classes, C, 1, 1]"))
+    elif norm in sd and sd[norm].dim() == 1 and shape(norm)[0] != shape(classifier)[1]:
+        problems.append(f"{classifier} has {shape(classifier)[1]} input channels, {norm} {shape(norm)[0]}")
+    if problems:
+        raise ConversionError(f"the {kind} head's tensors do not fit together: " + "; ".join(problems[:4])
+                              + (" ..." if len(problems) > 4 else ""))
+
+
 def read_labels(spec, classes, dataset):
     """(labels, palette) from --labels: 'auto' (the official dataset's when the class count matches), 'none', or
     a file (one name per line, or a JSON file with "labels" and optionally "palette")."""
@@ -148,16 +210,28 @@ def read_labels(spec, classes, dataset):
         if len(data["labels"]) != classes:
             return None, None
         return data["labels"], data.get("palette")
-    text = pathlib.Path(spec).read_text()
-    if spec.endswith(".json"):
-        data = json.loads(text)
-        labels, palette = data["labels"], data.get("palette")
-    else:
-        labels, palette = [line.rstrip("\r") for line in text.splitlines()], None
-        while labels and not labels[-1]:
-            labels.pop()
-    if len(labels) != classes or (palette is not None and len(palette) != classes):
+    if not spec:
+        raise ConversionError("--labels is empty: give auto, none or a file")
+    try:
+        text = pathlib.Path(spec).read_text()
+        if spec.endswith(".json"):
+            data = json.loads(text)
+            if not isinstance(data, dict) or not isinstance(data.get("labels"), list):
+                raise ConversionError(f'{spec}: expected a JSON object with a "labels" list')
+            labels, palette = data["labels"], data.get("palette")
+        else:
+            labels, palette = [line.rstrip("\r") for line in text.splitlines()], None
+            while labels and not labels[-1]:
+                labels.pop()
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConversionError(f"{spec}: cannot read the labels: {e}") from e
+    if not all(isinstance(label, str) for label in labels):
+        raise ConversionError(f"{spec}: labels must be strings")
+    if len(labels) != classes:
         raise ConversionError(f"{spec}: {len(labels)} labels for a head of {classes} classes")
+    colour = lambda c: isinstance(c, list) and len(c) == 3 and all(type(v) is int and 0 <= v <= 255 for v in c)
+    if palette is not None and not (isinstance(palette, list) and len(palette) == classes and all(map(colour, palette))):
+        raise ConversionError(f"{spec}: the palette must be {classes} colours [r, g, b] with values 0-255")
     return labels, palette
 
 
@@ -170,6 +244,8 @@ def describe(kind, sd, args):
             heads = args.num_heads or {3200: 25, 1024: 16}.get(width)
             if heads is None:
                 raise ConversionError(f"attention pooling over width {width}: give its head count with --num-heads")
+            if width % heads != 0:
+                raise ConversionError(f"--num-heads {heads} does not divide the attention pooling's width {width}")
             d.update(ln_eps=args.ln_eps if args.ln_eps is not None else 1e-5, num_heads=heads)
         if args.layer is not None:
             d["layer"] = args.layer
@@ -200,8 +276,32 @@ def describe(kind, sd, args):
 def write_head(path, kind, sd, description):
     tensors = {n: sd[n].contiguous() for n in head_names(kind, sd)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={"format": "pt", "internvl_head": json.dumps(description)})
+    save(tensors, path, {"format": "pt", "internvl_head": json.dumps(description)})
     return tensors
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Writing.
+
+def check_output(path, kind):
+    """Refuses an output path that would replace something other than a `kind` ("file" or "directory"):
+    safetensors writes a new file and renames it over the old one, which would put a regular file where a
+    device, a link or a directory was."""
+    if path.is_symlink() or (path.exists() and not (path.is_file() if kind == "file" else path.is_dir())):
+        raise ConversionError(f"{path}: exists and is not a {'regular file' if kind == 'file' else 'directory'}; "
+                              f"give a new path for the {kind}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConversionError(f"{path}: {parent} is not a directory")
+            break
+
+
+def save(tensors, path, metadata):
+    try:
+        save_file(tensors, str(path), metadata=metadata)
+    except (SafetensorError, OSError) as e:
+        raise ConversionError(f"{path}: cannot write: {e}") from e
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -224,13 +324,43 @@ def original_name(raw):
 
 
 def backbone_config(tensors, num_heads):
+    """config.json of the backbone, after checking the tensors it is read from: the embeddings' ranks and widths,
+    a square grid of positions, blocks numbered 0 .. L-1, a head count that divides the width."""
+    required = {"embeddings.class_embedding": 3, "embeddings.position_embedding": 3,
+                "embeddings.patch_embedding.weight": 4, "encoder.layers.0.mlp.fc1.weight": 2}
+    missing = [n for n in required if n not in tensors]
+    if missing:
+        raise ConversionError(f"the backbone lacks {', '.join(missing)}")
+    wrong = [f"{n} has shape {list(tensors[n].shape)}" for n, rank in required.items() if tensors[n].dim() != rank]
+    if wrong:
+        raise ConversionError("the backbone's " + "; ".join(wrong) + " (expected [1, 1, D], [1, T, D], [D, 3, P, P], "
+                              "[F, D])")
     width = tensors["embeddings.class_embedding"].shape[-1]
     patch = tensors["embeddings.patch_embedding.weight"].shape[-1]
-    grid = round((tensors["embeddings.position_embedding"].shape[1] - 1) ** 0.5)
-    layers = 1 + max(int(k.split(".")[2]) for k in tensors if k.startswith("encoder.layers."))
+    positions = tensors["embeddings.position_embedding"].shape[1] - 1
+    grid = round(positions ** 0.5)
+    widths = {tensors["embeddings.position_embedding"].shape[2], tensors["embeddings.patch_embedding.weight"].shape[0],
+              tensors["encoder.layers.0.mlp.fc1.weight"].shape[1]}
+    if widths != {width}:
+        raise ConversionError(f"the backbone's widths do not agree: class token {width}, position embedding, "
+                              f"patch embedding and fc1 {sorted(widths)}")
+    if grid * grid != positions:
+        raise ConversionError(f"the backbone's position embedding holds {positions} patch positions, not a square grid")
+    blocks = set()
+    for k in tensors:
+        if k.startswith("encoder.layers."):
+            m = re.match(r"encoder\.layers\.(\d+)\.", k)
+            if m is None:
+                raise ConversionError(f"the backbone tensor {k} has no block number")
+            blocks.add(int(m.group(1)))
+    layers = len(blocks)
+    if blocks != set(range(layers)):
+        raise ConversionError(f"the backbone's blocks are not numbered 0 .. {layers - 1}: {sorted(blocks)[:8]}")
     heads = num_heads or {3200: 25, 1024: 16}.get(width)
     if heads is None:
         raise ConversionError(f"a backbone of width {width}: give its head count with --num-heads")
+    if width % heads != 0:
+        raise ConversionError(f"--num-heads {heads} does not divide the backbone's width {width}")
     dtype = {torch.bfloat16: "bfloat16", torch.float16: "float16"}.get(tensors["embeddings.class_embedding"].dtype,
                                                                        "float32")
     return {
@@ -249,13 +379,14 @@ def backbone_names(sd, prefix):
     return [k for k in sd if k.startswith(prefix) and k[len(prefix):].startswith(BACKBONE_ROOTS)]
 
 
-def write_backbone(directory, sd, prefix, num_heads):
-    tensors = {original_name(k[len(prefix):]): sd[k].contiguous() for k in backbone_names(sd, prefix)}
-    config = backbone_config(tensors, num_heads)
+def backbone_tensors(sd, prefix):
+    return {original_name(k[len(prefix):]): sd[k].contiguous() for k in backbone_names(sd, prefix)}
+
+
+def write_backbone(directory, tensors, config):
     directory.mkdir(parents=True, exist_ok=True)
+    save(tensors, directory / "model.safetensors", {"format": "pt"})
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
-    return config
 
 
 def convert_hf_directory(source, directory):
@@ -264,12 +395,19 @@ def convert_hf_directory(source, directory):
     if not shards:
         raise ConversionError(f"{source}: a directory without pytorch_model*.bin shards (model.safetensors is read "
                               "by the C++ loader as it is)")
+    if not (source / "config.json").is_file():
+        raise ConversionError(f"{source}: no config.json beside the shards")
     tensors = {}
     for shard in shards:
-        tensors.update({k: v.contiguous() for k, v in torch.load(shard, map_location="cpu", weights_only=True).items()})
+        state = load_torch(shard, trust_pickle=False)
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ConversionError(f"{shard}: expected a dict of tensors (a state dict), got "
+                                  + (f"{type(state).__name__}" if not isinstance(state, dict) else "other values"))
+        tensors.update({k: v.contiguous() for k, v in state.items()})
+    check_output(directory, "directory")
     directory.mkdir(parents=True, exist_ok=True)
+    save(tensors, directory / "model.safetensors", {"format": "pt"})
     shutil.copyfile(source / "config.json", directory / "config.json")
-    save_file(tensors, str(directory / "model.safetensors"), metadata={"format": "pt"})
     print(f"backbone: {len(tensors)} tensors from {len(shards)} shards -> {directory}/model.safetensors")
 
 
@@ -291,13 +429,27 @@ def main(argv=None):
     p.add_argument("--labels", default="auto", help="auto (official dataset's), none, or a file")
     p.add_argument("--trust-pickle", action="store_true", help="allow torch.load to unpickle arbitrary objects")
     args = p.parse_args(argv)
+    if args.layer is not None and args.layer < 0:
+        p.error("--layer must be 0 or more")
+    if args.layers is not None and (len(args.layers) != 4 or min(args.layers) < 0):
+        p.error("--layers takes UperNet's 4 block numbers, e.g. 11,23,35,47")
+    if args.pool_scales is not None and (not args.pool_scales or min(args.pool_scales) < 1):
+        p.error("--pool-scales must be positive, e.g. 1,2,3,6")
+    if args.num_heads is not None and args.num_heads < 1:
+        p.error("--num-heads must be 1 or more")
+    for flag, eps in (("--bn-eps", args.bn_eps), ("--ln-eps", args.ln_eps)):
+        if eps is not None and not (math.isfinite(eps) and eps > 0):
+            p.error(f"{flag} must be a positive number")
+    if args.crop_size < 1 or not 0 < args.stride <= args.crop_size:
+        p.error("--crop-size must be positive and --stride between 1 and --crop-size")
     source = pathlib.Path(args.checkpoint)
     try:
         if not source.exists():
             raise ConversionError(f"{source}: no such file or directory")
         if source.is_dir():
-            if not args.backbone_out:
-                raise ConversionError(f"{source} is a directory: give --backbone-out DIR to convert its .bin shards")
+            if not args.backbone_out or args.head_out:
+                raise ConversionError(f"{source} is a directory: give --backbone-out DIR (only) to convert its .bin "
+                                      "shards; a Hugging Face model directory holds no head")
             convert_hf_directory(source, pathlib.Path(args.backbone_out))
             return 0
         if not args.head_out and not args.backbone_out:
@@ -306,21 +458,29 @@ def main(argv=None):
         kind = head_type(sd)
         prefix = backbone_prefix(sd)
         head_out = args.head_out or (str(pathlib.Path(args.backbone_out) / "head.safetensors") if kind else None)
-        used = set()
+        # Everything is checked before anything is written.
         if head_out:
             if kind is None:
                 raise ConversionError(f"{source}: no classification or segmentation head found")
+            check_head_tensors(kind, sd)
             description = describe(kind, sd, args)
+            check_output(pathlib.Path(head_out), "file")
+        if args.backbone_out:
+            if prefix is None:
+                raise ConversionError(f"{source}: no InternViT backbone in this checkpoint (no cls_token / pos_embed)")
+            backbone = backbone_tensors(sd, prefix)
+            config = backbone_config(backbone, args.num_heads)
+            check_output(pathlib.Path(args.backbone_out), "directory")
+        used = set()
+        if head_out:
             tensors = write_head(pathlib.Path(head_out), kind, sd, description)
             used.update(tensors)
             print(f"head: {kind}, {description['num_classes']} classes, {len(tensors)} tensors -> {head_out}")
         if args.backbone_out:
-            if prefix is None:
-                raise ConversionError(f"{source}: no InternViT backbone in this checkpoint (no cls_token / pos_embed)")
-            c = write_backbone(pathlib.Path(args.backbone_out), sd, prefix, args.num_heads)
+            write_backbone(pathlib.Path(args.backbone_out), backbone, config)
             used.update(backbone_names(sd, prefix))
-            print(f"backbone: {c['num_hidden_layers']} blocks, width {c['hidden_size']}, image {c['image_size']} "
-                  f"-> {args.backbone_out}")
+            print(f"backbone: {config['num_hidden_layers']} blocks, width {config['hidden_size']}, image "
+                  f"{config['image_size']} -> {args.backbone_out}")
         elif prefix is not None:
             blocks = len({k[len(prefix):].split(".")[1] for k in sd if k.startswith(prefix + "blocks.")})
             print(f"note: {source} also holds an InternViT backbone ({blocks} blocks); add --backbone-out DIR to "

@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import zipfile
 
 try:
     import numpy as np
@@ -37,7 +38,10 @@ def check(what, ok, detail=""):
 def convert(*args, status=0, message=""):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = convert_heads.main([str(a) for a in args])
+        try:
+            code = convert_heads.main([str(a) for a in args])
+        except SystemExit as e:  # argparse's usage errors
+            code = e.code
     check(f"convert_heads {' '.join(map(str, args))} -> {status}", code == status and message in err.getvalue(),
           f"status {code}\n{out.getvalue()}\n{err.getvalue()}")
 
@@ -149,6 +153,62 @@ with tempfile.TemporaryDirectory() as tmp:
     torch.save(state, tmp / "extra.pth")
     convert(tmp / "extra.pth", "--head-out", tmp / "x.safetensors", status=1,
             message="tensors a linear_probe head does not use: head.extra")
+
+    # Broken checkpoints: named, never converted (torch.load does not check a zip member's CRC-32).
+    data = bytearray((tmp / "cls_imagenet.pth").read_bytes())
+    with zipfile.ZipFile(tmp / "cls_imagenet.pth") as archive:
+        member = max(archive.infolist(), key=lambda m: m.file_size)
+    local = member.header_offset
+    start = local + 30 + int.from_bytes(data[local + 26:local + 28], "little") + int.from_bytes(
+        data[local + 28:local + 30], "little")
+    data[start + member.file_size // 2] ^= 0xFF
+    (tmp / "flipped.pth").write_bytes(bytes(data))
+    convert(tmp / "flipped.pth", "--head-out", tmp / "broken.safetensors", status=1, message="fails its CRC check")
+    (tmp / "truncated.pth").write_bytes((tmp / "cls_imagenet.pth").read_bytes()[:100])
+    convert(tmp / "truncated.pth", "--head-out", tmp / "broken.safetensors", status=1,
+            message="truncated.pth: not a readable PyTorch checkpoint")
+    (tmp / "text.pth").write_text("not a checkpoint\n")
+    convert(tmp / "text.pth", "--head-out", tmp / "broken.safetensors", status=1,
+            message="text.pth: not a readable PyTorch checkpoint")
+    check("nothing written for broken checkpoints", not (tmp / "broken.safetensors").exists())
+    for what, change, message in [
+            ("classifier of 11 inputs after a norm of 16", lambda m: m.update({"head.weight": torch.randn(1000, 11)}),
+             "head.weight has 11 input channels, norm.weight 16"),
+            ("a bias of 7", lambda m: m.update({"head.bias": torch.randn(7)}), "head.bias has shape [7]"),
+            ("a NaN weight", lambda m: m["head.bias"].__setitem__(0, float("nan")), "head.bias holds NaN"),
+            ("integer weights", lambda m: m.update({"head.weight": torch.ones(1000, 16, dtype=torch.int64)}),
+             "head.weight is torch.int64")]:
+        state = torch.load(tmp / "cls_imagenet.pth", weights_only=True)
+        change(state["model"])
+        torch.save(state, tmp / "bad_head.pth")
+        convert(tmp / "bad_head.pth", "--head-out", tmp / "x.safetensors", status=1, message=message)
+    # Outputs that are not regular files are refused, not replaced (safetensors renames over them).
+    (tmp / "link.safetensors").symlink_to(tmp / "elsewhere")
+    convert(tmp / "cls_imagenet.pth", "--head-out", tmp / "link.safetensors", status=1,
+            message="exists and is not a regular file")
+    check("the link is left alone", (tmp / "link.safetensors").is_symlink())
+    convert(tmp / "cls_imagenet.pth", "--head-out", tmp, status=1, message="exists and is not a regular file")
+    # Flags and labels.
+    convert(tmp / "cls_imagenet.pth", "--head-out", tmp / "x.safetensors", "--bn-eps", "nan", status=2)
+    convert(tmp / "cls_attn_pool.pth", "--head-out", tmp / "x.safetensors", "--num-heads", "0", status=2)
+    convert(tmp / "seg_linear_ade.pth", "--head-out", tmp / "x.safetensors", "--stride", "600", status=2)
+    (tmp / "list.json").write_text('["a", "b"]')
+    convert(tmp / "seg_linear_ade.pth", "--head-out", tmp / "x.safetensors", "--labels", tmp / "list.json", status=1,
+            message='expected a JSON object with a "labels" list')
+    (tmp / "palette.json").write_text(json.dumps({"labels": [str(i) for i in range(150)], "palette": [[1, 2, 3]] * 3}))
+    convert(tmp / "seg_linear_ade.pth", "--head-out", tmp / "x.safetensors", "--labels", tmp / "palette.json",
+            status=1, message="the palette must be 150 colours")
+    # A backbone that cannot be described: nothing is written, the head included.
+    state = torch.load(tmp / "cls_probe.pth", weights_only=False)
+    state["model"]["blocks.x.foo"] = torch.zeros(1)
+    torch.save(state, tmp / "bad_blocks.pth")
+    convert(tmp / "bad_blocks.pth", "--backbone-out", tmp / "bad_blocks", "--num-heads", "4", status=1,
+            message="encoder.layers.x.foo has no block number")
+    check("no backbone directory or head written", not (tmp / "bad_blocks").exists())
+    convert(tmp / "cls_probe.pth", "--backbone-out", tmp / "three_heads", "--num-heads", "3", status=1,
+            message="--num-heads 3 does not divide the backbone's width")
+    convert(tmp / "hf_bin", "--backbone-out", tmp / "hf_head", "--head-out", tmp / "x.safetensors", status=1,
+            message="holds no head")
 
     # A Hugging Face directory of .bin shards (as OpenGVLab/InternViT-6B-224px publishes): names kept.
     convert(tmp / "hf_bin", "--backbone-out", tmp / "hf")
