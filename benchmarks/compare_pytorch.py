@@ -56,13 +56,39 @@ parser.add_argument("--peaks", default=str(ROOT / "build" / "benchmarks" / "ops"
                     help="bench_gemm, for the f32 FMA and vdpbf16ps ceilings")
 parser.add_argument("--json", help="also write the rows here (after every configuration)")
 args = parser.parse_args()
+for name in args.models.split(","):
+    if name not in MODELS:
+        parser.error(f"--models: unknown model '{name}' (known: {', '.join(MODELS)})")
+if not all(t.isdigit() and int(t) >= 1 for t in args.threads.split(",")):
+    parser.error(f"--threads takes thread counts of 1 or more, e.g. 1,2; got '{args.threads}'")
+for spec in args.ours.split(","):
+    if spec not in {f"{a}:{b}" for a in ("bf16", "f32") for b in ("f32", "bf16")}:
+        parser.error(f"--ours: '{spec}' is not STORAGE:COMPUTE with bf16 or f32 on each side")
+if not set(args.torch_dtypes.split(",")) <= {"f32", "bf16"}:
+    parser.error(f"--torch-dtypes takes f32 and/or bf16; got '{args.torch_dtypes}'")
+if args.repeat < 1 or args.rounds < 1:
+    parser.error("--repeat and --rounds must be 1 or more")
+for flag, program in (("--bench", args.bench), ("--peaks", args.peaks)):
+    if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+        parser.error(f"{flag} {program}: not an executable file (build with -Dbenchmarks=enabled)")
+if args.json and not os.path.isdir(os.path.dirname(os.path.abspath(args.json))):
+    parser.error(f"--json {args.json}: its directory does not exist")
+
+
+def run(cmd, **kwargs):
+    """The finished process; a failure ends this script with the program's own error output."""
+    r = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if r.returncode != 0:
+        sys.exit(f"compare_pytorch: {pathlib.Path(cmd[0]).name} {' '.join(map(str, cmd[1:3]))} ... failed "
+                 f"(status {r.returncode}):\n{r.stderr.strip()[-2000:]}")
+    return r
 
 
 def checkpoint(config, dtype):
     out = pathlib.Path(args.cache) / f"{config}-{dtype}"
-    if not (out / "config.json").exists():
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "make_random_checkpoint.py"), "--config",
-                        str(ROOT / "configs" / f"{config}.json"), "--out", str(out), "--dtype", dtype], check=True)
+    if not (out / "config.json").exists():  # written last: a directory with it is complete
+        run([sys.executable, str(ROOT / "scripts" / "make_random_checkpoint.py"), "--config",
+             str(ROOT / "configs" / f"{config}.json"), "--out", str(out), "--dtype", dtype])
     return out
 
 
@@ -72,7 +98,7 @@ def ours(config, side, spec, threads):
     env = dict(os.environ, INTERNVL_NUM_THREADS=str(threads))
     cmd = [args.bench, "--model", str(checkpoint(config, storage)), "--image-size", str(side), "--compute", compute,
            f"--benchmark_repetitions={args.repeat}", "--benchmark_format=json", "--benchmark_min_time=0.01"]
-    result = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+    result = json.loads(run(cmd, env=env).stdout)
     runs = [b for b in result["benchmarks"] if b.get("run_type") == "iteration"]
     return [(b["real_time"] / 1e3, b["cpu_time"] / 1e3 / threads) for b in runs], max(b["peak_RSS_GB"] for b in runs)
 
@@ -109,8 +135,7 @@ def pytorch(config, side, dtype, threads):
     cfg = json.loads((ROOT / "configs" / f"{config}.json").read_text())
     if dtype == "f32" and cfg["hidden_size"] >= 3200:
         return None  # 23.6 GB of f32 weights: does not fit this machine next to anything else
-    r = subprocess.run([sys.executable, "-c", TORCH_SCRIPT, json.dumps(cfg), str(side), dtype, str(threads), str(args.repeat)],
-                       check=True, capture_output=True, text=True)
+    r = run([sys.executable, "-c", TORCH_SCRIPT, json.dumps(cfg), str(side), dtype, str(threads), str(args.repeat)])
     out = json.loads(r.stdout.strip().splitlines()[-1])
     return [tuple(x) for x in out["runs"]], out["peak_rss_gb"]
 
@@ -119,7 +144,7 @@ def ceilings():
     """{(name, threads): GFLOP/s of CPU time x threads}, median of 5, for the peaks this CPU has"""
     cmd = [args.peaks, "--benchmark_filter=_peak", "--benchmark_format=json", "--benchmark_repetitions=5",
            "--benchmark_min_time=0.2"]
-    report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    report = json.loads(run(cmd).stdout)
     rates = {}
     for b in report["benchmarks"]:
         if b.get("run_type") != "iteration" or "GFLOP/s" not in b:

@@ -11,12 +11,73 @@ import argparse
 import json
 import pathlib
 import struct
+import sys
 
 import numpy as np
 
 NP_DTYPE = {"bf16": np.uint16, "f16": np.float16, "f32": np.float32}
 ST_DTYPE = {"bf16": "BF16", "f16": "F16", "f32": "F32"}
 TORCH_DTYPE = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def check_fields(cfg, where, positive=(), optional_positive=(), flags=()):
+    """Errors naming `where` and the field: a missing or non-positive integer, a flag that is not true/false."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{where}: expected a JSON object, got {type(cfg).__name__}")
+    for name in positive + optional_positive:
+        value = cfg.get(name)
+        if value is None and name in optional_positive:
+            continue
+        if type(value) is not int or value < 1:
+            raise ConfigError(f"{where}: field '{name}' must be a positive integer, got {json.dumps(value)}")
+    for name in flags:
+        if name in cfg and type(cfg[name]) is not bool:
+            raise ConfigError(f"{where}: field '{name}' must be true or false, got {json.dumps(cfg[name])}")
+
+
+def check_vision_config(cfg, where):
+    check_fields(cfg, where, ("hidden_size", "intermediate_size", "num_hidden_layers"),
+                 ("patch_size", "image_size", "num_channels", "num_attention_heads"), ("qkv_bias", "qk_normalization"))
+    if cfg.get("norm_type", "rms_norm") not in ("rms_norm", "layer_norm"):
+        raise ConfigError(f"{where}: field 'norm_type' must be rms_norm or layer_norm, got {json.dumps(cfg['norm_type'])}")
+    if cfg.get("image_size", 224) % cfg.get("patch_size", 14) != 0:
+        raise ConfigError(f"{where}: image_size {cfg.get('image_size', 224)} is not a multiple of patch_size "
+                          f"{cfg.get('patch_size', 14)}")
+    if cfg["hidden_size"] % cfg.get("num_attention_heads", 1) != 0:
+        raise ConfigError(f"{where}: num_attention_heads {cfg['num_attention_heads']} does not divide hidden_size "
+                          f"{cfg['hidden_size']}")
+
+
+def read_config(path):
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the config: {e}") from e
+
+
+def command_line(description, default_shards):
+    """The flags both scripts share, checked: --config, --out, --dtype, --shards, --seed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--dtype", choices=["bf16", "f16", "f32"], default="bf16")
+    parser.add_argument("--shards", type=int, default=default_shards)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def check_flags(parser, args, tensor_count):
+    if not 1 <= args.shards <= tensor_count:
+        parser.error(f"--shards must be between 1 and the {tensor_count} tensors")
+    if args.seed < 0:
+        parser.error("--seed must be 0 or more")
+    out = pathlib.Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: exists and is not a directory")
 
 
 def vision_tensors(cfg, prefix=""):
@@ -76,10 +137,11 @@ class Values:
 
 
 def write_checkpoint(out, config, tensors, dtype="bf16", shards=1, seed=0):
-    """Writes config.json (with torch_dtype set) and the tensors as safetensors, optionally sharded."""
+    """Writes the tensors as safetensors, optionally sharded, then config.json (with torch_dtype set): a
+    directory with a config.json is complete (benchmarks/compare_pytorch.py reuses such directories)."""
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(dict(config, torch_dtype=TORCH_DTYPE[dtype]), indent=2) + "\n")
+    (out / "config.json").unlink(missing_ok=True)
     itemsize = np.dtype(NP_DTYPE[dtype]).itemsize
     values = Values(dtype, seed)
     weight_map = {}
@@ -104,17 +166,33 @@ def write_checkpoint(out, config, tensors, dtype="bf16", shards=1, seed=0):
         total = sum(int(np.prod(s)) * itemsize for _, s, _ in tensors)
         (out / "model.safetensors.index.json").write_text(
             json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+    (out / "config.json").write_text(json.dumps(dict(config, torch_dtype=TORCH_DTYPE[dtype]), indent=2) + "\n")
     return sum(int(np.prod(s)) for _, s, _ in tensors)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--dtype", choices=["bf16", "f16", "f32"], default="bf16")
-    parser.add_argument("--shards", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
+def run(main):
+    """main()'s exit status; a bad config or a failed write is one line on stderr and status 1."""
+    try:
+        return main()
+    except (ConfigError, OSError) as e:
+        print(f"{pathlib.Path(sys.argv[0]).name}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def main():
+    parser = command_line(__doc__, default_shards=1)
     args = parser.parse_args()
-    cfg = json.loads(pathlib.Path(args.config).read_text())
-    count = write_checkpoint(args.out, cfg, vision_tensors(cfg), args.dtype, args.shards, args.seed)
+    cfg = read_config(args.config)
+    if isinstance(cfg, dict) and "vision_config" in cfg:
+        raise ConfigError(f"{args.config}: an InternVL config (vision_config, qllama_config): use "
+                          "scripts/make_random_internvl.py")
+    check_vision_config(cfg, args.config)
+    tensors = vision_tensors(cfg)
+    check_flags(parser, args, len(tensors))
+    count = write_checkpoint(args.out, cfg, tensors, args.dtype, args.shards, args.seed)
     print(f"wrote {args.out}: {count:,} parameters, {args.dtype}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

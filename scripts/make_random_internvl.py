@@ -7,14 +7,12 @@ model is 13.8 B parameters, 27.7 GB in bf16; values are written in slices, so me
 
   python3 scripts/make_random_internvl.py --config configs/InternVL-14B-224px.json --out /tmp/internvl14b
 """
-import argparse
-import json
 import pathlib
 import shutil
+import sys
 
-import numpy as np
-
-from make_random_checkpoint import ST_DTYPE, TORCH_DTYPE, vision_tensors, write_checkpoint  # noqa: F401
+from make_random_checkpoint import (ConfigError, check_fields, check_flags, check_vision_config, command_line,
+                                    read_config, run, vision_tensors, write_checkpoint)
 
 
 def qllama_tensors(cfg):
@@ -48,18 +46,34 @@ def qllama_tensors(cfg):
     return tensors
 
 
-if __name__ == "__main__":
+def check_internvl_config(cfg, where):
+    check_fields(cfg, where, optional_positive=("clip_embed_dim", "num_query_token", "cross_attention_frequency"))
+    for part in ("vision_config", "qllama_config"):
+        if not isinstance(cfg.get(part), dict):
+            raise ConfigError(f"{where}: expected a '{part}' object (an InternVL-C/G config, e.g. "
+                              "configs/InternVL-14B-224px.json)")
+    check_vision_config(cfg["vision_config"], f"{where}: vision_config")
+    check_fields(cfg["qllama_config"], f"{where}: qllama_config",
+                 ("hidden_size", "intermediate_size", "num_hidden_layers", "vocab_size"), flags=("tie_word_embeddings",))
+
+
+def main():
     root = pathlib.Path(__file__).resolve().parent.parent
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--dtype", choices=["bf16", "f16", "f32"], default="bf16")
-    parser.add_argument("--shards", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = command_line(__doc__, default_shards=3)
     parser.add_argument("--tokenizer", default=str(root / "tests" / "golden" / "text" / "qllama-tokenizer.model"))
     args = parser.parse_args()
-    cfg = json.loads(pathlib.Path(args.config).read_text())
+    cfg = read_config(args.config)
+    check_internvl_config(cfg, args.config)
     tensors = vision_tensors(cfg["vision_config"], "vision_model.") + qllama_tensors(cfg)
+    check_flags(parser, args, len(tensors))
+    tokenizer = pathlib.Path(args.tokenizer)
+    if not tokenizer.is_file() or tokenizer.stat().st_size == 0:
+        parser.error(f"--tokenizer {tokenizer}: not a (non-empty) file")
     count = write_checkpoint(args.out, cfg, tensors, args.dtype, args.shards, args.seed)
-    shutil.copyfile(args.tokenizer, pathlib.Path(args.out) / "tokenizer.model")
+    shutil.copyfile(tokenizer, pathlib.Path(args.out) / "tokenizer.model")
     print(f"wrote {args.out}: {count:,} parameters, {args.dtype}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))

@@ -128,6 +128,24 @@ with tempfile.TemporaryDirectory() as tmp:
     if r.returncode != 0 or "compiled preset tiny-6B-style" not in r.stdout:
         failures.append(f"info tiny6b: {r.stdout} {r.stderr}")
 
+# scripts/make_random_checkpoint.py (the benchmarks' models): a directory info loads with the parameter count its
+# config implies; a broken config is named, and nothing is written.
+scripts = pathlib.Path(__file__).resolve().parents[2] / "scripts"
+with tempfile.TemporaryDirectory() as tmp:
+    random_model = pathlib.Path(tmp) / "random"
+    r = subprocess.run([sys.executable, scripts / "make_random_checkpoint.py", "--config",
+                        scripts.parent / "configs" / "tiny-6B-style.json", "--out", random_model, "--shards", "2"],
+                       capture_output=True, text=True)
+    check(r.returncode == 0, f"make_random_checkpoint: {r.stderr}")
+    r = run("info", "--model", random_model)
+    check(r.returncode == 0 and "(equal)" in r.stdout, f"info on a random checkpoint: {r.stdout} {r.stderr}")
+    bad = pathlib.Path(tmp) / "bad.json"
+    bad.write_text(json.dumps({"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": "2"}))
+    r = subprocess.run([sys.executable, scripts / "make_random_checkpoint.py", "--config", bad, "--out",
+                        pathlib.Path(tmp) / "never"], capture_output=True, text=True)
+    check(r.returncode == 1 and "bad.json: field 'num_hidden_layers' must be a positive integer" in r.stderr
+          and not (pathlib.Path(tmp) / "never").exists(), f"make_random_checkpoint on a bad config: {r.stderr}")
+
 # The numbered teaching examples check themselves and exit non-zero on a mismatch.
 for name, args in [("00_tensor_views", []), ("01_rms_norm_by_hand", []), ("02_attention_from_scratch", []),
                    ("03_vision_block", [vision / "tiny6b_orig_f32"]), ("03_vision_block", [vision / "tiny300m_hf_f32"]),
