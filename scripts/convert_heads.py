@@ -33,6 +33,10 @@ OpenGVLab/InternViT-6B-224px): its tensors are written unchanged to DIR/model.sa
   python3 scripts/convert_heads.py intern_vit_6b_224px.pth --backbone-out InternViT-6B-224px
   python3 scripts/convert_heads.py path/to/InternViT-6B-224px --backbone-out InternViT-6B-224px-st
 
+Nothing is written until everything is checked: the file's zip CRCs (torch.load skips them), the head's
+tensors (float, finite, shapes that fit together), the backbone's embeddings and block numbers, the flags, the
+labels, and that no output would replace a device, link or directory. Errors name the file and exit 1.
+
 Needs: torch, safetensors, numpy.
 """
 import argparse
