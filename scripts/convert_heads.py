@@ -472,8 +472,8 @@ def main(argv=None):
         if args.backbone_out:
             if prefix is None:
                 raise ConversionError(f"{source}: no InternViT backbone in this checkpoint (no cls_token / pos_embed)")
-            backbone = backbone_tensors(sd, prefix)
-            config = backbone_config(backbone, args.num_heads)
+            backbone_weights = backbone_tensors(sd, prefix)
+            config = backbone_config(backbone_weights, args.num_heads)
             check_output(pathlib.Path(args.backbone_out), "directory")
         used = set()
         if head_out:
@@ -481,7 +481,7 @@ def main(argv=None):
             used.update(tensors)
             print(f"head: {kind}, {description['num_classes']} classes, {len(tensors)} tensors -> {head_out}")
         if args.backbone_out:
-            write_backbone(pathlib.Path(args.backbone_out), backbone, config)
+            write_backbone(pathlib.Path(args.backbone_out), backbone_weights, config)
             used.update(backbone_names(sd, prefix))
             print(f"backbone: {config['num_hidden_layers']} blocks, width {config['hidden_size']}, image "
                   f"{config['image_size']} -> {args.backbone_out}")
