@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <numeric>
+#include <vector>
 
 #include "internvl/core/tensor.hpp"
 
@@ -71,4 +72,42 @@ TEST_CASE("views convert to read-only views and report dense rows", "[view]") {
   REQUIRE_FALSE(t.view().slice(1, 2, 6).is_contiguous());
   REQUIRE_FALSE(t.view().transpose(0, 1).has_dense_rows());
   REQUIRE(reinterpret_cast<std::uintptr_t>(t.data()) % kAlignment == 0);
+}
+
+namespace {
+
+// The elements of a 3-D view in row-major order, read by direct indexing.
+std::vector<int> elements_in_order(const View<int, 3>& v) {
+  std::vector<int> out;
+  for (index_t i = 0; i < v.size(0); ++i)
+    for (index_t j = 0; j < v.size(1); ++j)
+      for (index_t k = 0; k < v.size(2); ++k) out.push_back(v(i, j, k));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("for_each_element visits every element of any view once, in row-major order", "[view]") {
+  Tensor<int, 3> t(Extents<3>{3, 4, 5});
+  std::iota(t.data(), t.data() + t.numel(), 0);
+  const View<int, 3> v = t.view();
+  std::vector<View<int, 3>> views;
+  for (const View<int, 3>& base : {v, v.transpose(0, 2), v.transpose(1, 2)}) {
+    for (int dim = 0; dim < 3; ++dim) {
+      for (index_t b = 0; b <= base.size(dim); ++b) {
+        for (index_t e = b; e <= base.size(dim); ++e) {  // empty, single-row and full slices
+          views.push_back(base.slice(dim, b, e));
+        }
+      }
+    }
+  }
+  for (const View<int, 3>& view : views) {
+    INFO("shape " << shape_string(view) << " strides " << shape_string(view.strides()));
+    std::vector<int> visited;
+    for_each_element(view, [&](int& x) { visited.push_back(x); });
+    REQUIRE(visited == elements_in_order(view));
+  }
+  // Rank 1 with a stride, and writes through the reference.
+  for_each_element(v.transpose(0, 2)[0][0], [](int& x) { x = -x; });
+  for (index_t i = 0; i < 3; ++i) REQUIRE(v(i, 0, 0) == -i * 20);
 }

@@ -98,11 +98,12 @@ class TensorView {
   template <class... Is>
     requires(sizeof...(Is) == Rank && (std::is_integral_v<Is> && ...))
   INTERNVL_HOST_DEVICE T& operator()(Is... indices) const {
-    const index_t idx[Rank] = {static_cast<index_t>(indices)...};
+    // Σ_d index_d · stride_d, folded over the arguments. Written as a loop over an array of the indices,
+    // GCC 12 at -O2 with AVX2 vectorised it into emulated 64-bit multiplies, which made element-wise
+    // loops 10-20x slower than at -O3 (reference conv2d, 6B patch embedding: 11.0 s against 1.2 s).
     index_t offset = 0;
-    for (std::size_t d = 0; d < Rank; ++d) {
-      offset += idx[d] * strides_[d];
-    }
+    std::size_t d = 0;
+    ((offset += static_cast<index_t>(indices) * strides_[d++]), ...);
     return data_[offset];
   }
 
@@ -171,19 +172,24 @@ std::string shape_string(const TensorView<T, Rank>& v) {
 // Calls fn(element&) for every element of a (possibly strided) view, in row-major order.
 template <class T, std::size_t Rank, class Fn>
 void for_each_element(const TensorView<T, Rank>& v, Fn&& fn) {
-  Extents<Rank> idx{};
-  const index_t n = v.numel();
-  for (index_t flat = 0; flat < n; ++flat) {
-    index_t offset = 0;
-    for (std::size_t d = 0; d < Rank; ++d) {
-      offset += idx[d] * v.stride(d);
+  if (v.empty()) {
+    return;
+  }
+  const index_t row_length = v.size(Rank - 1), step = v.stride(Rank - 1);
+  const index_t rows = v.numel() / row_length;
+  Extents<Rank> outer{};  // the index of the current row over dimensions 0..Rank-2, last fastest
+  T* row = v.data();
+  for (index_t r = 0; r < rows; ++r) {
+    for (index_t i = 0; i < row_length; ++i) {
+      fn(row[i * step]);
     }
-    fn(v.data()[offset]);
-    for (std::size_t d = Rank; d-- > 0;) {
-      if (++idx[d] < v.size(d)) {
+    for (std::size_t d = Rank - 1; d-- > 0;) {  // the next row, never pointing past the view
+      if (++outer[d] < v.size(d)) {
+        row += v.stride(d);
         break;
       }
-      idx[d] = 0;
+      row -= (v.size(d) - 1) * v.stride(d);
+      outer[d] = 0;
     }
   }
 }
