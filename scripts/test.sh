@@ -10,13 +10,15 @@ set -u
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh || exit 1
 status=0
-# On a machine without a GPU (CI) the CUDA code is compiled, to check that it compiles, for sm_90 only
-# rather than the default 80,90: no kernel has per-architecture source, and one architecture saves
-# about a quarter of nvcc's time (test_heads.cu: 44 s instead of 60 s). It applies only when build/ is
-# first configured; with a GPU, or where build/ already exists, the build's own gpu_archs stand.
-archs=""
-nvidia-smi -L >/dev/null 2>&1 || archs="-Dgpu_archs=90"
-sh scripts/build.sh build $archs || exit 1
+# On a machine without a GPU (CI) the CUDA code is compiled, to check that it compiles and links, for
+# sm_90 only rather than the default 80,90 (no kernel has per-architecture source; one architecture saves
+# about a quarter of nvcc's time: test_heads.cu 44 s instead of 60 s) and with no host optimisation
+# (-Dgpu_host_optimization=0: tasks_cuda.cu 32 s instead of 47 s; the CUDA tests skip without a GPU).
+# It applies only when build/ is first configured; with a GPU, or where build/ already exists, the
+# build's own options stand.
+cuda_options=""
+nvidia-smi -L >/dev/null 2>&1 || cuda_options="-Dgpu_archs=90 -Dgpu_host_optimization=0"
+sh scripts/build.sh build $cuda_options || exit 1
 meson test -C build --num-processes 2 --print-errorlogs >build/test-output.log 2>&1 || status=1
 grep -E "^ *[0-9]+/[0-9]+ " build/test-output.log | grep -vE " OK | SKIP " || true
 sh scripts/build.sh build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=0 -Ddebug=false -Db_ndebug=false -Dcpp_args=-g1 \
