@@ -10,6 +10,7 @@ scripts/make_random_internvl.py builds on the functions here.
 import argparse
 import json
 import pathlib
+import shutil
 import struct
 import sys
 
@@ -136,13 +137,27 @@ class Values:
             yield self.encode(self.block[index] * scale + offset)
 
 
+def check_free_space(out, weight_bytes):
+    """ConfigError unless the file system of `out` has room for the weights (the safetensors files already
+    in `out`, which are rewritten, count as room)."""
+    existing = out.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    reusable = sum(f.stat().st_size for f in out.glob("model*.safetensors") if f.is_file())
+    free = shutil.disk_usage(existing).free + reusable
+    if weight_bytes > free:
+        raise ConfigError(f"{out}: the weights need {weight_bytes / 1e9:.2f} GB, the file system has "
+                          f"{free / 1e9:.2f} GB free")
+
+
 def write_checkpoint(out, config, tensors, dtype="bf16", shards=1, seed=0):
     """Writes the tensors as safetensors, optionally sharded, then config.json (with torch_dtype set): a
     directory with a config.json is complete (benchmarks/compare_pytorch.py reuses such directories)."""
     out = pathlib.Path(out)
+    itemsize = np.dtype(NP_DTYPE[dtype]).itemsize
+    check_free_space(out, sum(int(np.prod(s)) for _, s, _ in tensors) * itemsize)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").unlink(missing_ok=True)
-    itemsize = np.dtype(NP_DTYPE[dtype]).itemsize
     values = Values(dtype, seed)
     weight_map = {}
     for s in range(shards):

@@ -2,7 +2,8 @@
 """Writes a random-weight InternVL-C/G model directory in InternVL-14B-224px's layout (for memory and
 speed measurements; kept out of git): config.json from configs/, InternViT under vision_model., QLLaMA
 under qllama., query_tokens, clip_projector*, text_projection, logit_scale, itm_head.*, plus a copy of
-QLLaMA's tokenizer.model; bf16 by default, sharded like the official checkpoint (3 shards). The full
+QLLaMA's tokenizer.model (checked first: a SentencePiece model with as many pieces as the config's
+vocab_size); bf16 by default, sharded like the official checkpoint (3 shards). The full
 model is 13.8 B parameters, 27.7 GB in bf16; values are written in slices, so memory stays small.
 
   python3 scripts/make_random_internvl.py --config configs/InternVL-14B-224px.json --out /tmp/internvl14b
@@ -57,6 +58,42 @@ def check_internvl_config(cfg, where):
                  ("hidden_size", "intermediate_size", "num_hidden_layers", "vocab_size"), flags=("tie_word_embeddings",))
 
 
+def sentencepiece_piece_count(path):
+    """The number of pieces (ModelProto field 1) of a SentencePiece model file, found by walking the
+    protobuf's top-level fields; ConfigError naming the file and byte where it is not such a message."""
+    data, pos, pieces = path.read_bytes(), 0, 0
+
+    def varint():
+        nonlocal pos
+        value = shift = 0
+        while pos < len(data) and shift < 64:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+        raise ConfigError(f"{path}: not a SentencePiece model (a varint runs past byte {pos})")
+
+    while pos < len(data):
+        start = pos
+        key = varint()
+        field, wire = key >> 3, key & 7
+        if field == 0 or wire not in (0, 1, 2, 5):
+            raise ConfigError(f"{path}: not a SentencePiece model (no protobuf field at byte {start})")
+        if wire == 0:
+            varint()
+        elif wire == 2:
+            length = varint()
+            pos += length
+        else:
+            pos += 8 if wire == 1 else 4
+        if pos > len(data):
+            raise ConfigError(f"{path}: not a SentencePiece model (the field at byte {start} runs past the end)")
+        pieces += field == 1 and wire == 2
+    return pieces
+
+
 def main():
     root = pathlib.Path(__file__).resolve().parent.parent
     parser = command_line(__doc__, default_shards=3)
@@ -67,8 +104,11 @@ def main():
     tensors = vision_tensors(cfg["vision_config"], "vision_model.") + qllama_tensors(cfg)
     check_flags(parser, args, len(tensors))
     tokenizer = pathlib.Path(args.tokenizer)
-    if not tokenizer.is_file() or tokenizer.stat().st_size == 0:
-        parser.error(f"--tokenizer {tokenizer}: not a (non-empty) file")
+    if not tokenizer.is_file():
+        parser.error(f"--tokenizer {tokenizer}: not a file")
+    pieces, vocab = sentencepiece_piece_count(tokenizer), cfg["qllama_config"]["vocab_size"]
+    if pieces != vocab:
+        raise ConfigError(f"{tokenizer}: {pieces} pieces, but {args.config} has qllama vocab_size {vocab}")
     count = write_checkpoint(args.out, cfg, tensors, args.dtype, args.shards, args.seed)
     shutil.copyfile(tokenizer, pathlib.Path(args.out) / "tokenizer.model")
     print(f"wrote {args.out}: {count:,} parameters, {args.dtype}")

@@ -145,6 +145,27 @@ with tempfile.TemporaryDirectory() as tmp:
                         pathlib.Path(tmp) / "never"], capture_output=True, text=True)
     check(r.returncode == 1 and "bad.json: field 'num_hidden_layers' must be a positive integer" in r.stderr
           and not (pathlib.Path(tmp) / "never").exists(), f"make_random_checkpoint on a bad config: {r.stderr}")
+    # A config whose weights cannot fit (6.8 PB in bf16) is refused before anything is written.
+    huge = pathlib.Path(tmp) / "huge.json"
+    huge.write_text(json.dumps({**json.loads((scripts.parent / "configs" / "tiny-6B-style.json").read_text()),
+                                "hidden_size": 1 << 20, "intermediate_size": 1 << 22, "num_attention_heads": 1 << 10,
+                                "num_hidden_layers": 256}))
+    r = subprocess.run([sys.executable, scripts / "make_random_checkpoint.py", "--config", huge, "--out",
+                        pathlib.Path(tmp) / "never" / "deeper"], capture_output=True, text=True)
+    check(r.returncode == 1 and "the weights need" in r.stderr and "GB free" in r.stderr
+          and not (pathlib.Path(tmp) / "never").exists(), f"make_random_checkpoint on a huge config: {r.stderr}")
+    # make_random_internvl.py checks the tokenizer against the config's vocabulary before writing 27 GB.
+    config = json.loads((scripts.parent / "configs" / "InternVL-14B-224px.json").read_text())
+    config["qllama_config"]["vocab_size"] = 32000
+    internvl = pathlib.Path(tmp) / "internvl.json"
+    internvl.write_text(json.dumps(config))
+    for tokenizer, message in [(huge, "huge.json: not a SentencePiece model (no protobuf field at byte 0)"),
+                               (scripts.parent / "tests" / "golden" / "text" / "qllama-tokenizer.model",
+                                f"qllama-tokenizer.model: 49954 pieces, but {internvl} has qllama vocab_size 32000")]:
+        r = subprocess.run([sys.executable, scripts / "make_random_internvl.py", "--config", internvl,
+                            "--tokenizer", tokenizer, "--out", pathlib.Path(tmp) / "never"], capture_output=True, text=True)
+        check(r.returncode == 1 and message in r.stderr and not (pathlib.Path(tmp) / "never").exists(),
+              f"make_random_internvl --tokenizer {tokenizer}: {r.stderr}")
 
 # The numbered teaching examples check themselves and exit non-zero on a mismatch.
 for name, args in [("00_tensor_views", []), ("01_rms_norm_by_hand", []), ("02_attention_from_scratch", []),
