@@ -2,8 +2,9 @@
 # The test command: installs what is missing, builds, runs the whole suite, then the sanitizer build
 # (AddressSanitizer + UndefinedBehaviorSanitizer at -O0, assertions on, line tables only: -g1 is
 # enough for the stack traces; -O0 instruments every access and compiles in half the time of -O1, while
-# its tests run about 3x slower, which the small sizes keep to a minute on 2 cores) on the core, ops, io
-# and text suites without their InternViT-sized shapes (INTERNVL_TEST_SIZES=small, tests/support/grid.hpp),
+# its tests run about 3x slower, which the small sizes keep to two minutes on 2 cores) on every C++ suite
+# that runs without a GPU (core, config, ops, io, text, models, heads; not the demo, failtests or example
+# programs) without the InternViT-sized shapes (INTERNVL_TEST_SIZES=small, tests/support/grid.hpp),
 # and ends with one line "N passed, N failed" counting test cases (Catch2 cases; other tests count as
 # one each).
 set -u
@@ -22,7 +23,7 @@ sh scripts/build.sh build $cuda_options || exit 1
 meson test -C build --num-processes 2 --print-errorlogs >build/test-output.log 2>&1 || status=1
 grep -E "^ *[0-9]+/[0-9]+ " build/test-output.log | grep -vE " OK | SKIP " || true
 sh scripts/build.sh build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=0 -Ddebug=false -Db_ndebug=false -Dcpp_args=-g1 \
-  -Dbenchmarks=disabled -Dexamples=disabled -Dcuda=disabled -Dtest_areas=core,ops,io,text || exit 1
+  -Dbenchmarks=disabled -Dexamples=disabled -Dcuda=disabled -Dtest_areas=core,config,ops,io,text,models,heads || exit 1
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 INTERNVL_TEST_SIZES=small \
   meson test -C build-sanitize --num-processes 2 --print-errorlogs \
   >build-sanitize/test-output.log 2>&1 || status=1
