@@ -155,7 +155,8 @@ def write_checkpoint(out, config, tensors, dtype="bf16", shards=1, seed=0):
     directory with a config.json is complete (benchmarks/compare_pytorch.py reuses such directories)."""
     out = pathlib.Path(out)
     itemsize = np.dtype(NP_DTYPE[dtype]).itemsize
-    check_free_space(out, sum(int(np.prod(s)) for _, s, _ in tensors) * itemsize)
+    total_bytes = sum(int(np.prod(s)) for _, s, _ in tensors) * itemsize
+    check_free_space(out, total_bytes)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").unlink(missing_ok=True)
     values = Values(dtype, seed)
@@ -178,9 +179,8 @@ def write_checkpoint(out, config, tensors, dtype="bf16", shards=1, seed=0):
                 for chunk in values.chunks(shape, kind):
                     f.write(chunk.tobytes())
     if shards > 1:
-        total = sum(int(np.prod(s)) * itemsize for _, s, _ in tensors)
         (out / "model.safetensors.index.json").write_text(
-            json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
+            json.dumps({"metadata": {"total_size": total_bytes}, "weight_map": weight_map}, indent=2))
     (out / "config.json").write_text(json.dumps(dict(config, torch_dtype=TORCH_DTYPE[dtype]), indent=2) + "\n")
     return sum(int(np.prod(s)) for _, s, _ in tensors)
 
