@@ -3,10 +3,10 @@
 forward passes (images/s ours vs PyTorch, model FLOP utilisation), GEMM TFLOP/s of ops::linear against
 PyTorch and against the 8192^3 ceiling, fused attention against PyTorch's SDPA flash, and the status of every
 step. Any input may be missing (a step failed or was skipped): its rows say so.
-With --candidate-attention (scripts/device-check's DEVICE_CHECK_CANDIDATE), the attention table also gives
-a patched kernel's rates from the same run, against ours and against SDPA.
+With --candidate-attention NAME=F, once per patched kernel (scripts/device-check's DEVICE_CHECK_CANDIDATE),
+the attention table also gives each candidate's rates from the same run, against ours and against SDPA.
 Usage: summarize.py --testlog F --linear F --attention F --torch F --steps F [--model F --torch-model F]
-                    [--candidate-attention F]"""
+                    [--candidate-attention NAME=F ...]"""
 import argparse
 import json
 import pathlib
@@ -114,7 +114,7 @@ def main():
         p.add_argument("--" + name, required=True)
     p.add_argument("--model")
     p.add_argument("--torch-model")
-    p.add_argument("--candidate-attention")
+    p.add_argument("--candidate-attention", action="append", default=[], metavar="NAME=FILE")
     a = p.parse_args()
     torch_report = load_json(a.torch) or {}
     model_report = load_json(a.torch_model) if a.torch_model else None
@@ -135,7 +135,7 @@ def main():
     theirs = {(r["M"], r["K"], r["N"], r["epilogue"]): r["tflops"] for r in torch_report.get("linear", [])}
     ceiling_ours, ceiling_torch = ours.get((8192, 8192, 8192, 0)), theirs.get((8192, 8192, 8192, 0))
     out.append("")
-    out.append(f"GEMM bf16, TFLOP/s          ours  torch  ratio  of ceiling | +epilogue ours  torch  ratio")
+    out.append("GEMM bf16, TFLOP/s          ours  torch  ratio  of ceiling | +epilogue ours  torch  ratio")
     for key in sorted((k for k in set(ours) | set(theirs) if k[3] == 0), key=lambda k: (k == (8192, 8192, 8192, 0), k)):
         m, k, n, _ = key
         label = "8192^3 (ceiling)" if m == 8192 else f"M={m:<5} K={k:<5} N={n:<5}"
@@ -153,22 +153,28 @@ def main():
 
     mine_att = bench_rows(load_json(a.attention), "BM_attention")
     ref_att = {(r["B"], r["N"], r["H"], r["Dh"]): r["tflops"] for r in torch_report.get("attention", [])}
-    candidate = bench_rows(load_json(a.candidate_attention), "BM_attention") if a.candidate_attention else None
+    candidates = []  # (name, {shape: TFLOP/s}) in the order given
+    for spec in a.candidate_attention:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            p.error(f"--candidate-attention wants NAME=FILE, got {spec!r}")
+        candidates.append((name, bench_rows(load_json(path), "BM_attention")))
     out.append("")
     out.append("attention bf16 (non-causal), TFLOP/s     ours  sdpa-flash  ratio"
-               + (" | candidate  vs sdpa  vs ours" if candidate is not None else ""))
+               + "".join(f" | {name:>14}  vs sdpa  vs ours" for name, _ in candidates))
     for key in sorted(set(mine_att) | set(ref_att), key=lambda k: (k[3], k[1])):
         b, n, h, dh = key
         mine, ref = mine_att.get(key), ref_att.get(key)
         ratio = mine / ref if mine and ref else None
         line = f"  B={b:<3} N={n:<5} H={h:<3} Dh={dh:<4}            {fmt(mine)}{fmt(ref, 12)}{fmt(ratio, 7, 2)}"
-        if candidate is not None:
-            c = candidate.get(key)
-            line += (f" |{fmt(c, 10)}{fmt(c / ref if c and ref else None, 8, 2)}"
+        for name, rates in candidates:
+            c = rates.get(key)
+            line += (f" |{fmt(c, 15)}{fmt(c / ref if c and ref else None, 9, 2)}"
                      f"{fmt(c / mine if c and mine else None, 8, 2)}")
         out.append(line)
-    if candidate == {}:
-        out.append("  (candidate: no results; see its steps below)")
+    for name, rates in candidates:
+        if not rates:
+            out.append(f"  (candidate {name}: no results; see its steps below)")
     if "attention_error" in torch_report:
         out.append(f"  (SDPA flash failed: {torch_report['attention_error'][:60]})")
 
