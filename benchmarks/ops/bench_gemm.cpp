@@ -5,6 +5,7 @@
 //                            are under Context<backend::cpu>::set_weight_prepacking (prepack.hpp)
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
 //                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
+//   BM_gemm_eigen_baseline   the same with Eigen built for the project's x86-64-v3 baseline (AVX2 + FMA)
 //   BM_fma_peak              independent f32 FMAs in registers on every thread: the f32 ceiling
 //   BM_dpbf16_peak           independent vdpbf16ps in registers on every thread: the bf16 ceiling
 //                            (2 flops per bf16 product, 4 per lane and instruction; skipped without AVX512-BF16)
@@ -88,9 +89,11 @@ void BM_gemm_ours_bf16(benchmark::State& state) { run_ours<bf16>(state); }
 void BM_gemm_ours_bf16c(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16); }
 void BM_gemm_ours_bf16c_prepacked(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16, true); }
 
-void BM_gemm_eigen(benchmark::State& state) {
+template <bool (*SetThreads)(int), void (*Gemm)(const float*, const float*, float*, long, long, long),
+          const char* (*Simd)()>
+void run_eigen(benchmark::State& state) {
   const index_t m = state.range(0), k = state.range(1), n = state.range(2);
-  if (!bench::eigen_set_threads(static_cast<int>(state.range(3)))) {
+  if (!SetThreads(static_cast<int>(state.range(3)))) {
     state.SkipWithError("Eigen was built without OpenMP: it cannot use more than one thread");
     return;
   }
@@ -98,12 +101,19 @@ void BM_gemm_eigen(benchmark::State& state) {
   const auto b = filled<float>(Extents<2>{n, k}, 2);
   Tensor<float, 2> c(Extents<2>{m, n});
   for (auto _ : state) {
-    bench::eigen_gemm(a.data(), b.data(), c.data(), m, k, n);
+    Gemm(a.data(), b.data(), c.data(), m, k, n);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  state.SetLabel(bench::eigen_simd());
+  state.SetLabel(Simd());
   set_gflops(state, m, k, n);
+}
+
+namespace native = bench::eigen_native;
+namespace baseline = bench::eigen_baseline;
+void BM_gemm_eigen(benchmark::State& state) { run_eigen<native::set_threads, native::gemm, native::simd>(state); }
+void BM_gemm_eigen_baseline(benchmark::State& state) {
+  run_eigen<baseline::set_threads, baseline::gemm, baseline::simd>(state);
 }
 
 // 24 (AVX-512) or 12 (AVX2) independent accumulators: enough to cover the FMA latency at full rate.
@@ -339,6 +349,7 @@ BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
+BENCHMARK(BM_gemm_eigen_baseline)->Apply(shapes);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);

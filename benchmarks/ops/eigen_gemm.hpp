@@ -1,19 +1,28 @@
-// Eigen's GEMM, bench_gemm's baseline, behind a plain function: eigen_gemm.cpp is compiled for this
-// machine's best vector instructions (-march=native, benchmarks/ops/meson.build) because Eigen picks
-// its kernels at compile time. Built for the project's x86-64-v3 baseline it would run 256-bit FMAs:
-// on an Intel core with two 512-bit FMA units, half the rate Eigen reaches when built for AVX-512.
-// Nothing else in bench_gemm includes Eigen, so Eigen's code exists there in that one instruction set.
+// Eigen's GEMM, bench_gemm's baseline, behind plain functions, in two builds, because Eigen picks its
+// kernels at compile time and neither build is the faster one everywhere:
+//   eigen_native    -march=native: on an Intel core with two 512-bit FMA units, twice the rate of
+//                   256-bit FMAs;
+//   eigen_baseline  the project's x86-64-v3 (AVX2 + FMA): on a Zen 4, whose 512-bit FMAs issue at
+//                   the rate of two 256-bit ones, as fast on one thread, and faster on two in some
+//                   runs.
+// bench_gemm compares ours with the faster of the two (gemm_table.py). eigen_gemm.cpp is compiled once
+// per build (benchmarks/ops/meson.build); the baseline build is a shared library whose Eigen code is
+// hidden, so that the two builds' instantiations of Eigen's templates, alike in name and unlike in
+// instructions, cannot be merged by the linker.
 #pragma once
 
+// Each build: set_threads(n) sets Eigen's thread count (OpenMP), false where it cannot use that many;
+// gemm computes C[m, n] = A[m, k] · B[n, k]ᵀ, all row-major and dense; simd names the vector
+// instruction sets the build uses (Eigen::SimdInstructionSetsInUse()).
 namespace internvl::bench {
-
-// Sets Eigen's thread count (OpenMP); false where Eigen cannot use that many (built without OpenMP).
-bool eigen_set_threads(int threads);
-
-// C[m, n] = A[m, k] · B[n, k]ᵀ, all row-major and dense.
-void eigen_gemm(const float* a, const float* b, float* c, long m, long k, long n);
-
-// The vector instruction sets Eigen was compiled for (Eigen::SimdInstructionSetsInUse()).
-const char* eigen_simd();
-
+namespace eigen_native {
+bool set_threads(int threads);
+void gemm(const float* a, const float* b, float* c, long m, long k, long n);
+const char* simd();
+}  // namespace eigen_native
+namespace eigen_baseline {
+bool set_threads(int threads);
+void gemm(const float* a, const float* b, float* c, long m, long k, long n);
+const char* simd();
+}  // namespace eigen_baseline
 }  // namespace internvl::bench
