@@ -3,8 +3,8 @@
 //   eigen_native    -march=native: on an Intel core with two 512-bit FMA units, twice the rate of
 //                   256-bit FMAs;
 //   eigen_baseline  the project's x86-64-v3 (AVX2 + FMA): on a Zen 4, whose 512-bit FMAs issue at
-//                   the rate of two 256-bit ones, as fast on one thread, and faster on two in some
-//                   runs.
+//                   the rate of two 256-bit ones, the faster of the two on one and two threads in
+//                   every row of the interleaved runs of docs/gemm.md (2026-11-27).
 // bench_gemm compares ours with the faster of the two (gemm_table.py). eigen_gemm.cpp is compiled once
 // per build (benchmarks/ops/meson.build); the baseline build is a shared library whose Eigen code is
 // hidden, so that the two builds' instantiations of Eigen's templates, alike in name and unlike in
