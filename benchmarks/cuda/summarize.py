@@ -66,6 +66,28 @@ def bench_rows(report, prefix):
     return rows
 
 
+def configuration_rows(report, sdpa):
+    """Each configuration of the fused kernel (BM_flash_attention<Dh,warps,row tiles,key tile>): TFLOP/s
+    at each shape of its head dim, with the ratio to SDPA flash in parentheses."""
+    by_config = {}
+    for b in (report or {}).get("benchmarks", []):
+        m = re.match(r"BM_flash_attention<([\d,]+)>/", b["name"])
+        if m and b.get("run_type") != "aggregate":
+            shape = tuple(int(v) for v in re.findall(r"(?:B|N|H|Dh):(\d+)", b["name"]))
+            by_config.setdefault(m.group(1), []).append((shape, b.get("TFLOPS")))
+    if not by_config:
+        return []
+    out = ["flash-attention configurations <Dh,warps,row tiles,key tile>: TFLOP/s (vs sdpa-flash) at B/N/H"]
+    for config, rows in by_config.items():
+        cells = []
+        for shape, rate in sorted(rows, key=lambda r: r[0][1]):
+            ref = sdpa.get(shape)
+            ratio = f" ({rate / ref:.2f})" if rate and ref else ""
+            cells.append(f"{shape[0]}/{shape[1]}/{shape[2]}: {fmt(rate, 5)}{ratio}")
+        out.append(f"  <{config}>  " + "   ".join(cells))
+    return out
+
+
 def fmt(v, width=7, digits=1):
     return f"{v:{width}.{digits}f}" if isinstance(v, (int, float)) else f"{'-':>{width}}"
 
@@ -177,6 +199,7 @@ def main():
             out.append(f"  (candidate {name}: no results; see its steps below)")
     if "attention_error" in torch_report:
         out.append(f"  (SDPA flash failed: {torch_report['attention_error'][:60]})")
+    out.extend(configuration_rows(load_json(a.attention), ref_att))
 
     out.append("")
     steps = pathlib.Path(a.steps).read_text().split("\n") if pathlib.Path(a.steps).exists() else []

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <optional>
 #include <random>
 
 #include "cuda_testing.hpp"
@@ -34,11 +35,31 @@ struct Mask {
   bool right_padding = false;  // with key_mask: sequence b sees a prefix of its keys (a right-padded text)
 };
 
-// Fresh random inputs, rounded to T, in the requested layout; compares with the reference.
-template <class T>
-void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout, Mask mask, std::uint64_t seed) {
+// Runs ops::attention (the kernel it picks); run_attention<Cfg> runs one fused-kernel configuration.
+struct RunOp {
+  template <class T>
+  void operator()(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q, CView<T, 4> k, CView<T, 4> v,
+                  const ops::AttentionOptions& options) const {
+    ops::attention(ctx, out, q, k, v, options);
+  }
+};
+
+template <class Cfg>
+struct RunFlash {
+  template <class T>
+  void operator()(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q, CView<T, 4> k, CView<T, 4> v,
+                  const ops::AttentionOptions& options) const {
+    gpu::flash_attention<Cfg>(ctx, out, q, k, v, options);
+  }
+};
+
+// Fresh random inputs, rounded to T, in the requested layout; compares with the reference. The scale
+// is 1/√Dh unless given.
+template <class T, class Run = RunOp>
+void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout, Mask mask, std::uint64_t seed,
+                     std::optional<float> given_scale = {}, Run run = {}) {
   const index_t width = s.heads * s.head_dim;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  const float scale = given_scale.value_or(1.0f / std::sqrt(static_cast<float>(s.head_dim)));
   // Host copies of q, k, v ([B, S, H, Dh], contiguous) and the device buffers they come from.
   const auto q = testing::rounded_to<T>(testing::random_tensor(Extents<4>{s.batch, s.queries, s.heads, s.head_dim},
                                                                seed, -2.0f, 2.0f));
@@ -103,10 +124,10 @@ void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout,
     options.key_mask = dmask.view();
   }
   auto dout = testing::poisoned<T>(ctx, want.shape());
-  ops::attention(ctx, dout.view(), dq, dk, dv, options);
+  run(ctx, dout.view(), CView<T, 4>(dq), CView<T, 4>(dk), CView<T, 4>(dv), options);
   const auto got = testing::to_host(ctx, dout);
   INFO(testing::type_name<T>() << " B " << s.batch << " Sq " << s.queries << " Sk " << s.keys << " H " << s.heads
-                               << " Dh " << s.head_dim << " layout " << static_cast<int>(layout) << " causal "
+                               << " Dh " << s.head_dim << " scale " << scale << " layout " << static_cast<int>(layout) << " causal "
                                << mask.causal << " key_mask " << mask.key_mask);
   REQUIRE(testing::relative_l2(got.view(), want.view()) < testing::tolerance<T>());
   if (mask.key_mask && !mask.right_padding && s.batch > 1) {  // batch 1 sees no key at all
@@ -179,6 +200,47 @@ TEMPLATE_TEST_CASE("cuda attention fallback: f32, other head dims, unaligned row
   }
   check_attention<TestType>(ctx, Shape{1, 257, 257, 4, 128}, Layout::unaligned, {}, ++seed);
   check_attention<TestType>(ctx, Shape{2, 96, 257, 3, 64}, Layout::separate, {.key_mask = true}, ++seed);
+}
+
+// Every configuration of the fused kernel that ops::attention may pick or the benchmark times: a real
+// InternViT shape whose last block leaves whole warps without queries (1297 = 10·128 + 17 = 20·64 + 17),
+// one with a single query in its last block (257), tile-boundary sizes, masks, cross attention.
+template <class Cfg>
+void check_configuration(Context<backend::cuda>& ctx) {
+  constexpr index_t dh = Cfg::kHeadDim;
+  const RunFlash<Cfg> run;
+  std::uint64_t seed = 400;
+  check_attention<bf16>(ctx, Shape{1, 1297, 1297, 3, dh}, Layout::packed, {}, ++seed, {}, run);
+  check_attention<bf16>(ctx, Shape{2, 257, 257, 2, dh}, Layout::packed, {}, ++seed, {}, run);
+  check_attention<bf16>(ctx, Shape{1, 65, 63, 3, dh}, Layout::separate, {}, ++seed, {}, run);
+  check_attention<bf16>(ctx, Shape{1, 129, 200, 2, dh}, Layout::separate, {}, ++seed, {}, run);
+  check_attention<bf16>(ctx, Shape{2, 130, 130, 2, dh}, Layout::packed, {.causal = true, .key_mask = true}, ++seed,
+                        {}, run);
+  check_attention<bf16>(ctx, Shape{2, 96, 257, 2, dh}, Layout::separate, {.key_mask = true}, ++seed, {}, run);
+  check_attention<bf16>(ctx, Shape{1, 300, 300, 2, dh}, Layout::packed, {.causal = true}, ++seed, 0.3f, run);
+}
+
+TEST_CASE("cuda flash attention: every configuration matches the reference", "[cuda][attention]") {
+  Context<backend::cuda> ctx;
+  check_configuration<gpu::FlashAttention<128, 4, 1>>(ctx);
+  check_configuration<gpu::FlashAttention<128, 4, 2, 32>>(ctx);
+  check_configuration<gpu::FlashAttention<128, 8, 1>>(ctx);
+  check_configuration<gpu::FlashAttention<64, 4, 1>>(ctx);
+  check_configuration<gpu::FlashAttention<64, 4, 2>>(ctx);
+  check_configuration<gpu::FlashAttention<64, 8, 1>>(ctx);
+}
+
+TEST_CASE("cuda attention with a scale of zero or below runs the general kernel", "[cuda][attention]") {
+  // The fused kernel folds the scale into 2^(c·S − c·m) with m the largest raw score, true for c > 0 only.
+  Context<backend::cuda> ctx;
+  check_attention<bf16>(ctx, Shape{1, 257, 257, 2, 64}, Layout::packed, {}, 501, -0.125f);
+  check_attention<bf16>(ctx, Shape{1, 130, 130, 2, 128}, Layout::packed, {.key_mask = true}, 502, 0.0f);
+  gpu::DeviceTensor<bf16, 4> x(Extents<4>{1, 8, 1, 64});
+  const CView<bf16, 4> in = x.view();
+  REQUIRE_THROWS_WITH(gpu::flash_attention<gpu::FlashAttention<64>>(ctx, x.view(), in, in, in, {.scale = -1.0f}),
+                      Catch::Contains("cuda::flash_attention") && Catch::Contains("scale > 0"));
+  REQUIRE_THROWS_WITH(gpu::flash_attention<gpu::FlashAttention<128>>(ctx, x.view(), in, in, in, {.scale = 0.125f}),
+                      Catch::Contains("head dim 128"));
 }
 
 TEST_CASE("cuda attention rejects head dims above 256 and host memory", "[cuda][attention]") {

@@ -1,7 +1,9 @@
-// ops::attention on CUDA. bf16/f16 with head dim 64 or 128 and 16-byte-aligned rows (the InternViT,
-// InternViT-300M and QLLaMA shapes, packed QKV included) run the fused tensor-core kernel
-// (flash_attention.cuh); everything else, f32 included, runs the warp-per-query kernel
-// (attention_fallback.cuh). Head dims up to 256; all pointers must be device memory.
+// ops::attention on CUDA. bf16/f16 with head dim 64 or 128, 16-byte-aligned rows and a positive scale
+// (the InternViT, InternViT-300M and QLLaMA shapes, packed QKV included) run the fused tensor-core kernel
+// (flash_attention.cuh): one 16-query tile per warp up to kTwoRowTilesAbove queries, two above, where
+// the halved shared-memory traffic pays for the emptier last block; everything else, f32 included, runs the
+// warp-per-query kernel (attention_fallback.cuh). Head dims up to 256; all pointers must be device memory.
+// cuda::flash_attention<Cfg> runs one configuration of the fused kernel by name (tests, benchmarks).
 #pragma once
 
 #include <climits>
@@ -42,7 +44,6 @@ AttentionParams attention_params(View<T, 4> out, CView<T, 4> q, CView<T, 4> k, C
   };
 }
 
-// The tensor-core kernel copies rows in 16-byte chunks and stores pairs of elements.
 template <class T, class... Views>
 bool rows_are_16_byte_aligned(const Views&... views) {
   const auto aligned = [](const auto& view) {
@@ -55,7 +56,49 @@ bool rows_are_16_byte_aligned(const Views&... views) {
   return (aligned(views) && ...);
 }
 
+// Whether the fused kernel takes this call (its tiles copy rows in 16-byte chunks and store pairs of
+// elements; its softmax folds the scale into the exponent, which needs scale > 0).
+template <class T>
+bool flash_attention_applies(CView<T, 4> out, CView<T, 4> q, CView<T, 4> k, CView<T, 4> v,
+                             const ops::AttentionOptions& options) {
+  const index_t head_dim = q.size(3);
+  return !std::is_same_v<T, float> && (head_dim == 64 || head_dim == 128) && options.scale > 0.0f &&
+         std::isfinite(options.scale) && rows_are_16_byte_aligned<T>(q, k, v, out);
+}
+
 }  // namespace internvl::cuda::detail
+
+namespace internvl::cuda {
+
+// Query counts above which ops::attention gives each warp two 16-query tiles (128 queries per block)
+// rather than one (64), as bench_cuda_attention measured them on an H200 (docs/benchmarks.md): at head
+// dim 128 two win from 257 queries up (1.16x SDPA flash against 1.06x at 257), at 64 only from 1025
+// (1.29x against 1.45x at 257; 1.01-1.02x against 0.97-1.04x at 1025 and 1297).
+template <int kHeadDim>
+inline constexpr index_t kTwoRowTilesAbove = kHeadDim == 128 ? 128 : 512;
+
+// The configurations ops::attention runs: 4 warps; with two row tiles, 2·16·Dh/32 O accumulators per
+// thread leave room for the scores of 32 keys at head dim 128 (64 keys would spill).
+template <int kHeadDim>
+using FlashOneRowTile = FlashAttention<kHeadDim, 4, 1, 64>;
+template <int kHeadDim>
+using FlashTwoRowTiles = FlashAttention<kHeadDim, 4, 2, kHeadDim == 128 ? 32 : 64>;
+
+// Runs configuration Cfg (a FlashAttention<...>) of the fused kernel; the call must be one it takes.
+template <class Cfg, class T>
+void flash_attention(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q, CView<T, 4> k, CView<T, 4> v,
+                     const ops::AttentionOptions& options) {
+  INTERNVL_CHECK(q.size(3) == Cfg::kHeadDim && detail::flash_attention_applies<T>(out, q, k, v, options),
+                 "cuda::flash_attention", "the kernel for head dim ", Cfg::kHeadDim,
+                 " takes bf16/f16, 16-byte-aligned rows and scale > 0; got q ", shape_string(q), ", scale ",
+                 options.scale);
+  const dim3 grid(static_cast<unsigned>(ceil_div(q.size(1), Cfg::kBlockQ)), static_cast<unsigned>(q.size(2)),
+                  static_cast<unsigned>(q.size(0)));
+  launch(ctx, "flash_attention", flash_attention_kernel<native_t<T>, Cfg>, grid, dim3(Cfg::kThreads),
+         sizeof(typename Cfg::SharedStorage), detail::attention_params(out, q, k, v, options));
+}
+
+}  // namespace internvl::cuda
 
 namespace internvl::ops {
 
@@ -78,21 +121,21 @@ struct Attention<backend::cuda> {
     cuda::detail::check_on_device(op, "v", v);
     cuda::detail::check_on_device(op, "out", out);
     cuda::detail::check_on_device(op, "key_mask", options.key_mask);
-    const cuda::AttentionParams params = cuda::detail::attention_params(out, q, k, v, options);
-    using NT = cuda::native_t<T>;
     if constexpr (!std::is_same_v<T, float>) {
-      if ((head_dim == 64 || head_dim == 128) && cuda::detail::rows_are_16_byte_aligned<T>(q, k, v, out)) {
+      if (cuda::detail::flash_attention_applies<T>(out, q, k, v, options)) {
         const auto run_flash = [&]<int kHeadDim>(std::integral_constant<int, kHeadDim>) {
-          using Cfg = cuda::FlashAttention<kHeadDim>;
-          const dim3 grid(static_cast<unsigned>(cuda::ceil_div(queries, Cfg::kBlockQ)), static_cast<unsigned>(heads),
-                          static_cast<unsigned>(batch));
-          cuda::launch(ctx, "flash_attention", cuda::flash_attention_kernel<NT, kHeadDim>, grid, dim3(Cfg::kThreads),
-                       sizeof(typename Cfg::SharedStorage), params);
+          if (queries > cuda::kTwoRowTilesAbove<kHeadDim>) {
+            cuda::flash_attention<cuda::FlashTwoRowTiles<kHeadDim>>(ctx, out, q, k, v, options);
+          } else {
+            cuda::flash_attention<cuda::FlashOneRowTile<kHeadDim>>(ctx, out, q, k, v, options);
+          }
         };
         head_dim == 64 ? run_flash(std::integral_constant<int, 64>{}) : run_flash(std::integral_constant<int, 128>{});
         return;
       }
     }
+    const cuda::AttentionParams params = cuda::detail::attention_params(out, q, k, v, options);
+    using NT = cuda::native_t<T>;
     const dim3 grid(static_cast<unsigned>(cuda::ceil_div(queries, cuda::kFallbackWarps)), static_cast<unsigned>(heads),
                     static_cast<unsigned>(batch));
     const dim3 block(32 * cuda::kFallbackWarps);
