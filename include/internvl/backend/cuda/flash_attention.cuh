@@ -67,7 +67,7 @@ __device__ __forceinline__ void load_tile(std::uint16_t* tile, const NT* matrix,
   }
 }
 
-// The A fragments of Q for head-dim slice kk (16 columns) of row tile rt, from shared memory.
+// The A fragments of Q for the 16 rows from row0 and head-dim slice kk (16 columns), from shared memory.
 template <class Cfg>
 __device__ __forceinline__ void load_q_fragment(std::uint32_t (&frag)[4], const std::uint16_t* q_tile, int row0, int kk,
                                                 int lane) {
@@ -97,6 +97,18 @@ __device__ __forceinline__ float row_tree(const float (&score)[kTiles][4], int r
     }
   }
   return v[0];
+}
+
+// acc[rt][n] and acc[rt][n + 1] += a[rt] · b for every row tile rt, b being a 16 × 16 B fragment (two
+// n8 halves): one fragment read from shared memory feeds the products of all the warp's row tiles.
+template <class NT, int kRowTiles, int kTiles>
+__device__ __forceinline__ void mma_row_tiles(float (&acc)[kRowTiles][kTiles][4], int n,
+                                              const std::uint32_t (&a)[kRowTiles][4], const std::uint32_t (&b)[4]) {
+#pragma unroll
+  for (int rt = 0; rt < kRowTiles; ++rt) {
+    mma::mma_m16n8k16<NT>(acc[rt][n], a[rt], b[0], b[1]);
+    mma::mma_m16n8k16<NT>(acc[rt][n + 1], a[rt], b[2], b[3]);
+  }
 }
 
 template <class NT, class Cfg>
@@ -213,11 +225,7 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
           const mma::RowCol b = mma::bt_address(lane);
           std::uint32_t frag[4];
           mma::ldmatrix_x4(frag, mma::shared_address(k_tile + (np * 16 + b.row) * kPitch + kk * 16 + b.col));
-#pragma unroll
-          for (int rt = 0; rt < kRowTiles; ++rt) {
-            mma::mma_m16n8k16<NT>(score[rt][2 * np], a_frag[rt], frag[0], frag[1]);
-            mma::mma_m16n8k16<NT>(score[rt][2 * np + 1], a_frag[rt], frag[2], frag[3]);
-          }
+          mma_row_tiles<NT>(score, 2 * np, a_frag, frag);
         }
       }
 
@@ -294,7 +302,7 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
       }
 
       // 3. O += P V, P rounded from the score accumulators into A fragments (16 keys per step).
-      std::uint32_t p_frag[kRowTiles][kBlockK / 16][4];
+      std::uint32_t p_frag[kBlockK / 16][kRowTiles][4];
 #pragma unroll
       for (int rt = 0; rt < kRowTiles; ++rt) {
 #pragma unroll
@@ -302,7 +310,7 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
 #pragma unroll
           for (int r = 0; r < 4; ++r) {
             const mma::AccumulatorPair from = mma::a_register_source(r);
-            p_frag[rt][kk][r] = mma::pack2<NT>(score[rt][2 * kk + from.tile][from.e],
+            p_frag[kk][rt][r] = mma::pack2<NT>(score[rt][2 * kk + from.tile][from.e],
                                                score[rt][2 * kk + from.tile][from.e + 1]);
           }
         }
@@ -315,11 +323,7 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
           const mma::RowCol b = mma::b_trans_address(lane);
           std::uint32_t frag[4];
           mma::ldmatrix_x4_trans(frag, mma::shared_address(v_tile + (kk * 16 + b.row) * kPitch + dp * 16 + b.col));
-#pragma unroll
-          for (int rt = 0; rt < kRowTiles; ++rt) {
-            mma::mma_m16n8k16<NT>(o[rt][2 * dp], p_frag[rt][kk], frag[0], frag[1]);
-            mma::mma_m16n8k16<NT>(o[rt][2 * dp + 1], p_frag[rt][kk], frag[2], frag[3]);
-          }
+          mma_row_tiles<NT>(o, 2 * dp, p_frag[kk], frag);
         }
       }
     }
