@@ -1,8 +1,7 @@
 // ops::attention on CUDA. bf16/f16 with head dim 64 or 128, 16-byte-aligned rows and a positive scale
 // (the InternViT, InternViT-300M and QLLaMA shapes, packed QKV included) run the fused tensor-core kernel
-// (flash_attention.cuh): one 16-query tile per warp up to kTwoRowTilesAbove queries, two above, where
-// the halved shared-memory traffic pays for the emptier last block; everything else, f32 included, runs the
-// warp-per-query kernel (attention_fallback.cuh). Head dims up to 256; all pointers must be device memory.
+// (flash_attention.cuh) in its DefaultFlashAttention configuration; everything else, f32 included, runs
+// the warp-per-query kernel (attention_fallback.cuh). Head dims up to 256; all pointers must be device memory.
 // cuda::flash_attention<Cfg> runs one configuration of the fused kernel by name (tests, benchmarks).
 #pragma once
 
@@ -70,19 +69,12 @@ bool flash_attention_applies(CView<T, 4> out, CView<T, 4> q, CView<T, 4> k, CVie
 
 namespace internvl::cuda {
 
-// Query counts above which ops::attention gives each warp two 16-query tiles (128 queries per block)
-// rather than one (64), as bench_cuda_attention measured them on an H200 (docs/benchmarks.md): at head
-// dim 128 two win from 257 queries up (1.16x SDPA flash against 1.06x at 257), at 64 only from 1025
-// (1.29x against 1.45x at 257; 1.01-1.02x against 0.97-1.04x at 1025 and 1297).
+// The configuration ops::attention runs: 4 warps of two 16-query tiles (128 queries per block), with
+// 32-key tiles at head dim 128 (64 keys would spill) and 64-key tiles at head dim 64. On an H200 it was
+// the fastest of bench_cuda_attention's configurations at every InternViT shape but one (257 tokens ×
+// 64: 1.26× SDPA flash against 1.36× for one 16-query tile per warp); docs/benchmarks.md has the table.
 template <int kHeadDim>
-inline constexpr index_t kTwoRowTilesAbove = kHeadDim == 128 ? 128 : 512;
-
-// The configurations ops::attention runs: 4 warps; with two row tiles, 2·16·Dh/32 O accumulators per
-// thread leave room for the scores of 32 keys at head dim 128 (64 keys would spill).
-template <int kHeadDim>
-using FlashOneRowTile = FlashAttention<kHeadDim, 4, 1, 64>;
-template <int kHeadDim>
-using FlashTwoRowTiles = FlashAttention<kHeadDim, 4, 2, kHeadDim == 128 ? 32 : 64>;
+using DefaultFlashAttention = FlashAttention<kHeadDim, 4, 2, kHeadDim == 128 ? 32 : 64>;
 
 // Runs configuration Cfg (a FlashAttention<...>) of the fused kernel; the call must be one it takes.
 template <class Cfg, class T>
@@ -123,14 +115,11 @@ struct Attention<backend::cuda> {
     cuda::detail::check_on_device(op, "key_mask", options.key_mask);
     if constexpr (!std::is_same_v<T, float>) {
       if (cuda::detail::flash_attention_applies<T>(out, q, k, v, options)) {
-        const auto run_flash = [&]<int kHeadDim>(std::integral_constant<int, kHeadDim>) {
-          if (queries > cuda::kTwoRowTilesAbove<kHeadDim>) {
-            cuda::flash_attention<cuda::FlashTwoRowTiles<kHeadDim>>(ctx, out, q, k, v, options);
-          } else {
-            cuda::flash_attention<cuda::FlashOneRowTile<kHeadDim>>(ctx, out, q, k, v, options);
-          }
-        };
-        head_dim == 64 ? run_flash(std::integral_constant<int, 64>{}) : run_flash(std::integral_constant<int, 128>{});
+        if (head_dim == 64) {
+          cuda::flash_attention<cuda::DefaultFlashAttention<64>>(ctx, out, q, k, v, options);
+        } else {
+          cuda::flash_attention<cuda::DefaultFlashAttention<128>>(ctx, out, q, k, v, options);
+        }
         return;
       }
     }

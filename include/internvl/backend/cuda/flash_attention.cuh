@@ -15,8 +15,9 @@
 // (the last block of a sequence) only helps load tiles. Shared-memory rows are padded by 16 bytes, so
 // the 8 rows one ldmatrix reads fall in 8 distinct bank groups. Q fragments stay in registers when they
 // fit (kRowTiles · kHeadDim ≤ 128); otherwise they are read from shared memory for every key tile.
-// Configurations: FlashAttention<Dh, warps, row tiles, key tile>; attention.cuh picks one per call
-// (docs/cuda.md has their registers, shared memory and measured rates).
+// Configurations: FlashAttention<Dh, warps, row tiles, key tile>; ops::attention runs
+// DefaultFlashAttention (attention.cuh), the others are benchmarked beside it (docs/cuda.md has their
+// registers and shared memory, docs/benchmarks.md their rates).
 #pragma once
 
 #include <cstdint>
