@@ -1,9 +1,10 @@
 // ops::attention on CUDA against backend::reference (double precision): the fused tensor-core kernel
 // at the real InternViT shapes (Q/K/V as strided views into one packed QKV projection), cross attention
 // (QLLaMA's 96 queries over 257 image tokens), causal and key-masked attention, tile-boundary sizes, and
-// the fallback kernel (f32, other head dims, unaligned rows); QLLaMA's own cases (96 queries both ways,
-// right-padded causal texts, cross attention) and the attention-pooling heads (one query, head dims 200
-// and 256). Relative L2 tolerances: bf16 1e-2, f16 5e-3 (P is rounded to the input type before P·V,
+// the fallback kernel (f32, other head dims, unaligned rows, scales ≤ 0); QLLaMA's own cases (96 queries
+// both ways, right-padded causal texts, cross attention) and the attention-pooling heads (one query, head
+// dims 200 and 256); and each configuration of the fused kernel that bench_cuda_attention times, run by
+// name (cuda::flash_attention<Cfg>). Relative L2 tolerances: bf16 1e-2, f16 5e-3 (P is rounded to the input type before P·V,
 // and the output once), f32 1e-5.
 #include <catch2/catch.hpp>
 
@@ -35,7 +36,7 @@ struct Mask {
   bool right_padding = false;  // with key_mask: sequence b sees a prefix of its keys (a right-padded text)
 };
 
-// Runs ops::attention (the kernel it picks); run_attention<Cfg> runs one fused-kernel configuration.
+// Runs ops::attention (the kernel it picks); RunFlash<Cfg> runs one configuration of the fused kernel.
 struct RunOp {
   template <class T>
   void operator()(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q, CView<T, 4> k, CView<T, 4> v,
@@ -127,8 +128,9 @@ void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout,
   run(ctx, dout.view(), CView<T, 4>(dq), CView<T, 4>(dk), CView<T, 4>(dv), options);
   const auto got = testing::to_host(ctx, dout);
   INFO(testing::type_name<T>() << " B " << s.batch << " Sq " << s.queries << " Sk " << s.keys << " H " << s.heads
-                               << " Dh " << s.head_dim << " scale " << scale << " layout " << static_cast<int>(layout) << " causal "
-                               << mask.causal << " key_mask " << mask.key_mask);
+                               << " Dh " << s.head_dim << " scale " << scale << " layout "
+                               << static_cast<int>(layout) << " causal " << mask.causal << " key_mask "
+                               << mask.key_mask);
   REQUIRE(testing::relative_l2(got.view(), want.view()) < testing::tolerance<T>());
   if (mask.key_mask && !mask.right_padding && s.batch > 1) {  // batch 1 sees no key at all
     for (index_t i = 0; i < s.queries; ++i) {
