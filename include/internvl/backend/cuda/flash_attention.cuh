@@ -159,8 +159,8 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
       }
     }
   }
-  // Rows g and g + 8 of each row tile: the largest raw score so far, and this lane's part of the sum
-  // (the 4 lanes of a group are summed at the end).
+  // Rows g and g + 8 of each row tile: the running max of the raw scores (no scores so far pass it by
+  // more than kMaxGrowth / c), and this lane's part of the sum (the 4 lanes of a group are summed at the end).
   float row_max[kRowTiles][2];
   float row_sum[kRowTiles][2];
 #pragma unroll
@@ -194,7 +194,7 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
         }
       }
 
-      // 1. S = Q Kᵀ ((16·kRowTiles) queries × 64 keys per warp).
+      // 1. S = Q Kᵀ ((16·kRowTiles) queries × kBlockK keys per warp).
       float score[kRowTiles][kScoreTiles][4];
 #pragma unroll
       for (int rt = 0; rt < kRowTiles; ++rt) {
