@@ -70,13 +70,12 @@ bool register_configuration() {
   return true;
 }
 
-const bool registered = (configure(benchmark::RegisterBenchmark("BM_attention", BM_attention), 0),
-                         register_configuration<gpu::FlashAttention<128, 4, 1>>(),
-                         register_configuration<gpu::FlashAttention<128, 4, 2, 32>>(),
-                         register_configuration<gpu::FlashAttention<128, 8, 1>>(),
-                         register_configuration<gpu::FlashAttention<64, 4, 1>>(),
-                         register_configuration<gpu::FlashAttention<64, 4, 2>>(),
-                         register_configuration<gpu::FlashAttention<64, 8, 1>>());
+const bool registered = [] {
+  configure(benchmark::RegisterBenchmark("BM_attention", BM_attention), 0);
+  return []<class... Cfgs>(gpu::FlashAttentionList<Cfgs...>) {
+    return (register_configuration<Cfgs>() && ...);
+  }(gpu::MeasuredFlashAttentions{});
+}();
 
 }  // namespace
 

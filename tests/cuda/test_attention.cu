@@ -204,7 +204,7 @@ TEMPLATE_TEST_CASE("cuda attention fallback: f32, other head dims, unaligned row
   check_attention<TestType>(ctx, Shape{2, 96, 257, 3, 64}, Layout::separate, {.key_mask = true}, ++seed);
 }
 
-// Every configuration of the fused kernel that ops::attention may pick or the benchmark times: a real
+// Every configuration of the fused kernel that the benchmark times (cuda::MeasuredFlashAttentions): a real
 // InternViT shape whose last block leaves whole warps without queries (1297 = 10·128 + 17 = 20·64 + 17),
 // one with a single query in its last block (257), tile-boundary sizes, masks, cross attention.
 template <class Cfg>
@@ -224,12 +224,9 @@ void check_configuration(Context<backend::cuda>& ctx) {
 
 TEST_CASE("cuda flash attention: every configuration matches the reference", "[cuda][attention]") {
   Context<backend::cuda> ctx;
-  check_configuration<gpu::FlashAttention<128, 4, 1>>(ctx);
-  check_configuration<gpu::FlashAttention<128, 4, 2, 32>>(ctx);
-  check_configuration<gpu::FlashAttention<128, 8, 1>>(ctx);
-  check_configuration<gpu::FlashAttention<64, 4, 1>>(ctx);
-  check_configuration<gpu::FlashAttention<64, 4, 2>>(ctx);
-  check_configuration<gpu::FlashAttention<64, 8, 1>>(ctx);
+  [&]<class... Cfgs>(gpu::FlashAttentionList<Cfgs...>) {
+    (check_configuration<Cfgs>(ctx), ...);
+  }(gpu::MeasuredFlashAttentions{});
 }
 
 TEST_CASE("cuda attention with a scale of zero or below runs the general kernel", "[cuda][attention]") {

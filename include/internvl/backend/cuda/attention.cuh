@@ -76,6 +76,27 @@ namespace internvl::cuda {
 template <int kHeadDim>
 using DefaultFlashAttention = FlashAttention<kHeadDim, 4, 2, kHeadDim == 128 ? 32 : 64>;
 
+// The configurations bench_cuda_attention times beside the default and test_attention checks.
+template <class... Cfgs>
+struct FlashAttentionList {};
+using MeasuredFlashAttentions =
+    FlashAttentionList<DefaultFlashAttention<128>, FlashAttention<128, 4, 1, 64>, FlashAttention<128, 8, 1, 64>,
+                       DefaultFlashAttention<64>, FlashAttention<64, 4, 1, 64>, FlashAttention<64, 8, 1, 64>>;
+
+namespace detail {
+
+// Launches configuration Cfg on a call that flash_attention_applies to.
+template <class Cfg, class T>
+void launch_flash_attention(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q, CView<T, 4> k,
+                            CView<T, 4> v, const ops::AttentionOptions& options) {
+  const dim3 grid(static_cast<unsigned>(ceil_div(q.size(1), Cfg::kBlockQ)), static_cast<unsigned>(q.size(2)),
+                  static_cast<unsigned>(q.size(0)));
+  launch(ctx, "flash_attention", flash_attention_kernel<native_t<T>, Cfg>, grid, dim3(Cfg::kThreads),
+         sizeof(typename Cfg::SharedStorage), attention_params(out, q, k, v, options));
+}
+
+}  // namespace detail
+
 // Runs configuration Cfg (a FlashAttention<...>) of the fused kernel; the call must be one it takes.
 template <class Cfg, class T>
 void flash_attention(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q, CView<T, 4> k, CView<T, 4> v,
@@ -84,10 +105,7 @@ void flash_attention(Context<backend::cuda>& ctx, View<T, 4> out, CView<T, 4> q,
                  "cuda::flash_attention", "the kernel for head dim ", Cfg::kHeadDim,
                  " takes bf16/f16, 16-byte-aligned rows and scale > 0; got q ", shape_string(q), ", scale ",
                  options.scale);
-  const dim3 grid(static_cast<unsigned>(ceil_div(q.size(1), Cfg::kBlockQ)), static_cast<unsigned>(q.size(2)),
-                  static_cast<unsigned>(q.size(0)));
-  launch(ctx, "flash_attention", flash_attention_kernel<native_t<T>, Cfg>, grid, dim3(Cfg::kThreads),
-         sizeof(typename Cfg::SharedStorage), detail::attention_params(out, q, k, v, options));
+  detail::launch_flash_attention<Cfg>(ctx, out, q, k, v, options);
 }
 
 }  // namespace internvl::cuda
@@ -116,9 +134,9 @@ struct Attention<backend::cuda> {
     if constexpr (!std::is_same_v<T, float>) {
       if (cuda::detail::flash_attention_applies<T>(out, q, k, v, options)) {
         if (head_dim == 64) {
-          cuda::flash_attention<cuda::DefaultFlashAttention<64>>(ctx, out, q, k, v, options);
+          cuda::detail::launch_flash_attention<cuda::DefaultFlashAttention<64>>(ctx, out, q, k, v, options);
         } else {
-          cuda::flash_attention<cuda::DefaultFlashAttention<128>>(ctx, out, q, k, v, options);
+          cuda::detail::launch_flash_attention<cuda::DefaultFlashAttention<128>>(ctx, out, q, k, v, options);
         }
         return;
       }
