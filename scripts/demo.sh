@@ -29,6 +29,10 @@ for head in linear upernet; do
       --out "$out/scenes-$head/$image" --overlay "$out/scenes-$head/${image%.png}_overlay.png" >/dev/null
   done <demo/scenes/list.txt
 done
-python3 scripts/demo_report.py demo "$out"
+# The report needs numpy and Pillow: setup.sh installs Debian's, which belong to /usr/bin/python3; a python3
+# earlier on PATH (pyenv, a venv) may lack them.
+python=python3
+python3 -c "import numpy, PIL" 2>/dev/null || python=/usr/bin/python3
+"$python" scripts/demo_report.py demo "$out"
 echo
 echo "masks (palette PNGs, pixel value = class index) and colour overlays: $out/scenes-linear/ and $out/scenes-upernet/"
