@@ -18,6 +18,9 @@
 //                            ceilings above it separates the kernel's own rate from what the driver and
 //                            packing cost; over kc it shows where the A panel and a B panel stop fitting
 //                            L1 together (amx at kc 512: 32 KB + 32 KB, more than a 48 KB L1D).
+//                            The amx path's kernel is built in each of its tile schedules (amx_loads_first,
+//                            amx_interleaved, amx_pipelined; kernel_amx.hpp's TileSchedule).
+//   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
 //                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.
@@ -270,12 +273,11 @@ void BM_gemm_bf16c_blocking(benchmark::State& state) {
 }
 
 // One kernel set's micro-tile kernel on packed panels (see the header): one B panel, or a whole B block.
-void BM_microkernel(benchmark::State& state, cpu::Isa isa, cpu::Precision precision) {
+void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks) {
   if (!cpu::supports(cpu::cpu_features(), isa)) {
     state.SkipWithError("this CPU lacks the path");
     return;
   }
-  const cpu::packed::KernelSet& ks = cpu::packed::kernel_set(isa, precision);
   const index_t kc = state.range(1) / ks.k_step * ks.k_step, b_panels = state.range(0) != 0 ? ks.nc / ks.nr : 1;
   const auto a = filled<float>(Extents<2>{ks.mr, kc}, 1);
   const auto b = filled<bf16>(Extents<2>{b_panels * ks.nr, kc}, 2);
@@ -312,6 +314,28 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, cpu::Precision precis
   state.counters["kc"] = static_cast<double>(kc);
 }
 
+// The amx path's GEMM with the kernel of one tile schedule, B packed once (as a model's weights are), at
+// the shapes of `shapes` on 2 threads: which schedule to make the library's (kernel_amx.hpp).
+void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) {
+  if (!cpu::cpu_features().amx) {
+    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
+    return;
+  }
+  const index_t m = state.range(0), k = state.range(1), n = state.range(2);
+  ThreadPool pool(static_cast<int>(state.range(3)));
+  Workspace<> ws;
+  const auto a = filled<float>(Extents<3>{1, m, k}, 1);
+  const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
+  Tensor<float, 3> c(Extents<3>{1, m, n});
+  const auto panels = cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0]));
+  for (auto _ : state) {
+    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {}, panels.get());
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_gflops(state, m, k, n);
+}
+
 // b_block 0 / 1 (one B panel / a whole B block) at K blocks of 128, 256 and 512.
 void microkernel_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"b_block", "kc"})->ArgsProduct({{0, 1}, {128, 256, 512}});
@@ -334,10 +358,21 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
-BENCHMARK_CAPTURE(BM_microkernel, avx2, cpu::Isa::avx2, cpu::Precision::f32)->Apply(microkernel_args);
-BENCHMARK_CAPTURE(BM_microkernel, avx512, cpu::Isa::avx512, cpu::Precision::f32)->Apply(microkernel_args);
-BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, cpu::Isa::avx512_bf16, cpu::Precision::bf16)->Apply(microkernel_args);
-BENCHMARK_CAPTURE(BM_microkernel, amx, cpu::Isa::amx, cpu::Precision::bf16)->Apply(microkernel_args);
+using cpu::Isa, cpu::Precision, cpu::packed::kernel_set;
+namespace amx = cpu::packed::amx;
+constexpr auto kAmxInterleaved = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::interleaved>();
+constexpr auto kAmxLoadsFirst = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::loads_first>();
+constexpr auto kAmxPipelined = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::pipelined>();
+BENCHMARK_CAPTURE(BM_microkernel, avx2, Isa::avx2, kernel_set(Isa::avx2, Precision::f32))->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, avx512, Isa::avx512, kernel_set(Isa::avx512, Precision::f32))->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, Isa::avx512_bf16, kernel_set(Isa::avx512_bf16, Precision::bf16))
+    ->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, amx_loads_first, Isa::amx, kAmxLoadsFirst)->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, amx_interleaved, Isa::amx, kAmxInterleaved)->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, amx_pipelined, Isa::amx, kAmxPipelined)->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_gemm_amx_schedule, loads_first, kAmxLoadsFirst)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
     ->ArgsProduct({{128, 256, 512, 1024}, {128, 256, 512, 1024}})

@@ -1,7 +1,8 @@
 // The GEMM's amx path (gemm/kernel_amx.hpp). On every CPU with AVX512-BF16 its kernel set runs on
 // emulated tiles (support/amx_emulator.hpp) through the same driver as the hardware's, against the
 // reference on operands rounded to bf16, over awkward shapes (tile, K-block and N-block edges, odd K,
-// K = 0), strided rows, batches, every weight dtype and epilogue, and with B prepacked (bit for bit).
+// K = 0), strided rows, batches, every weight dtype and epilogue, and with B prepacked (bit for bit);
+// the kernel in each of its tile schedules gives the default's bits.
 // The emulator's TDPBF16PS is checked against the SDM's layout of a 16 × 32 by 32 × 16 product and,
 // bit for bit, against results recorded on AMX hardware (tests/golden/ops/amx). On a CPU with AMX
 // (Linux permission granted) the hardware tiles are checked against the emulator bit for bit, and
@@ -240,6 +241,45 @@ TEST_CASE("the amx GEMM path matches the reference on emulated tiles", "[gemm_am
       for (const auto& [bias, gelu] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
         check_emulated_against_reference({m, k, n, weights, bias, gelu, (m + k + n) % 2 == 1}, pool);
       }
+    }
+  }
+}
+
+TEST_CASE("every amx tile schedule computes the default schedule's bits (emulated tiles)", "[gemm_amx]") {
+  if (!can_pack()) {
+    return;
+  }
+  // The schedules issue the same products per accumulator tile in the same order, only the loads move:
+  // a load issued too early (before the last product that reads the register) or too late changes bits.
+  const index_t kc = amx::kernel_set<testing::EmulatedTiles>().kc;
+  const Extents<3> shapes[] = {{32, 64, 32}, {17, 33, 17}, {33, 31, 47}, {16, 96, 40}, {40, 2 * kc + 40, 16},
+                               {65, kc + 1, 97}, {5, 0, 7}};
+  ThreadPool pool(2);
+  Workspace<> ws;
+  for (const auto& [m, k, n] : shapes) {
+    INFO("M " << m << " K " << k << " N " << n);
+    const auto a = testing::random_tensor(Extents<3>{1, m, k}, 21);
+    const auto b = testing::random_tensor(Extents<3>{1, n, k}, 22);
+    const auto bias = testing::random_tensor(Extents<1>{n}, 23);
+    const auto run = [&](const cpu::packed::KernelSet& ks) {
+      Tensor<float, 3> c(Extents<3>{1, m, n});
+      testing::poison(c.view());
+      cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()),
+                             {.bias = bias.view(), .gelu = true});
+      return c;
+    };
+    const auto want = run(amx::kernel_set<testing::EmulatedTiles>());
+    for (const auto& [name, ks] :
+         {std::pair{"loads_first", amx::kernel_set<testing::EmulatedTiles, amx::TileSchedule::loads_first>()},
+          std::pair{"interleaved", amx::kernel_set<testing::EmulatedTiles, amx::TileSchedule::interleaved>()},
+          std::pair{"pipelined", amx::kernel_set<testing::EmulatedTiles, amx::TileSchedule::pipelined>()}}) {
+      INFO("schedule " << name);
+      const auto got = run(ks);
+      index_t differing = 0;
+      for (index_t i = 0; i < m * n; ++i) {
+        differing += std::bit_cast<std::uint32_t>(got.data()[i]) != std::bit_cast<std::uint32_t>(want.data()[i]);
+      }
+      REQUIRE(differing == 0);
     }
   }
 }

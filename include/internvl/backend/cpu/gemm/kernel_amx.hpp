@@ -56,10 +56,20 @@ template <int RowTiles, int ColTiles, class Op>
   }
 }
 
+// The order in which a chunk of 32 k issues its tile loads and TDPBF16PS. Tile registers are not
+// renamed: a load into A(r) or B(c) waits until every earlier product that reads the register is done
+// with it, and a product waits for its loads. How much of that waiting the TMUL unit hides is measured,
+// not known (bench_gemm's BM_microkernel/amx_*), so the kernel is written for each order:
+//   loads_first  A(0) A(1) B(0) B(1), then C(0,0) C(0,1) C(1,0) C(1,1)
+//   interleaved  A(0) B(0) C(0,0) B(1) C(0,1) A(1) C(1,0) C(1,1): each load just before its first reader
+//   pipelined    the next chunk's A(r) right after its last reader C(r,1), B(c) right after C(1,c), so
+//                each load has the rest of this chunk's products to complete behind
+enum class TileSchedule { loads_first, interleaved, pipelined };
+
 // out = the tile's A panel · B panel, RowTiles × ColTiles accumulator tiles of 16 × 16 floats at out
-// (rows out_stride bytes apart). The lambdas carry the target too, so that the tile instructions
-// inline into them.
-template <class Tiles, int RowTiles, int ColTiles>
+// (rows out_stride bytes apart), the loads and products in Schedule's order. The lambdas carry the
+// target too, so that the tile instructions inline into them.
+template <class Tiles, TileSchedule Schedule, int RowTiles, int ColTiles>
 INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t out_stride) {
   const auto c_tile_at = [&](int r, int c) { return out + r * kTileRows * (out_stride / 4) + c * kTileCols; };
   const auto* a = static_cast<const std::byte*>(t.a);  // [chunks][kRows] tile rows of 64 bytes
@@ -67,20 +77,55 @@ INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t 
   constexpr index_t b_stride = kCols * 4;              // bytes between pair rows of B
   constexpr index_t b_chunk = kTileK / 2 * b_stride;   // bytes of 32 k of B
   const index_t chunks = (t.kc + kTileK - 1) / kTileK;
+  const auto load_a = [&]<int R>(index_t q) INTERNVL_TARGET_AMX {
+    Tiles::template load_a<R>(a + (q * kRows + R * kTileRows) * kTileBytes, kTileBytes);
+  };
+  const auto load_b = [&]<int C>(index_t q) INTERNVL_TARGET_AMX {
+    Tiles::template load_b<C>(b + q * b_chunk + C * kTileBytes, b_stride);
+  };
+  const auto load_chunk = [&](index_t q) INTERNVL_TARGET_AMX {
+    load_a.template operator()<0>(q);
+    if constexpr (RowTiles == 2) {
+      load_a.template operator()<1>(q);
+    }
+    load_b.template operator()<0>(q);
+    if constexpr (ColTiles == 2) {
+      load_b.template operator()<1>(q);
+    }
+  };
   // prefetch_slot's slots spread over the chunks: every row of C before the epilogue, at any kc.
   const index_t slots_per_chunk = std::max<index_t>(2, (kRows + chunks - 1) / std::max<index_t>(chunks, 1));
   for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template zero_c<R, C>(); });
+  if constexpr (Schedule == TileSchedule::pipelined) {
+    if (chunks > 0) {
+      load_chunk(0);
+    }
+  }
   for (index_t q = 0; q < chunks; ++q) {
-    Tiles::template load_a<0>(a + q * kRows * kTileBytes, kTileBytes);
-    if constexpr (RowTiles == 2) {
-      Tiles::template load_a<1>(a + (q * kRows + kTileRows) * kTileBytes, kTileBytes);
+    if constexpr (Schedule == TileSchedule::loads_first) {
+      load_chunk(q);
     }
-    Tiles::template load_b<0>(b + q * b_chunk, b_stride);
-    if constexpr (ColTiles == 2) {
-      Tiles::template load_b<1>(b + q * b_chunk + kTileBytes, b_stride);
-    }
-    for_each_c_tile<RowTiles, ColTiles>(
-        [&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template multiply_add<R, C>(); });
+    for_each_c_tile<RowTiles, ColTiles>([&]<int R, int C>() INTERNVL_TARGET_AMX {
+      if constexpr (Schedule == TileSchedule::interleaved) {
+        if constexpr (C == 0) {
+          load_a.template operator()<R>(q);
+        }
+        if constexpr (R == 0) {
+          load_b.template operator()<C>(q);
+        }
+      }
+      Tiles::template multiply_add<R, C>();
+      if constexpr (Schedule == TileSchedule::pipelined) {
+        if (q + 1 < chunks) {
+          if constexpr (C == ColTiles - 1) {
+            load_a.template operator()<R>(q + 1);
+          }
+          if constexpr (R == RowTiles - 1) {
+            load_b.template operator()<C>(q + 1);
+          }
+        }
+      }
+    });
     for (index_t slot = q * slots_per_chunk; slot < (q + 1) * slots_per_chunk; ++slot) {
       prefetch_slot<kRows, kCols>(t, slot);
     }
@@ -111,29 +156,32 @@ INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const Mic
   }
 }
 
-template <class Tiles>
+template <class Tiles, TileSchedule Schedule>
 void tile(const MicroTile& t) {
   if (!t.accumulate && t.rows == kRows && t.cols == kCols && t.bias == nullptr && !t.gelu) {
-    multiply_tiles<Tiles, 2, 2>(t, t.c, t.ldc * 4);
+    multiply_tiles<Tiles, Schedule, 2, 2>(t, t.c, t.ldc * 4);
     return;
   }
   TileBlock block;
   constexpr index_t block_stride = kCols * 4;
   if (t.rows > kTileRows) {
     if (t.cols > kTileCols) {
-      multiply_tiles<Tiles, 2, 2>(t, block.values, block_stride);
+      multiply_tiles<Tiles, Schedule, 2, 2>(t, block.values, block_stride);
     } else {
-      multiply_tiles<Tiles, 2, 1>(t, block.values, block_stride);
+      multiply_tiles<Tiles, Schedule, 2, 1>(t, block.values, block_stride);
     }
   } else if (t.cols > kTileCols) {
-    multiply_tiles<Tiles, 1, 2>(t, block.values, block_stride);
+    multiply_tiles<Tiles, Schedule, 1, 2>(t, block.values, block_stride);
   } else {
-    multiply_tiles<Tiles, 1, 1>(t, block.values, block_stride);
+    multiply_tiles<Tiles, Schedule, 1, 1>(t, block.values, block_stride);
   }
   store_block(block, t);
 }
 
-template <class Tiles>
+// The schedule the library runs; the others are built by bench_gemm and the tests only.
+inline constexpr TileSchedule kDefaultSchedule = TileSchedule::loads_first;
+
+template <class Tiles, TileSchedule Schedule = kDefaultSchedule>
 constexpr KernelSet kernel_set() {
   return KernelSet{.mr = kRows,
                    .row_unit = kTileRows,
@@ -146,7 +194,7 @@ constexpr KernelSet kernel_set() {
                    .pack_a = &pack_a_panel_amx,
                    .pack_b = {&pack_b_panel_amx<float>, &pack_b_panel_amx<bf16>, &pack_b_panel_amx<f16>},
                    .kernels = {},
-                   .tile_kernel = &tile<Tiles>,
+                   .tile_kernel = &tile<Tiles, Schedule>,
                    .thread_begin = &Tiles::configure,
                    .thread_end = &Tiles::release};
 }
