@@ -16,7 +16,9 @@ the load average (1 minute) seen at the start of each configuration.
 
 Our runs are given as STORAGE:COMPUTE pairs (--ours): the weights' stored dtype (bf16, f32) and the
 precision of the matrix products (f32; or bf16: operands rounded to bf16, f32 accumulation, where the
-CPU has AVX512-BF16; see docs/gemm.md).
+CPU has AVX512-BF16; see docs/gemm.md). With --prepack our runs pack each weight matrix once, in the
+untimed first pass, and read it packed from then on (bench_intern_vit --prepack; docs/gemm.md, "Pre-packed
+weights"), as issue #7's design has them; their rows say "prepacked".
 
 The machine's ceilings are measured in the same run (bench_gemm's BM_fma_peak, BM_dpbf16_peak and
 BM_amx_peak, at the start, per thread count, from CPU time) and every row gives its CPU-time rate as a
@@ -24,7 +26,8 @@ fraction of the f32 one and of the bf16 one: AMX's where the CPU has AMX (our bf
 tiles there), vdpbf16ps's elsewhere.
 
   python3 benchmarks/compare_pytorch.py [--models 300M-224,300M-448,6B-224] [--threads 1,2] [--repeat 3]
-                                        [--rounds 2] [--ours bf16:f32,f32:f32,bf16:bf16] [--json FILE]
+                                        [--rounds 2] [--ours bf16:f32,f32:f32,bf16:bf16] [--prepack]
+                                        [--json FILE]
 """
 import argparse
 import json
@@ -47,6 +50,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--models", default="300M-224,300M-448,6B-224")
 parser.add_argument("--threads", default="1,2")
 parser.add_argument("--ours", default="bf16:f32,f32:f32,bf16:bf16", help="STORAGE:COMPUTE of our runs")
+parser.add_argument("--prepack", action="store_true", help="our runs pack the weights once (bench_intern_vit --prepack)")
 parser.add_argument("--torch-dtypes", default="f32,bf16")
 parser.add_argument("--repeat", type=int, default=3, help="timed forward passes per process")
 parser.add_argument("--rounds", type=int, default=2, help="processes per implementation, interleaved")
@@ -98,6 +102,8 @@ def ours(config, side, spec, threads):
     env = dict(os.environ, INTERNVL_NUM_THREADS=str(threads))
     cmd = [args.bench, "--model", str(checkpoint(config, storage)), "--image-size", str(side), "--compute", compute,
            f"--benchmark_repetitions={args.repeat}", "--benchmark_format=json", "--benchmark_min_time=0.01"]
+    if args.prepack:
+        cmd.append("--prepack")
     result = json.loads(run(cmd, env=env).stdout)
     runs = [b for b in result["benchmarks"] if b.get("run_type") == "iteration"]
     return [(b["real_time"] / 1e3, b["cpu_time"] / 1e3 / threads) for b in runs], max(b["peak_RSS_GB"] for b in runs)
@@ -165,7 +171,8 @@ def flops(config, side):
 def measure(config, side, threads):
     """{impl: (wall s, CPU s per thread, peak RSS GB) or None}, implementations interleaved over the rounds"""
     impls = [("torch " + d, lambda d=d: pytorch(config, side, d, threads)) for d in args.torch_dtypes.split(",")]
-    mine = [("ours " + s, lambda s=s: ours(config, side, s, threads)) for s in args.ours.split(",")]
+    mine = [("ours " + s + (" prepacked" if args.prepack else ""), lambda s=s: ours(config, side, s, threads))
+            for s in args.ours.split(",")]
     runs, rss, skipped = {}, {}, set()
     for r in range(args.rounds):
         for impl, run in (impls + mine if r % 2 == 0 else mine + impls):
