@@ -360,8 +360,8 @@ BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Me
 BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 using cpu::Isa, cpu::Precision, cpu::packed::kernel_set;
 namespace amx = cpu::packed::amx;
-constexpr auto kAmxInterleaved = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::interleaved>();
 constexpr auto kAmxLoadsFirst = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::loads_first>();
+constexpr auto kAmxInterleaved = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::interleaved>();
 constexpr auto kAmxPipelined = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::pipelined>();
 BENCHMARK_CAPTURE(BM_microkernel, avx2, Isa::avx2, kernel_set(Isa::avx2, Precision::f32))->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, avx512, Isa::avx512, kernel_set(Isa::avx512, Precision::f32))->Apply(microkernel_args);
