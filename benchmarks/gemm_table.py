@@ -6,7 +6,8 @@ per shape and thread count, with the fraction of the ceiling
 measured in the same run: the f32 FMA peak for f32 products, for bf16 ones the AMX TDPBF16PS peak
 on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
-(Precision::bf16, bf16 weights; compared with torch bf16).
+(Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
+compared with torch bf16).
 
 Two tables: rates from wall time, and from the process's CPU time (× threads), which time taken by
 other programs on a shared machine does not inflate (but threads that spin while waiting for a
@@ -30,7 +31,8 @@ import sys
 
 NAME = re.compile(r"BM_(?P<what>\w+?)(?:/M:(?P<m>\d+)/K:(?P<k>\d+)/N:(?P<n>\d+))?/threads:(?P<threads>\d+)")
 ROWS = [("gemm_ours_f32", "f32, f32 B", "fma_peak", "f32"), ("gemm_ours_bf16", "f32, bf16 B", "fma_peak", "f32"),
-        ("gemm_ours_bf16c", "bf16, bf16 B", "dpbf16_peak", "bf16")]
+        ("gemm_ours_bf16c", "bf16, bf16 B", "dpbf16_peak", "bf16"),
+        ("gemm_ours_bf16c_prepacked", "bf16, B packed", "dpbf16_peak", "bf16")]
 
 TORCH_SCRIPT = r"""
 import json, sys, time, torch
@@ -118,7 +120,7 @@ def print_table(table, torch, stat, isa):
     shapes = sorted({(s, t) for (what, s, t) in table if s is not None}, key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
     for clock, name in [(0, "wall time"), (1, "the process's CPU time x threads")]:
         print(f"\nGFLOP/s of {name} (Eigen: the faster of its builds, n = -march=native, b = x86-64-v3)\n")
-        columns = [f"{'product':<12}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32  ", "ours/Eigen",
+        columns = [f"{'product':<14}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32  ", "ours/Eigen",
                    f"{'torch':<12}", "ours/torch"]
         print("| " + " | ".join(columns) + " |")
         print("|" + "|".join("-" * (len(c) + 2) for c in columns) + "|")

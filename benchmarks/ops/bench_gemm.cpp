@@ -11,6 +11,14 @@
 //                            (2 flops per bf16 product, 4 per lane and instruction; skipped without AVX512-BF16)
 //   BM_amx_peak              TDPBF16PS into four independent accumulator tiles on every thread: the AMX
 //                            ceiling (16·16·32 products per instruction; skipped without the amx path)
+//   BM_amx_probe/WHAT        one thread, the amx kernel's step of 32 k on operands in L1, taken apart
+//                            (against BM_amx_peak): `loads` its four TILELOADDs alone (GB/s of tile
+//                            data); `products_beside_loads` four TDPBF16PS that read only A(0) and B(0),
+//                            beside four loads into A(1) and B(1) that no product reads (loads and
+//                            products without dependences); `products_after_loads` the step itself,
+//                            loads then the products that read them (loads_first). Beside at the peak
+//                            and after far below it: the waits between loads and products are the loss;
+//                            loads alone far under L1's two 64-byte lines a cycle: TILELOADD itself is.
 //   BM_microkernel/PATH      one path's micro-tile kernel alone, 1 thread, on panels packed beforehand
 //                            (kc deep, from the arguments; accumulating into an L1-resident C tile):
 //                            b_block:0 reuses one B panel, b_block:1 cycles through the panels of a B
@@ -219,15 +227,90 @@ INTERNVL_TARGET_AMX double dpbf16_amx() {
   return 2.0 * 16 * 16 * 32 * 4 * kTileIterations;
 }
 
-// Runs per_thread (which returns the flops it did) on every thread of a pool of state.range(0).
-void run_peak(benchmark::State& state, double (*per_thread)()) {
+// The probes of the amx kernel's 32 k step (BM_amx_probe in the header). Operands: 4 KB in L1, the A
+// tiles' rows 64 bytes apart and the B tiles' 128, as in the packed panels.
+struct alignas(64) AmxProbeOperands {
+  std::array<std::uint16_t, 2048> values;
+  AmxProbeOperands() { values.fill(0x33d6); }  // bf16 1e-7
+  const std::byte* a(int r) const { return reinterpret_cast<const std::byte*>(values.data()) + r * 1024; }
+  const std::byte* b(int c) const { return reinterpret_cast<const std::byte*>(values.data()) + 2048 + c * 64; }
+};
+constexpr long kProbeIterations = kFmaIterations / 64;
+
+// TDPBF16PS tmm<C>, tmm<A>, tmm<B> for any three registers (HardwareTiles fixes A and B by C's position).
+template <int C, int A, int B>
+INTERNVL_TARGET_AMX void tdpbf16ps() {
+  __asm__ volatile("{tdpbf16ps %%tmm%c0, %%tmm%c1, %%tmm%c2|tdpbf16ps %%tmm%c2, %%tmm%c1, %%tmm%c0}"
+                   :
+                   : "i"(B), "i"(A), "i"(C));
+}
+
+// Returns the bytes of tile data loaded.
+INTERNVL_TARGET_AMX double amx_probe_loads() {
+  using Tiles = cpu::packed::amx::HardwareTiles;
+  const AmxProbeOperands operands;
+  Tiles::configure();
+  for (long it = 0; it < kProbeIterations; ++it) {
+    Tiles::load_a<0>(operands.a(0), 64);
+    Tiles::load_a<1>(operands.a(1), 64);
+    Tiles::load_b<0>(operands.b(0), 128);
+    Tiles::load_b<1>(operands.b(1), 128);
+  }
+  Tiles::release();
+  return 4.0 * 1024 * kProbeIterations;
+}
+
+// Returns the flops: four products of A(0) and B(0), beside four loads into A(1) and B(1).
+INTERNVL_TARGET_AMX double amx_probe_products_beside_loads() {
+  using Tiles = cpu::packed::amx::HardwareTiles;
+  namespace amx = cpu::packed::amx;
+  const AmxProbeOperands operands;
+  Tiles::configure();
+  Tiles::load_a<0>(operands.a(0), 64);
+  Tiles::load_b<0>(operands.b(0), 128);
+  for (long it = 0; it < kProbeIterations; ++it) {
+    Tiles::load_a<1>(operands.a(1), 64);
+    tdpbf16ps<amx::c_tile(0, 0), amx::a_tile(0), amx::b_tile(0)>();
+    Tiles::load_b<1>(operands.b(1), 128);
+    tdpbf16ps<amx::c_tile(0, 1), amx::a_tile(0), amx::b_tile(0)>();
+    Tiles::load_a<1>(operands.a(0), 64);
+    tdpbf16ps<amx::c_tile(1, 0), amx::a_tile(0), amx::b_tile(0)>();
+    Tiles::load_b<1>(operands.b(0), 128);
+    tdpbf16ps<amx::c_tile(1, 1), amx::a_tile(0), amx::b_tile(0)>();
+  }
+  Tiles::release();
+  return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
+}
+
+// Returns the flops: the kernel's step in its loads_first order, each product reading what was just loaded.
+INTERNVL_TARGET_AMX double amx_probe_products_after_loads() {
+  using Tiles = cpu::packed::amx::HardwareTiles;
+  const AmxProbeOperands operands;
+  Tiles::configure();
+  for (long it = 0; it < kProbeIterations; ++it) {
+    Tiles::load_a<0>(operands.a(0), 64);
+    Tiles::load_a<1>(operands.a(1), 64);
+    Tiles::load_b<0>(operands.b(0), 128);
+    Tiles::load_b<1>(operands.b(1), 128);
+    Tiles::multiply_add<0, 0>();
+    Tiles::multiply_add<0, 1>();
+    Tiles::multiply_add<1, 0>();
+    Tiles::multiply_add<1, 1>();
+  }
+  Tiles::release();
+  return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
+}
+
+// Runs per_thread (which returns the work it did: flops, or bytes) on every thread of a pool of
+// state.range(0), and reports the rate as `counter` (G per second).
+void run_peak(benchmark::State& state, double (*per_thread)(), const char* counter = "GFLOP/s") {
   const int threads = static_cast<int>(state.range(0));
   ThreadPool pool(threads);
-  double flops = 0.0;
+  double work = 0.0;
   for (auto _ : state) {
-    pool.run(threads, [&](index_t) { flops = per_thread(); });
+    pool.run(threads, [&](index_t) { work = per_thread(); });
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters[counter] = benchmark::Counter(work * threads * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_dpbf16_peak(benchmark::State& state) {
@@ -244,6 +327,14 @@ void BM_amx_peak(benchmark::State& state) {
     return;
   }
   run_peak(state, dpbf16_amx);
+}
+
+void BM_amx_probe(benchmark::State& state, double (*probe)(), const char* counter) {
+  if (!cpu::cpu_features().amx) {
+    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
+    return;
+  }
+  run_peak(state, probe, counter);
 }
 
 void BM_fma_peak(benchmark::State& state) {
@@ -358,6 +449,15 @@ void shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_dpbf16_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
 BENCHMARK(BM_amx_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
+BENCHMARK_CAPTURE(BM_amx_probe, loads, amx_probe_loads, "GB/s")->ArgName("threads")->Arg(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_amx_probe, products_beside_loads, amx_probe_products_beside_loads, "GFLOP/s")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_amx_probe, products_after_loads, amx_probe_products_after_loads, "GFLOP/s")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime();
 using cpu::Isa, cpu::Precision, cpu::packed::kernel_set;
 namespace amx = cpu::packed::amx;
 constexpr auto kAmxLoadsFirst = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::loads_first>();
