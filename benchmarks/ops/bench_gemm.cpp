@@ -245,16 +245,22 @@ INTERNVL_TARGET_AMX void tdpbf16ps() {
                    : "i"(B), "i"(A), "i"(C));
 }
 
+// The kernel's four loads of a 32 k step: A(0), A(1), B(0), B(1).
+INTERNVL_TARGET_AMX inline void load_step(const AmxProbeOperands& operands) {
+  using Tiles = cpu::packed::amx::HardwareTiles;
+  Tiles::load_a<0>(operands.a(0), 64);
+  Tiles::load_a<1>(operands.a(1), 64);
+  Tiles::load_b<0>(operands.b(0), 128);
+  Tiles::load_b<1>(operands.b(1), 128);
+}
+
 // Returns the bytes of tile data loaded.
 INTERNVL_TARGET_AMX double amx_probe_loads() {
   using Tiles = cpu::packed::amx::HardwareTiles;
   const AmxProbeOperands operands;
   Tiles::configure();
   for (long it = 0; it < kProbeIterations; ++it) {
-    Tiles::load_a<0>(operands.a(0), 64);
-    Tiles::load_a<1>(operands.a(1), 64);
-    Tiles::load_b<0>(operands.b(0), 128);
-    Tiles::load_b<1>(operands.b(1), 128);
+    load_step(operands);
   }
   Tiles::release();
   return 4.0 * 1024 * kProbeIterations;
@@ -288,10 +294,7 @@ INTERNVL_TARGET_AMX double amx_probe_products_after_loads() {
   const AmxProbeOperands operands;
   Tiles::configure();
   for (long it = 0; it < kProbeIterations; ++it) {
-    Tiles::load_a<0>(operands.a(0), 64);
-    Tiles::load_a<1>(operands.a(1), 64);
-    Tiles::load_b<0>(operands.b(0), 128);
-    Tiles::load_b<1>(operands.b(1), 128);
+    load_step(operands);
     Tiles::multiply_add<0, 0>();
     Tiles::multiply_add<0, 1>();
     Tiles::multiply_add<1, 0>();
