@@ -33,7 +33,8 @@
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
 //                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.
 //                            The grid reaches down to blocks whose M x nc block of C stays in L2 across
-//                            K blocks (nc 128: 0.5 MB), which matters once the products run at AMX rates.
+//                            K blocks (nc 128: 0.5 MB), which matters once the products run at AMX rates,
+//                            and up to one K block (kc 4096 > K: no partial sums to add to C).
 // On the amx path (INTERNVL_CPU_ISA, default where present) BM_gemm_ours_bf16c runs the AMX kernels.
 // Every counter is GFLOP/s of wall time (2·M·N·K per GEMM); cpu_time is the whole process's CPU time,
 // from which gemm_table.py also derives rates that other work on a shared machine disturbs less.
@@ -478,7 +479,7 @@ BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(sha
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
-    ->ArgsProduct({{128, 256, 512, 1024}, {128, 256, 512, 1024}})
+    ->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {128, 256, 512, 1024}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MeasureProcessCPUTime();
