@@ -43,12 +43,13 @@ TEST_CASE("reference conv2d matches PyTorch", "[conv2d]") {
     const auto expected = io::read_npy_f32<4>(fixture(stem + "_y"));
     const auto params = io::read_npy_f32<1>(fixture(stem + "_params"));
     const Tensor<float, 1> b = has_bias ? io::read_npy_f32<1>(fixture(stem + "_b")) : Tensor<float, 1>();
+    const CView<float, 1> bias = has_bias ? b.view() : CView<float, 1>{};
     const Extents<2> stride{static_cast<index_t>(params(0)), static_cast<index_t>(params(1))};
     const Extents<2> padding{static_cast<index_t>(params(2)), static_cast<index_t>(params(3))};
     Tensor<float, 4> y(expected.shape());
     testing::poison(y.view());
     with_weight_as(dtype, w, [&](const WeightView<4>& weight) {
-      ops::conv2d(ctx, y.view(), x.view(), weight, has_bias ? b.view() : CView<float, 1>{}, stride, padding);
+      ops::conv2d(ctx, y.view(), x.view(), weight, bias, stride, padding);
     });
     INFO("case " << stem);
     REQUIRE(testing::relative_l2(y.view(), expected.view()) < 1e-6);
@@ -64,10 +65,11 @@ TEST_CASE("reference conv_transpose2d matches PyTorch", "[conv_transpose2d]") {
     const auto w = io::read_npy_f32<4>(fixture(stem + "_w"));
     const auto expected = io::read_npy_f32<4>(fixture(stem + "_y"));
     const Tensor<float, 1> b = has_bias ? io::read_npy_f32<1>(fixture(stem + "_b")) : Tensor<float, 1>();
+    const CView<float, 1> bias = has_bias ? b.view() : CView<float, 1>{};
     Tensor<float, 4> y(expected.shape());
     testing::poison(y.view());
     with_weight_as(dtype, w, [&](const WeightView<4>& weight) {
-      ops::conv_transpose2d(ctx, y.view(), x.view(), weight, has_bias ? b.view() : CView<float, 1>{});
+      ops::conv_transpose2d(ctx, y.view(), x.view(), weight, bias);
     });
     INFO("case " << stem);
     REQUIRE(testing::relative_l2(y.view(), expected.view()) < 1e-6);

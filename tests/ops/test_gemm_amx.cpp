@@ -256,7 +256,8 @@ TEST_CASE("every amx tile schedule computes the default schedule's bits (emulate
                                {65, kc + 1, 97}, {5, 0, 7}};
   ThreadPool pool(2);
   Workspace<> ws;
-  for (const auto& [m, k, n] : shapes) {
+  for (const Extents<3>& shape : shapes) {
+    const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
     INFO("M " << m << " K " << k << " N " << n);
     const auto a = testing::random_tensor(Extents<3>{1, m, k}, 21);
     const auto b = testing::random_tensor(Extents<3>{1, n, k}, 22);

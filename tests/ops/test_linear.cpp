@@ -183,7 +183,8 @@ TEST_CASE("cpu linear with pre-packed weights gives the per-call result bit for 
   // the same bytes, so the same bits. A slot packed for other kernels is not used.
   const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
   const Extents<3> shapes[] = {{3, 17, 5}, {5, 0, 7}, {33, 2 * kc + 8, 97}, {4, 13, 2 * nc + 51}, {257, 1024, 200}};
-  for (const auto& [m, k, n] : shapes) {
+  for (const Extents<3>& shape : shapes) {
+    const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
     const auto x = testing::random_tensor(Extents<2>{m, k}, 5);
     const auto bias = testing::random_tensor(Extents<1>{n}, 6);
     const auto w_f32 = testing::random_tensor(Extents<2>{n, k}, 7, -0.1f, 0.1f);

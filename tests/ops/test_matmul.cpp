@@ -76,7 +76,9 @@ TEST_CASE("cpu matmul in bf16 precision multiplies operands rounded to bf16", "[
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
   cpu.set_matmul_precision(cpu::Precision::bf16);
-  for (const auto& [batch, m, k, n] : shapes) {
+  for (const auto& shape : shapes) {
+    // Not structured bindings: clang < 16 cannot capture those.
+    const index_t batch = shape[0], m = shape[1], k = shape[2], n = shape[3];
     const auto a = testing::random_tensor(Extents<3>{batch, m, k}, static_cast<std::uint64_t>(batch * m + k));
     const auto b = testing::random_tensor(Extents<3>{batch, n, k}, static_cast<std::uint64_t>(n * k + 1));
     Tensor<float, 3> exact(Extents<3>{batch, m, n}), rounded(exact.shape()), got(exact.shape());
