@@ -1,9 +1,12 @@
 #!/bin/sh
 # Installs, from Debian's packages, what building and testing internvl-cpp needs, and nothing when all of
-# it is already there. Run as root (or with sudo available). Idempotent and quiet.
+# it is already there: scripts/setup.sh [tests] (with "tests", also the sanitizer build's compiler, clang
+# with its sanitizer runtimes, which only scripts/test.sh uses). Run as root (or with sudo available).
+# Idempotent and quiet.
 set -eu
 packages="g++ meson ninja-build pkg-config python3 python3-numpy python3-pil libeigen3-dev libxsimd-dev libboost-dev catch2
-libbenchmark-dev nlohmann-json3-dev libstb-dev libsentencepiece-dev clang-14 libclang-rt-14-dev"
+libbenchmark-dev nlohmann-json3-dev libstb-dev libsentencepiece-dev"
+[ "${1:-}" = tests ] && packages="$packages clang-14 libclang-rt-14-dev"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

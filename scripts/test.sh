@@ -12,7 +12,7 @@
 # and with clang the safetensors libFuzzer target is built and replays its corpus too (tests/io).
 set -u
 cd "$(dirname "$0")/.."
-sh scripts/setup.sh || exit 1
+sh scripts/setup.sh tests || exit 1
 status=0
 # On a machine without a GPU (CI) the CUDA code is compiled, to check that it compiles and links, for
 # sm_90 only rather than the default 80,90 (no kernel has per-architecture source; one architecture saves
