@@ -19,6 +19,9 @@
 //                            loads then the products that read them (loads_first). Beside at the peak
 //                            and after far below it: the waits between loads and products are the loss;
 //                            loads alone far under L1's two 64-byte lines a cycle: TILELOADD itself is.
+//                            `double_buffered`: the steps of a 16 × 32 block whose loads go to registers
+//                            the running products do not read (two accumulators): whether such a kernel
+//                            would recover what the waits cost.
 //   BM_microkernel/PATH      one path's micro-tile kernel alone, 1 thread, on panels packed beforehand
 //                            (kc deep, from the arguments; accumulating into an L1-resident C tile):
 //                            b_block:0 reuses one B panel, b_block:1 cycles through the panels of a B
@@ -304,6 +307,33 @@ INTERNVL_TARGET_AMX double amx_probe_products_after_loads() {
   return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
 }
 
+// Returns the flops: a 16 × 32 block's steps with their operands double-buffered, the order a kernel
+// with two accumulators (tmm0, tmm1) would use to keep every load off the registers the running
+// products read: per two steps, A' and B' (tmm5; tmm2, tmm3) load while C += A · B (tmm4; tmm6, tmm7)
+// runs, then A and B load while C += A' · B' runs. 1.5 loads per product, as such a kernel would do.
+INTERNVL_TARGET_AMX double amx_probe_double_buffered() {
+  using Tiles = cpu::packed::amx::HardwareTiles;
+  const AmxProbeOperands operands;
+  Tiles::configure();
+  Tiles::load_a<0>(operands.a(0), 64);
+  Tiles::load_b<0>(operands.b(0), 128);
+  Tiles::load_b<1>(operands.b(1), 128);
+  for (long it = 0; it < kProbeIterations; ++it) {
+    Tiles::load_a<1>(operands.a(1), 64);
+    Tiles::load_c<1, 0>(operands.b(0), 128);  // tmm2: B' (the registers of C(1, ·), which this block lacks)
+    Tiles::load_c<1, 1>(operands.b(1), 128);  // tmm3
+    tdpbf16ps<0, 4, 6>();
+    tdpbf16ps<1, 4, 7>();
+    Tiles::load_a<0>(operands.a(0), 64);
+    Tiles::load_b<0>(operands.b(0), 128);
+    Tiles::load_b<1>(operands.b(1), 128);
+    tdpbf16ps<0, 5, 2>();
+    tdpbf16ps<1, 5, 3>();
+  }
+  Tiles::release();
+  return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
+}
+
 // Runs per_thread (which returns the work it did: flops, or bytes) on every thread of a pool of
 // state.range(0), and reports the rate as `counter` (G per second).
 void run_peak(benchmark::State& state, double (*per_thread)(), const char* counter = "GFLOP/s") {
@@ -458,6 +488,10 @@ BENCHMARK_CAPTURE(BM_amx_probe, products_beside_loads, amx_probe_products_beside
     ->Arg(1)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_amx_probe, products_after_loads, amx_probe_products_after_loads, "GFLOP/s")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_amx_probe, double_buffered, amx_probe_double_buffered, "GFLOP/s")
     ->ArgName("threads")
     ->Arg(1)
     ->UseRealTime();
