@@ -243,95 +243,97 @@ constexpr long kProbeIterations = kFmaIterations / 64;
 
 // TDPBF16PS tmm<C>, tmm<A>, tmm<B> for any three registers (HardwareTiles fixes A and B by C's position).
 template <int C, int A, int B>
-INTERNVL_TARGET_AMX void tdpbf16ps() {
+void tdpbf16ps() {
   __asm__ volatile("{tdpbf16ps %%tmm%c0, %%tmm%c1, %%tmm%c2|tdpbf16ps %%tmm%c2, %%tmm%c1, %%tmm%c0}"
                    :
                    : "i"(B), "i"(A), "i"(C));
 }
 
+using AmxTiles = cpu::packed::amx::HardwareTiles;
+constexpr double kStepFlops = 2.0 * 16 * 16 * 32 * 4;  // four TDPBF16PS
+constexpr double kStepBytes = 4.0 * 1024;             // four tile loads
+
+// Loads the tile configuration, runs setup() once and step() kProbeIterations times, releases the tiles;
+// returns work_per_step times the steps.
+template <class Setup, class Step>
+INTERNVL_TARGET_AMX double run_probe(double work_per_step, Setup setup, Step step) {
+  AmxTiles::configure();
+  setup();
+  for (long it = 0; it < kProbeIterations; ++it) {
+    step();
+  }
+  AmxTiles::release();
+  return work_per_step * kProbeIterations;
+}
+
 // The kernel's four loads of a 32 k step: A(0), A(1), B(0), B(1).
-INTERNVL_TARGET_AMX inline void load_step(const AmxProbeOperands& operands) {
-  using Tiles = cpu::packed::amx::HardwareTiles;
-  Tiles::load_a<0>(operands.a(0), 64);
-  Tiles::load_a<1>(operands.a(1), 64);
-  Tiles::load_b<0>(operands.b(0), 128);
-  Tiles::load_b<1>(operands.b(1), 128);
+inline void load_step(const AmxProbeOperands& operands) {
+  AmxTiles::load_a<0>(operands.a(0), 64);
+  AmxTiles::load_a<1>(operands.a(1), 64);
+  AmxTiles::load_b<0>(operands.b(0), 128);
+  AmxTiles::load_b<1>(operands.b(1), 128);
 }
 
 // Returns the bytes of tile data loaded.
-INTERNVL_TARGET_AMX double amx_probe_loads() {
-  using Tiles = cpu::packed::amx::HardwareTiles;
+double amx_probe_loads() {
   const AmxProbeOperands operands;
-  Tiles::configure();
-  for (long it = 0; it < kProbeIterations; ++it) {
-    load_step(operands);
-  }
-  Tiles::release();
-  return 4.0 * 1024 * kProbeIterations;
+  return run_probe(kStepBytes, [] {}, [&] { load_step(operands); });
 }
 
 // Returns the flops: four products of A(0) and B(0), beside a load into A(1) and one into B(1). (Only two:
 // the two registers no product reads are all there is, and a second load into one would wait for the first.)
-INTERNVL_TARGET_AMX double amx_probe_products_beside_loads() {
-  using Tiles = cpu::packed::amx::HardwareTiles;
+double amx_probe_products_beside_loads() {
   namespace amx = cpu::packed::amx;
   const AmxProbeOperands operands;
-  Tiles::configure();
-  Tiles::load_a<0>(operands.a(0), 64);
-  Tiles::load_b<0>(operands.b(0), 128);
-  for (long it = 0; it < kProbeIterations; ++it) {
-    Tiles::load_a<1>(operands.a(1), 64);
-    tdpbf16ps<amx::c_tile(0, 0), amx::a_tile(0), amx::b_tile(0)>();
-    tdpbf16ps<amx::c_tile(0, 1), amx::a_tile(0), amx::b_tile(0)>();
-    Tiles::load_b<1>(operands.b(1), 128);
-    tdpbf16ps<amx::c_tile(1, 0), amx::a_tile(0), amx::b_tile(0)>();
-    tdpbf16ps<amx::c_tile(1, 1), amx::a_tile(0), amx::b_tile(0)>();
-  }
-  Tiles::release();
-  return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
+  return run_probe(
+      kStepFlops,
+      [&] {
+        AmxTiles::load_a<0>(operands.a(0), 64);
+        AmxTiles::load_b<0>(operands.b(0), 128);
+      },
+      [&] {
+        AmxTiles::load_a<1>(operands.a(1), 64);
+        tdpbf16ps<amx::c_tile(0, 0), amx::a_tile(0), amx::b_tile(0)>();
+        tdpbf16ps<amx::c_tile(0, 1), amx::a_tile(0), amx::b_tile(0)>();
+        AmxTiles::load_b<1>(operands.b(1), 128);
+        tdpbf16ps<amx::c_tile(1, 0), amx::a_tile(0), amx::b_tile(0)>();
+        tdpbf16ps<amx::c_tile(1, 1), amx::a_tile(0), amx::b_tile(0)>();
+      });
 }
 
 // Returns the flops: the kernel's step in its loads_first order, each product reading what was just loaded.
-INTERNVL_TARGET_AMX double amx_probe_products_after_loads() {
-  using Tiles = cpu::packed::amx::HardwareTiles;
+double amx_probe_products_after_loads() {
   const AmxProbeOperands operands;
-  Tiles::configure();
-  for (long it = 0; it < kProbeIterations; ++it) {
+  return run_probe(kStepFlops, [] {}, [&] {
     load_step(operands);
-    Tiles::multiply_add<0, 0>();
-    Tiles::multiply_add<0, 1>();
-    Tiles::multiply_add<1, 0>();
-    Tiles::multiply_add<1, 1>();
-  }
-  Tiles::release();
-  return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
+    AmxTiles::multiply_add<0, 0>();
+    AmxTiles::multiply_add<0, 1>();
+    AmxTiles::multiply_add<1, 0>();
+    AmxTiles::multiply_add<1, 1>();
+  });
 }
 
 // Returns the flops: a 16 × 32 block's steps with their operands double-buffered, the order a kernel
 // with two accumulators (tmm0, tmm1) would use to keep every load off the registers the running
 // products read: per two steps, A' and B' (tmm5; tmm2, tmm3) load while C += A · B (tmm4; tmm6, tmm7)
 // runs, then A and B load while C += A' · B' runs. 1.5 loads per product, as such a kernel would do.
-INTERNVL_TARGET_AMX double amx_probe_double_buffered() {
-  using Tiles = cpu::packed::amx::HardwareTiles;
+double amx_probe_double_buffered() {
   const AmxProbeOperands operands;
-  Tiles::configure();
-  Tiles::load_a<0>(operands.a(0), 64);
-  Tiles::load_b<0>(operands.b(0), 128);
-  Tiles::load_b<1>(operands.b(1), 128);
-  for (long it = 0; it < kProbeIterations; ++it) {
-    Tiles::load_a<1>(operands.a(1), 64);
-    Tiles::load_c<1, 0>(operands.b(0), 128);  // tmm2: B' (the registers of C(1, ·), which this block lacks)
-    Tiles::load_c<1, 1>(operands.b(1), 128);  // tmm3
+  const auto load_operands = [&] {
+    AmxTiles::load_a<0>(operands.a(0), 64);
+    AmxTiles::load_b<0>(operands.b(0), 128);
+    AmxTiles::load_b<1>(operands.b(1), 128);
+  };
+  return run_probe(kStepFlops, load_operands, [&] {
+    AmxTiles::load_a<1>(operands.a(1), 64);
+    AmxTiles::load_c<1, 0>(operands.b(0), 128);  // tmm2: B' (the registers of C(1, ·), which this block lacks)
+    AmxTiles::load_c<1, 1>(operands.b(1), 128);  // tmm3
     tdpbf16ps<0, 4, 6>();
     tdpbf16ps<1, 4, 7>();
-    Tiles::load_a<0>(operands.a(0), 64);
-    Tiles::load_b<0>(operands.b(0), 128);
-    Tiles::load_b<1>(operands.b(1), 128);
+    load_operands();
     tdpbf16ps<0, 5, 2>();
     tdpbf16ps<1, 5, 3>();
-  }
-  Tiles::release();
-  return 2.0 * 16 * 16 * 32 * 4 * kProbeIterations;
+  });
 }
 
 // Runs per_thread (which returns the work it did: flops, or bytes) on every thread of a pool of
