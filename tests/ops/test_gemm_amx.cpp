@@ -1,7 +1,8 @@
 // The GEMM's amx path (gemm/kernel_amx.hpp). On every CPU with AVX512-BF16 its kernel set runs on
 // emulated tiles (support/amx_emulator.hpp) through the same driver as the hardware's, against the
 // reference on operands rounded to bf16, over awkward shapes (tile, K-block and N-block edges, odd K,
-// K = 0), strided rows, batches, every weight dtype and epilogue, and with B prepacked (bit for bit);
+// K = 0), strided rows, batches, every weight dtype and epilogue (bias, GELU, the layer-scaled
+// residual), and with B prepacked (bit for bit);
 // the kernel in each of its tile schedules gives the default's bits.
 // The emulator's TDPBF16PS is checked against the SDM's layout of a 16 × 32 by 32 × 16 product and,
 // bit for bit, against results recorded on AMX hardware (tests/golden/ops/amx). On a CPU with AMX
@@ -47,6 +48,7 @@ struct Case {
   index_t m, k, n;
   DType weights;
   bool bias, gelu, strided;
+  bool residual = false;  // the layer-scaled residual epilogue: C += γ ⊙ (A·Bᵀ + bias), C holding x0
 };
 
 constexpr index_t kPad = 3;
@@ -54,7 +56,7 @@ constexpr index_t kPad = 3;
 // One case through the amx kernel set on emulated tiles, against the reference on rounded operands.
 void check_emulated_against_reference(const Case& c, ThreadPool& pool) {
   INFO("M " << c.m << " K " << c.k << " N " << c.n << " weights " << name_of(c.weights) << " bias " << c.bias
-            << " gelu " << c.gelu << " strided " << c.strided);
+            << " gelu " << c.gelu << " strided " << c.strided << " residual " << c.residual);
   const index_t pad = c.strided ? kPad : 0;
   const auto seed = static_cast<std::uint64_t>(c.m * 131 + c.k * 7 + c.n);
   const auto x_storage = testing::random_tensor(Extents<2>{c.m, c.k + pad}, seed, -2.0f, 2.0f);
@@ -62,6 +64,18 @@ void check_emulated_against_reference(const Case& c, ThreadPool& pool) {
   const auto bias = testing::random_tensor(Extents<1>{c.n}, seed + 2);
   const CView<float, 1> b = c.bias ? bias.view() : CView<float, 1>{};
   const ops::Activation act = c.gelu ? ops::Activation::gelu : ops::Activation::none;
+  const auto residual = testing::random_tensor(Extents<2>{c.m, c.n}, seed + 3);
+  const auto gamma = testing::random_tensor(Extents<1>{c.n}, seed + 4);
+  const CView<float, 1> scale = c.residual ? gamma.view() : CView<float, 1>{};
+  // y before the product: x0 for the residual epilogue, else NaN (nothing may be read)
+  const auto start = [&](View<float, 2> y) {
+    testing::poison(y);
+    for (index_t i = 0; c.residual && i < c.m; ++i) {
+      for (index_t j = 0; j < c.n; ++j) {
+        y(i, j) = residual(i, j);
+      }
+    }
+  };
   Tensor<float, 2> want(Extents<2>{c.m, c.n});
   Tensor<float, 2> y_storage(Extents<2>{c.m, c.n + pad});
   const View<float, 2> got = y_storage.view().slice(1, 0, c.n);
@@ -72,17 +86,23 @@ void check_emulated_against_reference(const Case& c, ThreadPool& pool) {
     const auto x_rounded = rounded_to_bf16(x_storage);
     const auto w_rounded = rounded_to_bf16(testing::convert<float>(w));
     ops::linear(ref, want.view(), x_rounded.view().slice(1, 0, c.k), w_rounded.view(), b, act);
+    for (index_t i = 0; c.residual && i < c.m; ++i) {
+      for (index_t j = 0; j < c.n; ++j) {
+        want(i, j) = residual(i, j) + gamma(j) * want(i, j);
+      }
+    }
     testing::poison(y_storage.view());
+    start(got);
     const CView<W, 2> w_view = w.view();
     const cpu::packed::KernelSet ks = amx::kernel_set<testing::EmulatedTiles>();
     const auto run = [&](View<float, 2> y, const std::byte* prepacked) {
       cpu::packed::gemm_with(ks, pool, ws, as_batch(y), as_batch(x_storage.view().slice(1, 0, c.k)),
-                             WeightView<3>(as_batch(w_view)), {.bias = b, .gelu = c.gelu}, prepacked);
+                             WeightView<3>(as_batch(w_view)), {.bias = b, .scale = scale, .gelu = c.gelu}, prepacked);
     };
     run(got, nullptr);
     // B packed once for the kernel set (gemm/prepack.hpp): the same bytes, the same bits.
     Tensor<float, 2> again(Extents<2>{c.m, c.n});
-    testing::poison(again.view());
+    start(again.view());
     const auto panels = c.k > 0 ? cpu::packed::prepack(ks, pool, WeightView<2>(w_view)) : nullptr;
     run(again.view(), panels.get());
     bool same = true;
@@ -241,6 +261,7 @@ TEST_CASE("the amx GEMM path matches the reference on emulated tiles", "[gemm_am
       for (const auto& [bias, gelu] : {std::pair{false, false}, std::pair{true, false}, std::pair{true, true}}) {
         check_emulated_against_reference({m, k, n, weights, bias, gelu, (m + k + n) % 2 == 1}, pool);
       }
+      check_emulated_against_reference({m, k, n, weights, true, false, (m + k + n) % 2 == 0, true}, pool);
     }
   }
 }

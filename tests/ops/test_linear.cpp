@@ -3,7 +3,9 @@
 // InternViT shapes and awkward ones, with and without bias and GELU, with strided rows, in f32 and
 // in bf16 precision (where bf16 products run, against the reference on operands rounded to bf16;
 // elsewhere against the exact f32 product); the GELU epilogue against the exact formula;
-// INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse.
+// INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse. ops::scaled_residual_linear
+// (x += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend) against the reference's
+// definition, the two ops one after the other.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -12,7 +14,9 @@
 #include "cpu_isa.hpp"
 #include "grid.hpp"
 #include "internvl/backend/cpu/linear.hpp"
+#include "internvl/backend/cpu/scaled_residual_linear.hpp"
 #include "internvl/backend/reference/linear.hpp"
+#include "internvl/backend/reference/scaled_residual_add.hpp"
 #include "internvl/io/npy.hpp"
 #include "testing.hpp"
 
@@ -219,6 +223,74 @@ TEST_CASE("cpu linear with pre-packed weights gives the per-call result bit for 
       });
     }
   }
+}
+
+TEST_CASE("cpu scaled_residual_linear matches the reference's linear then scaled residual", "[linear]") {
+  // x ← x + γ ⊙ (h·Wᵀ + b): on the cpu backend every K block's product is scaled and added to x in the
+  // GEMM's epilogue (the bias with the last), so shapes cross the K block (several partial sums), the N
+  // block and the tile's columns (edge tiles), and K = 0 (x + γ ⊙ b); with and without bias, f32 and
+  // bf16 products on every ISA path, weights per call and prepacked (the same bits).
+  const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
+  const index_t kc16 = cpu::packed::avx512_bf16::kKernels.kc;
+  const Extents<3> shapes[] = {{1, 1, 1}, {3, 17, 5}, {5, 0, 7}, {7, kc - 1, 47}, {33, 2 * kc + 8, 97},
+                               {4, 13, 2 * nc + 51}, {9, kc16 + 1, 49}};
+  for (const Extents<3>& shape : shapes) {
+    const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
+    const auto h = testing::random_tensor(Extents<2>{m, k}, 11, -2.0f, 2.0f);
+    const auto x0 = testing::random_tensor(Extents<2>{m, n}, 12);
+    const auto w_f32 = testing::random_tensor(Extents<2>{n, k}, 13, -0.1f, 0.1f);
+    const auto bias = testing::random_tensor(Extents<1>{n}, 14);
+    const auto gamma = testing::random_tensor(Extents<1>{n}, 15);
+    for (DType weights : {DType::f32, DType::bf16}) {
+      visit_dtype(weights, [&]<class W>(W) {
+        const auto w = testing::convert<W>(w_f32);
+        for (const bool with_bias : {false, true}) {
+          const CView<float, 1> b = with_bias ? bias.view() : CView<float, 1>{};
+          for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+            INFO("M " << m << " K " << k << " N " << n << " weights " << name_of(weights) << " bias " << with_bias
+                      << " precision " << cpu::precision_name(precision));
+            Context<backend::reference> ref;
+            const auto operand = [&](const auto& t, bool rounded) {
+              return rounded ? rounded_to_bf16(t) : testing::convert<float>(t);
+            };
+            testing::for_each_cpu_isa([&](cpu::Isa isa) {
+              const bool bf16 = cpu::bf16_products(isa, precision);
+              const auto h_ref = operand(h, bf16);
+              const auto w_ref = operand(testing::convert<float>(w), bf16);
+              auto want = testing::convert<float>(x0);
+              ops::scaled_residual_linear(ref, want.view(), h_ref.view(), w_ref.view(), b, gamma.view());
+              Context<backend::cpu> per_call, prepacked;
+              per_call.set_matmul_precision(precision);
+              prepacked.set_matmul_precision(precision);
+              prepacked.set_weight_prepacking(true);
+              PackSlot slot;
+              auto got = testing::convert<float>(x0);
+              ops::scaled_residual_linear(per_call, got.view(), h.view(), w.view(), b, gamma.view());
+              REQUIRE(testing::relative_l2(got.view(), want.view()) < (bf16 ? 1e-5 : 1e-6));
+              auto again = testing::convert<float>(x0);
+              ops::scaled_residual_linear(prepacked, again.view(), h.view(), WeightView<2>(w.view()).with_pack_slot(&slot),
+                                          b, gamma.view());
+              REQUIRE(std::memcmp(again.data(), got.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+            });
+          }
+        }
+      });
+    }
+  }
+}
+
+TEST_CASE("scaled_residual_linear and the GEMM's residual epilogue reject what does not fit", "[linear]") {
+  Context<backend::cpu> cpu;
+  Tensor<float, 2> h(Extents<2>{4, 8}, 1.0f), w(Extents<2>{5, 8}, 1.0f), x(Extents<2>{4, 5}, 1.0f);
+  Tensor<float, 2> x_bad(Extents<2>{4, 6}, 1.0f);
+  Tensor<float, 1> gamma(Extents<1>{5}, 1.0f), gamma_bad(Extents<1>{4}, 1.0f);
+  REQUIRE_THROWS_WITH(ops::scaled_residual_linear(cpu, x.view(), h.view(), w.view(), {}, gamma_bad.view()),
+                      Catch::Contains("ops::scaled_residual_linear") && Catch::Contains("gamma has shape [4]"));
+  REQUIRE_THROWS_WITH(ops::scaled_residual_linear(cpu, x_bad.view(), h.view(), w.view(), {}, gamma.view()),
+                      Catch::Contains("x has shape [4, 6], expected [4, 5]"));
+  REQUIRE_THROWS_WITH(cpu::gemm(cpu.pool(), cpu.workspace(), x.view(), h.view(), w.view(),
+                                {.scale = gamma.view(), .gelu = true}),
+                      Catch::Contains("cpu::gemm") && Catch::Contains("takes no GELU"));
 }
 
 TEST_CASE("cpu GELU epilogue matches the exact formula", "[linear]") {

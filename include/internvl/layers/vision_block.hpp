@@ -4,14 +4,14 @@
 // Norm = RMSNorm (6B family) or LayerNorm with bias (300M), eps from the config. No dropout or
 // drop-path at inference. Shapes: x [B·S, D] for B images of S tokens.
 // The first residual and Norm₂ run as one op (ops/scaled_residual_add_norm.hpp), which CUDA fuses into
-// one pass over the rows.
+// one pass over the rows; the second is fc2's (layers/vision_mlp.hpp), which the cpu backend adds in
+// the GEMM's epilogue.
 // ref: OpenGVLab/InternVL modeling_intern_vit.py, InternVisionEncoderLayer.forward
 #pragma once
 
 #include "internvl/layers/norm.hpp"
 #include "internvl/layers/vision_attention.hpp"
 #include "internvl/layers/vision_mlp.hpp"
-#include "internvl/ops/scaled_residual_add.hpp"
 #include "internvl/ops/scaled_residual_add_norm.hpp"
 
 namespace internvl::layers {
@@ -23,13 +23,12 @@ void vision_block(Context<Backend>& ctx, const config::VisionConfig& c, const mo
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
   View<T, 2> h = ws.template tensor<T>(x.shape());       // [B·S, D] normed input of a branch
-  View<T, 2> branch = ws.template tensor<T>(x.shape());  // [B·S, D] branch output
+  View<T, 2> branch = ws.template tensor<T>(x.shape());  // [B·S, D] the attention branch's output
   norm(ctx, c.norm_type, h, CView<T, 2>(x), w.norm1_weight, w.norm1_bias, eps);
   vision_attention(ctx, c, w, branch, CView<T, 2>(h), batch);
   ops::scaled_residual_add_norm(ctx, x, h, CView<T, 2>(branch), w.ls1, c.norm_type, w.norm2_weight, w.norm2_bias,
                                 eps);  // x ← x + γ₁ ⊙ a;  h ← Norm₂(x)
-  vision_mlp(ctx, w, branch, CView<T, 2>(h));
-  ops::scaled_residual_add(ctx, x, CView<T, 2>(branch), w.ls2);  // x ← x + γ₂ ⊙ m
+  vision_mlp(ctx, w, x, CView<T, 2>(h));  // x ← x + γ₂ ⊙ MLP(h)
 }
 
 }  // namespace internvl::layers

@@ -24,6 +24,7 @@
 #include "internvl/backend/cpu/rms_norm.hpp"
 #include "internvl/backend/cpu/rotary_embedding.hpp"
 #include "internvl/backend/cpu/scaled_residual_add.hpp"
+#include "internvl/backend/cpu/scaled_residual_linear.hpp"
 #include "internvl/backend/cpu/silu.hpp"
 #include "internvl/backend/cpu/softmax.hpp"
 #include "internvl/backend/cpu/swiglu.hpp"

@@ -31,7 +31,8 @@ inline constexpr int kMaxTileRows = 8;
 inline constexpr int kMaxTileVectors = 3;
 inline constexpr int kMaxTileCols = 48;
 
-// One micro-tile: C[0:rows, 0:nr] (=|+=) A panel · B panel, then the epilogue (last K block only).
+// One micro-tile: C[0:rows, 0:nr] (=|+=) A panel · B panel, with the epilogue applied to the product p
+// of the K block in this order:  p (+ bias) (⊙ scale) (+ C) (then GELU)  -> C.
 struct MicroTile {
   const void* a = nullptr;  // packed A panel
   const void* b = nullptr;  // packed B panel
@@ -39,8 +40,10 @@ struct MicroTile {
   index_t ldc = 0;
   index_t kc = 0;               // may be 0 (K = 0): the tile is then bias / activation only
   bool accumulate = false;      // add to C (a later K block) instead of overwriting it
-  const float* bias = nullptr;  // nr values added after the last K block, or nullptr
-  bool gelu = false;            // exact-erf GELU after the bias (last K block only)
+  const float* bias = nullptr;   // nr values added after the last K block, or nullptr
+  const float* scale = nullptr;  // nr values multiplying every K block's product (and the bias), or
+                                 // nullptr: a layer scale γ, with C holding the residual it is added to
+  bool gelu = false;             // exact-erf GELU after the bias (last K block only)
   // Source rows of B that the next block will pack: the kernel prefetches (into L2) line l of each
   // of these rows after k-step 8l + 7 (k-pair 4l + 3 on the bf16 path), so that memory latency
   // hides behind its multiply-adds.

@@ -1,6 +1,7 @@
-// The cpu backend's GEMM:  C[b] = act(A[b] · B[b]ᵀ + bias)  for every matrix b of a batch.
+// The cpu backend's GEMM:  C[b] = act(A[b] · B[b]ᵀ + bias)  for every matrix b of a batch,
+// or in residual form  C[b] += γ ⊙ (A[b] · B[b]ᵀ + bias)  (a layer-scaled residual branch).
 //   A [M, K] f32 activations; B [N, K] weights stored as f32, bf16 or f16 (converted while packed);
-//   C [M, N] f32; f32 accumulation; bias [N] or none; act = identity or exact-erf GELU.
+//   C [M, N] f32; f32 accumulation; bias [N] or none; act = identity or exact-erf GELU; γ [N].
 //   Rows must be dense (unit stride in the last dimension); row and batch strides are free.
 // Precision (precision.hpp): f32 multiplies f32 operands (B widened); bf16 rounds both operands to
 // bf16 while packing and multiplies with AMX tiles (kernel_amx.hpp) or vdpbf16ps
@@ -32,8 +33,10 @@
 namespace internvl::cpu {
 
 struct GemmEpilogue {
-  CView<float, 1> bias = {};  // [N], or empty for none
-  bool gelu = false;          // exact-erf GELU after the bias
+  CView<float, 1> bias = {};   // [N], or empty for none
+  CView<float, 1> scale = {};  // [N] layer scale γ, or empty: with it C[b] += γ ⊙ (A[b]·B[b]ᵀ + bias),
+                               // C holding the residual on entry (no GELU)
+  bool gelu = false;           // exact-erf GELU after the bias
 };
 
 namespace packed {
@@ -65,6 +68,10 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
                  c.stride(2), ")");
   INTERNVL_CHECK(epilogue.bias.data() == nullptr || (epilogue.bias.size(0) == n && epilogue.bias.stride(0) == 1), where,
                  "bias has shape ", shape_string(epilogue.bias), ", expected [", n, "] (dense)");
+  INTERNVL_CHECK(epilogue.scale.data() == nullptr || (epilogue.scale.size(0) == n && epilogue.scale.stride(0) == 1),
+                 where, "scale has shape ", shape_string(epilogue.scale), ", expected [", n, "] (dense)");
+  INTERNVL_CHECK(epilogue.scale.data() == nullptr || !epilogue.gelu, where,
+                 "a scaled residual epilogue takes no GELU");
   if (batch == 0 || m == 0 || n == 0) {
     return;
   }
@@ -81,6 +88,7 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
              .c = c.data(),
              .ldc = c.stride(1),
              .bias = epilogue.bias.data(),
+             .scale = epilogue.scale.data(),
              .gelu = epilogue.gelu};
   const auto item = [&](index_t i) {
     Operands xi = x;

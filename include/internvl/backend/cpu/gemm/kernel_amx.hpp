@@ -2,16 +2,16 @@
 // (pack_amx.hpp). Per 32 k: two A tiles (16 rows × 32 k, 1 KB each, contiguous in the packed A
 // panel), two B tiles (16 pairs of k × 16 columns, rows 128 bytes apart in the packed B panel), four
 // TDPBF16PS (amx_tiles.hpp), each 16 · 16 · 32 multiply-adds in f32.
-// The accumulators always start at zero. In the first K block a whole 32 × 32 tile without bias or
-// GELU goes straight from them to C (tile stores). Any other tile is stored to a 32 × 32 f32 buffer
-// on the stack, and the epilogue goes from there to C with masked AVX-512 stores: + C (later K
-// blocks), + bias, GELU (the AVX-512 kernel's), only the tile's rows and columns. Later K blocks add
-// C there rather than tile-loading it into the accumulators before the products: the accumulators are
-// not renamed, so such a load waits for the previous tile's stores and its misses (64 lines of a C
-// that left L1, and L2 too for M × nc blocks past L2's size) stall the tile unit, while the epilogue
-// reads lines that prefetch_slot fetched during the products. So one kernel serves every tile: at an
-// edge, rows and columns past M and N are zeros of the packing, and tiles wholly past them (the
-// second row or column of tiles) are skipped. Per tile it also prefetches the lines of C (all 32 rows
+// The accumulators always start at zero. In the first K block a whole 32 × 32 tile without bias,
+// scale or GELU goes straight from them to C (tile stores). Any other tile is stored to a 32 × 32 f32
+// buffer on the stack, and the epilogue goes from there to C with masked AVX-512 stores: + bias,
+// ⊙ scale, + C (later K blocks, or the residual), GELU (the AVX-512 kernel's), only the tile's rows and
+// columns. Later K blocks add C there rather than tile-loading it into the accumulators before the
+// products: the accumulators are not renamed, so such a load waits for the previous tile's stores and
+// its misses (64 lines of a C that left L1, and L2 too for M × nc blocks past L2's size) stall the tile
+// unit, while the epilogue reads lines that prefetch_slot fetched during the products. So one kernel
+// serves every tile: at an edge, rows and columns past M and N are zeros of the packing, and tiles
+// wholly past them (the second row or column of tiles) are skipped. Per tile it also prefetches the lines of C (all 32 rows
 // by the last chunk of k) and of the next B block's source rows (prefetch_slot), at least two slots
 // per 32 k.
 // Templated on the tile instructions (Tiles): HardwareTiles in the library, an emulation in the tests.
@@ -134,7 +134,7 @@ INTERNVL_TARGET_AMX void multiply_tiles(const MicroTile& t, float* out, index_t 
       [&]<int R, int C>() INTERNVL_TARGET_AMX { Tiles::template store_c<R, C>(c_tile_at(R, C), out_stride); });
 }
 
-// C[0:rows, 0:cols] (=|+=) the block, + bias, GELU (MicroTile's epilogue).
+// C[0:rows, 0:cols] (=|+=) the block, + bias, ⊙ scale, GELU (MicroTile's epilogue).
 INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const MicroTile& t) {
   for (int i = 0; i < t.rows; ++i) {
     float* c = t.c + i * t.ldc;
@@ -142,11 +142,14 @@ INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const Mic
       const int left = t.cols - j;
       const auto mask = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1u);
       __m512 x = _mm512_load_ps(block.values + i * kCols + j);
-      if (t.accumulate) {
-        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, c + j));
-      }
       if (t.bias != nullptr) {
         x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, t.bias + j));
+      }
+      if (t.scale != nullptr) {
+        x = _mm512_mul_ps(x, _mm512_maskz_loadu_ps(mask, t.scale + j));
+      }
+      if (t.accumulate) {
+        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask, c + j));
       }
       if (t.gelu) {
         x = avx512::gelu(x);
@@ -158,7 +161,7 @@ INTERNVL_TARGET_AVX512 inline void store_block(const TileBlock& block, const Mic
 
 template <class Tiles, TileSchedule Schedule>
 void tile(const MicroTile& t) {
-  if (!t.accumulate && t.rows == kRows && t.cols == kCols && t.bias == nullptr && !t.gelu) {
+  if (!t.accumulate && t.rows == kRows && t.cols == kCols && t.bias == nullptr && t.scale == nullptr && !t.gelu) {
     multiply_tiles<Tiles, Schedule, 2, 2>(t, t.c, t.ldc * 4);
     return;
   }

@@ -2,8 +2,8 @@
 // with the 3 B vectors and one broadcast uses all 16 ymm registers. Per k: 3 aligned loads of the
 // packed B panel, 4 broadcasts from the packed A panel, 12 FMAs (two FMA pipes × 4-cycle latency
 // need at least 8 independent accumulators). Every 8 k-steps it prefetches a line of the tile's C and
-// of the next B block's source rows (prefetch_slot, blocking.hpp). Epilogue on the registers: + C
-// (later K blocks), + bias, GELU, then plain stores. Tiles of fewer rows or vectors are separate
+// of the next B block's source rows (prefetch_slot, blocking.hpp). Epilogue on the registers
+// (MicroTile's): + bias, ⊙ scale, + C (later K blocks, or the residual), GELU, then plain stores. Tiles of fewer rows or vectors are separate
 // instantiations.
 // The body mirrors kernel_avx512.hpp's but cannot be one template with it: a target attribute cannot
 // depend on a template parameter, and this path must hold no AVX-512 instruction.
@@ -91,11 +91,14 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
 #pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m256 x = acc[i][v];
-      if (t.accumulate) {
-        x = _mm256_add_ps(x, _mm256_loadu_ps(c + 8 * v));
-      }
       if (t.bias != nullptr) {
         x = _mm256_add_ps(x, _mm256_loadu_ps(t.bias + 8 * v));
+      }
+      if (t.scale != nullptr) {
+        x = _mm256_mul_ps(x, _mm256_loadu_ps(t.scale + 8 * v));
+      }
+      if (t.accumulate) {
+        x = _mm256_add_ps(x, _mm256_loadu_ps(c + 8 * v));
       }
       if (t.gelu) {
         x = gelu(x);

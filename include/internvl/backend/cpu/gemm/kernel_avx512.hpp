@@ -3,8 +3,8 @@
 // A panel, 24 FMAs; 24 independent accumulators cover the FMA latency, so the loop is bound by the
 // FMA pipes.
 // Every 8 k-steps it prefetches a line of the tile's C and of the next B block's source rows
-// (prefetch_slot, blocking.hpp). Epilogue on the registers: + C (later K blocks), + bias, GELU, then
-// plain stores (store_tile, shared with kernel_avx512_bf16.hpp).
+// (prefetch_slot, blocking.hpp). Epilogue on the registers (MicroTile's): + bias, ⊙ scale, + C (later
+// K blocks, or the residual), GELU, then plain stores (store_tile, shared with kernel_avx512_bf16.hpp).
 // Tiles of fewer rows or vectors are separate instantiations: no wasted FMAs at the M and N edges.
 // horner, gelu and the kernel mirror kernel_avx2.hpp's in zmm intrinsics: a target attribute cannot
 // depend on a template parameter, so one template cannot serve both paths.
@@ -71,11 +71,14 @@ INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(__m
 #pragma GCC unroll 8
     for (int v = 0; v < Vectors; ++v) {
       __m512 x = acc[i][v];
-      if (t.accumulate) {
-        x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
-      }
       if (t.bias != nullptr) {
         x = _mm512_add_ps(x, _mm512_loadu_ps(t.bias + 16 * v));
+      }
+      if (t.scale != nullptr) {
+        x = _mm512_mul_ps(x, _mm512_loadu_ps(t.scale + 16 * v));
+      }
+      if (t.accumulate) {
+        x = _mm512_add_ps(x, _mm512_loadu_ps(c + 16 * v));
       }
       if (t.gelu) {
         x = gelu(x);

@@ -6,7 +6,8 @@
 //         for each B panel (nr columns):  micro-tile, accumulating into C after the first K block
 // M is spread evenly over the A panels; N edges use kernels of fewer vectors (and a local tile when
 // N ends inside a vector), unless the path has one kernel for every tile (amx), which is told the
-// tile's rows and columns. Bias and GELU are applied in the last K block.
+// tile's rows and columns. Bias and GELU are applied in the last K block; a layer scale (residual
+// form, C = C + γ ⊙ (A·Bᵀ + bias)) to every K block's product, each added to C.
 // Buffers are bytes: the paths pack f32 or bf16.
 #pragma once
 
@@ -32,6 +33,7 @@ struct Operands {
   float* c = nullptr;
   index_t ldc = 0;
   const float* bias = nullptr;
+  const float* scale = nullptr;  // [N]: C += scale ⊙ (A·Bᵀ + bias), C holding the residual; or nullptr
   bool gelu = false;
 };
 
@@ -90,6 +92,7 @@ inline void pack_a(const KernelSet& ks, const Operands& x, std::byte* a_packed, 
 inline void edge_tile(MicroKernel kernel, MicroTile t, int rows, int cols, int nr) {
   alignas(64) float tile[kMaxTileRows * kMaxTileCols] = {};
   alignas(64) float bias[kMaxTileCols] = {};
+  alignas(64) float scale[kMaxTileCols] = {};
   float* c = t.c;
   for (int i = 0; t.accumulate && i < rows; ++i) {
     std::memcpy(tile + i * nr, c + i * t.ldc, sizeof(float) * static_cast<std::size_t>(cols));
@@ -97,6 +100,10 @@ inline void edge_tile(MicroKernel kernel, MicroTile t, int rows, int cols, int n
   if (t.bias != nullptr) {
     std::memcpy(bias, t.bias, sizeof(float) * static_cast<std::size_t>(cols));
     t.bias = bias;
+  }
+  if (t.scale != nullptr) {
+    std::memcpy(scale, t.scale, sizeof(float) * static_cast<std::size_t>(cols));
+    t.scale = scale;
   }
   t.c = tile;
   const index_t ldc = t.ldc;
@@ -174,7 +181,7 @@ inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed
         t.a = a_panel(ks, x, a_packed, k0, kc, i);
         t.kc = kc;
         t.ldc = x.ldc;
-        t.accumulate = kb > 0;
+        t.accumulate = kb > 0 || x.scale != nullptr;
         t.gelu = last && x.gelu;
         t.rows = row_count;
         for (index_t jj = j0; jj < j1; ++jj) {
@@ -184,6 +191,7 @@ inline void multiply(const KernelSet& ks, const Operands& x, std::byte* a_packed
                                          : b_block + (jj - j0) * ks.panel_bytes(ks.nr, kc);
           t.c = x.c + rows.begin * x.ldc + n0;
           t.bias = last && x.bias != nullptr ? x.bias + n0 : nullptr;
+          t.scale = x.scale != nullptr ? x.scale + n0 : nullptr;
           next.assign(t);
           if (ks.tile_kernel != nullptr) {
             ks.tile_kernel(t);
