@@ -32,6 +32,8 @@
 //                            The amx path's kernel is built in each of its tile schedules (amx_loads_first,
 //                            amx_interleaved, amx_pipelined; kernel_amx.hpp's TileSchedule).
 //   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
+//   BM_gemm_f32_candidate/C  BM_gemm_ours_f32 with candidate kernel set C in place of the AVX-512 f32
+//                            path's (embedded_broadcast: kernel_avx512.hpp's kernel_embedded_broadcast)
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
 //                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.
@@ -462,6 +464,26 @@ void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet&
   set_gflops(state, m, k, n);
 }
 
+// The f32 products' GEMM (f32 B packed per call, as BM_gemm_ours_f32) with a candidate kernel set.
+void BM_gemm_f32_candidate(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks) {
+  if (!cpu::supports(cpu::cpu_features(), isa)) {
+    state.SkipWithError("this CPU lacks the path");
+    return;
+  }
+  const index_t m = state.range(0), k = state.range(1), n = state.range(2);
+  ThreadPool pool(static_cast<int>(state.range(3)));
+  Workspace<> ws;
+  const auto a = filled<float>(Extents<3>{1, m, k}, 1);
+  const auto b = filled<float>(Extents<3>{1, n, k}, 2);
+  Tensor<float, 3> c(Extents<3>{1, m, n});
+  for (auto _ : state) {
+    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {});
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_gflops(state, m, k, n);
+}
+
 // b_block 0 / 1 (one B panel / a whole B block) at K blocks of 128, 256 and 512.
 void microkernel_args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"b_block", "kc"})->ArgsProduct({{0, 1}, {128, 256, 512}});
@@ -504,6 +526,9 @@ constexpr auto kAmxInterleaved = amx::kernel_set<amx::HardwareTiles, amx::TileSc
 constexpr auto kAmxPipelined = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::pipelined>();
 BENCHMARK_CAPTURE(BM_microkernel, avx2, Isa::avx2, kernel_set(Isa::avx2, Precision::f32))->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, avx512, Isa::avx512, kernel_set(Isa::avx512, Precision::f32))->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, avx512_embedded_broadcast, Isa::avx512,
+                  cpu::packed::avx512::kEmbeddedBroadcastKernels)
+    ->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, Isa::avx512_bf16, kernel_set(Isa::avx512_bf16, Precision::bf16))
     ->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, amx_loads_first, Isa::amx, kAmxLoadsFirst)->Apply(microkernel_args);
@@ -512,6 +537,9 @@ BENCHMARK_CAPTURE(BM_microkernel, amx_pipelined, Isa::amx, kAmxPipelined)->Apply
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, loads_first, kAmxLoadsFirst)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_candidate, embedded_broadcast, Isa::avx512,
+                  cpu::packed::avx512::kEmbeddedBroadcastKernels)
+    ->Apply(shapes);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
     ->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {128, 256, 512, 1024}})
