@@ -442,30 +442,10 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
   state.counters["kc"] = static_cast<double>(kc);
 }
 
-// The amx path's GEMM with the kernel of one tile schedule, B packed once (as a model's weights are), at
-// the shapes of `shapes` on 2 threads: which schedule to make the library's (kernel_amx.hpp).
-void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) {
-  if (!cpu::cpu_features().amx) {
-    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
-    return;
-  }
-  const index_t m = state.range(0), k = state.range(1), n = state.range(2);
-  ThreadPool pool(static_cast<int>(state.range(3)));
-  Workspace<> ws;
-  const auto a = filled<float>(Extents<3>{1, m, k}, 1);
-  const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
-  Tensor<float, 3> c(Extents<3>{1, m, n});
-  const auto panels = cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0]));
-  for (auto _ : state) {
-    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {}, panels.get());
-    benchmark::DoNotOptimize(c.data());
-    benchmark::ClobberMemory();
-  }
-  set_gflops(state, m, k, n);
-}
-
-// The f32 products' GEMM (f32 B packed per call, as BM_gemm_ours_f32) with a candidate kernel set.
-void BM_gemm_f32_candidate(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks) {
+// The GEMM through kernel set `ks` (the CPU must have `isa`), at the shapes of `shapes`, with B of
+// element type W packed per call, or once beforehand (`prepacked`, as a model's weights are).
+template <class W>
+void run_kernel_set(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks, bool prepacked) {
   if (!cpu::supports(cpu::cpu_features(), isa)) {
     state.SkipWithError("this CPU lacks the path");
     return;
@@ -474,14 +454,26 @@ void BM_gemm_f32_candidate(benchmark::State& state, cpu::Isa isa, const cpu::pac
   ThreadPool pool(static_cast<int>(state.range(3)));
   Workspace<> ws;
   const auto a = filled<float>(Extents<3>{1, m, k}, 1);
-  const auto b = filled<float>(Extents<3>{1, n, k}, 2);
+  const auto b = filled<W>(Extents<3>{1, n, k}, 2);
   Tensor<float, 3> c(Extents<3>{1, m, n});
+  const auto panels = prepacked ? cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0])) : nullptr;
   for (auto _ : state) {
-    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {});
+    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {}, panels.get());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
   set_gflops(state, m, k, n);
+}
+
+// The amx path's GEMM with the kernel of one tile schedule, B packed once: which schedule to make the
+// library's (kernel_amx.hpp).
+void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) {
+  run_kernel_set<bf16>(state, cpu::Isa::amx, ks, true);
+}
+
+// The f32 products' GEMM (f32 B packed per call, as BM_gemm_ours_f32) with a candidate kernel set.
+void BM_gemm_f32_candidate(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks) {
+  run_kernel_set<float>(state, isa, ks, false);
 }
 
 // b_block 0 / 1 (one B panel / a whole B block) at K blocks of 128, 256 and 512.
