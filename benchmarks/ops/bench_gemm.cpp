@@ -33,7 +33,7 @@
 //                            amx_interleaved, amx_pipelined; kernel_amx.hpp's TileSchedule).
 //   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
 //   BM_gemm_f32_candidate/C  BM_gemm_ours_f32 with candidate kernel set C in place of the AVX-512 f32
-//                            path's (embedded_broadcast: kernel_avx512.hpp's kernel_embedded_broadcast)
+//                            path's (embedded_broadcast: kernel_avx512.hpp's kEmbeddedBroadcastKernels)
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
 //                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.

@@ -294,8 +294,9 @@ TEST_CASE("scaled_residual_linear and the GEMM's residual epilogue reject what d
 }
 
 TEST_CASE("the AVX-512 embedded-broadcast candidate computes the library kernels' bits", "[linear]") {
-  // kernel_avx512.hpp's kernel_embedded_broadcast: the same FMAs in the same order as the AVX-512 f32
-  // kernels, A's broadcasts folded into them, so the same bits for every tile size and epilogue.
+  // kernel_avx512.hpp's kernel<R, V, true> (embedded_broadcast_update): the same FMAs in the same order
+  // as the AVX-512 f32 kernels, A's broadcasts folded into them, so the same bits for every tile size and
+  // epilogue.
   if (!cpu::supports(cpu::cpu_features(), cpu::Isa::avx512)) {
     WARN("this CPU has no AVX-512: the candidate is not run here");
     return;
