@@ -68,6 +68,21 @@ inline void check_eps(std::string_view op, float eps) {
   INTERNVL_CHECK(eps >= 0.0f, op, "eps must be >= 0, got ", eps);
 }
 
+// out = in · Wᵀ (+ bias): in [M, K] and out [M, N] with dense rows, W [N, K] with dense rows, bias [N]
+// or empty (ops::linear and the linear layers that end in more, as ops::scaled_residual_linear).
+template <class T>
+void check_linear(std::string_view op, std::string_view out_name, const TensorView<T, 2>& out,
+                  std::string_view in_name, const TensorView<const T, 2>& in, const WeightView<2>& w,
+                  const CView<float, 1>& bias) {
+  INTERNVL_CHECK(in.size(1) == w.size(1), op, in_name, " has ", in.size(1), " columns but the weight ",
+                 shape_string(w), " expects ", w.size(1));
+  check_shape(op, out_name, out, Extents<2>{in.size(0), w.size(0)});
+  check_optional_vector(op, "bias", bias, w.size(0));
+  check_dense_rows(op, in_name, in);
+  check_dense_rows(op, out_name, out);
+  INTERNVL_CHECK(w.stride(1) == 1, op, "weight rows must be dense");
+}
+
 // y = f(a, b) element by element: a, b and y of one shape, each with dense rows.
 template <class Y, class A, class B, std::size_t Rank>
 void check_elementwise(std::string_view op, std::string_view y_name, const TensorView<Y, Rank>& y,

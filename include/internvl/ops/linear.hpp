@@ -27,13 +27,7 @@ void linear(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2
             CView<float, 1> bias = {}, Activation act = Activation::none) {
   static_assert(computes_in<Backend, T>, "internvl: ops::linear: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::linear";
-  INTERNVL_CHECK(x.size(1) == w.size(1), op, "x has ", x.size(1), " columns but the weight ", shape_string(w),
-                 " expects ", w.size(1));
-  detail::check_shape(op, "y", y, Extents<2>{x.size(0), w.size(0)});
-  detail::check_optional_vector(op, "bias", bias, w.size(0));
-  detail::check_dense_rows(op, "x", x);
-  detail::check_dense_rows(op, "y", y);
-  INTERNVL_CHECK(w.stride(1) == 1, op, "weight rows must be dense");
+  detail::check_linear(op, "y", y, "x", x, w, bias);
   detail::profiled(ctx, op, detail::multiply_add_flops(x.size(0) * w.size(0), w.size(1)),
                    [&] { Linear<Backend>::run(ctx, y, x, w, bias, act); });
 }

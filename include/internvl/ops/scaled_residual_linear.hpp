@@ -37,14 +37,8 @@ void scaled_residual_linear(Context<Backend>& ctx, View<T, 2> x, std::type_ident
   static_assert(computes_in<Backend, T>,
                 "internvl: ops::scaled_residual_linear: this backend does not compute in this element type");
   constexpr std::string_view op = "ops::scaled_residual_linear";
-  INTERNVL_CHECK(h.size(1) == w.size(1), op, "h has ", h.size(1), " columns but the weight ", shape_string(w),
-                 " expects ", w.size(1));
-  detail::check_shape(op, "x", x, Extents<2>{h.size(0), w.size(0)});
-  detail::check_optional_vector(op, "bias", bias, w.size(0));
+  detail::check_linear(op, "x", x, "h", h, w, bias);
   detail::check_vector(op, "gamma", gamma, w.size(0));
-  detail::check_dense_rows(op, "x", x);
-  detail::check_dense_rows(op, "h", h);
-  INTERNVL_CHECK(w.stride(1) == 1, op, "weight rows must be dense");
   detail::profiled(ctx, op, detail::multiply_add_flops(h.size(0) * w.size(0), w.size(1)),
                    [&] { ScaledResidualLinear<Backend>::run(ctx, x, h, w, bias, gamma); });
 }
