@@ -8,8 +8,7 @@ on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
 (Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
 compared with torch bf16); where the filter selects them, the amx kernel in each tile schedule
-(BM_gemm_amx_schedule/S, B packed once) and the f32 path with a candidate kernel set
-(BM_gemm_f32_candidate/C, f32 weights).
+(BM_gemm_amx_schedule/S, B packed once).
 
 Two tables: rates from wall time, and from the process's CPU time (× threads), which time taken by
 other programs on a shared machine does not inflate (but threads that spin while waiting for a
@@ -115,11 +114,9 @@ def best_eigen(table, shape, threads, clock):
 
 
 def rows(table):
-    """ROWS, then a row for each variant in the table: the amx kernel in each tile schedule
-    (BM_gemm_amx_schedule/S) and the f32 path with a candidate kernel set (BM_gemm_f32_candidate/C)"""
-    variants = sorted({what for (what, _, _) in table if what.startswith(("gemm_amx_schedule/", "gemm_f32_candidate/"))})
-    return ROWS + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") if what.startswith("gemm_amx_schedule/")
-                   else (what, "f32 " + what.split("/")[1], "fma_peak", "f32") for what in variants]
+    """ROWS, then a row for the amx kernel in each tile schedule (BM_gemm_amx_schedule/S) in the table"""
+    schedules = sorted({what for (what, _, _) in table if what.startswith("gemm_amx_schedule/")})
+    return ROWS + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") for what in schedules]
 
 
 def print_table(table, torch, stat, isa):
@@ -130,7 +127,7 @@ def print_table(table, torch, stat, isa):
     shapes = sorted({(s, t) for (what, s, t) in table if s is not None}, key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
     for clock, name in [(0, "wall time"), (1, "the process's CPU time x threads")]:
         print(f"\nGFLOP/s of {name} (Eigen: the faster of its builds, n = -march=native, b = x86-64-v3)\n")
-        columns = [f"{'product':<22}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32  ", "ours/Eigen",
+        columns = [f"{'product':<16}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32  ", "ours/Eigen",
                    f"{'torch':<12}", "ours/torch"]
         print("| " + " | ".join(columns) + " |")
         print("|" + "|".join("-" * (len(c) + 2) for c in columns) + "|")

@@ -32,8 +32,6 @@
 //                            The amx path's kernel is built in each of its tile schedules (amx_loads_first,
 //                            amx_interleaved, amx_pipelined; kernel_amx.hpp's TileSchedule).
 //   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
-//   BM_gemm_f32_candidate/C  BM_gemm_ours_f32 with candidate kernel set C in place of the AVX-512 f32
-//                            path's (embedded_broadcast: kernel_avx512.hpp's kEmbeddedBroadcastKernels)
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
 //                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.
@@ -442,38 +440,26 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
   state.counters["kc"] = static_cast<double>(kc);
 }
 
-// The GEMM through kernel set `ks` (the CPU must have `isa`), at the shapes of `shapes`, with B of
-// element type W packed per call, or once beforehand (`prepacked`, as a model's weights are).
-template <class W>
-void run_kernel_set(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks, bool prepacked) {
-  if (!cpu::supports(cpu::cpu_features(), isa)) {
-    state.SkipWithError("this CPU lacks the path");
+// The amx path's GEMM with the kernel of one tile schedule, B packed once (as a model's weights are), at
+// the shapes of `shapes` on 2 threads: which schedule to make the library's (kernel_amx.hpp).
+void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) {
+  if (!cpu::cpu_features().amx) {
+    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
     return;
   }
   const index_t m = state.range(0), k = state.range(1), n = state.range(2);
   ThreadPool pool(static_cast<int>(state.range(3)));
   Workspace<> ws;
   const auto a = filled<float>(Extents<3>{1, m, k}, 1);
-  const auto b = filled<W>(Extents<3>{1, n, k}, 2);
+  const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
   Tensor<float, 3> c(Extents<3>{1, m, n});
-  const auto panels = prepacked ? cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0])) : nullptr;
+  const auto panels = cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0]));
   for (auto _ : state) {
     cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {}, panels.get());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
   set_gflops(state, m, k, n);
-}
-
-// The amx path's GEMM with the kernel of one tile schedule, B packed once: which schedule to make the
-// library's (kernel_amx.hpp).
-void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) {
-  run_kernel_set<bf16>(state, cpu::Isa::amx, ks, true);
-}
-
-// The f32 products' GEMM (f32 B packed per call, as BM_gemm_ours_f32) with a candidate kernel set.
-void BM_gemm_f32_candidate(benchmark::State& state, cpu::Isa isa, const cpu::packed::KernelSet& ks) {
-  run_kernel_set<float>(state, isa, ks, false);
 }
 
 // b_block 0 / 1 (one B panel / a whole B block) at K blocks of 128, 256 and 512.
@@ -518,9 +504,6 @@ constexpr auto kAmxInterleaved = amx::kernel_set<amx::HardwareTiles, amx::TileSc
 constexpr auto kAmxPipelined = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::pipelined>();
 BENCHMARK_CAPTURE(BM_microkernel, avx2, Isa::avx2, kernel_set(Isa::avx2, Precision::f32))->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, avx512, Isa::avx512, kernel_set(Isa::avx512, Precision::f32))->Apply(microkernel_args);
-BENCHMARK_CAPTURE(BM_microkernel, avx512_embedded_broadcast, Isa::avx512,
-                  cpu::packed::avx512::kEmbeddedBroadcastKernels)
-    ->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, Isa::avx512_bf16, kernel_set(Isa::avx512_bf16, Precision::bf16))
     ->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, amx_loads_first, Isa::amx, kAmxLoadsFirst)->Apply(microkernel_args);
@@ -529,9 +512,6 @@ BENCHMARK_CAPTURE(BM_microkernel, amx_pipelined, Isa::amx, kAmxPipelined)->Apply
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, loads_first, kAmxLoadsFirst)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_gemm_f32_candidate, embedded_broadcast, Isa::avx512,
-                  cpu::packed::avx512::kEmbeddedBroadcastKernels)
-    ->Apply(shapes);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
     ->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {128, 256, 512, 1024}})

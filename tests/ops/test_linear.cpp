@@ -293,36 +293,6 @@ TEST_CASE("scaled_residual_linear and the GEMM's residual epilogue reject what d
                       Catch::Contains("cpu::gemm") && Catch::Contains("takes no GELU"));
 }
 
-TEST_CASE("the AVX-512 embedded-broadcast candidate computes the library kernels' bits", "[linear]") {
-  // kernel_avx512.hpp's kernel<R, V, true> (embedded_broadcast_update): the same FMAs in the same order
-  // as the AVX-512 f32 kernels, A's broadcasts folded into them, so the same bits for every tile size and
-  // epilogue.
-  if (!cpu::supports(cpu::cpu_features(), cpu::Isa::avx512)) {
-    WARN("this CPU has no AVX-512: the candidate is not run here");
-    return;
-  }
-  const index_t kc = cpu::packed::avx512::kKernels.kc;
-  const Extents<3> shapes[] = {{1, 1, 1}, {7, 17, 47}, {9, kc + 1, 97}, {33, 2 * kc + 8, 50}};
-  ThreadPool pool(2);
-  Workspace<> ws;
-  for (const Extents<3>& shape : shapes) {
-    const index_t m = shape[0], k = shape[1], n = shape[2];
-    const auto a = testing::random_tensor(Extents<3>{1, m, k}, 21);
-    const auto b = testing::random_tensor(Extents<3>{1, n, k}, 22, -0.1f, 0.1f);
-    const auto bias = testing::random_tensor(Extents<1>{n}, 23);
-    for (const bool gelu : {false, true}) {
-      INFO("M " << m << " K " << k << " N " << n << " gelu " << gelu);
-      Tensor<float, 3> want(Extents<3>{1, m, n}), got(Extents<3>{1, m, n});
-      const cpu::GemmEpilogue epilogue{.bias = bias.view(), .gelu = gelu};
-      cpu::packed::gemm_with(cpu::packed::avx512::kKernels, pool, ws, want.view(), a.view(), WeightView<3>(b.view()),
-                             epilogue);
-      cpu::packed::gemm_with(cpu::packed::avx512::kEmbeddedBroadcastKernels, pool, ws, got.view(), a.view(),
-                             WeightView<3>(b.view()), epilogue);
-      REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
-    }
-  }
-}
-
 TEST_CASE("cpu GELU epilogue matches the exact formula", "[linear]") {
   // y[m, n] = gelu(x[m] · 1) for 20001 values of x in [-10, 10] plus the edges of the erf ranges.
   std::vector<float> values;

@@ -88,53 +88,15 @@ INTERNVL_TARGET_AVX512 __attribute__((always_inline)) inline void store_tile(__m
   }
 }
 
-// One k of the tile, acc[r][v] += a[r] · b[16v + l], with A's broadcasts folded into the FMAs as
-// embedded-broadcast memory operands (vfmadd231ps m32{1to16}): Vectors loads and Rows · Vectors FMAs
-// that each load their A element, where zmm_tile::rank1_update issues Vectors loads, Rows broadcasts
-// and the FMAs; the same products in the same order, so the same bits. It is how oneDNN's AVX-512 f32
-// kernels issue them, and written in asm (one statement per row, so that the register allocator sees
-// the row's FMAs together) because GCC keeps a broadcast that several FMAs share in a register.
-template <int Rows, int Vectors>
-[[gnu::target("avx512f"), gnu::always_inline]] inline void embedded_broadcast_update(__m512 (&acc)[Rows][Vectors],
-                                                                                    const float* a, const float* b) {
-  __m512 row[Vectors];
-#pragma GCC unroll 4
-  for (int v = 0; v < Vectors; ++v) {
-    row[v] = _mm512_load_ps(b + 16 * v);
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < Rows; ++i) {
-    if constexpr (Vectors == 3) {
-      asm("vfmadd231ps %[a]%{1to16%}, %[b0], %[c0]\n\t"
-          "vfmadd231ps %[a]%{1to16%}, %[b1], %[c1]\n\t"
-          "vfmadd231ps %[a]%{1to16%}, %[b2], %[c2]"
-          : [c0] "+v"(acc[i][0]), [c1] "+v"(acc[i][1]), [c2] "+v"(acc[i][2])
-          : [b0] "v"(row[0]), [b1] "v"(row[1]), [b2] "v"(row[2]), [a] "m"(a[i]));
-    } else {
-      for (int v = 0; v < Vectors; ++v) {
-        asm("vfmadd231ps %[a]%{1to16%}, %[b], %[c]" : [c] "+v"(acc[i][v]) : [b] "v"(row[v]), [a] "m"(a[i]));
-      }
-    }
-  }
-}
-
 // Rows × (Vectors · 16) of the tile: Rows < kRows at the M edge, Vectors < kVectors at the N edge.
-// EmbeddedBroadcast: each k by embedded_broadcast_update instead of rank1_update, a candidate for
-// Intel cores, where the library's kernel runs at 70-78% of the FMA peak (docs/gemm.md,
-// "Microkernels"); bench_gemm and the tests build it, the library does not until a measurement there
-// says it wins.
-template <int Rows, int Vectors, bool EmbeddedBroadcast = false>
+template <int Rows, int Vectors>
 INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
   __m512 acc[Rows][Vectors];
   zmm_tile::zero(acc);
   const float* a = static_cast<const float*>(t.a);
   const float* b = static_cast<const float*>(t.b);
   for (index_t k = 0; k < t.kc; ++k) {
-    if constexpr (EmbeddedBroadcast) {
-      embedded_broadcast_update(acc, a, b);
-    } else {
-      zmm_tile::rank1_update(acc, a, 1, b);
-    }
+    zmm_tile::rank1_update(acc, a, 1, b);
     a += kRows;
     b += kCols;
     if ((k & 7) == 7) {
@@ -159,12 +121,5 @@ inline constexpr KernelSet kKernels{.mr = kRows,
                                     .pack_a = &pack_a_panel,
                                     .pack_b = {&pack_b_panel<float>, &pack_b_panel<bf16>, &pack_b_panel<f16>},
                                     .kernels = kTable};
-
-// kKernels with the embedded-broadcast kernels (the same packing, blocks and bits).
-inline constexpr KernelSet kEmbeddedBroadcastKernels = [] {
-  KernelSet ks = kKernels;
-  ks.kernels = kernel_table<kRows, kVectors>([]<int R, int V>() { return &kernel<R, V, true>; });
-  return ks;
-}();
 
 }  // namespace internvl::cpu::packed::avx512
