@@ -7,8 +7,9 @@ measured in the same run: the f32 FMA peak for f32 products, for bf16 ones the A
 on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
 (Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
-compared with torch bf16); where the filter selects them, the amx kernel in each tile schedule
-(BM_gemm_amx_schedule/S, B packed once).
+compared with torch bf16), and f32 products with B packed once; where the filter selects them, the
+amx kernel in each tile schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other
+K and N blocks (BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once).
 
 Two tables: rates from wall time, and from the process's CPU time (× threads), which time taken by
 other programs on a shared machine does not inflate (but threads that spin while waiting for a
@@ -33,7 +34,8 @@ import sys
 NAME = re.compile(r"BM_(?P<what>[\w/]+?)(?:/M:(?P<m>\d+)/K:(?P<k>\d+)/N:(?P<n>\d+))?/threads:(?P<threads>\d+)")
 ROWS = [("gemm_ours_f32", "f32, f32 B", "fma_peak", "f32"), ("gemm_ours_bf16", "f32, bf16 B", "fma_peak", "f32"),
         ("gemm_ours_bf16c", "bf16, bf16 B", "dpbf16_peak", "bf16"),
-        ("gemm_ours_bf16c_prepacked", "bf16, B packed", "dpbf16_peak", "bf16")]
+        ("gemm_ours_bf16c_prepacked", "bf16, B packed", "dpbf16_peak", "bf16"),
+        ("gemm_ours_f32_prepacked", "f32, B packed", "fma_peak", "f32")]
 
 TORCH_SCRIPT = r"""
 import json, sys, time, torch
@@ -114,9 +116,10 @@ def best_eigen(table, shape, threads, clock):
 
 
 def rows(table):
-    """ROWS, then a row for the amx kernel in each tile schedule (BM_gemm_amx_schedule/S) in the table"""
-    schedules = sorted({what for (what, _, _) in table if what.startswith("gemm_amx_schedule/")})
-    return ROWS + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") for what in schedules]
+    """ROWS, then a row for each variant of the amx GEMM in the table: the kernel in each tile schedule
+    (BM_gemm_amx_schedule/S) and other K and N blocks (BM_gemm_amx_blocking/kcK_ncN[_packed])"""
+    variants = sorted({what for (what, _, _) in table if what.startswith(("gemm_amx_schedule/", "gemm_amx_blocking/"))})
+    return ROWS + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") for what in variants]
 
 
 def print_table(table, torch, stat, isa):
@@ -127,7 +130,7 @@ def print_table(table, torch, stat, isa):
     shapes = sorted({(s, t) for (what, s, t) in table if s is not None}, key=lambda st: (st[1], st[0][0] * st[0][1] * st[0][2]))
     for clock, name in [(0, "wall time"), (1, "the process's CPU time x threads")]:
         print(f"\nGFLOP/s of {name} (Eigen: the faster of its builds, n = -march=native, b = x86-64-v3)\n")
-        columns = [f"{'product':<16}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32  ", "ours/Eigen",
+        columns = [f"{'product':<24}", f"{'M x K x N':<15}", "threads", "ours   ", "of peak", "Eigen f32  ", "ours/Eigen",
                    f"{'torch':<12}", "ours/torch"]
         print("| " + " | ".join(columns) + " |")
         print("|" + "|".join("-" * (len(c) + 2) for c in columns) + "|")

@@ -3,6 +3,7 @@
 //   BM_gemm_ours_bf16c       the same with bf16 operands (Precision::bf16: vdpbf16ps where the CPU has it)
 //   BM_gemm_ours_bf16c_prepacked  the same with B packed once, before the timed loop, as a model's weights
 //                            are under Context<backend::cpu>::set_weight_prepacking (prepack.hpp)
+//   BM_gemm_ours_f32_prepacked    BM_gemm_ours_f32 with B packed once: what packing B per call costs
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
 //                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
 //   BM_gemm_eigen_baseline   the same with Eigen built for the project's x86-64-v3 baseline (AVX2 + FMA)
@@ -32,6 +33,8 @@
 //                            The amx path's kernel is built in each of its tile schedules (amx_loads_first,
 //                            amx_interleaved, amx_pipelined; kernel_amx.hpp's TileSchedule).
 //   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
+//   BM_gemm_amx_blocking/kcK_ncN[_packed]  the amx GEMM with K blocks of K and N blocks of N instead of the
+//                            path's own, B packed per call (or once, _packed), at the shapes below
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
 //                            blocks than the set's own (kc, nc from the arguments; nc rounded down to
 //                            whole panels), 1 thread, 1025 x 3200 x 4096: the table for choosing them.
@@ -103,6 +106,7 @@ void BM_gemm_ours_f32(benchmark::State& state) { run_ours<float>(state); }
 void BM_gemm_ours_bf16(benchmark::State& state) { run_ours<bf16>(state); }
 void BM_gemm_ours_bf16c(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16); }
 void BM_gemm_ours_bf16c_prepacked(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16, true); }
+void BM_gemm_ours_f32_prepacked(benchmark::State& state) { run_ours<float>(state, cpu::Precision::f32, true); }
 
 template <bool (*SetThreads)(int), void (*Gemm)(const float*, const float*, float*, long, long, long),
           const char* (*Simd)()>
@@ -440,9 +444,9 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
   state.counters["kc"] = static_cast<double>(kc);
 }
 
-// The amx path's GEMM with the kernel of one tile schedule, B packed once (as a model's weights are), at
-// the shapes of `shapes` on 2 threads: which schedule to make the library's (kernel_amx.hpp).
-void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) {
+// The amx path's GEMM through kernel set `ks`, bf16 B packed once before the timed loop (as a model's
+// weights are) or per call, at the shapes of `shapes`.
+void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked) {
   if (!cpu::cpu_features().amx) {
     state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
     return;
@@ -453,13 +457,26 @@ void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet&
   const auto a = filled<float>(Extents<3>{1, m, k}, 1);
   const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
   Tensor<float, 3> c(Extents<3>{1, m, n});
-  const auto panels = cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0]));
+  const auto panels = prepacked ? cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0])) : nullptr;
   for (auto _ : state) {
     cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {}, panels.get());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
   set_gflops(state, m, k, n);
+}
+
+// The amx GEMM with the kernel of one tile schedule, B packed once: which schedule to make the
+// library's (kernel_amx.hpp).
+void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) { run_amx_gemm(state, ks, true); }
+
+// The amx GEMM (the library's schedule) with another K block and N block than the path's own, B packed
+// once or per call: which kc and nc to make the library's.
+void BM_gemm_amx_blocking(benchmark::State& state, index_t kc, index_t nc, bool prepacked) {
+  cpu::packed::KernelSet ks = cpu::packed::amx::kKernels;
+  ks.kc = kc;
+  ks.nc = nc;
+  run_amx_gemm(state, ks, prepacked);
 }
 
 // b_block 0 / 1 (one B panel / a whole B block) at K blocks of 128, 256 and 512.
@@ -512,6 +529,14 @@ BENCHMARK_CAPTURE(BM_microkernel, amx_pipelined, Isa::amx, kAmxPipelined)->Apply
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, loads_first, kAmxLoadsFirst)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc256_packed, 1024, 256, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc512_packed, 1024, 512, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc2048_nc256_packed, 2048, 256, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc4096_nc256_packed, 4096, 256, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc256, 1024, 256, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc512, 1024, 512, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc2048_nc256, 2048, 256, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc4096_nc256, 4096, 256, false)->Apply(shapes);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
     ->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {128, 256, 512, 1024}})
@@ -522,6 +547,7 @@ BENCHMARK(BM_gemm_ours_f32)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
+BENCHMARK(BM_gemm_ours_f32_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen_baseline)->Apply(shapes);
 
