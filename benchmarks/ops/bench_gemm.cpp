@@ -529,11 +529,11 @@ BENCHMARK_CAPTURE(BM_microkernel, amx_pipelined, Isa::amx, kAmxPipelined)->Apply
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, loads_first, kAmxLoadsFirst)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc256_packed, 1024, 256, true)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc512_nc512_packed, 512, 512, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc512_packed, 1024, 512, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc2048_nc256_packed, 2048, 256, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc4096_nc256_packed, 4096, 256, true)->Apply(shapes);
-BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc256, 1024, 256, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc512_nc512, 512, 512, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc512, 1024, 512, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc2048_nc256, 2048, 256, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc4096_nc256, 4096, 256, false)->Apply(shapes);

@@ -15,10 +15,13 @@
 // by the last chunk of k) and of the next B block's source rows (prefetch_slot), at least two slots
 // per 32 k.
 // Templated on the tile instructions (Tiles): HardwareTiles in the library, an emulation in the tests.
-// K blocks of 512 (A panel 32 KB), N blocks of 512 (packed B block 512 KB, L2), chosen from the 48 KB
-// L1D and 2 MB L2 of Sapphire Rapids cores, not yet tuned on hardware: with a 32 KB B panel streaming
-// past the A panel for every tile, the two do not fit that L1D together. bench_gemm's BM_microkernel
-// (over kc) and BM_gemm_bf16c_blocking (kc x nc) measure the alternatives.
+// K blocks of 1024 (A panel 64 KB, from L2) and N blocks of 256 (packed B block 512 KB, in the 2 MB
+// L2), measured on an AMX Xeon (docs/gemm.md, "The amx path"): fewer K blocks mean fewer passes of the
+// epilogue over C, which outweighs the A panel leaving the 48 KB L1D. With weights packed once, two
+// threads and medians of 7, they ran 16 / 10 / -1 / 18% faster than K and N blocks of 512 at the four
+// InternViT shapes; kc 2048 and 4096 (one K block) were no better. bench_gemm's BM_microkernel (over
+// kc), BM_gemm_bf16c_blocking (kc x nc, one thread) and BM_gemm_amx_blocking (two threads) measure the
+// alternatives.
 #pragma once
 
 #include <immintrin.h>
@@ -190,8 +193,8 @@ constexpr KernelSet kernel_set() {
                    .row_unit = kTileRows,
                    .nr = kCols,
                    .lanes = kTileCols,
-                   .kc = 512,
-                   .nc = 512,
+                   .kc = 1024,
+                   .nc = 256,
                    .k_step = kTileK,
                    .element_bytes = 2,
                    .pack_a = &pack_a_panel_amx,
