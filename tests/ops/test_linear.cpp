@@ -4,8 +4,9 @@
 // in bf16 precision (where bf16 products run, against the reference on operands rounded to bf16;
 // elsewhere against the exact f32 product); the GELU epilogue against the exact formula;
 // INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse. ops::scaled_residual_linear
-// (x += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend) against the reference's
-// definition, the two ops one after the other.
+// (x += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend) and ops::norm_linear
+// (linear(Norm(x)), the norm applied while the cpu GEMM packs x) against the reference's definitions,
+// the two ops one after the other; norm_linear also against the cpu's own two ops, bit for bit.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -13,9 +14,14 @@
 
 #include "cpu_isa.hpp"
 #include "grid.hpp"
+#include "internvl/backend/cpu/layer_norm.hpp"
 #include "internvl/backend/cpu/linear.hpp"
+#include "internvl/backend/cpu/norm_linear.hpp"
+#include "internvl/backend/cpu/rms_norm.hpp"
 #include "internvl/backend/cpu/scaled_residual_linear.hpp"
+#include "internvl/backend/reference/layer_norm.hpp"
 #include "internvl/backend/reference/linear.hpp"
+#include "internvl/backend/reference/rms_norm.hpp"
 #include "internvl/backend/reference/scaled_residual_add.hpp"
 #include "internvl/io/npy.hpp"
 #include "testing.hpp"
@@ -291,6 +297,100 @@ TEST_CASE("scaled_residual_linear and the GEMM's residual epilogue reject what d
   REQUIRE_THROWS_WITH(cpu::gemm(cpu.pool(), cpu.workspace(), x.view(), h.view(), w.view(),
                                 {.scale = gamma.view(), .gelu = true}),
                       Catch::Contains("cpu::gemm") && Catch::Contains("takes no GELU"));
+}
+
+TEST_CASE("cpu norm_linear matches the reference's norm then linear, and its own two ops bit for bit", "[linear]") {
+  // y = act(Norm(x)·Wᵀ + b): on the cpu backend each panel of x's rows is normalized while the GEMM
+  // packs it (row_norm.hpp, the arithmetic of the cpu norms), so the result must equal cpu ops::norm
+  // then ops::linear bit for bit on every path, f32 and bf16 products, per call and prepacked, and the
+  // reference's two ops within rounding. Shapes cross the K block (rows normalized over all of K,
+  // packed block by block), the tile's rows and columns, and run on one thread and on two (A's panels
+  // split between them); rows sit on a large common offset, which LayerNorm must remove exactly.
+  const index_t kc = cpu::packed::avx512::kKernels.kc;
+  const index_t kc16 = cpu::packed::avx512_bf16::kKernels.kc;
+  const Extents<3> shapes[] = {{1, 1, 1}, {3, 17, 5}, {7, kc - 1, 47}, {33, 2 * kc + 8, 97}, {9, kc16 + 1, 49},
+                               {257, 1024, 200}};
+  for (const Extents<3>& shape : shapes) {
+    const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
+    auto x = testing::random_tensor(Extents<2>{m, k}, 21, -2.0f, 2.0f);
+    for (index_t i = 0; i < m; ++i) {
+      for (index_t j = 0; j < k; ++j) {
+        x(i, j) += static_cast<float>(i % 3) * 50.0f;  // offsets 0, 50, 100 with deviations of ±2
+      }
+    }
+    const auto w_f32 = testing::random_tensor(Extents<2>{n, k}, 22, -0.1f, 0.1f);
+    const auto bias = testing::random_tensor(Extents<1>{n}, 23);
+    const auto norm_weight = testing::random_tensor(Extents<1>{k}, 24, 0.5f, 1.5f);
+    const auto norm_bias = testing::random_tensor(Extents<1>{k}, 25);
+    for (const config::Norm kind : {config::Norm::rms_norm, config::Norm::layer_norm}) {
+      const bool layer_norm = kind == config::Norm::layer_norm;
+      const ops::Normalization norm{.kind = kind,
+                                    .weight = norm_weight.view(),
+                                    .bias = layer_norm ? norm_bias.view() : CView<float, 1>{},
+                                    .eps = 1e-6f};
+      for (const ops::Activation act : {ops::Activation::none, ops::Activation::gelu}) {
+        for (DType weights : {DType::f32, DType::bf16}) {
+          visit_dtype(weights, [&]<class W>(W) {
+            const auto w = testing::convert<W>(w_f32);
+            for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+              INFO("M " << m << " K " << k << " N " << n << " " << config::name_of(kind) << " gelu "
+                        << (act == ops::Activation::gelu) << " weights " << name_of(weights) << " precision "
+                        << cpu::precision_name(precision));
+              testing::for_each_cpu_isa([&](cpu::Isa isa) {
+                const bool bf16 = cpu::bf16_products(isa, precision);
+                Context<backend::reference> ref;
+                Tensor<float, 2> normed(Extents<2>{m, k}), want(Extents<2>{m, n});
+                ops::norm(ref, normed.view(), x.view(), norm);
+                const auto h_ref = bf16 ? rounded_to_bf16(normed) : testing::convert<float>(normed);
+                const auto w_ref = bf16 ? rounded_to_bf16(testing::convert<float>(w)) : testing::convert<float>(w);
+                ops::linear(ref, want.view(), h_ref.view(), w_ref.view(), bias.view(), act);
+
+                Context<backend::cpu> per_call, prepacked;
+                per_call.set_matmul_precision(precision);
+                prepacked.set_matmul_precision(precision);
+                prepacked.set_weight_prepacking(true);
+                Tensor<float, 2> two_ops(Extents<2>{m, n}), got(Extents<2>{m, n});
+                ops::norm(per_call, normed.view(), x.view(), norm);
+                ops::linear(per_call, two_ops.view(), normed.view(), w.view(), bias.view(), act);
+                testing::poison(got.view());
+                ops::norm_linear(per_call, got.view(), x.view(), norm, w.view(), bias.view(), act);
+                REQUIRE(std::memcmp(got.data(), two_ops.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+                // f32: the cpu norm's rounding against the reference's; bf16: also where it moves an
+                // operand across a bf16 rounding boundary
+                REQUIRE(testing::relative_l2(got.view(), want.view()) < (bf16 ? 2e-4 : 2e-6));
+                PackSlot slot;
+                testing::poison(got.view());
+                ops::norm_linear(prepacked, got.view(), x.view(), norm, WeightView<2>(w.view()).with_pack_slot(&slot),
+                                 bias.view(), act);
+                REQUIRE(std::memcmp(got.data(), two_ops.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+              });
+            }
+          });
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("norm_linear and the GEMM's norm prologue reject what does not fit", "[linear]") {
+  Context<backend::cpu> cpu;
+  Tensor<float, 2> x(Extents<2>{4, 8}, 1.0f), w(Extents<2>{5, 8}, 1.0f), y(Extents<2>{4, 5}, 1.0f);
+  Tensor<float, 1> weight(Extents<1>{8}, 1.0f), weight_bad(Extents<1>{7}, 1.0f), bias(Extents<1>{8}, 0.0f);
+  const auto norm = [&](config::Norm kind, const Tensor<float, 1>& wv, CView<float, 1> b, float eps) {
+    return ops::Normalization{.kind = kind, .weight = wv.view(), .bias = b, .eps = eps};
+  };
+  REQUIRE_THROWS_WITH(
+      ops::norm_linear(cpu, y.view(), x.view(), norm(config::Norm::rms_norm, weight_bad, {}, 1e-6f), w.view()),
+      Catch::Contains("ops::norm_linear") && Catch::Contains("norm weight has shape [7], expected [8]"));
+  REQUIRE_THROWS_WITH(
+      ops::norm_linear(cpu, y.view(), x.view(), norm(config::Norm::layer_norm, weight, {}, 1e-6f), w.view()),
+      Catch::Contains("ops::norm_linear") && Catch::Contains("norm bias has shape [0], expected [8]"));
+  REQUIRE_THROWS_WITH(
+      ops::norm_linear(cpu, y.view(), x.view(), norm(config::Norm::layer_norm, weight, bias.view(), -1.0f), w.view()),
+      Catch::Contains("ops::norm_linear") && Catch::Contains("eps must be >= 0"));
+  REQUIRE_THROWS_WITH(cpu::gemm(cpu.pool(), cpu.workspace(), y.view(), x.view(), w.view(), {}, cpu::Precision::f32,
+                                cpu::active_isa(), false, {.norm_weight = weight_bad.view()}),
+                      Catch::Contains("cpu::gemm") && Catch::Contains("norm weight has shape [7], expected [8]"));
 }
 
 TEST_CASE("cpu GELU epilogue matches the exact formula", "[linear]") {

@@ -1,5 +1,5 @@
-// InternViT self-attention (facts §1.3 steps 2-5). For h [B·S, D] (the normed tokens of B images):
-//   qkv = h·W_qkvᵀ (+ b_qkv)                 [B·S, 3D]   columns q | k | v, head-major inside each
+// InternViT self-attention (facts §1.3 steps 1-5). For x [B·S, D] (the tokens of B images):
+//   qkv = Norm₁(x)·W_qkvᵀ (+ b_qkv)          [B·S, 3D]   columns q | k | v, head-major inside each
 //   q ← RMSNorm(q), k ← RMSNorm(k)           6B family only: over all D channels, i.e. jointly across
 //                                            heads and before the split (not per head)
 //   o_j = softmax(q_j k_jᵀ / √Dh) v_j        per image and head j (Dh = D / H)
@@ -14,6 +14,7 @@
 #include "internvl/models/vision_weights.hpp"
 #include "internvl/ops/attention.hpp"
 #include "internvl/ops/linear.hpp"
+#include "internvl/ops/norm_linear.hpp"
 #include "internvl/ops/rms_norm.hpp"
 
 namespace internvl::layers {
@@ -31,16 +32,32 @@ void project_qkv(Context<Backend>& ctx, View<T, 2> y, CView<T, 2> x, const model
   INTERNVL_CHECK(column == y.size(1), "layers::project_qkv", "projection has ", column, " rows, expected ", y.size(1));
 }
 
-// out [B·S, D] = Attention(h [B·S, D]) for `batch` images of S tokens each.
+// The same of Norm(x). One part (the official checkpoints' fused qkv) takes the norm into its op
+// (ops::norm_linear); split parts (transformers' q_proj, k_proj, v_proj) share one normalized copy of x.
+template <class Backend, class T>
+void project_qkv(Context<Backend>& ctx, View<T, 2> y, CView<T, 2> x, const ops::Normalization& norm,
+                 const models::QkvWeights& w) {
+  if (w.parts.size() == 1) {
+    ops::norm_linear(ctx, y, x, norm, w.parts[0], w.bias);
+    return;
+  }
+  auto& ws = ctx.workspace();
+  auto scope = ws.scope();
+  View<T, 2> normed = ws.template tensor<T>(x.shape());
+  ops::norm(ctx, normed, x, norm);
+  project_qkv(ctx, y, CView<T, 2>(normed), w);
+}
+
+// out [B·S, D] = Attention(Norm₁(x [B·S, D])) for `batch` images of S tokens each.
 template <class Backend, class T>
 void vision_attention(Context<Backend>& ctx, const config::VisionConfig& c, const models::VisionLayerWeights& w,
-                      View<T, 2> out, CView<T, 2> h, index_t batch) {
-  const index_t rows = h.size(0), d = c.hidden_size, heads = c.num_attention_heads, head_dim = c.head_dim();
+                      View<T, 2> out, CView<T, 2> x, const ops::Normalization& norm1, index_t batch) {
+  const index_t rows = x.size(0), d = c.hidden_size, heads = c.num_attention_heads, head_dim = c.head_dim();
   const index_t tokens = rows / batch;
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
   View<T, 2> qkv = ws.template tensor<T>(Extents<2>{rows, 3 * d});                 // [B·S, 3D]
-  project_qkv(ctx, qkv, h, w.qkv);
+  project_qkv(ctx, qkv, x, norm1, w.qkv);
   View<T, 2> q = qkv.slice(1, 0, d);                                                // [B·S, D], row stride 3D
   View<T, 2> k = qkv.slice(1, d, 2 * d);
   View<T, 2> v = qkv.slice(1, 2 * d, 3 * d);

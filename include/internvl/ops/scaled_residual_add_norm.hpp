@@ -13,9 +13,8 @@
 #include "internvl/backend/tags.hpp"
 #include "internvl/config/vision.hpp"
 #include "internvl/ops/checks.hpp"
-#include "internvl/ops/layer_norm.hpp"
+#include "internvl/ops/norm.hpp"
 #include "internvl/ops/profiled.hpp"
-#include "internvl/ops/rms_norm.hpp"
 #include "internvl/ops/scaled_residual_add.hpp"
 
 namespace internvl::ops {
@@ -26,11 +25,7 @@ struct ScaledResidualAddNorm {
   static void run(Context<Backend>& ctx, View<T, 2> x, View<T, 2> h, CView<T, 2> y, CView<float, 1> gamma,
                   config::Norm norm, CView<float, 1> w, CView<float, 1> b, float eps) {
     ops::scaled_residual_add(ctx, x, y, gamma);
-    if (norm == config::Norm::rms_norm) {
-      ops::rms_norm(ctx, h, CView<T, 2>(x), w, eps);
-    } else {
-      ops::layer_norm(ctx, h, CView<T, 2>(x), w, b, eps);
-    }
+    ops::norm(ctx, h, CView<T, 2>(x), Normalization{.kind = norm, .weight = w, .bias = b, .eps = eps});
   }
 };
 

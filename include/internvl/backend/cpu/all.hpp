@@ -17,6 +17,7 @@
 #include "internvl/backend/cpu/matmul.hpp"
 #include "internvl/backend/cpu/max_pool2d.hpp"
 #include "internvl/backend/cpu/mean_tokens.hpp"
+#include "internvl/backend/cpu/norm_linear.hpp"
 #include "internvl/backend/cpu/patchify.hpp"
 #include "internvl/backend/cpu/pixel_shuffle.hpp"
 #include "internvl/backend/cpu/relu.hpp"

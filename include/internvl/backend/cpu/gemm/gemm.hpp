@@ -1,5 +1,6 @@
 // The cpu backend's GEMM:  C[b] = act(A[b] · B[b]ᵀ + bias)  for every matrix b of a batch,
-// or in residual form  C[b] += γ ⊙ (A[b] · B[b]ᵀ + bias)  (a layer-scaled residual branch).
+// or in residual form  C[b] += γ ⊙ (A[b] · B[b]ᵀ + bias)  (a layer-scaled residual branch), with A's
+// rows optionally normalized over K first (RMSNorm or LayerNorm, GemmPrologue) while they are packed.
 //   A [M, K] f32 activations; B [N, K] weights stored as f32, bf16 or f16 (converted while packed);
 //   C [M, N] f32; f32 accumulation; bias [N] or none; act = identity or exact-erf GELU; γ [N].
 //   Rows must be dense (unit stride in the last dimension); row and batch strides are free.
@@ -39,6 +40,16 @@ struct GemmEpilogue {
   bool gelu = false;           // exact-erf GELU after the bias
 };
 
+// What happens to A's rows before the product: with a norm weight, each row is normalized over K,
+//   RMSNorm  a ← w · a / rms(a),   or LayerNorm  a ← (a − mean(a)) / std(a) · w + b   (row_norm.hpp),
+// while A is packed, so that the normalized A is never stored.
+struct GemmPrologue {
+  bool layer_norm = false;
+  CView<float, 1> norm_weight = {};  // [K], or empty: A is used as it is
+  CView<float, 1> norm_bias = {};    // [K] for LayerNorm
+  float eps = 0.0f;
+};
+
 namespace packed {
 
 // Below this many flops per thread a GEMM uses fewer threads (waking one costs more than it saves).
@@ -58,7 +69,8 @@ inline const KernelSet& kernel_set(Isa isa, Precision precision) {
 // gemm_batched with the kernels `ks` (which the caller makes sure this CPU can run); for a batch of
 // one, b_prepacked may hold B's panels packed for ks (prepack.hpp).
 inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CView<float, 3> a,
-                      const WeightView<3>& b, GemmEpilogue epilogue, const std::byte* b_prepacked = nullptr) {
+                      const WeightView<3>& b, GemmEpilogue epilogue, const std::byte* b_prepacked = nullptr,
+                      GemmPrologue prologue = {}) {
   constexpr std::string_view where = "cpu::gemm";
   const index_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(1);
   INTERNVL_CHECK(b.size(0) == batch && b.size(2) == k && c.shape() == (Extents<3>{batch, m, n}), where, "A ",
@@ -72,6 +84,12 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
                  where, "scale has shape ", shape_string(epilogue.scale), ", expected [", n, "] (dense)");
   INTERNVL_CHECK(epilogue.scale.data() == nullptr || !epilogue.gelu, where,
                  "a scaled residual epilogue takes no GELU");
+  const bool norm = prologue.norm_weight.data() != nullptr;
+  INTERNVL_CHECK(!norm || (prologue.norm_weight.size(0) == k && prologue.norm_weight.stride(0) == 1), where,
+                 "norm weight has shape ", shape_string(prologue.norm_weight), ", expected [", k, "] (dense)");
+  INTERNVL_CHECK(!norm || !prologue.layer_norm ||
+                     (prologue.norm_bias.size(0) == k && prologue.norm_bias.stride(0) == 1),
+                 where, "norm bias has shape ", shape_string(prologue.norm_bias), ", expected [", k, "] (dense)");
   if (batch == 0 || m == 0 || n == 0) {
     return;
   }
@@ -80,6 +98,10 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
              .k = k,
              .a = a.data(),
              .lda = a.stride(1),
+             .a_norm = {.layer_norm = prologue.layer_norm,
+                        .weight = prologue.norm_weight.data(),
+                        .bias = prologue.norm_bias.data(),
+                        .eps = prologue.eps},
              .b = static_cast<const std::byte*>(b.data()),
              .ldb = b.stride(1),
              .b_size = static_cast<index_t>(size_of(b.dtype())),
@@ -105,6 +127,8 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   const index_t b_bytes = x.b_prepacked != nullptr ? 0 : packed_b_block_bytes(ks);
   auto scope = ws.scope();
   std::byte* b_blocks = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, threads * b_bytes)));
+  const index_t scratch_floats = norm_scratch_floats(ks, x);
+  float* norm_scratch = ws.allocate<float>(static_cast<std::size_t>(std::max<index_t>(16, threads * scratch_floats)));
 
   if (batch % threads == 0 || batch >= 8 * threads) {  // one matrix per thread at a time
     std::byte* a_packed = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, threads * a_bytes)));
@@ -112,7 +136,7 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
       const Range mine = part(batch, threads, t);
       for (index_t i = mine.begin; i < mine.end; ++i) {
         const Operands xi = item(i);
-        pack_a(ks, xi, a_packed + t * a_bytes, {0, m_panels});
+        pack_a(ks, xi, a_packed + t * a_bytes, {0, m_panels}, norm_scratch + t * scratch_floats);
         multiply(ks, xi, a_packed + t * a_bytes, b_blocks + t * b_bytes, {0, m_panels}, {0, n_panels});
       }
     });
@@ -122,7 +146,9 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   const bool split_n = n_panels >= threads;
   for (index_t i = 0; i < batch; ++i) {  // every thread on each matrix
     const Operands xi = item(i);
-    pool.run(threads, [&](index_t t) { pack_a(ks, xi, a_packed, part(m_panels, threads, t)); });
+    pool.run(threads, [&](index_t t) {
+      pack_a(ks, xi, a_packed, part(m_panels, threads, t), norm_scratch + t * scratch_floats);
+    });
     pool.run(threads, [&](index_t t) {
       multiply(ks, xi, a_packed, b_blocks + t * b_bytes, split_n ? Range{0, m_panels} : part(m_panels, threads, t),
                split_n ? part(n_panels, threads, t) : Range{0, n_panels});
@@ -139,11 +165,11 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
   packed::gemm_with(packed::kernel_set(isa, precision), pool, ws, c, a, b, epilogue);
 }
 
-// C = act(A · Bᵀ + bias): A [M, K], B [N, K], C [M, N]. With prepack_weights, a B that has a PackSlot
+// C = act(A · Bᵀ + bias): A [M, K] (its rows normalized first with a prologue), B [N, K], C [M, N]. With prepack_weights, a B that has a PackSlot
 // (a model's weight) is packed once for this path and read prepacked from then on (prepack.hpp).
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
-                 bool prepack_weights = false) {
+                 bool prepack_weights = false, GemmPrologue prologue = {}) {
   INTERNVL_CHECK(supports(cpu_features(), isa), "cpu::gemm", "this CPU lacks ", isa_name(isa));
   const auto add_batch = []<class T>(TensorView<T, 2> v) {
     return TensorView<T, 3>(v.data(), {1, v.size(0), v.size(1)}, {0, v.stride(0), v.stride(1)});
@@ -152,7 +178,7 @@ inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<floa
   const packed::KernelSet& ks = packed::kernel_set(isa, precision);
   const bool prepackable = prepack_weights && a.size(1) == b.size(1) && (b.size(1) <= 1 || b.stride(1) == 1);
   packed::gemm_with(ks, pool, ws, add_batch(c), add_batch(a), b3, epilogue,
-                    prepackable ? packed::prepacked_panels(ks, pool, b) : nullptr);
+                    prepackable ? packed::prepacked_panels(ks, pool, b) : nullptr, prologue);
 }
 
 }  // namespace internvl::cpu

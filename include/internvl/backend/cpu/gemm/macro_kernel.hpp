@@ -17,6 +17,7 @@
 
 #include "internvl/backend/cpu/gemm/blocking.hpp"
 #include "internvl/backend/cpu/gemm/pack.hpp"
+#include "internvl/backend/cpu/row_norm.hpp"
 
 namespace internvl::cpu::packed {
 
@@ -25,6 +26,7 @@ struct Operands {
   index_t m = 0, n = 0, k = 0;
   const float* a = nullptr;
   index_t lda = 0;
+  RowNorm a_norm = {};           // A's rows normalized over K before they are packed, if a_norm.weight is set
   const std::byte* b = nullptr;  // element (j, k) at b + (j·ldb + k)·b_size
   index_t ldb = 0;
   index_t b_size = 0;
@@ -76,13 +78,29 @@ inline std::byte* a_panel(const KernelSet& ks, const Operands& x, std::byte* a_p
   return a_packed + ks.panel_bytes(ceil_div(x.m, ks.mr) * ks.mr, k0) + i * ks.panel_bytes(ks.mr, kc);
 }
 
-// Packs A panels [p.begin, p.end) for every K block.
-inline void pack_a(const KernelSet& ks, const Operands& x, std::byte* a_packed, Range p) {
-  for (index_t kb = 0; kb < k_blocks(ks, x.k); ++kb) {
-    const index_t k0 = kb * ks.kc, kc = std::min(ks.kc, x.k - k0);
-    for (index_t i = p.begin; i < p.end; ++i) {
-      const Range rows = panel_rows(ks, x.m, i);
-      ks.pack_a(x.a + rows.begin * x.lda + k0, x.lda, static_cast<int>(rows.end - rows.begin), kc, ks.mr,
+// Floats of the scratch that pack_a needs per thread: a panel's rows, normalized (none without a norm).
+inline index_t norm_scratch_floats(const KernelSet& ks, const Operands& x) {
+  return x.a_norm.weight != nullptr ? ks.mr * x.k : 0;
+}
+
+// Packs A panels [p.begin, p.end) for every K block. With a norm (Operands::a_norm), each panel's rows
+// are first normalized into `scratch` (norm_scratch_floats), which stays in cache while they are packed
+// from it: the normalized A is never written to memory.
+inline void pack_a(const KernelSet& ks, const Operands& x, std::byte* a_packed, Range p, float* scratch) {
+  for (index_t i = p.begin; i < p.end; ++i) {
+    const Range rows = panel_rows(ks, x.m, i);
+    const float* source = x.a + rows.begin * x.lda;
+    index_t lda = x.lda;
+    if (x.a_norm.weight != nullptr) {
+      for (index_t r = 0; r < rows.end - rows.begin; ++r) {
+        normalize_row(x.a_norm, scratch + r * x.k, source + r * x.lda, x.k);
+      }
+      source = scratch;
+      lda = x.k;
+    }
+    for (index_t kb = 0; kb < k_blocks(ks, x.k); ++kb) {
+      const index_t k0 = kb * ks.kc, kc = std::min(ks.kc, x.k - k0);
+      ks.pack_a(source + k0, lda, static_cast<int>(rows.end - rows.begin), kc, ks.mr,
                 a_panel(ks, x, a_packed, k0, kc, i));
     }
   }
