@@ -7,9 +7,10 @@ measured in the same run: the f32 FMA peak for f32 products, for bf16 ones the A
 on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
 (Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
-compared with torch bf16), and f32 products with B packed once; where the filter selects them, the
-amx kernel in each tile schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other
-K and N blocks (BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once).
+compared with torch bf16); f32 products with B packed once, and their tile loops alone (A and B
+packed beforehand: BM_gemm_f32_tiles); where the filter selects them, the amx kernel in each tile
+schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
+(BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once).
 
 Two tables: rates from wall time, and from the process's CPU time (× threads), which time taken by
 other programs on a shared machine does not inflate (but threads that spin while waiting for a
@@ -35,7 +36,8 @@ NAME = re.compile(r"BM_(?P<what>[\w/]+?)(?:/M:(?P<m>\d+)/K:(?P<k>\d+)/N:(?P<n>\d
 ROWS = [("gemm_ours_f32", "f32, f32 B", "fma_peak", "f32"), ("gemm_ours_bf16", "f32, bf16 B", "fma_peak", "f32"),
         ("gemm_ours_bf16c", "bf16, bf16 B", "dpbf16_peak", "bf16"),
         ("gemm_ours_bf16c_prepacked", "bf16, B packed", "dpbf16_peak", "bf16"),
-        ("gemm_ours_f32_prepacked", "f32, B packed", "fma_peak", "f32")]
+        ("gemm_ours_f32_prepacked", "f32, B packed", "fma_peak", "f32"),
+        ("gemm_f32_tiles", "f32, tile loops only", "fma_peak", "f32")]
 
 TORCH_SCRIPT = r"""
 import json, sys, time, torch

@@ -4,6 +4,10 @@
 //   BM_gemm_ours_bf16c_prepacked  the same with B packed once, before the timed loop, as a model's weights
 //                            are under Context<backend::cpu>::set_weight_prepacking (prepack.hpp)
 //   BM_gemm_ours_f32_prepacked    BM_gemm_ours_f32 with B packed once: what packing B per call costs
+//   BM_gemm_f32_tiles        the f32 GEMM's tile loops alone (macro_kernel.hpp's multiply, threads split N
+//                            as in the GEMM), A and B packed before the timed loop: between
+//                            BM_microkernel (the kernel on one L1 C tile) and BM_gemm_ours_f32_prepacked
+//                            (with A's packing), what the loops' own traffic costs (C rows, A panels)
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
 //                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
 //   BM_gemm_eigen_baseline   the same with Eigen built for the project's x86-64-v3 baseline (AVX2 + FMA)
@@ -444,6 +448,31 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
   state.counters["kc"] = static_cast<double>(kc);
 }
 
+void BM_gemm_f32_tiles(benchmark::State& state) {
+  namespace packed = cpu::packed;
+  const packed::KernelSet& ks = packed::kernel_set(cpu::active_isa(), cpu::Precision::f32);
+  const index_t m = state.range(0), k = state.range(1), n = state.range(2), threads = state.range(3);
+  ThreadPool pool(static_cast<int>(threads));
+  Workspace<> ws;
+  const auto a = filled<float>(Extents<2>{m, k}, 1);
+  const auto b = filled<float>(Extents<2>{n, k}, 2);
+  Tensor<float, 2> c(Extents<2>{m, n}, 0.0f);
+  const auto b_panels = packed::prepack(ks, pool, WeightView<2>(b.view()));
+  const packed::Operands x{.m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b_prepacked = b_panels.get(),
+                           .c = c.data(), .ldc = n};
+  const index_t m_panels = packed::ceil_div(m, ks.mr), n_panels = packed::ceil_div(n, ks.nr);
+  std::byte* a_panels = ws.allocate<std::byte>(static_cast<std::size_t>(packed::packed_a_bytes(ks, m, k)));
+  packed::pack_a(ks, x, a_panels, {0, m_panels}, nullptr);
+  for (auto _ : state) {
+    pool.run(threads, [&](index_t t) {
+      packed::multiply(ks, x, a_panels, nullptr, {0, m_panels}, packed::part(n_panels, threads, t));
+    });
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  set_gflops(state, m, k, n);
+}
+
 // The amx path's GEMM through kernel set `ks`, bf16 B packed once before the timed loop (as a model's
 // weights are) or per call, at the shapes of `shapes`.
 void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked) {
@@ -548,6 +577,7 @@ BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_f32_prepacked)->Apply(shapes);
+BENCHMARK(BM_gemm_f32_tiles)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen_baseline)->Apply(shapes);
 
