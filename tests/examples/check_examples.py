@@ -89,15 +89,16 @@ with tempfile.TemporaryDirectory() as tmp:
         failures.append(f"extract --precision bf16: {r.stderr}")
     else:
         check_bf16_run(check, "extract", expect_close(bf16_out, f32_out, 1e-2))
-    # --profile: the same features, and the op table on stderr (2 blocks of 5 linear layers: q, k and v
-    # apart in this Hugging Face layout, proj, fc1; plus the patch embedding's; and 2 of fc2 with its
-    # LayerScale residual, ops::scaled_residual_linear).
+    # --profile: the same features, and the op table on stderr. The cpu backend's 2 blocks run q, k and v
+    # apart in this Hugging Face layout (6 ops::linear, plus the patch embedding's), proj and fc2 with
+    # their LayerScale residuals (4 ops::scaled_residual_linear) and fc1 with Norm₂ (2 ops::norm_linear).
     r = run("extract", "--model", vision / "tiny300m_hf_bf16", "--pixels", vision / "pixels_interp.npy",
             "--out", out, "--profile")
     lines = r.stderr.splitlines()
     calls = {fields[0]: fields[1] for fields in (line.split() for line in lines) if fields and fields[0].startswith("ops::")}
     if r.returncode != 0 or not any(line.startswith("op ") and "GFLOP/s" in line for line in lines) or \
-            calls.get("ops::linear") != "11" or calls.get("ops::scaled_residual_linear") != "2" or \
+            calls.get("ops::linear") != "7" or calls.get("ops::scaled_residual_linear") != "4" or \
+            calls.get("ops::norm_linear") != "2" or \
             not any(line.startswith("all ops ") for line in lines):
         failures.append(f"extract --profile: {r.stderr}")
     else:

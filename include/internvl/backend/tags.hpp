@@ -47,6 +47,14 @@ struct default_activation {
 template <class Backend>
 using default_activation_t = typename default_activation<Backend>::type;
 
+// Whether the backend fuses a norm into the linear layer that reads it (ops::norm_linear runs as one
+// product that normalizes its input rows while it packs them). Blocks that can place a norm either
+// there or with the residual add before it (ops::scaled_residual_add_norm, one kernel on CUDA) ask
+// this to pick the composition that saves passes over memory on the backend (layers/vision_block.hpp).
+// The cpu backend specialises it to true next to its Context.
+template <class Backend>
+inline constexpr bool fuses_norm_into_linear = false;
+
 template <class Backend>
 class Context {
   static_assert(dependent_false<Backend>,

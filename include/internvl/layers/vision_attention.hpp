@@ -1,9 +1,12 @@
-// InternViT self-attention (facts §1.3 steps 1-5). For x [B·S, D] (the tokens of B images):
+// InternViT self-attention up to its projection (facts §1.3 steps 1-4). For x [B·S, D] (the tokens
+// of B images):
 //   qkv = Norm₁(x)·W_qkvᵀ (+ b_qkv)          [B·S, 3D]   columns q | k | v, head-major inside each
 //   q ← RMSNorm(q), k ← RMSNorm(k)           6B family only: over all D channels, i.e. jointly across
 //                                            heads and before the split (not per head)
 //   o_j = softmax(q_j k_jᵀ / √Dh) v_j        per image and head j (Dh = D / H)
-//   out = concat_j(o_j)·W_projᵀ + b_proj     [B·S, D]
+//   o = concat_j(o_j)                        [B·S, D]
+// The projection o·W_projᵀ + b_proj is the block's (layers/vision_block.hpp), which adds it to the
+// residual in the way the backend fuses best.
 // ref: OpenGVLab/InternVL modeling_intern_vit.py, InternAttention._naive_attn
 #pragma once
 
@@ -48,10 +51,10 @@ void project_qkv(Context<Backend>& ctx, View<T, 2> y, CView<T, 2> x, const ops::
   project_qkv(ctx, y, CView<T, 2>(normed), w);
 }
 
-// out [B·S, D] = Attention(Norm₁(x [B·S, D])) for `batch` images of S tokens each.
+// o [B·S, D] = the heads' outputs of attention over Norm₁(x [B·S, D]), for `batch` images of S tokens each.
 template <class Backend, class T>
-void vision_attention(Context<Backend>& ctx, const config::VisionConfig& c, const models::VisionLayerWeights& w,
-                      View<T, 2> out, CView<T, 2> x, const ops::Normalization& norm1, index_t batch) {
+void attention_heads(Context<Backend>& ctx, const config::VisionConfig& c, const models::VisionLayerWeights& w,
+                     View<T, 2> o, CView<T, 2> x, const ops::Normalization& norm1, index_t batch) {
   const index_t rows = x.size(0), d = c.hidden_size, heads = c.num_attention_heads, head_dim = c.head_dim();
   const index_t tokens = rows / batch;
   auto& ws = ctx.workspace();
@@ -68,11 +71,9 @@ void vision_attention(Context<Backend>& ctx, const config::VisionConfig& c, cons
   // The same memory as [B, S, H, Dh]: image, token, head, channel.
   const Extents<4> split{batch, tokens, heads, head_dim};
   const Extents<4> qkv_strides{tokens * 3 * d, 3 * d, head_dim, 1};
-  View<T, 2> o = ws.template tensor<T>(Extents<2>{rows, d});                        // [B·S, D]
   ops::attention(ctx, View<T, 4>(o.data(), split), CView<T, 4>(q.data(), split, qkv_strides),
                  CView<T, 4>(k.data(), split, qkv_strides), CView<T, 4>(v.data(), split, qkv_strides),
                  ops::AttentionOptions{.scale = 1.0f / std::sqrt(static_cast<float>(head_dim))});
-  ops::linear(ctx, out, CView<T, 2>(o), w.proj, w.proj_bias);
 }
 
 }  // namespace internvl::layers

@@ -13,6 +13,10 @@
 
 namespace internvl {
 
+// The cpu GEMM normalizes A's rows while packing them (backend/cpu/norm_linear.hpp).
+template <>
+inline constexpr bool fuses_norm_into_linear<backend::cpu> = true;
+
 template <>
 class Context<backend::cpu> {
  public:
