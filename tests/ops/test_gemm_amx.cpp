@@ -2,7 +2,8 @@
 // emulated tiles (support/amx_emulator.hpp) through the same driver as the hardware's, against the
 // reference on operands rounded to bf16, over awkward shapes (tile, K-block and N-block edges, odd K,
 // K = 0), strided rows, batches, every weight dtype and epilogue (bias, GELU, the layer-scaled
-// residual), and with B prepacked (bit for bit);
+// residual), and with B prepacked (bit for bit); with a norm prologue, 32-row panels normalized while
+// packed give the bits of the same GEMM on rows normalized beforehand;
 // the kernel in each of its tile schedules gives the default's bits.
 // The emulator's TDPBF16PS is checked against the SDM's layout of a 16 × 32 by 32 × 16 product and,
 // bit for bit, against results recorded on AMX hardware (tests/golden/ops/amx). On a CPU with AMX
@@ -302,6 +303,49 @@ TEST_CASE("every amx tile schedule computes the default schedule's bits (emulate
         differing += std::bit_cast<std::uint32_t>(got.data()[i]) != std::bit_cast<std::uint32_t>(want.data()[i]);
       }
       REQUIRE(differing == 0);
+    }
+  }
+}
+
+TEST_CASE("the amx GEMM path normalizes A's rows as it packs them (emulated tiles)", "[gemm_amx]") {
+  // The norm prologue (gemm.hpp's GemmPrologue) normalizes each 32-row panel into a scratch of
+  // 32 × K floats before packing it: the same bits as normalizing the rows first (row_norm.hpp, the
+  // cpu norms' arithmetic) and multiplying those, over K blocks, edge panels and both threads' panels.
+  if (!can_pack()) {
+    return;
+  }
+  const index_t kc = amx::kernel_set<testing::EmulatedTiles>().kc;
+  ThreadPool pool(2);
+  Workspace<> ws;
+  const cpu::packed::KernelSet ks = amx::kernel_set<testing::EmulatedTiles>();
+  for (const Extents<3>& shape : {Extents<3>{33, 70, 40}, Extents<3>{100, 13, 17}, Extents<3>{65, kc + 40, 36}}) {
+    const index_t m = shape[0], k = shape[1], n = shape[2];
+    const auto x = testing::random_tensor(Extents<2>{m, k}, 31, -2.0f, 2.0f);
+    const auto w = testing::random_tensor(Extents<2>{n, k}, 32, -0.1f, 0.1f);
+    const auto bias = testing::random_tensor(Extents<1>{n}, 33);
+    const auto norm_weight = testing::random_tensor(Extents<1>{k}, 34, 0.5f, 1.5f);
+    const auto norm_bias = testing::random_tensor(Extents<1>{k}, 35);
+    for (const bool layer_norm : {false, true}) {
+      INFO("M " << m << " K " << k << " N " << n << (layer_norm ? " LayerNorm" : " RMSNorm"));
+      const cpu::GemmPrologue prologue{.layer_norm = layer_norm,
+                                       .norm_weight = norm_weight.view(),
+                                       .norm_bias = layer_norm ? norm_bias.view() : CView<float, 1>{},
+                                       .eps = 1e-6f};
+      const cpu::RowNorm row_norm{.layer_norm = layer_norm,
+                                  .weight = norm_weight.data(),
+                                  .bias = layer_norm ? norm_bias.data() : nullptr,
+                                  .eps = 1e-6f};
+      Tensor<float, 2> normed(Extents<2>{m, k});
+      for (index_t i = 0; i < m; ++i) {
+        cpu::normalize_row(row_norm, &normed(i, 0), &x(i, 0), k);
+      }
+      Tensor<float, 2> want(Extents<2>{m, n}), got(Extents<2>{m, n});
+      cpu::packed::gemm_with(ks, pool, ws, as_batch(want.view()), as_batch(normed.view()),
+                             WeightView<3>(as_batch(w.view())), {.bias = bias.view()});
+      testing::poison(got.view());
+      cpu::packed::gemm_with(ks, pool, ws, as_batch(got.view()), as_batch(x.view()), WeightView<3>(as_batch(w.view())),
+                             {.bias = bias.view()}, nullptr, prologue);
+      REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
     }
   }
 }
