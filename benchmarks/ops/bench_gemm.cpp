@@ -4,6 +4,13 @@
 //   BM_gemm_ours_bf16c_prepacked  the same with B packed once, before the timed loop, as a model's weights
 //                            are under Context<backend::cpu>::set_weight_prepacking (prepack.hpp)
 //   BM_gemm_ours_f32_prepacked    BM_gemm_ours_f32 with B packed once: what packing B per call costs
+//   BM_f32_tile_traffic      the f32 path's micro-tile kernel (1 thread) in the GEMM's tile order over one
+//                            K block of 384: for each of `a_panels` A panels, the 5 B panels of an N
+//                            block (from L2), each tile accumulating into its own place of a C block
+//                            whose rows are 240 floats apart (c_stride:0, 960 bytes) or 4096 (c_stride:1,
+//                            a page apart, as C's rows are at N = 4096). Against BM_microkernel/avx512
+//                            (one A panel, one L1 C tile): what A panels from L2 (a_panels:33, as at
+//                            M = 257) and C rows a page apart cost the kernel
 //   BM_gemm_f32_tiles        the f32 GEMM's tile loops alone (macro_kernel.hpp's multiply, threads split N
 //                            as in the GEMM), A and B packed before the timed loop: between
 //                            BM_microkernel (the kernel on one L1 C tile) and BM_gemm_ours_f32_prepacked
@@ -448,6 +455,42 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
   state.counters["kc"] = static_cast<double>(kc);
 }
 
+void BM_f32_tile_traffic(benchmark::State& state) {
+  namespace packed = cpu::packed;
+  const packed::KernelSet& ks = packed::kernel_set(cpu::active_isa(), cpu::Precision::f32);
+  const index_t a_panels = state.range(0), ldc = state.range(1) != 0 ? 4096 : 240, kc = 384;
+  const index_t b_panels = 240 / ks.nr;
+  const auto a = filled<float>(Extents<2>{a_panels * ks.mr, kc}, 1);
+  const auto b = filled<float>(Extents<2>{b_panels * ks.nr, kc}, 2);
+  Tensor<float, 2> c(Extents<2>{a_panels * ks.mr, ldc}, 0.0f);
+  Workspace<> ws;
+  const index_t a_bytes = ks.panel_bytes(ks.mr, kc), b_bytes = ks.panel_bytes(ks.nr, kc);
+  std::byte* a_packed = ws.allocate<std::byte>(static_cast<std::size_t>(a_panels * a_bytes));
+  std::byte* b_packed = ws.allocate<std::byte>(static_cast<std::size_t>(b_panels * b_bytes));
+  for (index_t p = 0; p < a_panels; ++p) {
+    ks.pack_a(a.data() + p * ks.mr * kc, kc, ks.mr, kc, ks.mr, a_packed + p * a_bytes);
+  }
+  for (index_t j = 0; j < b_panels; ++j) {
+    ks.pack_b_for(DType::f32)(b.data() + j * ks.nr * kc, kc, ks.nr, kc, ks.nr, b_packed + j * b_bytes);
+  }
+  const packed::MicroKernel kernel = ks.kernels[ks.mr - 1][ks.nr / ks.lanes - 1];
+  packed::MicroTile tile{.ldc = ldc, .kc = kc, .accumulate = true, .rows = ks.mr, .cols = ks.nr};
+  for (auto _ : state) {
+    for (index_t p = 0; p < a_panels; ++p) {
+      tile.a = a_packed + p * a_bytes;
+      for (index_t j = 0; j < b_panels; ++j) {
+        tile.b = b_packed + j * b_bytes;
+        tile.c = c.data() + p * ks.mr * ldc + j * ks.nr;
+        kernel(tile);
+      }
+    }
+    benchmark::ClobberMemory();
+  }
+  benchmark::DoNotOptimize(c.data());
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(a_panels * ks.mr * b_panels * ks.nr * kc) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_gemm_f32_tiles(benchmark::State& state) {
   namespace packed = cpu::packed;
   const packed::KernelSet& ks = packed::kernel_set(cpu::active_isa(), cpu::Precision::f32);
@@ -578,6 +621,7 @@ BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_f32_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_f32_tiles)->Apply(shapes);
+BENCHMARK(BM_f32_tile_traffic)->ArgNames({"a_panels", "c_stride"})->ArgsProduct({{1, 33}, {0, 1}});
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen_baseline)->Apply(shapes);
 
