@@ -10,7 +10,8 @@ Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32),
 compared with torch bf16); f32 products with B packed once, and their tile loops alone (A and B
 packed beforehand: BM_gemm_f32_tiles); where the filter selects them, the amx kernel in each tile
 schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
-(BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once).
+(BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once), and with a bias, or a bias and GELU
+(BM_gemm_amx_epilogue/E, B packed once).
 
 Two tables: rates from wall time, and from the process's CPU time (× threads), which time taken by
 other programs on a shared machine does not inflate (but threads that spin while waiting for a
@@ -119,8 +120,10 @@ def best_eigen(table, shape, threads, clock):
 
 def rows(table):
     """ROWS, then a row for each variant of the amx GEMM in the table: the kernel in each tile schedule
-    (BM_gemm_amx_schedule/S) and other K and N blocks (BM_gemm_amx_blocking/kcK_ncN[_packed])"""
-    variants = sorted({what for (what, _, _) in table if what.startswith(("gemm_amx_schedule/", "gemm_amx_blocking/"))})
+    (BM_gemm_amx_schedule/S), other K and N blocks (BM_gemm_amx_blocking/kcK_ncN[_packed]) and the
+    epilogues (BM_gemm_amx_epilogue/bias, /bias_gelu)"""
+    variants = sorted({what for (what, _, _) in table
+                       if what.startswith(("gemm_amx_schedule/", "gemm_amx_blocking/", "gemm_amx_epilogue/"))})
     return ROWS + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") for what in variants]
 
 

@@ -44,6 +44,8 @@
 //                            The amx path's kernel is built in each of its tile schedules (amx_loads_first,
 //                            amx_interleaved, amx_pipelined; kernel_amx.hpp's TileSchedule).
 //   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
+//   BM_gemm_amx_epilogue/E   the amx GEMM, B packed once, with a bias (E = bias) or a bias and GELU
+//                            (bias_gelu), at the shapes below: what the epilogue costs at AMX rates
 //   BM_gemm_amx_blocking/kcK_ncN[_packed]  the amx GEMM with K blocks of K and N blocks of N instead of the
 //                            path's own, B packed per call (or once, _packed), at the shapes below
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
@@ -517,8 +519,9 @@ void BM_gemm_f32_tiles(benchmark::State& state) {
 }
 
 // The amx path's GEMM through kernel set `ks`, bf16 B packed once before the timed loop (as a model's
-// weights are) or per call, at the shapes of `shapes`.
-void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked) {
+// weights are) or per call, at the shapes of `shapes`; with a bias, and GELU, if asked.
+void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked, bool bias = false,
+                  bool gelu = false) {
   if (!cpu::cpu_features().amx) {
     state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
     return;
@@ -529,9 +532,11 @@ void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, boo
   const auto a = filled<float>(Extents<3>{1, m, k}, 1);
   const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
   Tensor<float, 3> c(Extents<3>{1, m, n});
+  const auto bias_values = filled<float>(Extents<1>{n}, 3);
+  const cpu::GemmEpilogue epilogue{.bias = bias ? bias_values.view() : CView<float, 1>{}, .gelu = gelu};
   const auto panels = prepacked ? cpu::packed::prepack(ks, pool, WeightView<2>(b.view()[0])) : nullptr;
   for (auto _ : state) {
-    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), {}, panels.get());
+    cpu::packed::gemm_with(ks, pool, ws, c.view(), a.view(), WeightView<3>(b.view()), epilogue, panels.get());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -541,6 +546,13 @@ void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, boo
 // The amx GEMM with the kernel of one tile schedule, B packed once: which schedule to make the
 // library's (kernel_amx.hpp).
 void BM_gemm_amx_schedule(benchmark::State& state, const cpu::packed::KernelSet& ks) { run_amx_gemm(state, ks, true); }
+
+// The amx GEMM (the library's kernel set, B packed once) with a bias, or a bias and GELU: what the
+// epilogue costs at AMX rates (without either, a whole tile of the first K block is stored straight
+// from the accumulators; with them, every tile goes through the AVX-512 epilogue).
+void BM_gemm_amx_epilogue(benchmark::State& state, bool gelu) {
+  run_amx_gemm(state, cpu::packed::amx::kKernels, true, true, gelu);
+}
 
 // The amx GEMM (the library's schedule) with another K block and N block than the path's own, B packed
 // once or per call: which kc and nc to make the library's.
@@ -601,6 +613,8 @@ BENCHMARK_CAPTURE(BM_microkernel, amx_pipelined, Isa::amx, kAmxPipelined)->Apply
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, loads_first, kAmxLoadsFirst)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, interleaved, kAmxInterleaved)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_schedule, pipelined, kAmxPipelined)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_epilogue, bias, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_amx_epilogue, bias_gelu, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc512_nc512_packed, 512, 512, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc512_packed, 1024, 512, true)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc2048_nc256_packed, 2048, 256, true)->Apply(shapes);
