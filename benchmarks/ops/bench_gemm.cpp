@@ -489,8 +489,9 @@ void BM_f32_tile_traffic(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   benchmark::DoNotOptimize(c.data());
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(a_panels * ks.mr * b_panels * ks.nr * kc) * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(a_panels * ks.mr * b_panels * ks.nr * kc) * 1e-9,
+                         benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_gemm_f32_tiles(benchmark::State& state) {
@@ -503,8 +504,8 @@ void BM_gemm_f32_tiles(benchmark::State& state) {
   const auto b = filled<float>(Extents<2>{n, k}, 2);
   Tensor<float, 2> c(Extents<2>{m, n}, 0.0f);
   const auto b_panels = packed::prepack(ks, pool, WeightView<2>(b.view()));
-  const packed::Operands x{.m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b_prepacked = b_panels.get(),
-                           .c = c.data(), .ldc = n};
+  const packed::Operands x{
+      .m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b_prepacked = b_panels.get(), .c = c.data(), .ldc = n};
   const index_t m_panels = packed::ceil_div(m, ks.mr), n_panels = packed::ceil_div(n, ks.nr);
   std::byte* a_panels = ws.allocate<std::byte>(static_cast<std::size_t>(packed::packed_a_bytes(ks, m, k)));
   packed::pack_a(ks, x, a_panels, {0, m_panels}, nullptr);
@@ -604,7 +605,8 @@ constexpr auto kAmxLoadsFirst = amx::kernel_set<amx::HardwareTiles, amx::TileSch
 constexpr auto kAmxInterleaved = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::interleaved>();
 constexpr auto kAmxPipelined = amx::kernel_set<amx::HardwareTiles, amx::TileSchedule::pipelined>();
 BENCHMARK_CAPTURE(BM_microkernel, avx2, Isa::avx2, kernel_set(Isa::avx2, Precision::f32))->Apply(microkernel_args);
-BENCHMARK_CAPTURE(BM_microkernel, avx512, Isa::avx512, kernel_set(Isa::avx512, Precision::f32))->Apply(microkernel_args);
+BENCHMARK_CAPTURE(BM_microkernel, avx512, Isa::avx512, kernel_set(Isa::avx512, Precision::f32))
+    ->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, avx512_bf16, Isa::avx512_bf16, kernel_set(Isa::avx512_bf16, Precision::bf16))
     ->Apply(microkernel_args);
 BENCHMARK_CAPTURE(BM_microkernel, amx_loads_first, Isa::amx, kAmxLoadsFirst)->Apply(microkernel_args);

@@ -308,8 +308,8 @@ TEST_CASE("cpu norm_linear matches the reference's norm then linear, and its own
   // split between them); rows sit on a large common offset, which LayerNorm must remove exactly.
   const index_t kc = cpu::packed::avx512::kKernels.kc;
   const index_t kc16 = cpu::packed::avx512_bf16::kKernels.kc;
-  const Extents<3> shapes[] = {{1, 1, 1}, {3, 17, 5}, {7, kc - 1, 47}, {33, 2 * kc + 8, 97}, {9, kc16 + 1, 49},
-                               {257, 1024, 200}};
+  const Extents<3> shapes[] = {{1, 1, 1},         {3, 17, 5},      {7, kc - 1, 47}, {33, 2 * kc + 8, 97},
+                               {9, kc16 + 1, 49}, {257, 1024, 200}};
   for (const Extents<3>& shape : shapes) {
     const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
     auto x = testing::random_tensor(Extents<2>{m, k}, 21, -2.0f, 2.0f);

@@ -37,10 +37,11 @@ void vision_block(Context<Backend>& ctx, const config::VisionConfig& c, const mo
     ops::scaled_residual_linear(ctx, x, CView<T, 2>(o), w.proj, w.proj_bias, w.ls1);  // x ← x + γ₁ ⊙ proj(o)
     ops::norm_linear(ctx, hidden, CView<T, 2>(x), norm2, w.fc1, w.fc1_bias, ops::Activation::gelu);
   } else {
-    View<T, 2> h = ws.template tensor<T>(x.shape());  // [B·S, D] proj(o), then Norm₂(x)
-    ops::linear(ctx, h, CView<T, 2>(o), w.proj, w.proj_bias);
-    ops::scaled_residual_add_norm(ctx, x, h, CView<T, 2>(h), w.ls1, c.norm_type, w.norm2_weight, w.norm2_bias,
-                                  eps);  // x ← x + γ₁ ⊙ proj(o);  h ← Norm₂(x)
+    View<T, 2> a = ws.template tensor<T>(x.shape());  // [B·S, D] proj(o)
+    View<T, 2> h = ws.template tensor<T>(x.shape());  // [B·S, D] Norm₂(x)
+    ops::linear(ctx, a, CView<T, 2>(o), w.proj, w.proj_bias);
+    ops::scaled_residual_add_norm(ctx, x, h, CView<T, 2>(a), w.ls1, c.norm_type, w.norm2_weight, w.norm2_bias,
+                                  eps);  // x ← x + γ₁ ⊙ a;  h ← Norm₂(x)
     ops::linear(ctx, hidden, CView<T, 2>(h), w.fc1, w.fc1_bias, ops::Activation::gelu);
   }
   ops::scaled_residual_linear(ctx, x, CView<T, 2>(hidden), w.fc2, w.fc2_bias, w.ls2);  // x ← x + γ₂ ⊙ fc2(hidden)

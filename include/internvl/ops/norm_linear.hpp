@@ -21,8 +21,8 @@ namespace internvl::ops {
 template <class Backend>
 struct NormLinear {
   template <class T>
-  static void run(Context<Backend>& ctx, View<T, 2> y, CView<T, 2> x, const Normalization& norm,
-                  const WeightView<2>& w, CView<float, 1> bias, Activation act) {
+  static void run(Context<Backend>& ctx, View<T, 2> y, CView<T, 2> x, const Normalization& norm, const WeightView<2>& w,
+                  CView<float, 1> bias, Activation act) {
     auto& ws = ctx.workspace();
     auto scope = ws.scope();
     View<T, 2> normed = ws.template tensor<T>(x.shape());

@@ -18,7 +18,9 @@ struct NormLinear<backend::cpu> {
     const bool layer_norm = norm.kind == config::Norm::layer_norm;
     cpu::gemm(ctx.pool(), ctx.workspace(), y, x, w, {.bias = bias, .gelu = act == Activation::gelu},
               ctx.matmul_precision(), cpu::active_isa(), ctx.weight_prepacking(),
-              {.layer_norm = layer_norm, .norm_weight = norm.weight, .norm_bias = layer_norm ? norm.bias : CView<float, 1>{},
+              {.layer_norm = layer_norm,
+               .norm_weight = norm.weight,
+               .norm_bias = layer_norm ? norm.bias : CView<float, 1>{},
                .eps = norm.eps});
   }
 };

@@ -87,8 +87,8 @@ inline RowStats layer_norm_stats(const float* x, index_t n, float eps) {
   const VecF d_tail = load_tail(x + body, tail, shift_value) - shift;
   sum_d0 += d_tail;
   sum_dd0.add(d_tail * d_tail);
-  const Moments m = finish_moments(VecF(reduce_sum(sum_d0 + sum_d1)),
-                                   VecF(reduce_sum(sum_dd0.total() + sum_dd1.total())), n, eps);
+  const Moments m =
+      finish_moments(VecF(reduce_sum(sum_d0 + sum_d1)), VecF(reduce_sum(sum_dd0.total() + sum_dd1.total())), n, eps);
   return {.shift = shift_value, .shift_to_mean = m.shift_to_mean.get(0), .inv_std = m.inv_std.get(0)};
 }
 
@@ -110,8 +110,7 @@ inline void normalize_span(const RowNorm& norm, const RowStats& s, float* y, con
         x + begin, norm.weight + begin, norm.bias + begin);
   } else {
     map_span(
-        y, count, [&](const VecF& xv, const VecF& wv) { return wv * (xv * inv_std); }, x + begin,
-        norm.weight + begin);
+        y, count, [&](const VecF& xv, const VecF& wv) { return wv * (xv * inv_std); }, x + begin, norm.weight + begin);
   }
 }
 

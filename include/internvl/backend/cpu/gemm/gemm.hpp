@@ -87,9 +87,9 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   const bool norm = prologue.norm_weight.data() != nullptr;
   INTERNVL_CHECK(!norm || (prologue.norm_weight.size(0) == k && prologue.norm_weight.stride(0) == 1), where,
                  "norm weight has shape ", shape_string(prologue.norm_weight), ", expected [", k, "] (dense)");
-  INTERNVL_CHECK(!norm || !prologue.layer_norm ||
-                     (prologue.norm_bias.size(0) == k && prologue.norm_bias.stride(0) == 1),
-                 where, "norm bias has shape ", shape_string(prologue.norm_bias), ", expected [", k, "] (dense)");
+  INTERNVL_CHECK(
+      !norm || !prologue.layer_norm || (prologue.norm_bias.size(0) == k && prologue.norm_bias.stride(0) == 1), where,
+      "norm bias has shape ", shape_string(prologue.norm_bias), ", expected [", k, "] (dense)");
   if (batch == 0 || m == 0 || n == 0) {
     return;
   }
@@ -128,7 +128,11 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   auto scope = ws.scope();
   std::byte* b_blocks = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, threads * b_bytes)));
   const index_t scratch_floats = norm_scratch_floats(ks, x);
-  float* norm_scratch = ws.allocate<float>(static_cast<std::size_t>(std::max<index_t>(16, threads * scratch_floats)));
+  float* norm_scratch =
+      scratch_floats > 0 ? ws.allocate<float>(static_cast<std::size_t>(threads * scratch_floats)) : nullptr;
+  const auto scratch_of = [&](index_t t) {
+    return norm_scratch != nullptr ? norm_scratch + t * scratch_floats : nullptr;
+  };
 
   if (batch % threads == 0 || batch >= 8 * threads) {  // one matrix per thread at a time
     std::byte* a_packed = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, threads * a_bytes)));
@@ -136,7 +140,7 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
       const Range mine = part(batch, threads, t);
       for (index_t i = mine.begin; i < mine.end; ++i) {
         const Operands xi = item(i);
-        pack_a(ks, xi, a_packed + t * a_bytes, {0, m_panels}, norm_scratch + t * scratch_floats);
+        pack_a(ks, xi, a_packed + t * a_bytes, {0, m_panels}, scratch_of(t));
         multiply(ks, xi, a_packed + t * a_bytes, b_blocks + t * b_bytes, {0, m_panels}, {0, n_panels});
       }
     });
@@ -146,9 +150,7 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   const bool split_n = n_panels >= threads;
   for (index_t i = 0; i < batch; ++i) {  // every thread on each matrix
     const Operands xi = item(i);
-    pool.run(threads, [&](index_t t) {
-      pack_a(ks, xi, a_packed, part(m_panels, threads, t), norm_scratch + t * scratch_floats);
-    });
+    pool.run(threads, [&](index_t t) { pack_a(ks, xi, a_packed, part(m_panels, threads, t), scratch_of(t)); });
     pool.run(threads, [&](index_t t) {
       multiply(ks, xi, a_packed, b_blocks + t * b_bytes, split_n ? Range{0, m_panels} : part(m_panels, threads, t),
                split_n ? part(n_panels, threads, t) : Range{0, n_panels});
@@ -165,8 +167,9 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
   packed::gemm_with(packed::kernel_set(isa, precision), pool, ws, c, a, b, epilogue);
 }
 
-// C = act(A · Bᵀ + bias): A [M, K] (its rows normalized first with a prologue), B [N, K], C [M, N]. With prepack_weights, a B that has a PackSlot
-// (a model's weight) is packed once for this path and read prepacked from then on (prepack.hpp).
+// C = act(A · Bᵀ + bias): A [M, K] (its rows normalized first with a prologue), B [N, K], C [M, N].
+// With prepack_weights, a B that has a PackSlot (a model's weight) is packed once for this path and read
+// prepacked from then on (prepack.hpp).
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
                  bool prepack_weights = false, GemmPrologue prologue = {}) {

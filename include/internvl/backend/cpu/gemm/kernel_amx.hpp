@@ -11,9 +11,9 @@
 // its misses (64 lines of a C that left L1, and L2 too for M × nc blocks past L2's size) stall the tile
 // unit, while the epilogue reads lines that prefetch_slot fetched during the products. So one kernel
 // serves every tile: at an edge, rows and columns past M and N are zeros of the packing, and tiles
-// wholly past them (the second row or column of tiles) are skipped. Per tile it also prefetches the lines of C (all 32 rows
-// by the last chunk of k) and of the next B block's source rows (prefetch_slot), at least two slots
-// per 32 k.
+// wholly past them (the second row or column of tiles) are skipped. Per tile it also prefetches the
+// lines of C (all 32 rows by the last chunk of k) and of the next B block's source rows
+// (prefetch_slot), at least two slots per 32 k.
 // Templated on the tile instructions (Tiles): HardwareTiles in the library, an emulation in the tests.
 // K blocks of 1024 (A panel 64 KB, from L2) and N blocks of 256 (packed B block 512 KB, in the 2 MB
 // L2), measured on an AMX Xeon (docs/gemm.md, "The amx path"): fewer K blocks mean fewer passes of the
