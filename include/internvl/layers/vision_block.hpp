@@ -30,18 +30,25 @@ void vision_block(Context<Backend>& ctx, const config::VisionConfig& c, const mo
   const ops::Normalization norm2{.kind = c.norm_type, .weight = w.norm2_weight, .bias = w.norm2_bias, .eps = eps};
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
-  View<T, 2> o = ws.template tensor<T>(x.shape());                                  // [B·S, D] heads' outputs
+  constexpr bool norm_in_fc1 = fuses_norm_into_linear<Backend>;
+  View<T, 2> h = norm_in_fc1 ? View<T, 2>{} : ws.template tensor<T>(x.shape());  // [B·S, D] Norm₂(x), as its own op
+  {
+    auto heads_scope = ws.scope();  // the heads' outputs and proj's live only until the first residual is in x
+    View<T, 2> o = ws.template tensor<T>(x.shape());  // [B·S, D]
+    attention_heads(ctx, c, w, o, CView<T, 2>(x), norm1, batch);
+    if constexpr (norm_in_fc1) {
+      ops::scaled_residual_linear(ctx, x, CView<T, 2>(o), w.proj, w.proj_bias, w.ls1);  // x ← x + γ₁ ⊙ proj(o)
+    } else {
+      View<T, 2> a = ws.template tensor<T>(x.shape());  // [B·S, D] proj(o)
+      ops::linear(ctx, a, CView<T, 2>(o), w.proj, w.proj_bias);
+      ops::scaled_residual_add_norm(ctx, x, h, CView<T, 2>(a), w.ls1, c.norm_type, w.norm2_weight, w.norm2_bias,
+                                    eps);  // x ← x + γ₁ ⊙ a;  h ← Norm₂(x)
+    }
+  }
   View<T, 2> hidden = ws.template tensor<T>(Extents<2>{x.size(0), w.fc1.size(0)});  // [B·S, F]
-  attention_heads(ctx, c, w, o, CView<T, 2>(x), norm1, batch);
-  if constexpr (fuses_norm_into_linear<Backend>) {
-    ops::scaled_residual_linear(ctx, x, CView<T, 2>(o), w.proj, w.proj_bias, w.ls1);  // x ← x + γ₁ ⊙ proj(o)
+  if constexpr (norm_in_fc1) {
     ops::norm_linear(ctx, hidden, CView<T, 2>(x), norm2, w.fc1, w.fc1_bias, ops::Activation::gelu);
   } else {
-    View<T, 2> a = ws.template tensor<T>(x.shape());  // [B·S, D] proj(o)
-    View<T, 2> h = ws.template tensor<T>(x.shape());  // [B·S, D] Norm₂(x)
-    ops::linear(ctx, a, CView<T, 2>(o), w.proj, w.proj_bias);
-    ops::scaled_residual_add_norm(ctx, x, h, CView<T, 2>(a), w.ls1, c.norm_type, w.norm2_weight, w.norm2_bias,
-                                  eps);  // x ← x + γ₁ ⊙ a;  h ← Norm₂(x)
     ops::linear(ctx, hidden, CView<T, 2>(h), w.fc1, w.fc1_bias, ops::Activation::gelu);
   }
   ops::scaled_residual_linear(ctx, x, CView<T, 2>(hidden), w.fc2, w.fc2_bias, w.ls2);  // x ← x + γ₂ ⊙ fc2(hidden)
