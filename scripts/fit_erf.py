@@ -6,28 +6,15 @@
   erf(x) = 1 − e^(−x²) · Q((|x| − 2.375) / 1.625)   for 0.75 <= |x| <= 4 (Q ≈ e^(x²)·erfc(x), degree 9)
   e^r    = E(r)                                    for |r| <= ln2/2     (E: degree 6; e^z = 2^n · e^r)
 
-Each fit is a weighted least-squares fit iterated towards minimax (Lawson's algorithm) against
-mpmath at 30 digits; weights make the error of erf itself (absolute) and of e^r (relative) uniform.
+Each fit is a weighted least-squares fit iterated towards minimax (Lawson's algorithm, minimax.py)
+against mpmath at 30 digits; weights make the error of erf itself (absolute) and of e^r (relative) uniform.
 Run: python3 scripts/fit_erf.py   (deterministic; prints the coefficients and the fit errors)"""
 import mpmath as mp
 import numpy as np
 
+from minimax import lawson, powers
+
 mp.mp.dps = 30
-
-
-def lawson(x, f, basis, weight, iterations=80):
-    a = basis(x)
-    w = np.ones_like(x)
-    for _ in range(iterations):
-        c, *_ = np.linalg.lstsq(a * (w * weight)[:, None], f * w * weight, rcond=None)
-        err = np.abs((a @ c - f) * weight)
-        w = w * (err / err.max()) ** 0.3 + 1e-15
-    return c, float(np.abs((a @ c - f) * weight).max())
-
-
-def powers(t, degree):
-    return np.vander(t, degree + 1, increasing=True)
-
 
 x = np.linspace(1e-6, 0.75, 5000)
 p, p_err = lawson(x, np.array([float(mp.erf(v) / v) for v in x]), lambda v: powers(v * v, 5), x)

@@ -2,7 +2,9 @@
 // kernels_amx.hpp, kernels_portable.hpp).
 // For a block of queries, key/value blocks stream past while each query row keeps, in f32,
 //   m = running max of its scores,  l = running Σ 2^(s − m),  O = running Σ 2^(s − m) · v;
-// a new key block with max m' rescales the old state by α = 2^(m − m') before adding its own terms,
+// a new key block with max m' rescales the old state by α = 2^(m − m') before adding its own terms
+// (the kernel set's softmax_tile advances the state of a tile's rows and writes P in the element type
+// of its P · V: f32, or bf16 for the bf16 products),
 // and the answer is O / l (0 when l = 0: the query saw no key). Scores are kept in log2 units
 // (Q is pre-multiplied by scale · log2 e) so that 2^x replaces e^x. Only a tile of scores
 // [tile rows × kKeyBlock] ever exists, never the Sq × Sk matrix.
@@ -18,6 +20,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <type_traits>
 
 #include "internvl/backend/cpu/attention/packing.hpp"
 #include "internvl/backend/cpu/attention/plan.hpp"
@@ -101,17 +104,19 @@ void process_item(const Problem& pb, Scratch& scratch, index_t item) {
           }
         }
       }
+      index_t visible[TileRows];  // keys of this block that row r sees (rows past the last query: none)
       for (index_t r = 0; r < TileRows; ++r) {
-        const index_t row = t_first + r;
-        const index_t visible = r < t_rows ? std::clamp<index_t>(items.key_limit(first + row) - c0, 0, block_keys) : 0;
-        scratch.alpha[row] =
-            Kernels::softmax_row(s + r * kKeyBlock, bias, visible, cols, scratch.row_max[row], scratch.row_sum[row]);
+        visible[r] = r < t_rows ? std::clamp<index_t>(items.key_limit(first + t_first + r) - c0, 0, block_keys) : 0;
       }
+      using Probability = std::conditional_t<Direct, float, Packed>;  // the direct path's P · V is in f32
+      auto* p = reinterpret_cast<Probability*>(scratch.probabilities);
+      Kernels::template softmax_tile<TileRows>(s, bias, visible, cols, scratch.row_max + t_first,
+                                               scratch.row_sum + t_first, scratch.alpha + t_first, p);
       if constexpr (Direct) {
-        Kernels::template accumulate_direct<TileRows>(s, row_of(pb.v, b, c0, h), pb.v.stride(1), cols, scratch.acc,
+        Kernels::template accumulate_direct<TileRows>(p, row_of(pb.v, b, c0, h), pb.v.stride(1), cols, scratch.acc,
                                                       width, scratch.alpha, pb.head_dim);
       } else {
-        Kernels::template accumulate<TileRows>(s, values_packed + c0 * width, cols, scratch.acc + t_first * width,
+        Kernels::template accumulate<TileRows>(p, values_packed + c0 * width, cols, scratch.acc + t_first * width,
                                                width, scratch.alpha + t_first);
       }
     }

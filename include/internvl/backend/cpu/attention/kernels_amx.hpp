@@ -6,7 +6,7 @@
 //   query tiles  qp[t·16·depth + (d/32)·512 + 32r + d%32] = bf16(factor · Q[16t + r][d])  (A tiles)
 //   key panels   16 pairs of dimensions × 16 keys of a 32-key panel, rows 128 bytes apart  (B tiles)
 //   values       16 pairs of keys × 16 dimensions, rows 4·width bytes apart                 (B tiles)
-//   P            per call: the tile's probabilities as [keys/32][16][32] bf16              (A tiles)
+//   P            [keys/32][16][32] bf16, written so by softmax_tile                      (A tiles)
 // scores_packed:  S[16 × 16·Vecs] = Qt · Kpᵀ: Vecs accumulator tiles, per 32 dimensions one A tile,
 //                 Vecs B tiles and Vecs TDPBF16PS; stored straight into the score tile.
 // accumulate:     O = α ⊙ O (AVX-512), then per 32 dimensions two accumulator tiles loaded from O,
@@ -94,20 +94,24 @@ struct AmxKernels : Avx512Bf16Kernels {
     }
   }
 
-  // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} P[r][j] · V[j][d] for r < 16, d < width (a
-  // multiple of 32).
+  using Avx512Kernels::softmax_tile;  // f32 probabilities, for the direct path
+
+  // The online-softmax step of a tile's rows, P written as the A tiles of P · V: per 32 keys, 16 rows of 32 bf16.
   template <int Rows>
-  INTERNVL_TARGET_AMX static void accumulate(const float* p, const Packed* vp, index_t keys, float* o, index_t width,
+  INTERNVL_TARGET_AVX512_BF16 static void softmax_tile(const float* s, const float* bias, const index_t* visible,
+                                                       index_t cols, float* row_max, float* row_sum, float* alpha,
+                                                       Packed* p) {
+    static_assert(Rows == kTileRows);
+    softmax_tile_bf16<Rows, kChunk, kTileRows * kChunk>(s, bias, visible, cols, row_max, row_sum, alpha, p);
+  }
+
+  // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} P[r][j] · V[j][d] for r < 16, d < width (a
+  // multiple of 32), with P as softmax_tile wrote it.
+  template <int Rows>
+  INTERNVL_TARGET_AMX static void accumulate(const Packed* p, const Packed* vp, index_t keys, float* o, index_t width,
                                              const float* alpha) {
     static_assert(Rows == kTileRows);
-    alignas(64) Packed probabilities[kKeyBlock / kChunk][kTileRows][kChunk];
     const index_t chunks = ceil_div(keys, kChunk);
-    for (index_t c = 0; c < chunks; ++c) {
-      for (index_t r = 0; r < kTileRows; ++r) {
-        _mm512_store_si512(probabilities[c][r],
-                           avx512_bf16::load32_as_pairs(p + r * kKeyBlock + c * kChunk, keys - c * kChunk, 1.0f));
-      }
-    }
     for (index_t r = 0; r < kTileRows; ++r) {
       const __m512 scale = _mm512_set1_ps(alpha[r]);
       for (index_t d = 0; d < width; d += 16) {
@@ -122,7 +126,7 @@ struct AmxKernels : Avx512Bf16Kernels {
       Tiles::template load_c<0, 1>(o + d + 16, o_stride);
       const auto* v = reinterpret_cast<const std::byte*>(vp + 2 * d);  // pair row 0, dimension d
       for (index_t c = 0; c < chunks; ++c) {
-        Tiles::template load_a<0>(probabilities[c], kRowBytes);
+        Tiles::template load_a<0>(p + c * kTileRows * kChunk, kRowBytes);
         const std::byte* v_rows = v + c * kTileRows * v_stride;
         index_t stride = v_stride;
         if (c == full_chunks) {

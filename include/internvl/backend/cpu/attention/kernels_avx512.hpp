@@ -1,5 +1,5 @@
-// The attention micro-kernels in AVX-512 (16 f32 lanes, 32 registers), chosen at run time when
-// the CPU has AVX-512F. Every function that touches an intrinsic carries the target attribute
+// The attention micro-kernels in AVX-512 (16 f32 lanes, 32 registers), chosen at run time on the
+// AVX-512 paths (isa.hpp: F, BW, VL and DQ). Every function that touches an intrinsic carries the target attribute
 // (GCC cannot inline an intrinsic into a function compiled for a lesser ISA). The interface is the
 // one flash.hpp expects of a kernel set; kernels_portable.hpp is the same in xsimd at the baseline.
 // The packed path's operands come packed (packing.hpp): contiguous, rows zero-padded to whole
@@ -8,7 +8,8 @@
 //   scores_packed:  S[12 × 32] = Qp · Kp over Dh      (12 queries × 2 vectors of keys in registers;
 //                   one vector of keys for a short last panel)
 //   scores_direct:  S[r][j] = q_r · k_j               (few queries: dot products along Dh, K in place)
-//   softmax_row:    online-softmax step of one row, P = 2^(S − max) in place, returns the rescale
+//   softmax_tile:   online-softmax step of a tile's rows, P = 2^(S − max) (f32 here, bf16 for the
+//                   bf16 products), the rows' max, sum and rescale updated one row per lane
 //   accumulate:     O[R × Dh] = α ⊙ O + P[R × keys] · V[keys × Dh]   (R × 2 vectors of Dh in registers)
 //   accumulate_direct: the same for a few queries, V rows read in place
 //   pack_key_panels: K rows into key panels, 16 × 16 blocks transposed in registers
@@ -22,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "internvl/backend/cpu/attention/online_softmax.hpp"
@@ -69,22 +71,17 @@ template <int Group>
   }
 }
 
-// 2^x for x <= 0: x = n + f with n = round(x), |f| <= 1/2; 2^f by its Taylor polynomial
-// Σ (f ln2)^k / k! to degree 6 (relative error < 2e-7), then scaled by 2^n with vscalefps, which
-// gives 0 once 2^n underflows. x is clamped at -200 so that -inf (a hidden key) gives 0, not NaN.
-[[gnu::target("avx512f"), gnu::always_inline]] inline __m512 exp2_nonpositive(__m512 x) {
-  namespace c = exp2_taylor;
-  x = _mm512_max_ps(x, _mm512_set1_ps(-200.0f));
-  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const __m512 f = _mm512_sub_ps(x, n);
-  __m512 p = _mm512_set1_ps(c::c6);
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c5));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c4));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c3));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c2));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(c::c1));
-  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
+// 2^x for x <= 0 (online_softmax.hpp): f = x − floor(x) by vreduceps, P(f) by Horner's rule, times
+// 2^floor(x) by vscalefps, which floors its exponent operand itself and gives 0 once that underflows.
+// −∞ (a hidden key) gives f = 0 and 2^−∞ = 0, so no clamp is needed; NaN gives NaN.
+[[gnu::target("avx512f,avx512dq"), gnu::always_inline]] inline __m512 exp2_nonpositive(__m512 x) {
+  const __m512 f = _mm512_reduce_ps(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  constexpr int kDegree = std::size(kExp2Fraction) - 1;
+  __m512 p = _mm512_set1_ps(kExp2Fraction[kDegree]);
+  for (int k = kDegree - 1; k >= 0; --k) {
+    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kExp2Fraction[k]));
+  }
+  return _mm512_scalef_ps(p, x);
 }
 
 // Transposes the 16 × 16 block held by r (row i in r[i]) in place: afterwards r[c] holds column c.
@@ -119,6 +116,107 @@ template <int Group>
   }
 }
 
+// The two reductions of reduce_rows.
+struct Max {
+  [[gnu::target("avx512f")]] __m512 operator()(__m512 a, __m512 b) const { return _mm512_max_ps(a, b); }
+};
+struct Add {
+  [[gnu::target("avx512f")]] __m512 operator()(__m512 a, __m512 b) const { return _mm512_add_ps(a, b); }
+};
+
+// Lane i of the result = op over the 16 lanes of v[i], for i < Rows <= 16 (lanes past Rows: op over
+// `identity`). Four rounds, each halving the lanes every vector still has to reduce while doubling
+// the vectors one register carries: 256-bit halves, 128-bit quarters, then pairs and single lanes
+// within the quarters, 15 ops and 30 shuffles in all. The rounds leave input k + 4j in lane 4k + j,
+// so the vectors enter in that transposed order.
+template <int Rows, class Op>
+[[gnu::target("avx512f"), gnu::always_inline]] inline __m512 reduce_rows(const __m512 (&v)[Rows], __m512 identity,
+                                                                         Op op) {
+  static_assert(Rows >= 1 && Rows <= 16);
+  __m512 x[16];
+  for (int slot = 0; slot < 16; ++slot) {
+    const int row = 4 * (slot % 4) + slot / 4;
+    x[slot] = row < Rows ? v[row] : identity;
+  }
+  __m512 halves[8];  // [x[2i] over 8 lanes | x[2i+1] over 8 lanes]
+  for (int i = 0; i < 8; ++i) {
+    halves[i] =
+        op(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x44), _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xEE));
+  }
+  __m512 quarters[4];  // quarter k: x[4i + k] over 4 lanes
+  for (int i = 0; i < 4; ++i) {
+    const __m512 a = halves[2 * i], b = halves[2 * i + 1];
+    quarters[i] = op(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+  }
+  __m512 pairs[2];  // quarter k: x[8i + k] over 2 lanes, then x[8i + 4 + k] over 2 lanes
+  for (int i = 0; i < 2; ++i) {
+    const __m512 a = quarters[2 * i], b = quarters[2 * i + 1];
+    pairs[i] = op(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+  }
+  return op(_mm512_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(2, 0, 2, 0)),
+            _mm512_shuffle_ps(pairs[0], pairs[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+// The online-softmax step (online_softmax.hpp) of a tile's Rows rows over one key block: row r's
+// scores are s[r · kKeyBlock + c] (+ bias[c]) for c < visible[r], the columns past it hidden. Writes
+// P = 2^(S − m'), 0 where hidden, through write(r, c, P[c .. c+15], P[c+16 .. c+31]) for c < cols in
+// steps of 32, and updates row_max, row_sum and alpha (α = 2^(m − m')) for the Rows rows at once,
+// one row per lane. Rows <= 16.
+template <int Rows, class Write>
+[[gnu::target("avx512f,avx512dq"), gnu::always_inline]] inline void softmax_tile(const float* s, const float* bias,
+                                                                                 const index_t* visible, index_t cols,
+                                                                                 float* row_max, float* row_sum,
+                                                                                 float* alpha, Write&& write) {
+  const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  auto scores = [&](index_t r, index_t c, __mmask16 seen) __attribute__((target("avx512f"))) {
+    const __m512 x = _mm512_maskz_loadu_ps(seen, s + r * kKeyBlock + c);
+    return bias != nullptr ? _mm512_add_ps(x, _mm512_maskz_loadu_ps(seen, bias + c)) : x;
+  };
+  __m512 block_max[Rows];
+  for (int r = 0; r < Rows; ++r) {  // two chains of maxima per row, kept in locals, not in the array
+    __m512 m[2] = {neg_inf, neg_inf};
+    for (index_t c = 0; c < visible[r]; c += 32) {
+      for (int half = 0; half < 2; ++half) {
+        const __mmask16 seen = first_lanes(visible[r] - c - 16 * half);
+        m[half] = _mm512_mask_max_ps(m[half], seen, m[half], scores(r, c + 16 * half, seen));
+      }
+    }
+    block_max[r] = _mm512_max_ps(m[0], m[1]);
+  }
+  const __mmask16 rows = first_lanes(Rows);
+  const __m512 old_max = _mm512_maskz_loadu_ps(rows, row_max);
+  const __m512 new_max = _mm512_max_ps(old_max, reduce_rows(block_max, neg_inf, Max{}));
+  // A row that has seen no key yet keeps m' = −∞ but is shifted by 0: its hidden scores give
+  // 2^(−∞ − 0) = 0 where −∞ − −∞ would give NaN, and α = 2^(−∞) = 0 leaves its zero state so.
+  const __m512 shift =
+      _mm512_mask_blend_ps(_mm512_cmp_ps_mask(new_max, neg_inf, _CMP_EQ_OQ), new_max, _mm512_setzero_ps());
+  const __m512 rescale = exp2_nonpositive(_mm512_sub_ps(old_max, shift));
+
+  __m512 block_sum[Rows];
+  for (int r = 0; r < Rows; ++r) {
+    const __m512 row_shift = _mm512_permutexvar_ps(_mm512_set1_epi32(r), shift);
+    __m512 sum = _mm512_setzero_ps();
+    for (index_t c = 0; c < cols; c += 32) {
+      __m512 p[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+      if (c < visible[r]) {
+        for (int half = 0; half < 2; ++half) {
+          const __mmask16 seen = first_lanes(visible[r] - c - 16 * half);
+          p[half] =
+              _mm512_maskz_mov_ps(seen, exp2_nonpositive(_mm512_sub_ps(scores(r, c + 16 * half, seen), row_shift)));
+        }
+        sum = _mm512_add_ps(sum, _mm512_add_ps(p[0], p[1]));
+      }
+      write(r, c, p[0], p[1]);
+    }
+    block_sum[r] = sum;
+  }
+  const __m512 new_sum = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rows, row_sum), rescale,
+                                         reduce_rows(block_sum, _mm512_setzero_ps(), Add{}));
+  _mm512_mask_storeu_ps(row_max, rows, new_max);
+  _mm512_mask_storeu_ps(row_sum, rows, new_sum);
+  _mm512_mask_storeu_ps(alpha, rows, rescale);
+}
+
 // Output columns [0, 16 · Vecs) of Rows rows (row stride `width`): o = α ⊙ o + P · V over `keys` rows of V.
 template <int Rows, int Vecs>
 [[gnu::target("avx512f")]] inline void accumulate_columns(const float* p, const float* v, index_t keys, float* o,
@@ -137,8 +235,6 @@ struct Avx512Kernels : F32Packing {
   static constexpr index_t kLanes = 16;
   static constexpr index_t kTileRows = 12;  // 12 × 2 accumulators + 2 loaded vectors of 32 registers
   static constexpr index_t kPanelKeys = 32;
-
-  static bool available() { return __builtin_cpu_supports("avx512f"); }
 
   // All `keys` rows of one head (k points at key 0, rows k_stride apart) as key panels
   // (packing.hpp), 16 keys × 16 dimensions at a time through a register transpose.
@@ -252,41 +348,18 @@ struct Avx512Kernels : F32Packing {
     }
   }
 
-  // One row's online-softmax step over a key block; see flash.hpp for the equations. Scores are
-  // in log2 units. Columns [0, visible) may be seen (bias, if given, hides more), columns
-  // [visible, cols) are written as 0. Returns α = 2^(old max − new max) (1 when nothing is seen yet).
-  [[gnu::target("avx512f")]] static float softmax_row(float* s, const float* bias, index_t visible, index_t cols,
-                                                      float& row_max, float& row_sum) {
-    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-    __m512 vmax = _mm512_set1_ps(kNegInf);
-    for (index_t c = 0; c < visible; c += 16) {
-      const __mmask16 seen = avx512::first_lanes(visible - c);
-      __m512 x = _mm512_maskz_loadu_ps(seen, s + c);
-      if (bias != nullptr) {
-        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(seen, bias + c));
-      }
-      vmax = _mm512_mask_max_ps(vmax, seen, vmax, x);
-    }
-    const float new_max = std::max(row_max, _mm512_reduce_max_ps(vmax));
-    if (new_max == kNegInf) {
-      for (index_t c = 0; c < cols; c += 16) {
-        _mm512_storeu_ps(s + c, _mm512_setzero_ps());
-      }
-      return 1.0f;
-    }
-    const __m512 shift = _mm512_set1_ps(new_max);
-    __m512 vsum = _mm512_setzero_ps();
-    for (index_t c = 0; c < cols; c += 16) {
-      const __mmask16 seen = avx512::first_lanes(visible - c);
-      __m512 x = _mm512_maskz_loadu_ps(seen, s + c);
-      if (bias != nullptr) {
-        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(seen, bias + c));
-      }
-      const __m512 p = _mm512_maskz_mov_ps(seen, avx512::exp2_nonpositive(_mm512_sub_ps(x, shift)));
-      _mm512_storeu_ps(s + c, p);
-      vsum = _mm512_add_ps(vsum, p);
-    }
-    return advance_row_state(row_max, row_sum, new_max, _mm512_reduce_add_ps(vsum));
+  // The online-softmax step of a tile's rows over one key block, P written as f32 rows kKeyBlock
+  // apart (avx512::softmax_tile; in place, p = s, is allowed).
+  template <int Rows>
+  [[gnu::target("avx512f,avx512dq")]] static void softmax_tile(const float* s, const float* bias,
+                                                               const index_t* visible, index_t cols, float* row_max,
+                                                               float* row_sum, float* alpha, float* p) {
+    avx512::softmax_tile<Rows>(
+        s, bias, visible, cols, row_max, row_sum,
+        alpha, [&](index_t r, index_t c, __m512 lo, __m512 hi) __attribute__((target("avx512f"))) {
+          _mm512_storeu_ps(p + r * kKeyBlock + c, lo);
+          _mm512_storeu_ps(p + r * kKeyBlock + c + 16, hi);
+        });
   }
 
   // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} p[r · kKeyBlock + j] · v[j · width + d]

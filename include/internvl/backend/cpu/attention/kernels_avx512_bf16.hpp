@@ -6,7 +6,7 @@
 //   query tiles  qp[(d/2)·2R + 2r + d%2]                  = bf16(factor · Q[first + r][d])   R rows
 //   key panels   kp[p·32·depth + (d/2)·64 + 2c + d%2]     = bf16(K[32p + c][d])             32 keys
 //   values       vp[(j/2)·2·width + 2d + j%2]             = bf16(V[j][d])             pairs of keys
-//   P (scores)   converted per tile to pairs of keys before P · V
+//   P            pp[r·kKeyBlock + j]                      = bf16(P[r][j]), written by softmax_tile
 // Element offsets are those of the f32 layouts (flash.hpp computes them the same way); padding
 // (dimensions past Dh, keys past the last, rows past the last query) is zero. The products' steps are
 // zmm_tile.hpp's pair_update; these bodies stay apart from the f32 ones because vdpbf16ps needs the
@@ -50,8 +50,6 @@ INTERNVL_TARGET_AVX512_BF16 inline void accumulate_columns(const std::int32_t* p
 }  // namespace avx512_bf16
 
 struct Avx512Bf16Kernels : Avx512Kernels {
-  static bool available() { return cpu_features().avx512_bf16; }
-
   using Packed = std::uint16_t;  // bf16 bits
 
   // Rows `first ..` of head h of q, times factor, as tiles of TileRows rows of depth/2 pairs.
@@ -142,18 +140,36 @@ struct Avx512Bf16Kernels : Avx512Kernels {
     zmm_tile::store(acc, s, kKeyBlock);
   }
 
-  // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} P[r][j] · V[j][d] for r < Rows, d < width: the
-  // tile's probabilities become pairs of keys (a zero after an odd last key), then vdpbf16ps.
+  using Avx512Kernels::softmax_tile;  // f32 probabilities, for the direct path
+
+  // The online-softmax step of a tile's rows (avx512::softmax_tile), P written as bf16 for the
+  // products: element (r, c) at p[r · RowStride + (c / 32) · ChunkStride + c % 32], zero past each
+  // row's visible keys up to a whole 32.
+  template <int Rows, index_t RowStride, index_t ChunkStride>
+  INTERNVL_TARGET_AVX512_BF16 static void softmax_tile_bf16(const float* s, const float* bias, const index_t* visible,
+                                                            index_t cols, float* row_max, float* row_sum, float* alpha,
+                                                            Packed* p) {
+    avx512::softmax_tile<Rows>(s, bias, visible, cols, row_max, row_sum, alpha,
+                               [&](index_t r, index_t c, __m512 lo, __m512 hi) INTERNVL_TARGET_AVX512_BF16 {
+                                 _mm512_storeu_si512(p + r * RowStride + c / 32 * ChunkStride,
+                                                     (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+                               });
+  }
+
+  // P as rows of kKeyBlock bf16, i.e. each row's pairs of keys, the words accumulate multiplies.
   template <int Rows>
-  INTERNVL_TARGET_AVX512_BF16 static void accumulate(const float* p, const Packed* vp, index_t keys, float* o,
+  INTERNVL_TARGET_AVX512_BF16 static void softmax_tile(const float* s, const float* bias, const index_t* visible,
+                                                       index_t cols, float* row_max, float* row_sum, float* alpha,
+                                                       Packed* p) {
+    softmax_tile_bf16<Rows, kKeyBlock, 32>(s, bias, visible, cols, row_max, row_sum, alpha, p);
+  }
+
+  // o[r · width + d] = alpha[r] · o[..] + Σ_{j < keys} P[r][j] · V[j][d] for r < Rows, d < width, with
+  // P as softmax_tile wrote it (pairs of keys, a zero after an odd last key).
+  template <int Rows>
+  INTERNVL_TARGET_AVX512_BF16 static void accumulate(const Packed* p, const Packed* vp, index_t keys, float* o,
                                                      index_t width, const float* alpha) {
-    alignas(64) std::int32_t pairs[Rows * kKeyBlock / 2];
-    for (int r = 0; r < Rows; ++r) {
-      for (index_t j = 0; j < keys; j += 32) {
-        _mm512_store_si512(pairs + r * kKeyBlock / 2 + j / 2,
-                           avx512_bf16::load32_as_pairs(p + r * kKeyBlock + j, keys - j, 1.0f));
-      }
-    }
+    const auto* pairs = reinterpret_cast<const std::int32_t*>(p);
     const auto* v = reinterpret_cast<const std::int32_t*>(vp);
     const index_t key_pairs = (keys + 1) / 2;
     // The lambda carries the target too, so that accumulate_columns may be inlined into it.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "internvl/backend/cpu/attention/online_softmax.hpp"
@@ -32,21 +33,19 @@ inline VecF::batch_bool_type first_lanes(index_t c, index_t visible) {
   return VecF::load_aligned(kLaneIndex) < VecF(static_cast<float>(visible - c));
 }
 
-// 2^x for x <= 0, as kernels_avx512.hpp's exp2_nonpositive: x = n + f with n = round(x), |f| <= 1/2,
-// 2^f by the Taylor polynomial of online_softmax.hpp, times 2^n built from its exponent bits. x is
-// clamped at -127, whose exponent bits are those of 0: -inf (a hidden key) and x below about -126.5
-// give exactly 0, as vscalefps's underflow does on the AVX-512 path.
+// 2^x for x <= 0, as kernels_avx512.hpp's exp2_nonpositive: P(f) of online_softmax.hpp on
+// f = x − floor(x), times 2^floor(x) built from its exponent bits. x is clamped at -127, whose
+// exponent bits are those of 0: -inf (a hidden key) and x below -126 give exactly 0, as vscalefps's
+// underflow does on the AVX-512 path.
 inline VecF exp2_nonpositive(VecF x) {
-  namespace c = exp2_taylor;
   x = xsimd::max(x, VecF(-127.0f));
-  const VecF n = xsimd::nearbyint(x);
+  const VecF n = xsimd::floor(x);
   const VecF f = x - n;
-  VecF p = xsimd::fma(VecF(c::c6), f, VecF(c::c5));
-  p = xsimd::fma(p, f, VecF(c::c4));
-  p = xsimd::fma(p, f, VecF(c::c3));
-  p = xsimd::fma(p, f, VecF(c::c2));
-  p = xsimd::fma(p, f, VecF(c::c1));
-  p = xsimd::fma(p, f, VecF(1.0f));
+  constexpr int kDegree = std::size(kExp2Fraction) - 1;
+  VecF p(kExp2Fraction[kDegree]);
+  for (int k = kDegree - 1; k >= 0; --k) {
+    p = xsimd::fma(p, f, VecF(kExp2Fraction[k]));
+  }
   const auto exponent_bits = (xsimd::to_int(n) + 127) << 23;
   return p * xsimd::bitwise_cast<VecF>(exponent_bits);
 }
@@ -86,14 +85,44 @@ void accumulate_columns(const float* p, const float* v, index_t keys, float* o, 
   }
 }
 
+// One row's online-softmax step (PortableKernels::softmax_tile): P of the scores s (+ bias) to p, the
+// row's state advanced; returns α. Lanes at or past `visible` are masked only in the vectors that
+// hold some (the last visible one).
+inline float softmax_row(const float* s, const float* bias, index_t visible, index_t cols, float& row_max,
+                         float& row_sum, float* p) {
+  const VecF neg_inf(-std::numeric_limits<float>::infinity());
+  auto scores = [&](index_t c) { return bias != nullptr ? load(s + c) + load(bias + c) : load(s + c); };
+  VecF vmax = neg_inf;
+  for (index_t c = 0; c < visible; c += kLanes) {
+    const VecF x = scores(c);
+    vmax = xsimd::max(vmax, c + kLanes <= visible ? x : xsimd::select(first_lanes(c, visible), x, neg_inf));
+  }
+  const float new_max = std::max(row_max, reduce_max(vmax));
+  if (new_max == -std::numeric_limits<float>::infinity()) {
+    std::fill(p, p + round_up(cols, kLanes), 0.0f);
+    return 1.0f;
+  }
+  VecF vsum(0.0f);
+  for (index_t c = 0; c < cols; c += kLanes) {
+    VecF pc(0.0f);
+    if (c < visible) {
+      pc = exp2_nonpositive(scores(c) - VecF(new_max));
+      if (c + kLanes > visible) {
+        pc = xsimd::select(first_lanes(c, visible), pc, VecF(0.0f));
+      }
+    }
+    store(p + c, pc);
+    vsum += pc;
+  }
+  return advance_row_state(row_max, row_sum, new_max, reduce_sum(vsum));
+}
+
 }  // namespace portable
 
 struct PortableKernels : F32Packing {
   static constexpr index_t kLanes = cpu::kLanes;
   static constexpr index_t kTileRows = 6;  // 6 × 2 accumulators fit 16 AVX2 registers
   static constexpr index_t kPanelKeys = 2 * kLanes;
-
-  static bool available() { return true; }
 
   static void pack_key_panels(const float* k, index_t k_stride, index_t keys, index_t head_dim, index_t depth,
                               float* kp) {
@@ -179,33 +208,16 @@ struct PortableKernels : F32Packing {
     }
   }
 
-  // Lanes at or past `visible` are masked only in the vectors that hold some (the last visible one).
-  static float softmax_row(float* s, const float* bias, index_t visible, index_t cols, float& row_max, float& row_sum) {
-    const VecF neg_inf(-std::numeric_limits<float>::infinity());
-    auto scores = [&](index_t c) { return bias != nullptr ? load(s + c) + load(bias + c) : load(s + c); };
-    VecF vmax = neg_inf;
-    for (index_t c = 0; c < visible; c += kLanes) {
-      const VecF x = scores(c);
-      vmax = xsimd::max(vmax, c + kLanes <= visible ? x : xsimd::select(portable::first_lanes(c, visible), x, neg_inf));
+  // The online-softmax step of a tile's rows over one key block (online_softmax.hpp), row by row:
+  // row r sees columns [0, visible[r]) of s[r · kKeyBlock ..] (+ bias), P goes to p[r · kKeyBlock ..]
+  // (0 past visible, up to cols rounded to whole vectors; p = s is allowed).
+  template <int Rows>
+  static void softmax_tile(const float* s, const float* bias, const index_t* visible, index_t cols, float* row_max,
+                           float* row_sum, float* alpha, float* p) {
+    for (int r = 0; r < Rows; ++r) {
+      alpha[r] =
+          portable::softmax_row(s + r * kKeyBlock, bias, visible[r], cols, row_max[r], row_sum[r], p + r * kKeyBlock);
     }
-    const float new_max = std::max(row_max, portable::reduce_max(vmax));
-    if (new_max == -std::numeric_limits<float>::infinity()) {
-      std::fill(s, s + round_up(cols, kLanes), 0.0f);
-      return 1.0f;
-    }
-    VecF vsum(0.0f);
-    for (index_t c = 0; c < cols; c += kLanes) {
-      VecF p(0.0f);
-      if (c < visible) {
-        p = portable::exp2_nonpositive(scores(c) - VecF(new_max));
-        if (c + kLanes > visible) {
-          p = xsimd::select(portable::first_lanes(c, visible), p, VecF(0.0f));
-        }
-      }
-      store(s + c, p);
-      vsum += p;
-    }
-    return advance_row_state(row_max, row_sum, new_max, reduce_sum(vsum));
   }
 
   template <int Rows>

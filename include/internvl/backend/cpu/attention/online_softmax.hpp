@@ -9,15 +9,11 @@
 
 namespace internvl::cpu::attention {
 
-// The Taylor coefficients (ln 2)^k / k! of 2^f = Σ (f ln 2)^k / k!, k = 1 .. 6, which every kernel
-// set's 2^x for x <= 0 evaluates on the fraction |f| <= 1/2 of x (relative error < 2e-7).
-namespace exp2_taylor {
-inline constexpr double kLn2 = 0.6931471805599453;
-inline constexpr double d1 = kLn2, d2 = d1 * kLn2 / 2, d3 = d2 * kLn2 / 3, d4 = d3 * kLn2 / 4, d5 = d4 * kLn2 / 5,
-                        d6 = d5 * kLn2 / 6;
-inline constexpr float c1 = static_cast<float>(d1), c2 = static_cast<float>(d2), c3 = static_cast<float>(d3),
-                       c4 = static_cast<float>(d4), c5 = static_cast<float>(d5), c6 = static_cast<float>(d6);
-}  // namespace exp2_taylor
+// 2^x = 2^floor(x) · P(f) with f = x − floor(x) in [0, 1], as every kernel set's 2^x for x <= 0
+// evaluates it: P of degree 5, a near-minimax fit of the relative error made by scripts/fit_exp2.py
+// (7.6e-8; 1.5e-7 by Horner's rule in f32 with these rounded coefficients), c0 first.
+inline constexpr float kExp2Fraction[] = {9.999999404e-01f, 6.931530833e-01f, 2.401535660e-01f,
+                                          5.582637340e-02f, 8.989334106e-03f, 1.877559349e-03f};
 
 // Advances (row_max, row_sum) past a key block with new max m' = new_max and sum l_b = block_sum; returns α.
 inline float advance_row_state(float& row_max, float& row_sum, float new_max, float block_sum) {

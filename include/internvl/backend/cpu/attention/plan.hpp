@@ -140,7 +140,8 @@ struct Scratch {
   float* keys_packed;    // [ceil(Sk / panel) panels][depth][panel keys] (packed path only)
   float* values_packed;  // [Sk][width] (packed path only)
   float* queries;        // packed path: tiles [tiles][depth / 4][tile rows][4]; direct path: [rows][width]
-  float* scores;         // [tile rows][kKeyBlock]: scores, then probabilities, of one tile
+  float* scores;         // [tile rows][kKeyBlock]: the scores of one tile
+  float* probabilities;  // [tile rows][kKeyBlock]: their probabilities, f32 or bf16 (the kernel set's layout)
   float* acc;            // [block rows][padded Dh]: the unnormalised output
   float* row_max;        // [block rows] running max of the scores (log2 units)
   float* row_sum;        // [block rows] running sum of the probabilities
@@ -155,6 +156,7 @@ struct Scratch {
     s.values_packed = take(values_packed);
     s.queries = take(query_floats);
     s.scores = take(tile_rows * kKeyBlock);
+    s.probabilities = take(tile_rows * kKeyBlock);
     s.acc = take(block_rows * padded_dim);
     s.row_max = take(block_rows);
     s.row_sum = take(block_rows);
