@@ -8,7 +8,7 @@ on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
 (Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
 compared with torch bf16); f32 products with B packed once, and their tile loops alone (A and B
-packed beforehand: BM_gemm_f32_tiles); where the filter selects them, the amx kernel in each tile
+packed beforehand: BM_gemm_f32_tiles; with C in transparent huge pages: BM_gemm_f32_tiles_huge_c); where the filter selects them, the amx kernel in each tile
 schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
 (BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once), and with a bias, or a bias and GELU
 (BM_gemm_amx_epilogue/E, B packed once).
@@ -38,7 +38,8 @@ ROWS = [("gemm_ours_f32", "f32, f32 B", "fma_peak", "f32"), ("gemm_ours_bf16", "
         ("gemm_ours_bf16c", "bf16, bf16 B", "dpbf16_peak", "bf16"),
         ("gemm_ours_bf16c_prepacked", "bf16, B packed", "dpbf16_peak", "bf16"),
         ("gemm_ours_f32_prepacked", "f32, B packed", "fma_peak", "f32"),
-        ("gemm_f32_tiles", "f32, tile loops only", "fma_peak", "f32")]
+        ("gemm_f32_tiles", "f32, tile loops only", "fma_peak", "f32"),
+        ("gemm_f32_tiles_huge_c", "f32, tiles, huge C pages", "fma_peak", "f32")]
 
 TORCH_SCRIPT = r"""
 import json, sys, time, torch
@@ -62,6 +63,15 @@ for dtype_name, dtype in [("f32", torch.float32), ("bf16", torch.bfloat16)]:
 print(json.dumps(out))
 """
 
+
+
+def transparent_huge_pages():
+    """The kernel's THP mode (always, madvise or never), or "unknown"."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return re.search(r"\[(\w+)\]", f.read()).group(1)
+    except (OSError, AttributeError):
+        return "unknown"
 
 def run(binary, repetitions, min_time, name_filter, isa):
     env = dict(os.environ, OMP_WAIT_POLICY="passive")  # idle Eigen (OpenMP) threads must not spin
@@ -177,7 +187,8 @@ def main():
     report = run(args.binary, args.repetitions, args.min_time, name_filter, args.isa)
     context = report["context"]
     print(f"cpu: {context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz, GEMM path "
-          f"{context.get('cpu_isa', '?')}; {args.repetitions} repetitions; load average {os.getloadavg()[0]:.1f}")
+          f"{context.get('cpu_isa', '?')}; transparent huge pages {transparent_huge_pages()}; "
+          f"{args.repetitions} repetitions; load average {os.getloadavg()[0]:.1f}")
     stats = ["median", "best"] if args.stat == "both" else [args.stat]
     tables = {stat: summarise(report, stat) for stat in stats}
     torch = {}

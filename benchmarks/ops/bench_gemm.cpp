@@ -15,6 +15,9 @@
 //                            as in the GEMM), A and B packed before the timed loop: between
 //                            BM_microkernel (the kernel on one L1 C tile) and BM_gemm_ours_f32_prepacked
 //                            (with A's packing), what the loops' own traffic costs (C rows, A panels)
+//   BM_gemm_f32_tiles_huge_c BM_gemm_f32_tiles with C in transparent huge pages (huge_MB: how much of it
+//                            the OS backed so): whether C's rows, each on its own 4 KB page at these N,
+//                            cost the loops TLB misses
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
 //                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
 //   BM_gemm_eigen_baseline   the same with Eigen built for the project's x86-64-v3 baseline (AVX2 + FMA)
@@ -61,9 +64,14 @@
 // OMP_WAIT_POLICY=passive so that idle Eigen threads do not spin.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <optional>
 #include <string>
 
 #include "eigen_gemm.hpp"
@@ -268,7 +276,7 @@ void tdpbf16ps() {
 
 using AmxTiles = cpu::packed::amx::HardwareTiles;
 constexpr double kStepFlops = 2.0 * 16 * 16 * 32 * 4;  // four TDPBF16PS
-constexpr double kStepBytes = 4.0 * 1024;             // four tile loads
+constexpr double kStepBytes = 4.0 * 1024;              // four tile loads
 
 // Loads the tile configuration, runs setup() once and step() kProbeIterations times, releases the tiles;
 // returns work_per_step times the steps.
@@ -294,7 +302,8 @@ inline void load_step(const AmxProbeOperands& operands) {
 // Returns the bytes of tile data loaded.
 double amx_probe_loads() {
   const AmxProbeOperands operands;
-  return run_probe(kStepBytes, [] {}, [&] { load_step(operands); });
+  return run_probe(
+      kStepBytes, [] {}, [&] { load_step(operands); });
 }
 
 // Returns the flops: four products of A(0) and B(0), beside a load into A(1) and one into B(1). (Only two:
@@ -321,13 +330,15 @@ double amx_probe_products_beside_loads() {
 // Returns the flops: the kernel's step in its loads_first order, each product reading what was just loaded.
 double amx_probe_products_after_loads() {
   const AmxProbeOperands operands;
-  return run_probe(kStepFlops, [] {}, [&] {
-    load_step(operands);
-    AmxTiles::multiply_add<0, 0>();
-    AmxTiles::multiply_add<0, 1>();
-    AmxTiles::multiply_add<1, 0>();
-    AmxTiles::multiply_add<1, 1>();
-  });
+  return run_probe(
+      kStepFlops, [] {},
+      [&] {
+        load_step(operands);
+        AmxTiles::multiply_add<0, 0>();
+        AmxTiles::multiply_add<0, 1>();
+        AmxTiles::multiply_add<1, 0>();
+        AmxTiles::multiply_add<1, 1>();
+      });
 }
 
 // Returns the flops: a 16 × 32 block's steps with their operands double-buffered, the order a kernel
@@ -433,8 +444,8 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
     ks.pack_b_for(DType::bf16)(b.data() + j * ks.nr * kc, kc, ks.nr, kc, ks.nr, b_block + j * b_panel_bytes);
   }
   alignas(64) std::array<float, 32 * 32> c{};  // the largest micro-tile (amx: 32 x 32)
-  cpu::packed::MicroTile tile{.a = a_panel, .c = c.data(), .ldc = ks.nr, .kc = kc, .accumulate = true,
-                              .rows = ks.mr, .cols = ks.nr};
+  cpu::packed::MicroTile tile{
+      .a = a_panel, .c = c.data(), .ldc = ks.nr, .kc = kc, .accumulate = true, .rows = ks.mr, .cols = ks.nr};
   const cpu::packed::MicroKernel kernel =
       ks.tile_kernel != nullptr ? ks.tile_kernel : ks.kernels[ks.mr - 1][ks.nr / ks.lanes - 1];
   if (ks.thread_begin != nullptr) {
@@ -494,7 +505,51 @@ void BM_f32_tile_traffic(benchmark::State& state) {
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_gemm_f32_tiles(benchmark::State& state) {
+// Bytes of the process's anonymous memory in transparent huge pages (0 where the file is missing).
+double anon_huge_page_bytes() {
+  std::ifstream rollup("/proc/self/smaps_rollup");
+  std::string key;
+  double kilobytes = 0;
+  while (rollup >> key) {
+    if (key == "AnonHugePages:" && rollup >> kilobytes) {
+      return kilobytes * 1024;
+    }
+  }
+  return 0;
+}
+
+// An m x n f32 matrix, zeroed, in a fresh anonymous mapping, 2 MiB aligned and advised for transparent
+// huge pages before its first touch (madvise MADV_HUGEPAGE; a hint, which a kernel with THP off
+// ignores); `huge_bytes` is how much of it came in huge pages.
+struct HugePageMatrix {
+  static constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  std::size_t mapped;
+  void* mapping;
+  float* data;
+  double huge_bytes;
+
+  HugePageMatrix(index_t m, index_t n)
+      : mapped(static_cast<std::size_t>(m * n) * sizeof(float) + 2 * kHugePage),
+        mapping(::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) {
+    if (mapping == MAP_FAILED) {
+      throw std::bad_alloc();
+    }
+    const auto address = reinterpret_cast<std::uintptr_t>(mapping);
+    data = reinterpret_cast<float*>((address + kHugePage - 1) / kHugePage * kHugePage);
+    const std::size_t bytes = (static_cast<std::size_t>(m * n) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
+    ::madvise(data, bytes, MADV_HUGEPAGE);
+    const double before = anon_huge_page_bytes();
+    std::memset(data, 0, bytes);
+    huge_bytes = anon_huge_page_bytes() - before;
+  }
+  ~HugePageMatrix() { ::munmap(mapping, mapped); }
+  HugePageMatrix(const HugePageMatrix&) = delete;
+  HugePageMatrix& operator=(const HugePageMatrix&) = delete;
+};
+
+// The f32 GEMM's tile loops alone, C in ordinary pages or (HugeC) in transparent huge pages.
+template <bool HugeC>
+void run_f32_tiles(benchmark::State& state) {
   namespace packed = cpu::packed;
   const packed::KernelSet& ks = packed::kernel_set(cpu::active_isa(), cpu::Precision::f32);
   const index_t m = state.range(0), k = state.range(1), n = state.range(2), threads = state.range(3);
@@ -502,10 +557,16 @@ void BM_gemm_f32_tiles(benchmark::State& state) {
   Workspace<> ws;
   const auto a = filled<float>(Extents<2>{m, k}, 1);
   const auto b = filled<float>(Extents<2>{n, k}, 2);
-  Tensor<float, 2> c(Extents<2>{m, n}, 0.0f);
+  Tensor<float, 2> c_ordinary(Extents<2>{HugeC ? 0 : m, n}, 0.0f);
+  std::optional<HugePageMatrix> c_huge;
+  if constexpr (HugeC) {
+    c_huge.emplace(m, n);
+    state.counters["huge_MB"] = c_huge->huge_bytes / (1 << 20);
+  }
+  float* c = HugeC ? c_huge->data : c_ordinary.data();
   const auto b_panels = packed::prepack(ks, pool, WeightView<2>(b.view()));
   const packed::Operands x{
-      .m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b_prepacked = b_panels.get(), .c = c.data(), .ldc = n};
+      .m = m, .n = n, .k = k, .a = a.data(), .lda = k, .b_prepacked = b_panels.get(), .c = c, .ldc = n};
   const index_t m_panels = packed::ceil_div(m, ks.mr), n_panels = packed::ceil_div(n, ks.nr);
   std::byte* a_panels = ws.allocate<std::byte>(static_cast<std::size_t>(packed::packed_a_bytes(ks, m, k)));
   packed::pack_a(ks, x, a_panels, {0, m_panels}, nullptr);
@@ -513,11 +574,14 @@ void BM_gemm_f32_tiles(benchmark::State& state) {
     pool.run(threads, [&](index_t t) {
       packed::multiply(ks, x, a_panels, nullptr, {0, m_panels}, packed::part(n_panels, threads, t));
     });
-    benchmark::DoNotOptimize(c.data());
+    benchmark::DoNotOptimize(c);
     benchmark::ClobberMemory();
   }
   set_gflops(state, m, k, n);
 }
+
+void BM_gemm_f32_tiles(benchmark::State& state) { run_f32_tiles<false>(state); }
+void BM_gemm_f32_tiles_huge_c(benchmark::State& state) { run_f32_tiles<true>(state); }
 
 // The amx path's GEMM through kernel set `ks`, bf16 B packed once before the timed loop (as a model's
 // weights are) or per call, at the shapes of `shapes`; with a bias, and GELU, if asked.
@@ -637,6 +701,7 @@ BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_f32_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_f32_tiles)->Apply(shapes);
+BENCHMARK(BM_gemm_f32_tiles_huge_c)->Apply(shapes);
 BENCHMARK(BM_f32_tile_traffic)->ArgNames({"a_panels", "c_stride"})->ArgsProduct({{1, 33}, {0, 1}});
 BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 BENCHMARK(BM_gemm_eigen_baseline)->Apply(shapes);
