@@ -6,13 +6,14 @@
 //   query tiles  qp[t·16·depth + (d/32)·512 + 32r + d%32] = bf16(factor · Q[16t + r][d])  (A tiles)
 //   key panels   16 pairs of dimensions × 16 keys of a 32-key panel, rows 128 bytes apart  (B tiles)
 //   values       16 pairs of keys × 16 dimensions, rows 4·width bytes apart                 (B tiles)
-//   P            [keys/32][16][32] bf16, written so by softmax_tile                      (A tiles)
+//   P            [keys/32][16][32] bf16, written so by softmax_tile                         (A tiles)
 // scores_packed:  S[16 × 16·Vecs] = Qt · Kpᵀ: Vecs accumulator tiles, per 32 dimensions one A tile,
 //                 Vecs B tiles and Vecs TDPBF16PS; stored straight into the score tile.
-// accumulate:     O = α ⊙ O (AVX-512), then per 32 dimensions two accumulator tiles loaded from O,
-//                 per 32 keys one A tile of P, two B tiles of V, two TDPBF16PS, stored back. A last
-//                 chunk of fewer than 32 keys reads its value pairs from a zero-padded copy, so no
-//                 pair past the head's last key (scratch memory) meets a zero probability.
+// accumulate:     O = α ⊙ O (AVX-512; rows with α = 1 skipped), then per 32 dimensions two accumulator
+//                 tiles loaded from O, per 32 keys one A tile of P, two B tiles of V, two TDPBF16PS,
+//                 stored back. A last chunk of fewer than 32 keys reads its value pairs from a
+//                 zero-padded copy, so no pair past the head's last key (scratch memory) meets a
+//                 zero probability.
 // Tile roles and instructions are amx_tiles.hpp's; the kernels are templated on them (Tiles) so that
 // tests run them on the emulator. thread_begin / thread_end (called by flash.hpp around a thread's
 // items) load and release the tile configuration.
@@ -113,6 +114,9 @@ struct AmxKernels : Avx512Bf16Kernels {
     static_assert(Rows == kTileRows);
     const index_t chunks = ceil_div(keys, kChunk);
     for (index_t r = 0; r < kTileRows; ++r) {
+      if (alpha[r] == 1.0f) {  // the row's max did not move (2^0 is exactly 1): nothing to rescale
+        continue;
+      }
       const __m512 scale = _mm512_set1_ps(alpha[r]);
       for (index_t d = 0; d < width; d += 16) {
         _mm512_storeu_ps(o + r * width + d, _mm512_mul_ps(scale, _mm512_loadu_ps(o + r * width + d)));

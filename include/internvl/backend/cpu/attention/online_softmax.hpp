@@ -10,10 +10,11 @@
 namespace internvl::cpu::attention {
 
 // 2^x = 2^floor(x) · P(f) with f = x − floor(x) in [0, 1], as every kernel set's 2^x for x <= 0
-// evaluates it: P of degree 5, a near-minimax fit of the relative error made by scripts/fit_exp2.py
-// (7.6e-8; 1.5e-7 by Horner's rule in f32 with these rounded coefficients), c0 first.
-inline constexpr float kExp2Fraction[] = {9.999999404e-01f, 6.931530833e-01f, 2.401535660e-01f,
-                                          5.582637340e-02f, 8.989334106e-03f, 1.877559349e-03f};
+// evaluates it: P of degree 5 with P(0) = 1 exactly (a row's max gives 1, an unmoved max α = 1), a
+// near-minimax fit of the relative error made by scripts/fit_exp2.py (8.3e-8; 1.6e-7 by Horner's
+// rule in f32 with these rounded coefficients), c0 first.
+inline constexpr float kExp2Fraction[] = {1.000000000e+00f, 6.931512952e-01f, 2.401644886e-01f,
+                                          5.579975992e-02f, 9.017247707e-03f, 1.867026673e-03f};
 
 // Advances (row_max, row_sum) past a key block with new max m' = new_max and sum l_b = block_sum; returns α.
 inline float advance_row_state(float& row_max, float& row_sum, float new_max, float block_sum) {
