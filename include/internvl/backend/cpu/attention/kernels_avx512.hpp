@@ -1,7 +1,8 @@
 // The attention micro-kernels in AVX-512 (16 f32 lanes, 32 registers), chosen at run time on the
-// AVX-512 paths (isa.hpp: F, BW, VL and DQ). Every function that touches an intrinsic carries the target attribute
-// (GCC cannot inline an intrinsic into a function compiled for a lesser ISA). The interface is the
-// one flash.hpp expects of a kernel set; kernels_portable.hpp is the same in xsimd at the baseline.
+// AVX-512 paths (isa.hpp: F, BW, VL and DQ). Every function that touches an intrinsic carries the
+// target attribute (GCC cannot inline an intrinsic into a function compiled for a lesser ISA). The
+// interface is the one flash.hpp expects of a kernel set; kernels_portable.hpp is the same in xsimd
+// at the baseline.
 // The packed path's operands come packed (packing.hpp): contiguous, rows zero-padded to whole
 // vectors; the direct path reads K and V rows where they are, masking the head-dim tail. The packed
 // path's two products are register tiles of zmm_tile.hpp (a rank1_update per dimension or per key).
@@ -349,7 +350,7 @@ struct Avx512Kernels : F32Packing {
   }
 
   // The online-softmax step of a tile's rows over one key block, P written as f32 rows kKeyBlock
-  // apart (avx512::softmax_tile; in place, p = s, is allowed).
+  // apart (avx512::softmax_tile).
   template <int Rows>
   [[gnu::target("avx512f,avx512dq")]] static void softmax_tile(const float* s, const float* bias,
                                                                const index_t* visible, index_t cols, float* row_max,

@@ -210,7 +210,7 @@ struct PortableKernels : F32Packing {
 
   // The online-softmax step of a tile's rows over one key block (online_softmax.hpp), row by row:
   // row r sees columns [0, visible[r]) of s[r · kKeyBlock ..] (+ bias), P goes to p[r · kKeyBlock ..]
-  // (0 past visible, up to cols rounded to whole vectors; p = s is allowed).
+  // (0 past visible, up to cols rounded to whole vectors).
   template <int Rows>
   static void softmax_tile(const float* s, const float* bias, const index_t* visible, index_t cols, float* row_max,
                            float* row_sum, float* alpha, float* p) {

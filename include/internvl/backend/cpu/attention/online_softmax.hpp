@@ -1,4 +1,4 @@
-// The online-softmax state of one query row, as every kernel set's softmax_row advances it (flash.hpp):
+// The online-softmax state of one query row, as every kernel set's softmax_tile advances it (flash.hpp):
 //   m = running max of the row's scores (log2 units),  l = running Σ 2^(s − m).
 // A key block whose visible scores have max m_b, giving m' = max(m, m_b) and l_b = Σ 2^(s − m') over
 // its keys, moves the state to  m ← m',  l ← α · l + l_b  with  α = 2^(m − m'),  the factor that also
