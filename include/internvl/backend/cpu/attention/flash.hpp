@@ -164,8 +164,7 @@ void run_items(Context<backend::cpu>& ctx, const Problem& pb) {
 template <class Kernels>
 void flash_attention(Context<backend::cpu>& ctx, View<float, 4> out, CView<float, 4> q, CView<float, 4> k,
                      CView<float, 4> v, const ops::AttentionOptions& options) {
-  static_assert(kQueryBlock % Kernels::kTileRows == 0 && kKeyBlock % Kernels::kPanelKeys == 0 &&
-                kKeyBlock % Kernels::kLanes == 0);
+  static_assert(kKeyBlock % Kernels::kPanelKeys == 0 && kKeyBlock % Kernels::kLanes == 0);
   if (out.empty()) {
     return;
   }
@@ -177,7 +176,7 @@ void flash_attention(Context<backend::cpu>& ctx, View<float, 4> out, CView<float
              q,
              k,
              v,
-             WorkItems{q.size(0), q.size(2), queries, k.size(1), direct ? queries : kQueryBlock,
+             WorkItems{q.size(0), q.size(2), queries, k.size(1), direct ? queries : kQueryBlock<Kernels>,
                        direct ? queries : Kernels::kTileRows, options.causal},
              classify_key_blocks(ctx.workspace(), options.key_mask, q.size(0), k.size(1)),
              q.size(3),

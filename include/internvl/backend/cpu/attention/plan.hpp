@@ -16,12 +16,16 @@
 
 namespace internvl::cpu::attention {
 
-inline constexpr index_t kQueryBlock = 48;       // queries that share each streamed key/value block
 inline constexpr index_t kKeyBlock = 128;        // keys per online-softmax step (row stride of the score tile)
 inline constexpr index_t kDirectMaxQueries = 4;  // up to this many queries: no packing, dot products from K rows
 
-inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
-inline index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
+constexpr index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
+constexpr index_t round_up(index_t a, index_t b) { return ceil_div(a, b) * b; }
+
+// Queries that share each streamed key/value block: 48, rounded up to whole tiles of a kernel set
+// (48 for tiles of 6, 12 or 16 queries, 64 for the amx set's 32).
+template <class Kernels>
+inline constexpr index_t kQueryBlock = round_up(48, Kernels::kTileRows);
 
 // Calls block.template operator()<Vecs>(d) over the columns of rows `width` floats long (a multiple of
 // Lanes): blocks of Vecs = 2 vectors starting at d, then one of Vecs = 1 for an odd last vector. The
