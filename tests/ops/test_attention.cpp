@@ -1,10 +1,13 @@
 // attention: the reference against PyTorch's F.scaled_dot_product_attention (fixtures from
 // tests/golden/ops/make_attention.py), the cpu backend (every ISA path, so every kernel set, in f32
 // and bf16 precision) against the reference over a shape grid with Q/K/V as strided views of packed
-// projections, the amx kernel set on emulated tiles, and the argument checks.
+// projections, the amx kernel set on emulated tiles, the softmax's 2^x against exp2, and the argument
+// checks.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <random>
+#include <vector>
 
 #include "amx_emulator.hpp"
 #include "cpu_isa.hpp"
@@ -291,6 +294,71 @@ TEST_CASE("the amx attention kernels match the reference on emulated tiles", "[a
         cpu::attention::flash_attention<Emulated>(cpu, out, in.q, in.k, in.v, in.options(c));
       },
       kBf16Tolerance);
+}
+
+namespace {
+
+// 2^x of the cpu attention's softmax on `xs`, by the portable kernels' xsimd version and, where the CPU
+// has AVX-512, by the AVX-512 one, 16 at a time (xs.size() a multiple of 16).
+std::vector<float> exp2_portable(const std::vector<float>& xs) {
+  std::vector<float> out(xs.size());
+  for (std::size_t i = 0; i < xs.size(); i += cpu::kLanes) {
+    cpu::attention::portable::exp2_nonpositive(cpu::load(xs.data() + i)).store_unaligned(out.data() + i);
+  }
+  return out;
+}
+
+#if defined(INTERNVL_ATTENTION_AVX512)
+[[gnu::target("avx512f,avx512dq")]] std::vector<float> exp2_avx512(const std::vector<float>& xs) {
+  std::vector<float> out(xs.size());
+  for (std::size_t i = 0; i < xs.size(); i += 16) {
+    _mm512_storeu_ps(out.data() + i, cpu::attention::avx512::exp2_nonpositive(_mm512_loadu_ps(xs.data() + i)));
+  }
+  return out;
+}
+#endif
+
+}  // namespace
+
+// The softmax's 2^x for x <= 0 (online_softmax.hpp's P(f) on f = x − floor(x)): within 2e-7 of
+// exp2 wherever the result is a normal float, exactly 1 at 0 (so an unmoved row max rescales by
+// exactly 1), exactly 0 for −∞ (a hidden key), and never more than the smallest normal float off
+// where the result underflows.
+TEST_CASE("the softmax's 2^x is within 2e-7 of exp2, 1 at 0 and 0 at -inf", "[attention]") {
+  std::vector<float> xs;
+  for (int i = 0; i < 160 * 4096; ++i) {  // [-160, 0) in steps of 1/4096, then the edges
+    xs.push_back(-static_cast<float>(i) / 4096.0f);
+  }
+  for (float x : {-0.0f, -1e-8f, -1e-30f, -0.5f, -126.0f, -126.5f, -149.0f, -149.9f, -200.0f, -1e30f,
+                  -std::numeric_limits<float>::infinity()}) {
+    xs.push_back(x);
+  }
+  xs.resize((xs.size() + 15) / 16 * 16, -1.0f);
+  auto check = [&](const std::vector<float>& got) {
+    const auto smallest_normal = static_cast<double>(std::numeric_limits<float>::min());
+    double worst = 0.0, worst_underflow = 0.0;  // relative error, and absolute where exp2 is below normal
+    for (std::size_t i = 0; i < xs.size(); ++i) {
+      const double want = std::exp2(static_cast<double>(xs[i]));
+      const double error = std::abs(got[i] - want);
+      if (want >= smallest_normal) {
+        worst = std::max(worst, error / want);
+      } else {
+        worst_underflow = std::max(worst_underflow, error);
+      }
+    }
+    INFO("worst relative error " << worst << ", worst absolute error below normal " << worst_underflow);
+    CHECK(worst < 2e-7);
+    CHECK(worst_underflow <= smallest_normal);
+    CHECK(got[0] == 1.0f);
+    CHECK(got[160 * 4096] == 1.0f);       // −0
+    CHECK(got[160 * 4096 + 10] == 0.0f);  // −∞
+  };
+  check(exp2_portable(xs));
+#if defined(INTERNVL_ATTENTION_AVX512)
+  if (cpu::cpu_features().avx512) {
+    check(exp2_avx512(xs));
+  }
+#endif
 }
 
 TEST_CASE("cpu attention splits work over any number of threads", "[attention]") {
