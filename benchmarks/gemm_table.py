@@ -8,8 +8,8 @@ on the amx path and the vdpbf16ps peak elsewhere.
 Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32), and bf16 products
 (Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
 compared with torch bf16); f32 products with B packed once, and their tile loops alone (A and B
-packed beforehand: BM_gemm_f32_tiles; with C in transparent huge pages: BM_gemm_f32_tiles_huge_c); where the filter selects them, the amx kernel in each tile
-schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
+packed beforehand: BM_gemm_f32_tiles; with C in transparent huge pages: BM_gemm_f32_tiles_huge_c);
+where the filter selects them, the amx kernel in each tile schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
 (BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once), and with a bias, or a bias and GELU
 (BM_gemm_amx_epilogue/E, B packed once).
 
@@ -64,7 +64,6 @@ print(json.dumps(out))
 """
 
 
-
 def transparent_huge_pages():
     """The kernel's THP mode (always, madvise or never), or "unknown"."""
     try:
@@ -72,6 +71,7 @@ def transparent_huge_pages():
             return re.search(r"\[(\w+)\]", f.read()).group(1)
     except (OSError, AttributeError):
         return "unknown"
+
 
 def run(binary, repetitions, min_time, name_filter, isa):
     env = dict(os.environ, OMP_WAIT_POLICY="passive")  # idle Eigen (OpenMP) threads must not spin

@@ -276,7 +276,7 @@ void tdpbf16ps() {
 
 using AmxTiles = cpu::packed::amx::HardwareTiles;
 constexpr double kStepFlops = 2.0 * 16 * 16 * 32 * 4;  // four TDPBF16PS
-constexpr double kStepBytes = 4.0 * 1024;              // four tile loads
+constexpr double kStepBytes = 4.0 * 1024;             // four tile loads
 
 // Loads the tile configuration, runs setup() once and step() kProbeIterations times, releases the tiles;
 // returns work_per_step times the steps.
@@ -302,8 +302,7 @@ inline void load_step(const AmxProbeOperands& operands) {
 // Returns the bytes of tile data loaded.
 double amx_probe_loads() {
   const AmxProbeOperands operands;
-  return run_probe(
-      kStepBytes, [] {}, [&] { load_step(operands); });
+  return run_probe(kStepBytes, [] {}, [&] { load_step(operands); });
 }
 
 // Returns the flops: four products of A(0) and B(0), beside a load into A(1) and one into B(1). (Only two:
@@ -330,15 +329,13 @@ double amx_probe_products_beside_loads() {
 // Returns the flops: the kernel's step in its loads_first order, each product reading what was just loaded.
 double amx_probe_products_after_loads() {
   const AmxProbeOperands operands;
-  return run_probe(
-      kStepFlops, [] {},
-      [&] {
-        load_step(operands);
-        AmxTiles::multiply_add<0, 0>();
-        AmxTiles::multiply_add<0, 1>();
-        AmxTiles::multiply_add<1, 0>();
-        AmxTiles::multiply_add<1, 1>();
-      });
+  return run_probe(kStepFlops, [] {}, [&] {
+    load_step(operands);
+    AmxTiles::multiply_add<0, 0>();
+    AmxTiles::multiply_add<0, 1>();
+    AmxTiles::multiply_add<1, 0>();
+    AmxTiles::multiply_add<1, 1>();
+  });
 }
 
 // Returns the flops: a 16 × 32 block's steps with their operands double-buffered, the order a kernel
@@ -444,8 +441,8 @@ void BM_microkernel(benchmark::State& state, cpu::Isa isa, const cpu::packed::Ke
     ks.pack_b_for(DType::bf16)(b.data() + j * ks.nr * kc, kc, ks.nr, kc, ks.nr, b_block + j * b_panel_bytes);
   }
   alignas(64) std::array<float, 32 * 32> c{};  // the largest micro-tile (amx: 32 x 32)
-  cpu::packed::MicroTile tile{
-      .a = a_panel, .c = c.data(), .ldc = ks.nr, .kc = kc, .accumulate = true, .rows = ks.mr, .cols = ks.nr};
+  cpu::packed::MicroTile tile{.a = a_panel, .c = c.data(), .ldc = ks.nr, .kc = kc, .accumulate = true,
+                              .rows = ks.mr, .cols = ks.nr};
   const cpu::packed::MicroKernel kernel =
       ks.tile_kernel != nullptr ? ks.tile_kernel : ks.kernels[ks.mr - 1][ks.nr / ks.lanes - 1];
   if (ks.thread_begin != nullptr) {
@@ -523,20 +520,22 @@ double anon_huge_page_bytes() {
 // ignores); `huge_bytes` is how much of it came in huge pages.
 struct HugePageMatrix {
   static constexpr std::size_t kHugePage = std::size_t{2} << 20;
-  std::size_t mapped;
+  static constexpr std::size_t whole_pages(std::size_t x) { return (x + kHugePage - 1) / kHugePage * kHugePage; }
+
+  std::size_t bytes;   // the matrix rounded up to whole huge pages
+  std::size_t mapped;  // and one more, to align its start
   void* mapping;
   float* data;
   double huge_bytes;
 
   HugePageMatrix(index_t m, index_t n)
-      : mapped(static_cast<std::size_t>(m * n) * sizeof(float) + 2 * kHugePage),
+      : bytes(whole_pages(static_cast<std::size_t>(m * n) * sizeof(float))),
+        mapped(bytes + kHugePage),
         mapping(::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) {
     if (mapping == MAP_FAILED) {
       throw std::bad_alloc();
     }
-    const auto address = reinterpret_cast<std::uintptr_t>(mapping);
-    data = reinterpret_cast<float*>((address + kHugePage - 1) / kHugePage * kHugePage);
-    const std::size_t bytes = (static_cast<std::size_t>(m * n) * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
+    data = reinterpret_cast<float*>(whole_pages(reinterpret_cast<std::uintptr_t>(mapping)));
     ::madvise(data, bytes, MADV_HUGEPAGE);
     const double before = anon_huge_page_bytes();
     std::memset(data, 0, bytes);
