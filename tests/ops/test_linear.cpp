@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "cpu_isa.hpp"
@@ -190,10 +191,11 @@ TEST_CASE("cpu linear matches the reference at InternViT shapes", "[linear]") {
 TEST_CASE("cpu linear with pre-packed weights gives the per-call result bit for bit", "[linear]") {
   // A weight with a PackSlot (as a WeightStore gives it) in a context with weight prepacking: packed
   // once for the path and precision in use (gemm/prepack.hpp), then read packed; the same kernels on
-  // the same bytes, so the same bits. A slot packed for other kernels is not used.
+  // the same bytes, so the same bits. A slot packed for other kernels is not used. The last shape is
+  // InternViT's (left out under INTERNVL_TEST_SIZES=small, grid.hpp).
   const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
   const Extents<3> shapes[] = {{3, 17, 5}, {5, 0, 7}, {33, 2 * kc + 8, 97}, {4, 13, 2 * nc + 51}, {257, 1024, 200}};
-  for (const Extents<3>& shape : shapes) {
+  for (const Extents<3>& shape : testing::sized(shapes, 4)) {
     const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
     const auto x = testing::random_tensor(Extents<2>{m, k}, 5);
     const auto bias = testing::random_tensor(Extents<1>{n}, 6);
@@ -306,11 +308,12 @@ TEST_CASE("cpu norm_linear matches the reference's norm then linear, and its own
   // reference's two ops within rounding. Shapes cross the K block (rows normalized over all of K,
   // packed block by block), the tile's rows and columns, and run on one thread and on two (A's panels
   // split between them); rows sit on a large common offset, which LayerNorm must remove exactly.
+  // The last shape is InternViT's (left out under INTERNVL_TEST_SIZES=small, grid.hpp).
   const index_t kc = cpu::packed::avx512::kKernels.kc;
   const index_t kc16 = cpu::packed::avx512_bf16::kKernels.kc;
   const Extents<3> shapes[] = {{1, 1, 1},         {3, 17, 5},      {7, kc - 1, 47}, {33, 2 * kc + 8, 97},
                                {9, kc16 + 1, 49}, {257, 1024, 200}};
-  for (const Extents<3>& shape : shapes) {
+  for (const Extents<3>& shape : testing::sized(shapes, 5)) {
     const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
     auto x = testing::random_tensor(Extents<2>{m, k}, 21, -2.0f, 2.0f);
     for (index_t i = 0; i < m; ++i) {
@@ -332,19 +335,29 @@ TEST_CASE("cpu norm_linear matches the reference's norm then linear, and its own
         for (DType weights : {DType::f32, DType::bf16}) {
           visit_dtype(weights, [&]<class W>(W) {
             const auto w = testing::convert<W>(w_f32);
+            // The reference's result with f32 and with bf16-rounded operands, each computed once
+            std::optional<Tensor<float, 2>> references[2];
+            const auto reference = [&](bool bf16) -> const Tensor<float, 2>& {
+              std::optional<Tensor<float, 2>>& want = references[bf16 ? 1 : 0];
+              if (!want) {
+                Context<backend::reference> ref;
+                Tensor<float, 2> normed(Extents<2>{m, k});
+                ops::norm(ref, normed.view(), x.view(), norm);
+                const auto h_ref = bf16 ? rounded_to_bf16(normed) : testing::convert<float>(normed);
+                const auto w_ref = bf16 ? rounded_to_bf16(testing::convert<float>(w)) : testing::convert<float>(w);
+                want.emplace(Extents<2>{m, n});
+                ops::linear(ref, want->view(), h_ref.view(), w_ref.view(), bias.view(), act);
+              }
+              return *want;
+            };
             for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
               INFO("M " << m << " K " << k << " N " << n << " " << config::name_of(kind) << " gelu "
                         << (act == ops::Activation::gelu) << " weights " << name_of(weights) << " precision "
                         << cpu::precision_name(precision));
               testing::for_each_cpu_isa([&](cpu::Isa isa) {
                 const bool bf16 = cpu::bf16_products(isa, precision);
-                Context<backend::reference> ref;
-                Tensor<float, 2> normed(Extents<2>{m, k}), want(Extents<2>{m, n});
-                ops::norm(ref, normed.view(), x.view(), norm);
-                const auto h_ref = bf16 ? rounded_to_bf16(normed) : testing::convert<float>(normed);
-                const auto w_ref = bf16 ? rounded_to_bf16(testing::convert<float>(w)) : testing::convert<float>(w);
-                ops::linear(ref, want.view(), h_ref.view(), w_ref.view(), bias.view(), act);
-
+                const Tensor<float, 2>& want = reference(bf16);
+                Tensor<float, 2> normed(Extents<2>{m, k});
                 Context<backend::cpu> per_call, prepacked;
                 per_call.set_matmul_precision(precision);
                 prepacked.set_matmul_precision(precision);
