@@ -94,6 +94,10 @@ run("segment", ["--model", model, "--head", probe, "--image", image, "--out", st
     "is a classification head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "no" / "dir" / "m.png")], 1,
     "cannot create the file")
+# Every output is checked before the model is read (a missing model is not reached).
+for output in ["--overlay", "--out-npy"]:
+    run("segment", ["--model", "/nonexistent/dir", "--head", seg, "--image", image, "--out", str(tmp / "m.png"),
+                    output, str(tmp / "no" / "dir" / "x")], 1, "cannot create the file")
 if os.path.exists("/dev/full"):  # refuses every write: small outputs too must not be reported as written
     run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png"),
                     "--out-npy", "/dev/full"], 1, "writing the file failed")

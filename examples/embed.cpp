@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     cli.fail(texts ? "texts need --out-text" : "--out-text needs --text");
   }
   return examples::run_reporting_errors([&] {
+    examples::check_outputs(cli, {"--out-image", "--out-text"});
     examples::StageReport report(cli.has("--report"));
     examples::InternVLJob job;
     job.dir = std::make_shared<const io::ModelDir>(dir);

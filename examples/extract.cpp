@@ -24,6 +24,7 @@
 #include "internvl/io/npy.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/io/tiling.hpp"
+#include "internvl/io/write_file.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"
 #include "support/cli.hpp"
@@ -70,6 +71,8 @@ Tensor<float, 4> input_pixels(const examples::Cli& cli, const config::VisionConf
 
 int run(const examples::Cli& cli, const examples::BackendChoice& backend) {
   const auto start = Clock::now();
+  const std::string out = cli.get("--out").value_or("features.npy");
+  io::check_can_create(out);
   examples::ExtractRequest request;
   request.dir = std::make_shared<const io::ModelDir>(cli.require("--model"));
   request.config = models::read_vision_config(*request.dir);
@@ -86,7 +89,6 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend) {
   const examples::ExtractResult result = examples::on_backend(
       cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::extract_features(ctx, request); },
       [&] { return examples::extract_features_cuda(request); });
-  const std::string out = cli.get("--out").value_or("features.npy");
   io::write_npy(out, result.features.view());
   std::fprintf(stderr, "wrote %s [%lld, %lld, %lld]\npreprocess %.1f ms, encoder %.1f ms, total %.1f ms\n",
                out.c_str(), static_cast<long long>(result.features.size(0)),

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {
+    examples::check_outputs(cli, {"--out", "--overlay", "--out-npy"});
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const heads::HeadDescription d = heads::HeadFile(head_path).description();

@@ -5,12 +5,16 @@
 //                        body()'s exit status (0 when it returns nothing); an exception (a bad file, shape
 //                        or config, no GPU, no memory for what a file asks) becomes "error: <message>" on
 //                        stderr and exit status 1, without the usage
+//   check_outputs(cli, options)
+//                        each given output option's file can be created (io::check_can_create), asked
+//                        before the work, so that a mistyped directory does not cost a forward pass
 #pragma once
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <new>
@@ -19,6 +23,8 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include "internvl/io/write_file.hpp"
 
 namespace internvl::examples {
 
@@ -95,6 +101,15 @@ class Cli {
   std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> switches_;
 };
+
+// Throws io::check_can_create's error for the first output file that cannot be created.
+inline void check_outputs(const Cli& cli, std::initializer_list<std::string> options) {
+  for (const std::string& option : options) {
+    if (const auto path = cli.get(option)) {
+      io::check_can_create(*path);
+    }
+  }
+}
 
 template <class Body>
 int run_reporting_errors(Body&& body) {

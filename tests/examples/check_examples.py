@@ -59,6 +59,13 @@ with tempfile.TemporaryDirectory() as tmp:
                    "the pixels hold no image", 1)
     expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", pathlib.Path(tmp)],
                    "is a directory, not a .npy file", 1)
+    # The output file is checked before anything is read or computed (a missing model is not reached),
+    # and the check leaves no file behind.
+    expect_failure("extract", ["--model", "/nonexistent/dir", "--pixels", "/nonexistent.npy",
+                               "--out", pathlib.Path(tmp) / "no" / "dir" / "f.npy"], "cannot create the file", 1)
+    expect_failure("extract", ["--model", "/nonexistent/dir", "--pixels", "/nonexistent.npy",
+                               "--out", pathlib.Path(tmp) / "f.npy"], "/nonexistent/dir", 1)
+    check(not (pathlib.Path(tmp) / "f.npy").exists(), "extract's check of --out left the file behind")
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--backend", "tpu"], "unknown backend 'tpu' (reference, cpu, cuda)", 2)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",

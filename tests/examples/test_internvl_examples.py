@@ -145,6 +145,9 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(embed, ["--model", model, "--pixels", str(tmp / "no_image.npy"), "--out-image", str(tmp / "i.npy")],
                  1, "no_image.npy: the pixels hold no image")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp)], 1, "cannot create the file")
+    # checked before the model is read
+    expect_error(embed, ["--model", "/nonexistent/dir", "--text", "x", "--out-text", str(tmp)], 1,
+                 "cannot create the file")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--out-image", "i.npy"], 2,
                  "--out-image needs --image or --pixels")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--mode", "D"], 2,

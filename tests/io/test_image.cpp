@@ -10,6 +10,7 @@
 #include "internvl/io/image.hpp"
 #include "internvl/io/palette_png.hpp"
 #include "internvl/io/png_chunks.hpp"
+#include "internvl/io/write_file.hpp"
 #include "pixel_fixtures.hpp"
 
 using namespace internvl;
@@ -231,4 +232,25 @@ TEST_CASE("write_palette_png stores indices with a PLTE chunk; decoders expand t
     REQUIRE_THROWS_WITH(io::write_palette_png("/dev/full", mask.view(), palette),
                         Catch::Contains("writing the file failed"));
   }
+}
+
+TEST_CASE("check_can_create fails as writing would, and leaves the directory as it was", "[image]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path();
+  const fs::path fresh = dir / "internvl_test_check_fresh.npy";
+  fs::remove(fresh);
+  io::check_can_create(fresh.string());
+  REQUIRE_FALSE(fs::exists(fresh));  // a file the check created is removed again
+
+  const fs::path existing = dir / "internvl_test_check_existing.txt";
+  std::ofstream(existing) << "kept";
+  io::check_can_create(existing.string());
+  std::string content;
+  std::ifstream(existing) >> content;
+  REQUIRE(content == "kept");  // an existing file is neither truncated nor removed
+  fs::remove(existing);
+
+  REQUIRE_THROWS_WITH(io::check_can_create((dir / "no_such_dir" / "x.npy").string()),
+                      Catch::Contains("no_such_dir") && Catch::Contains("cannot create the file"));
+  REQUIRE_THROWS_WITH(io::check_can_create(dir.string()), Catch::Contains("cannot create the file"));
 }
