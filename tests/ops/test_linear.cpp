@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "cpu_isa.hpp"
 #include "grid.hpp"
@@ -496,6 +497,56 @@ TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linea
                                 : f.avx512_bf16 ? cpu::Isa::avx512_bf16
                                 : f.avx512      ? cpu::Isa::avx512
                                                 : cpu::Isa::avx2));
+}
+
+TEST_CASE("cpu gemm cuts C into a balanced grid of blocks and gives the same bits on any number of threads",
+          "[linear]") {
+  // thread_grid: columns first; rows too where whole column panels would leave the threads unbalanced
+  const cpu::packed::KernelSet& ks = cpu::packed::avx512::kKernels;  // 8 × 48 panels
+  const auto grid = [&](index_t m_panels, index_t n_panels, index_t threads, bool packs_b) {
+    const cpu::packed::ThreadGrid g = cpu::packed::thread_grid(ks, m_panels, n_panels, threads, packs_b);
+    return std::pair{g.row_groups, g.column_groups};
+  };
+  CHECK(grid(129, 86, 1, true) == std::pair<index_t, index_t>{1, 1});
+  CHECK(grid(129, 86, 2, true) == std::pair<index_t, index_t>{1, 2});    // 1025 × 4096: the columns halved
+  CHECK(grid(129, 1, 2, true) == std::pair<index_t, index_t>{2, 1});     // one column panel: the rows
+  CHECK(grid(129, 3, 2, true) == std::pair<index_t, index_t>{2, 1});     // 3 panels: the rows, not 2 + 1
+  CHECK(grid(129, 22, 16, true) == std::pair<index_t, index_t>{2, 8});   // 1025 × 1024 on 16 threads
+  CHECK(grid(129, 22, 16, false) == std::pair<index_t, index_t>{8, 2});  // B prepacked: no packing per block
+  CHECK(grid(1, 5, 16, true) == std::pair<index_t, index_t>{1, 5});      // never more blocks than panels
+
+  // Every tile is the same kernel over the same K blocks whichever thread runs it, so the bits of C
+  // cannot depend on the grid: 1 thread against 2 to 16, narrow and wide N, per call and prepacked.
+  const Extents<3> shapes[] = {{1025, 32, 1024}, {1025, 32, 144}, {515, 40, 2000}, {70, 16, 5000}};
+  for (const Extents<3>& shape : shapes) {
+    const index_t m = shape[0], k = shape[1], n = shape[2];  // not bindings: clang < 16 cannot capture those
+    const auto a = testing::random_tensor(Extents<2>{m, k}, 31);
+    const auto w = testing::random_tensor(Extents<2>{n, k}, 32, -0.1f, 0.1f);
+    const auto bias = testing::random_tensor(Extents<1>{n}, 33);
+    testing::for_each_cpu_isa([&](cpu::Isa isa) {
+      for (cpu::Precision precision : {cpu::Precision::f32, cpu::Precision::bf16}) {
+        for (const bool prepacked : {false, true}) {
+          INFO("M " << m << " K " << k << " N " << n << " precision " << cpu::precision_name(precision) << " prepacked "
+                    << prepacked);
+          const auto product = [&](index_t threads) {
+            ThreadPool pool(static_cast<int>(threads));
+            Workspace<> ws;
+            PackSlot slot;
+            Tensor<float, 2> c(Extents<2>{m, n});
+            cpu::gemm(pool, ws, c.view(), a.view(), WeightView<2>(w.view()).with_pack_slot(&slot),
+                      {.bias = bias.view()}, precision, isa, prepacked);
+            return c;
+          };
+          const Tensor<float, 2> want = product(1);
+          for (const index_t threads : {2, 3, 5, 8, 16}) {
+            INFO("threads " << threads);
+            const Tensor<float, 2> got = product(threads);
+            REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+          }
+        }
+      }
+    });
+  }
 }
 
 TEST_CASE("cpu linear allocates nothing once its workspace has grown", "[linear]") {

@@ -7,9 +7,10 @@
 // Precision (precision.hpp): f32 multiplies f32 operands (B widened); bf16 rounds both operands to
 // bf16 while packing and multiplies with AMX tiles (kernel_amx.hpp) or vdpbf16ps
 // (kernel_avx512_bf16.hpp), as the ISA allows.
-// Per matrix, A is packed once (the threads split its panels); then the threads split C's nr-column
-// panels into contiguous ranges (its mr-row panels when N is too narrow) and each runs the blocked
-// loops of macro_kernel.hpp over its range, with its own packed-B buffer. A batch that divides evenly
+// Per matrix, A is packed once (the threads split its panels); then each thread runs the blocked loops
+// of macro_kernel.hpp over one block of C's panels, with its own packed-B buffer: the blocks are a grid
+// of contiguous row-panel and column-panel ranges (thread_grid), as balanced as whole panels allow,
+// columns first. A batch that divides evenly
 // over the threads (or is large) is split by matrix instead. Tiny products run on one thread. The
 // path (kernel_set: ISA × precision) is chosen per call; the packing buffers come from the workspace.
 // packed::gemm_with runs a given KernelSet (tests run the amx path's on emulated tiles with it).
@@ -54,6 +55,35 @@ namespace packed {
 
 // Below this many flops per thread a GEMM uses fewer threads (waking one costs more than it saves).
 inline constexpr double kMinFlopsPerThread = 1 << 21;
+
+// How the threads cut C's panels: row_groups × column_groups blocks of contiguous panels, one per thread.
+struct ThreadGrid {
+  index_t row_groups = 1, column_groups = 1;
+};
+
+// Packing a column of B for one K costs about as much as multiplying it with this many rows of A (per-call
+// packing took 5.2% of InternViT-300M's time at 257 rows and 1.9% at 1025, docs/benchmarks.md).
+inline constexpr index_t kPackingRows = 24;
+
+// The grid whose largest block costs least, in rows × columns of C, each thread also packing its own
+// columns of B (unless B is prepacked) whatever its rows; ties go to fewer row groups (less of B packed
+// twice). Only whole panels are cut: with 2 threads and N of 4,096 (86 panels) the columns are halved,
+// while with 16 threads, M of 1,025 and N of 1,024 (22 panels) 16 column groups would leave 6 threads
+// twice the work of the others (69% of the threads' time used) and 2 × 8 uses 91%.
+inline ThreadGrid thread_grid(const KernelSet& ks, index_t m_panels, index_t n_panels, index_t threads, bool packs_b) {
+  ThreadGrid best;
+  index_t best_cost = -1;
+  for (index_t row_groups = 1; row_groups <= std::min(threads, m_panels); ++row_groups) {
+    const index_t column_groups = std::min(threads / row_groups, n_panels);
+    const index_t cost =
+        ceil_div(n_panels, column_groups) * (ceil_div(m_panels, row_groups) * ks.mr + (packs_b ? kPackingRows : 0));
+    if (best_cost < 0 || cost < best_cost) {
+      best = {row_groups, column_groups};
+      best_cost = cost;
+    }
+  }
+  return best;
+}
 
 // The kernels that run a product of this precision when instruction sets up to `isa` may be used.
 inline const KernelSet& kernel_set(Isa isa, Precision precision) {
@@ -147,13 +177,13 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
     return;
   }
   std::byte* a_packed = ws.allocate<std::byte>(static_cast<std::size_t>(std::max<index_t>(64, a_bytes)));
-  const bool split_n = n_panels >= threads;
+  const ThreadGrid grid = thread_grid(ks, m_panels, n_panels, threads, x.b_prepacked == nullptr);
   for (index_t i = 0; i < batch; ++i) {  // every thread on each matrix
     const Operands xi = item(i);
     pool.run(threads, [&](index_t t) { pack_a(ks, xi, a_packed, part(m_panels, threads, t), scratch_of(t)); });
-    pool.run(threads, [&](index_t t) {
-      multiply(ks, xi, a_packed, b_blocks + t * b_bytes, split_n ? Range{0, m_panels} : part(m_panels, threads, t),
-               split_n ? part(n_panels, threads, t) : Range{0, n_panels});
+    pool.run(grid.row_groups * grid.column_groups, [&](index_t t) {
+      multiply(ks, xi, a_packed, b_blocks + t * b_bytes, part(m_panels, grid.row_groups, t / grid.column_groups),
+               part(n_panels, grid.column_groups, t % grid.column_groups));
     });
   }
 }
