@@ -11,13 +11,15 @@
 //                            a page apart, as C's rows are at N = 4096). Against BM_microkernel/avx512
 //                            (one A panel, one L1 C tile): what A panels from L2 (a_panels:33, as at
 //                            M = 257) and C rows a page apart cost the kernel
-//   BM_gemm_f32_tiles        the f32 GEMM's tile loops alone (macro_kernel.hpp's multiply, threads split N
-//                            as in the GEMM), A and B packed before the timed loop: between
+//   BM_gemm_f32_tiles        the f32 GEMM's tile loops alone (macro_kernel.hpp's multiply, the threads'
+//                            blocks as in the GEMM), A and B packed before the timed loop: between
 //                            BM_microkernel (the kernel on one L1 C tile) and BM_gemm_ours_f32_prepacked
 //                            (with A's packing), what the loops' own traffic costs (C rows, A panels)
 //   BM_gemm_f32_tiles_huge_c BM_gemm_f32_tiles with C in transparent huge pages (huge_MB: how much of it
 //                            the OS backed so): whether C's rows, each on its own 4 KB page at these N,
 //                            cost the loops TLB misses
+//   BM_gemm_f32_scaling      BM_gemm_ours_f32 on 1, 2, 4, ... threads and on every CPU at the narrowest
+//                            InternViT outputs: how well the threads' grid of C blocks balances them
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
 //                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
 //   BM_gemm_eigen_baseline   the same with Eigen built for the project's x86-64-v3 baseline (AVX2 + FMA)
@@ -128,6 +130,7 @@ void BM_gemm_ours_bf16(benchmark::State& state) { run_ours<bf16>(state); }
 void BM_gemm_ours_bf16c(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16); }
 void BM_gemm_ours_bf16c_prepacked(benchmark::State& state) { run_ours<bf16>(state, cpu::Precision::bf16, true); }
 void BM_gemm_ours_f32_prepacked(benchmark::State& state) { run_ours<float>(state, cpu::Precision::f32, true); }
+void BM_gemm_f32_scaling(benchmark::State& state) { run_ours<float>(state); }
 
 template <bool (*SetThreads)(int), void (*Gemm)(const float*, const float*, float*, long, long, long),
           const char* (*Simd)()>
@@ -569,9 +572,10 @@ void run_f32_tiles(benchmark::State& state) {
   const index_t m_panels = packed::ceil_div(m, ks.mr), n_panels = packed::ceil_div(n, ks.nr);
   std::byte* a_panels = ws.allocate<std::byte>(static_cast<std::size_t>(packed::packed_a_bytes(ks, m, k)));
   packed::pack_a(ks, x, a_panels, {0, m_panels}, nullptr);
+  const packed::ThreadGrid grid = packed::thread_grid(ks, m_panels, n_panels, threads, false);
   for (auto _ : state) {
-    pool.run(threads, [&](index_t t) {
-      packed::multiply(ks, x, a_panels, nullptr, {0, m_panels}, packed::part(n_panels, threads, t));
+    pool.run(grid.blocks(), [&](index_t t) {
+      packed::multiply(ks, x, a_panels, nullptr, grid.rows(m_panels, t), grid.columns(n_panels, t));
     });
     benchmark::DoNotOptimize(c);
     benchmark::ClobberMemory();
@@ -644,6 +648,21 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 }
 
+// The f32 GEMM on 1, 2, 4, ... threads and on every CPU this process may use (default_thread_count), at
+// InternViT's narrowest outputs: 300M's proj and fc2 (1024 columns, 22 panels) and 6B's (3200, 67
+// panels). GFLOP/s per thread against one thread's is how well the thread grid (gemm.hpp) balances them.
+void scaling_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"M", "K", "N", "threads"});
+  const index_t cpus = default_thread_count();
+  for (const auto& [m, k, n] : {std::array<index_t, 3>{1025, 1024, 1024}, {257, 3200, 3200}}) {
+    for (index_t threads = 1; threads < cpus; threads *= 2) {
+      b->Args({m, k, n, threads});
+    }
+    b->Args({m, k, n, cpus});
+  }
+  b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
+}
+
 }  // namespace
 
 BENCHMARK(BM_fma_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->MeasureProcessCPUTime();
@@ -699,6 +718,7 @@ BENCHMARK(BM_gemm_ours_bf16)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_bf16c_prepacked)->Apply(shapes);
 BENCHMARK(BM_gemm_ours_f32_prepacked)->Apply(shapes);
+BENCHMARK(BM_gemm_f32_scaling)->Apply(scaling_shapes);
 BENCHMARK(BM_gemm_f32_tiles)->Apply(shapes);
 BENCHMARK(BM_gemm_f32_tiles_huge_c)->Apply(shapes);
 BENCHMARK(BM_f32_tile_traffic)->ArgNames({"a_panels", "c_stride"})->ArgsProduct({{1, 33}, {0, 1}});

@@ -59,6 +59,11 @@ inline constexpr double kMinFlopsPerThread = 1 << 21;
 // How the threads cut C's panels: row_groups × column_groups blocks of contiguous panels, one per thread.
 struct ThreadGrid {
   index_t row_groups = 1, column_groups = 1;
+
+  index_t blocks() const { return row_groups * column_groups; }
+  // Block t's range of C's m_panels row panels and of its n_panels column panels.
+  Range rows(index_t m_panels, index_t t) const { return part(m_panels, row_groups, t / column_groups); }
+  Range columns(index_t n_panels, index_t t) const { return part(n_panels, column_groups, t % column_groups); }
 };
 
 // Packing a column of B for one K costs about as much as multiplying it with this many rows of A (per-call
@@ -181,9 +186,8 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
   for (index_t i = 0; i < batch; ++i) {  // every thread on each matrix
     const Operands xi = item(i);
     pool.run(threads, [&](index_t t) { pack_a(ks, xi, a_packed, part(m_panels, threads, t), scratch_of(t)); });
-    pool.run(grid.row_groups * grid.column_groups, [&](index_t t) {
-      multiply(ks, xi, a_packed, b_blocks + t * b_bytes, part(m_panels, grid.row_groups, t / grid.column_groups),
-               part(n_panels, grid.column_groups, t % grid.column_groups));
+    pool.run(grid.blocks(), [&](index_t t) {
+      multiply(ks, xi, a_packed, b_blocks + t * b_bytes, grid.rows(m_panels, t), grid.columns(n_panels, t));
     });
   }
 }
