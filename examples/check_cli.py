@@ -132,6 +132,25 @@ if "note:" in run("segment", ["--model", model, "--head", seg, "--image", image,
     failures.append("segment note")
     print("FAIL segment: a note about whole-image inference on an ordinary image")
 
+# The number of threads changes how the work is split, never the result: the demo's segmenter (its scenes
+# model and UperNet head, every kind of op the heads use) writes the same logits, byte for byte, on 1 and on
+# 7 threads (7 cut its GEMMs into 2 x 3 blocks of C), with f32 and with bf16 products.
+demo = root / "demo"
+for precision in ["f32", "bf16"]:
+    logits = []
+    for threads in ["1", "7"]:
+        out = tmp / f"threads{threads}.npy"
+        result = subprocess.run([str(build / "segment"), "--model", str(demo / "models" / "scenes-vit"), "--head",
+                                 str(demo / "models" / "scenes-upernet.safetensors"), "--image",
+                                 str(demo / "scenes" / "000.png"), "--slide", "--precision", precision, "--out",
+                                 str(tmp / "threads.png"), "--out-npy", str(out)],
+                                capture_output=True, text=True, env={**os.environ, "INTERNVL_NUM_THREADS": threads})
+        logits.append(out.read_bytes() if result.returncode == 0 else result.stderr)
+    same = isinstance(logits[0], bytes) and logits[0] == logits[1]
+    print(("ok   " if same else "FAIL ") + f"segment --precision {precision}: the same logits on 1 and 7 threads")
+    if not same:
+        failures.append(f"segment --precision {precision} on 1 and 7 threads")
+
 
 def cuda_unavailable(program, result):
     """True (and a failure recorded unless the failure is clean) when --backend cuda did not run."""
