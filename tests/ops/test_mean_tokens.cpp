@@ -1,6 +1,6 @@
 // mean_tokens: the reference against PyTorch (x[:, 1:S].mean(1)), the cpu backend against the
 // reference over batches × token counts × widths and token ranges (with a large common offset,
-// where uncompensated f32 sums drift), and argument errors.
+// where uncompensated f32 sums drift), the same bits on any number of threads, and argument errors.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -73,4 +73,25 @@ TEST_CASE("mean_tokens rejects bad arguments", "[mean_tokens]") {
                       Catch::Contains("token range [3, 3) is empty or outside the 5 tokens"));
   REQUIRE_THROWS_WITH(ops::mean_tokens(cpu, out.view(), x.view(), 1, 6), Catch::Contains("token range [1, 6)"));
   REQUIRE_THROWS_WITH(ops::mean_tokens(cpu, out.view(), x.view(), -1, 2), Catch::Contains("token range [-1, 2)"));
+}
+
+TEST_CASE("cpu mean_tokens gives the same bits on any number of threads", "[mean_tokens]") {
+  // The token range is cut into parts by its length alone, so the order of the sums, and so every bit
+  // of the mean, does not depend on the pool (on values near 1000, where the order shows).
+  for (const index_t tokens : {100, 257}) {
+    const auto x = testing::shifted(testing::random_tensor(Extents<3>{2, tokens, 1024}, 41, -3, 3), 1000.0f);
+    const auto mean_on = [&](int threads) {
+      ThreadPool pool(threads);
+      Context<backend::cpu> cpu(pool);
+      Tensor<float, 2> out(Extents<2>{2, 1024});
+      ops::mean_tokens(cpu, out.view(), x.view(), 1, tokens);
+      return out;
+    };
+    const Tensor<float, 2> want = mean_on(1);
+    for (const int threads : {2, 3, 7}) {
+      INFO("tokens " << tokens << ", " << threads << " threads");
+      const Tensor<float, 2> got = mean_on(threads);
+      REQUIRE(std::equal(got.data(), got.data() + got.numel(), want.data()));
+    }
+  }
 }

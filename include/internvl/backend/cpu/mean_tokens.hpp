@@ -1,4 +1,5 @@
-// cpu token mean: each image's token range is cut into up to pool-size parts of consecutive tokens.
+// cpu token mean: each image's token range is cut into parts of about kTokensPerPart consecutive tokens
+// (how many depends on the token count alone, so the result is the same on any number of threads).
 // A work item (image, part) streams its token rows (contiguous reads), four at a time, into
 // lane-wise compensated f32 sums of all D columns (backend/cpu/compensated_sum.hpp) kept in the
 // workspace; then the parts of each image are merged, compensated too, and divided by end − begin.
@@ -16,7 +17,7 @@ namespace internvl::ops {
 
 template <>
 struct MeanTokens<backend::cpu> {
-  static constexpr index_t kMinTokensPerPart = 16;
+  static constexpr index_t kTokensPerPart = 64;
   static constexpr index_t kRowsPerSweep = 4;
 
   static void run(Context<backend::cpu>& ctx, View<float, 2> out, CView<float, 3> x, index_t begin, index_t end) {
@@ -25,7 +26,7 @@ struct MeanTokens<backend::cpu> {
     const index_t width = x.size(2);
     const index_t padded = (width + kLanes - 1) / kLanes * kLanes;  // whole vectors of columns
     const index_t count = end - begin;
-    const index_t parts = std::clamp<index_t>(count / kMinTokensPerPart, 1, ctx.pool().size());
+    const index_t parts = std::max<index_t>(1, count / kTokensPerPart);
     Workspace<>& ws = ctx.workspace();
     auto scope = ws.scope();
     // Per (image, part): the running sums and their lost parts, [batch · parts, 2, padded].
