@@ -4,7 +4,8 @@
 //
 // Prints the path taken (the compiled preset config.json matches, or the runtime-shaped path), every
 // config field, the parameter count counted from the loaded tensors next to the count the config
-// implies, the bytes of the weights by dtype, and the FLOPs per image at the native resolution.
+// implies, the bytes of the weights by dtype, the FLOPs per image at the native resolution, and the cpu
+// backend's threads and matrix kernels on this machine (INTERNVL_NUM_THREADS, INTERNVL_CPU_ISA).
 #include <cstdio>
 #include <map>
 
@@ -54,6 +55,10 @@ int run(const examples::Cli& cli) {
     std::printf("FLOPs      %.4g per image at %d px (%.4g at 448 px)\n", c.flops_per_image(), c.image_size,
                 c.flops_per_image(448));
     std::printf("memory     peak RSS %.1f MB (weights are memory-mapped, read on use)\n", peak_rss_bytes() * 1e-6);
+    const cpu::Isa isa = cpu::active_isa();
+    std::printf("cpu        %d threads; matrix products on the %s kernels, with --precision bf16 on the %s kernels\n",
+                static_cast<int>(default_thread_pool().size()), cpu::packed::kernel_set(isa, cpu::Precision::f32).name,
+                cpu::packed::kernel_set(isa, cpu::Precision::bf16).name);
     return model.parameter_count() == expected ? 0 : 1;
   });
 }

@@ -6,6 +6,7 @@ of the f32 run: rounding an operand to bf16 changes it by at most 2^-8 (0.4%), e
 in the sums, and the tiny 300M-style model lands at 2e-3; a broken bf16 kernel is off by O(1).
 Usage: check_examples.py BUILD_EXAMPLES_DIR GOLDEN_DIR DEMO_DIR"""
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -137,6 +138,12 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("info", "--model", vision / "tiny6b_orig_bf16")
     if r.returncode != 0 or "compiled preset tiny-6B-style" not in r.stdout:
         failures.append(f"info tiny6b: {r.stdout} {r.stderr}")
+    # How the cpu backend will run it here: the pool's threads and the kernels of each precision, as the
+    # environment steers them (avx2 is the build's baseline, so every machine that runs it has that path).
+    r = subprocess.run([str(examples / "info"), "--model", str(vision / "tiny6b_orig_bf16")], capture_output=True,
+                       text=True, env={**os.environ, "INTERNVL_CPU_ISA": "avx2", "INTERNVL_NUM_THREADS": "3"})
+    want = "cpu        3 threads; matrix products on the avx2 kernels, with --precision bf16 on the avx2 kernels"
+    check(r.returncode == 0 and want in r.stdout.splitlines(), f"info's cpu line: {r.stdout} {r.stderr}")
 
 # scripts/make_random_checkpoint.py (the benchmarks' models): a directory info loads with the parameter count its
 # config implies; a broken config is named, and nothing is written.

@@ -65,6 +65,7 @@ using PackA = void (*)(const float* a, index_t lda, int rows, index_t kc, int mr
 using PackB = void (*)(const void* b, index_t ldb, index_t cols, index_t kc, int nr, void* dst);
 
 struct KernelSet {
+  const char* name = "";          // the instruction set of the kernels, as INTERNVL_CPU_ISA names it
   int mr = 0;                     // micro-tile rows
   int row_unit = 1;               // M is spread over the A panels in units of this many rows
   int nr = 0;                     // micro-tile columns (a multiple of 8: B packing transposes 8 × 8 blocks)

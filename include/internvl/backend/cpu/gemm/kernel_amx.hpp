@@ -189,7 +189,8 @@ inline constexpr TileSchedule kDefaultSchedule = TileSchedule::loads_first;
 
 template <class Tiles, TileSchedule Schedule = kDefaultSchedule>
 constexpr KernelSet kernel_set() {
-  return KernelSet{.mr = kRows,
+  return KernelSet{.name = "amx",
+                   .mr = kRows,
                    .row_unit = kTileRows,
                    .nr = kCols,
                    .lanes = kTileCols,

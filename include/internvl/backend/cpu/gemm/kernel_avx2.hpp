@@ -110,7 +110,8 @@ INTERNVL_TARGET_AVX2 void kernel(const MicroTile& t) {
 
 inline constexpr KernelTable kTable = kernel_table<kRows, kVectors>([]<int R, int V>() { return &kernel<R, V>; });
 
-inline constexpr KernelSet kKernels{.mr = kRows,
+inline constexpr KernelSet kKernels{.name = "avx2",
+                                    .mr = kRows,
                                     .nr = kCols,
                                     .lanes = 8,
                                     .kc = 384,

@@ -111,7 +111,8 @@ INTERNVL_TARGET_AVX512 void kernel(const MicroTile& t) {
 
 inline constexpr KernelTable kTable = kernel_table<kRows, kVectors>([]<int R, int V>() { return &kernel<R, V>; });
 
-inline constexpr KernelSet kKernels{.mr = kRows,
+inline constexpr KernelSet kKernels{.name = "avx512",
+                                    .mr = kRows,
                                     .nr = kCols,
                                     .lanes = 16,
                                     .kc = 384,

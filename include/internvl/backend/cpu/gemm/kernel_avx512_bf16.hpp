@@ -52,6 +52,7 @@ inline constexpr KernelTable kTable = kernel_table<kRows, kVectors>([]<int R, in
 // kc = 768: the A panel (8 × 768 bf16 = 12 KB), the B panel (48 × 768 bf16 = 72 KB) and the packed B
 // block (768 × 240 bf16 = 360 KB) take the bytes that kc = 384 takes on the f32 path.
 inline constexpr KernelSet kKernels{
+    .name = "avx512_bf16",
     .mr = kRows,
     .nr = kCols,
     .lanes = 16,
