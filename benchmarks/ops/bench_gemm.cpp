@@ -18,8 +18,9 @@
 //   BM_gemm_f32_tiles_huge_c BM_gemm_f32_tiles with C in transparent huge pages (huge_MB: how much of it
 //                            the OS backed so): whether C's rows, each on its own 4 KB page at these N,
 //                            cost the loops TLB misses
-//   BM_gemm_f32_scaling      BM_gemm_ours_f32 on 1, 2, 4, ... threads and on every CPU at the narrowest
-//                            InternViT outputs: how well the threads' grid of C blocks balances them
+//   BM_gemm_f32_scaling      BM_gemm_ours_f32 on 1, 2, 4, ... threads, one per core and every CPU, at the
+//                            narrowest InternViT outputs: how well the threads' grid of C blocks balances
+//                            them, and what SMT siblings add
 //   BM_gemm_eigen            the same product with Eigen (f32 B; Eigen has no bf16 GEMM), OpenMP threads,
 //                            Eigen built for this machine's best vector ISA (eigen_gemm.hpp; the label names it)
 //   BM_gemm_eigen_baseline   the same with Eigen built for the project's x86-64-v3 baseline (AVX2 + FMA)
@@ -66,6 +67,7 @@
 // OMP_WAIT_POLICY=passive so that idle Eigen threads do not spin.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
+#include <sched.h>
 #include <sys/mman.h>
 
 #include <array>
@@ -74,7 +76,9 @@
 #include <fstream>
 #include <new>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "eigen_gemm.hpp"
 #include "internvl/backend/cpu/gemm/gemm.hpp"
@@ -648,17 +652,47 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 }
 
-// The f32 GEMM on 1, 2, 4, ... threads and on every CPU this process may use (default_thread_count), at
-// InternViT's narrowest outputs: 300M's proj and fc2 (1024 columns, 22 panels) and 6B's (3200, 67
-// panels). GFLOP/s per thread against one thread's is how well the thread grid (gemm.hpp) balances them.
+// Distinct cores (package, core id) among the CPUs this process may run on, from Linux's topology files:
+// fewer than the CPUs where SMT siblings share a core; 0 where the files cannot be read.
+index_t physical_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+    return 0;
+  }
+  std::set<std::pair<int, int>> cores;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) {
+      const std::string topology = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+      int package = -1, core = -1;
+      std::ifstream(topology + "physical_package_id") >> package;
+      std::ifstream(topology + "core_id") >> core;
+      if (package < 0 || core < 0) {
+        return 0;
+      }
+      cores.emplace(package, core);
+    }
+  }
+  return static_cast<index_t>(cores.size());
+}
+
+// The f32 GEMM on 1, 2, 4, ... threads, on one thread per core and on every CPU this process may use
+// (default_thread_count), at InternViT's narrowest outputs: 300M's proj and fc2 (1024 columns, 22 panels)
+// and 6B's (3200, 67 panels). GFLOP/s per thread against one thread's is how well the thread grid
+// (gemm.hpp) balances them; all CPUs against one per core, what SMT siblings add.
 void scaling_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"});
   const index_t cpus = default_thread_count();
+  std::set<index_t> counts = {cpus};
+  for (index_t threads = 1; threads < cpus; threads *= 2) {
+    counts.insert(threads);
+  }
+  if (const index_t cores = physical_cores(); cores > 0 && cores < cpus) {
+    counts.insert(cores);
+  }
   for (const auto& [m, k, n] : {std::array<index_t, 3>{1025, 1024, 1024}, {257, 3200, 3200}}) {
-    for (index_t threads = 1; threads < cpus; threads *= 2) {
+    for (const index_t threads : counts) {
       b->Args({m, k, n, threads});
     }
-    b->Args({m, k, n, cpus});
   }
   b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 }
