@@ -9,7 +9,7 @@ Rows: f32 products with f32 or bf16 weights (compared with Eigen and torch f32),
 (Precision::bf16, bf16 weights packed per call, or once beforehand as a model's are with prepacking;
 compared with torch bf16); f32 products with B packed once, and their tile loops alone (A and B
 packed beforehand: BM_gemm_f32_tiles; with C in transparent huge pages: BM_gemm_f32_tiles_huge_c);
-where the filter selects them, the amx kernel in each tile schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
+where the filter selects them, the f32 GEMM with other K and N blocks (BM_gemm_f32_blocking/kcK_ncN), the amx kernel in each tile schedule (BM_gemm_amx_schedule/S, B packed once) and the amx GEMM with other K and N blocks
 (BM_gemm_amx_blocking/kcK_ncN, B per call; _packed, once), and with a bias, or a bias and GELU
 (BM_gemm_amx_epilogue/E, B packed once).
 
@@ -129,12 +129,15 @@ def best_eigen(table, shape, threads, clock):
 
 
 def rows(table):
-    """ROWS, then a row for each variant of the amx GEMM in the table: the kernel in each tile schedule
-    (BM_gemm_amx_schedule/S), other K and N blocks (BM_gemm_amx_blocking/kcK_ncN[_packed]) and the
-    epilogues (BM_gemm_amx_epilogue/bias, /bias_gelu)"""
-    variants = sorted({what for (what, _, _) in table
-                       if what.startswith(("gemm_amx_schedule/", "gemm_amx_blocking/", "gemm_amx_epilogue/"))})
-    return ROWS + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") for what in variants]
+    """ROWS, then a row for each variant in the table: the f32 GEMM with other K and N blocks
+    (BM_gemm_f32_blocking/kcK_ncN, against Eigen like the f32 rows), and the amx GEMM's: the kernel in each
+    tile schedule (BM_gemm_amx_schedule/S), other K and N blocks (BM_gemm_amx_blocking/kcK_ncN[_packed]) and
+    the epilogues (BM_gemm_amx_epilogue/bias, /bias_gelu)"""
+    f32 = sorted({what for (what, _, _) in table if what.startswith("gemm_f32_blocking/")})
+    amx = sorted({what for (what, _, _) in table
+                  if what.startswith(("gemm_amx_schedule/", "gemm_amx_blocking/", "gemm_amx_epilogue/"))})
+    return (ROWS + [(what, "f32 " + what.split("/")[1], "fma_peak", "f32") for what in f32]
+            + [(what, "amx " + what.split("/")[1], "dpbf16_peak", "bf16") for what in amx])
 
 
 def print_table(table, torch, stat, isa):

@@ -52,6 +52,8 @@
 //   BM_gemm_amx_schedule/S   the amx GEMM with schedule S's kernel, B packed once, at the shapes below
 //   BM_gemm_amx_epilogue/E   the amx GEMM, B packed once, with a bias (E = bias) or a bias and GELU
 //                            (bias_gelu), at the shapes below: what the epilogue costs at AMX rates
+//   BM_gemm_f32_blocking/kcK_ncN  the f32 GEMM (f32 B per call) with K blocks of K and N blocks of N instead
+//                            of the f32 kernel set's 384 and 240, at the shapes below
 //   BM_gemm_amx_blocking/kcK_ncN[_packed]  the amx GEMM with K blocks of K and N blocks of N instead of the
 //                            path's own, B packed per call (or once, _packed), at the shapes below
 //   BM_gemm_bf16c_blocking   the bf16 products' GEMM (its kernel set for this CPU) with other K and N
@@ -590,19 +592,17 @@ void run_f32_tiles(benchmark::State& state) {
 void BM_gemm_f32_tiles(benchmark::State& state) { run_f32_tiles<false>(state); }
 void BM_gemm_f32_tiles_huge_c(benchmark::State& state) { run_f32_tiles<true>(state); }
 
-// The amx path's GEMM through kernel set `ks`, bf16 B packed once before the timed loop (as a model's
-// weights are) or per call, at the shapes of `shapes`; with a bias, and GELU, if asked.
-void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked, bool bias = false,
-                  bool gelu = false) {
-  if (!cpu::cpu_features().amx) {
-    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
-    return;
-  }
+// The GEMM through kernel set `ks` (which this CPU must be able to run), B stored as W and packed once
+// before the timed loop (as a model's weights are) or per call, at the shapes of `shapes`; with a bias,
+// and GELU, if asked.
+template <class W>
+void run_gemm_with(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked, bool bias = false,
+                   bool gelu = false) {
   const index_t m = state.range(0), k = state.range(1), n = state.range(2);
   ThreadPool pool(static_cast<int>(state.range(3)));
   Workspace<> ws;
   const auto a = filled<float>(Extents<3>{1, m, k}, 1);
-  const auto b = filled<bf16>(Extents<3>{1, n, k}, 2);
+  const auto b = filled<W>(Extents<3>{1, n, k}, 2);
   Tensor<float, 3> c(Extents<3>{1, m, n});
   const auto bias_values = filled<float>(Extents<1>{n}, 3);
   const cpu::GemmEpilogue epilogue{.bias = bias ? bias_values.view() : CView<float, 1>{}, .gelu = gelu};
@@ -613,6 +613,26 @@ void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, boo
     benchmark::ClobberMemory();
   }
   set_gflops(state, m, k, n);
+}
+
+// run_gemm_with on the amx path, bf16 B.
+void run_amx_gemm(benchmark::State& state, const cpu::packed::KernelSet& ks, bool prepacked, bool bias = false,
+                  bool gelu = false) {
+  if (!cpu::cpu_features().amx) {
+    state.SkipWithError("this CPU (or its OS) offers no AMX-BF16 tiles");
+    return;
+  }
+  run_gemm_with<bf16>(state, ks, prepacked, bias, gelu);
+}
+
+// The f32 GEMM of issue #2's table (this CPU's f32 kernels, f32 B packed per call) with other K and N
+// blocks than the kernel set's own: whether a core with other caches wants other blocks (the Intel
+// host's 48 KB L1D and 2 MB L2 against this Zen 4's 32 KB and 1 MB, for which 384 × 240 was chosen).
+void BM_gemm_f32_blocking(benchmark::State& state, index_t kc, index_t nc) {
+  cpu::packed::KernelSet ks = cpu::packed::kernel_set(cpu::active_isa(), cpu::Precision::f32);
+  ks.kc = kc;
+  ks.nc = nc;
+  run_gemm_with<float>(state, ks, false);
 }
 
 // The amx GEMM with the kernel of one tile schedule, B packed once: which schedule to make the
@@ -741,6 +761,12 @@ BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc512_nc512, 512, 512, false)->Apply(sha
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc1024_nc512, 1024, 512, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc2048_nc256, 2048, 256, false)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_gemm_amx_blocking, kc4096_nc256, 4096, 256, false)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_blocking, kc384_nc240, 384, 240)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_blocking, kc512_nc240, 512, 240)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_blocking, kc768_nc240, 768, 240)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_blocking, kc1024_nc240, 1024, 240)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_blocking, kc384_nc480, 384, 480)->Apply(shapes);
+BENCHMARK_CAPTURE(BM_gemm_f32_blocking, kc768_nc480, 768, 480)->Apply(shapes);
 BENCHMARK(BM_gemm_bf16c_blocking)
     ->ArgNames({"kc", "nc"})
     ->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {128, 256, 512, 1024}})
