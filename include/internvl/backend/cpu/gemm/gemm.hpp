@@ -9,10 +9,10 @@
 // (kernel_avx512_bf16.hpp), as the ISA allows.
 // Per matrix, A is packed once (the threads split its panels); then each thread runs the blocked loops
 // of macro_kernel.hpp over one block of C's panels, with its own packed-B buffer: the blocks are a grid
-// of contiguous row-panel and column-panel ranges (thread_grid), as balanced as whole panels allow,
-// columns first. A batch that divides evenly
-// over the threads (or is large) is split by matrix instead. Tiny products run on one thread. The
-// path (kernel_set: ISA × precision) is chosen per call; the packing buffers come from the workspace.
+// of contiguous row-panel and column-panel ranges (thread_grid), as balanced as whole panels allow. A
+// batch that divides evenly over the threads (or is large) is split by matrix instead. Tiny products
+// run on one thread. The path (kernel_set: ISA × precision) is chosen per call; the packing buffers
+// come from the workspace.
 // packed::gemm_with runs a given KernelSet (tests run the amx path's on emulated tiles with it).
 // A model's weights can be packed once instead (prepack.hpp; Context<backend::cpu>::set_weight_prepacking).
 #pragma once
