@@ -697,8 +697,9 @@ index_t physical_cores() {
 
 // The f32 GEMM on 1, 2, 4, ... threads, on one thread per core and on every CPU this process may use
 // (default_thread_count), at InternViT's narrowest outputs: 300M's proj and fc2 (1024 columns, 22 panels)
-// and 6B's (3200, 67 panels). GFLOP/s per thread against one thread's is how well the thread grid
-// (gemm.hpp) balances them; all CPUs against one per core, what SMT siblings add.
+// and 6B's (3200, 67 panels), and at 144 columns (3 panels, fewer than most machines' threads). GFLOP/s
+// per thread against one thread's is how well the thread grid (gemm.hpp) balances them; all CPUs
+// against one per core, what SMT siblings add.
 void scaling_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"});
   const index_t cpus = default_thread_count();
@@ -709,7 +710,7 @@ void scaling_shapes(benchmark::internal::Benchmark* b) {
   if (const index_t cores = physical_cores(); cores > 0 && cores < cpus) {
     counts.insert(cores);
   }
-  for (const auto& [m, k, n] : {std::array<index_t, 3>{1025, 1024, 1024}, {257, 3200, 3200}}) {
+  for (const auto& [m, k, n] : {std::array<index_t, 3>{1025, 1024, 1024}, {257, 3200, 3200}, {1025, 1024, 144}}) {
     for (const index_t threads : counts) {
       b->Args({m, k, n, threads});
     }
