@@ -14,6 +14,14 @@ set -u
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh tests || exit 1
 status=0
+# Seconds per phase, printed before the summary (CI's limit is 20 minutes on 2 cores).
+phases=""
+started=$(date +%s)
+phase() {
+  now=$(date +%s)
+  phases="$phases${phases:+, }$1 $((now - started)) s"
+  started=$now
+}
 # On a machine without a GPU (CI) the CUDA code is compiled, to check that it compiles and links, for
 # sm_90 only rather than the default 80,90 (no kernel has per-architecture source; one architecture saves
 # about a quarter of nvcc's time: test_heads.cu 44 s instead of 60 s) and with no host optimisation
@@ -23,13 +31,18 @@ status=0
 cuda_options=""
 nvidia-smi -L >/dev/null 2>&1 || cuda_options="-Dgpu_archs=90 -Dgpu_host_optimization=0"
 sh scripts/build.sh build $cuda_options || exit 1
+phase build
 meson test -C build --num-processes 2 --print-errorlogs >build/test-output.log 2>&1 || status=1
 grep -E "^ *[0-9]+/[0-9]+ " build/test-output.log | grep -vE " OK | SKIP " || true
+phase tests
 CXX=clang++-14 sh scripts/build.sh build-sanitize -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=0 -Ddebug=false -Db_ndebug=false -Dcpp_args=-g1 \
   -Dbenchmarks=disabled -Dexamples=disabled -Dcuda=disabled -Dtest_areas=core,config,ops,io,text,models,heads || exit 1
+phase "sanitizer build"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 INTERNVL_TEST_SIZES=small \
   meson test -C build-sanitize --num-processes 2 --print-errorlogs \
   >build-sanitize/test-output.log 2>&1 || status=1
 grep -E "^ *[0-9]+/[0-9]+ " build-sanitize/test-output.log | grep -vE " OK | SKIP " || true
+phase "sanitizer tests"
+echo "time: $phases"
 python3 scripts/test_summary.py build build-sanitize || status=1
 exit $status
