@@ -4,7 +4,7 @@
 // K = 0), strided rows, batches, every weight dtype and epilogue (bias, GELU, the layer-scaled
 // residual), and with B prepacked (bit for bit); with a norm prologue, 32-row panels normalized while
 // packed give the bits of the same GEMM on rows normalized beforehand;
-// the kernel in each of its tile schedules gives the default's bits.
+// the kernel in each of its tile schedules gives the default's bits, and any number of threads the bits of one.
 // The emulator's TDPBF16PS is checked against the SDM's layout of a 16 × 32 by 32 × 16 product and,
 // bit for bit, against results recorded on AMX hardware (tests/golden/ops/amx). On a CPU with AMX
 // (Linux permission granted) the hardware tiles are checked against the emulator bit for bit, and
@@ -372,6 +372,35 @@ TEST_CASE("the amx GEMM path runs batches on emulated tiles", "[gemm_amx]") {
       ops::linear(ref, want.view(), a.view()[i], b.view()[i]);
       REQUIRE(testing::relative_l2(c.view()[i], want.view()) < 1e-5);
     }
+  }
+}
+
+TEST_CASE("the amx GEMM path gives the same bits on any number of threads (emulated tiles)", "[gemm_amx]") {
+  if (!can_pack()) {
+    return;
+  }
+  // The threads' grid of C blocks (gemm.hpp's thread_grid) on 32 × 32 tiles: 260 × 64 × 480 (9 × 15
+  // panels) runs in 2 × 3 blocks on 7 threads and in column ranges on 3; every tile is the same kernel
+  // over the same K blocks whichever thread runs it.
+  const index_t m = 260, k = 64, n = 480;
+  REQUIRE(cpu::packed::thread_grid(amx::kernel_set<testing::EmulatedTiles>(), 9, 15, 7, true).row_groups == 2);
+  const auto a = testing::random_tensor(Extents<3>{1, m, k}, 51);
+  const auto b = testing::random_tensor(Extents<3>{1, n, k}, 52);
+  const auto bias = testing::random_tensor(Extents<1>{n}, 53);
+  const auto product = [&](int threads) {
+    ThreadPool pool(threads);
+    Workspace<> ws;
+    Tensor<float, 3> c(Extents<3>{1, m, n});
+    testing::poison(c.view());
+    cpu::packed::gemm_with(amx::kernel_set<testing::EmulatedTiles>(), pool, ws, c.view(), a.view(),
+                           WeightView<3>(b.view()), {.bias = bias.view(), .gelu = true});
+    return c;
+  };
+  const Tensor<float, 3> want = product(1);
+  for (const int threads : {3, 7}) {
+    INFO(threads << " threads");
+    const Tensor<float, 3> got = product(threads);
+    REQUIRE(std::memcmp(got.data(), want.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
   }
 }
 
