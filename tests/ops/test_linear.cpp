@@ -501,7 +501,8 @@ TEST_CASE("INTERNVL_CPU_ISA picks the GEMM path and rejects bad values", "[linea
 
 TEST_CASE("cpu gemm cuts C into a balanced grid of blocks and gives the same bits on any number of threads",
           "[linear]") {
-  // thread_grid: columns first; rows too where whole column panels would leave the threads unbalanced
+  // thread_grid: the columns split, and the rows too where whole column panels would leave the threads
+  // unbalanced
   const cpu::packed::KernelSet& ks = cpu::packed::avx512::kKernels;  // 8 × 48 panels
   const auto grid = [&](index_t m_panels, index_t n_panels, index_t threads, bool packs_b) {
     const cpu::packed::ThreadGrid g = cpu::packed::thread_grid(ks, m_panels, n_panels, threads, packs_b);
