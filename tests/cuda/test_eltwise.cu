@@ -15,7 +15,7 @@ namespace gpu = internvl::cuda;
 namespace {
 
 using Shapes = std::initializer_list<std::tuple<index_t, index_t>>;
-constexpr Shapes kShapes{{257, 3200}, {1025, 1024}, {64, 12800}, {1, 1}, {3, 17}, {5, 4097}};
+constexpr Shapes kEltwiseShapes{{257, 3200}, {1025, 1024}, {64, 12800}, {1, 1}, {3, 17}, {5, 4097}};
 
 // rows × width values seen through a view whose rows start one element into a wider buffer.
 template <class T>
@@ -38,7 +38,7 @@ Misaligned<T> misaligned(Context<backend::cuda>& ctx, const Tensor<float, 2>& va
 TEMPLATE_TEST_CASE("cuda add, gelu and scaled_residual_add match the reference", "[cuda][eltwise]", float, bf16, f16) {
   Context<backend::cuda> ctx;
   std::uint64_t seed = 400;
-  for (const auto& [rows, width] : kShapes) {
+  for (const auto& [rows, width] : kEltwiseShapes) {
     const Extents<2> shape{rows, width};
     const auto a = testing::rounded_to<TestType>(testing::random_tensor(shape, ++seed, -4.0f, 4.0f));
     const auto b = testing::rounded_to<TestType>(testing::random_tensor(shape, ++seed, -4.0f, 4.0f));

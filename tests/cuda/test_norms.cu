@@ -17,15 +17,15 @@ namespace {
 constexpr float kEps = 1e-6f;
 
 using Shapes = std::initializer_list<std::tuple<index_t, index_t>>;
-constexpr Shapes kShapes{{257, 1024}, {1025, 1024}, {1297, 3200}, {256, 12800}, {64, 4096},
-                         {1, 1},      {3, 17},      {5, 4097},    {7, 100}};
+constexpr Shapes kNormShapes{{257, 1024}, {1025, 1024}, {1297, 3200}, {256, 12800}, {64, 4096},
+                             {1, 1},      {3, 17},      {5, 4097},    {7, 100}};
 
 }  // namespace
 
 TEMPLATE_TEST_CASE("cuda layer_norm matches the reference", "[cuda][layer_norm]", float, bf16, f16) {
   Context<backend::cuda> ctx;
   std::uint64_t seed = 200;
-  for (const auto& [rows, width] : kShapes) {
+  for (const auto& [rows, width] : kNormShapes) {
     for (const float offset : {0.0f, 50.0f}) {  // a large common offset must cost no accuracy
       const auto x = testing::rounded_to<TestType>(
           testing::random_tensor(Extents<2>{rows, width}, ++seed, offset - 2.0f, offset + 2.0f));
@@ -79,7 +79,7 @@ TEMPLATE_TEST_CASE("cuda scaled_residual_add_norm matches the two reference ops"
   Context<backend::cuda> ctx;
   std::uint64_t seed = 300;
   for (const config::Norm norm : {config::Norm::rms_norm, config::Norm::layer_norm}) {
-    for (const auto& [rows, width] : kShapes) {
+    for (const auto& [rows, width] : kNormShapes) {
       const auto x = testing::rounded_to<TestType>(testing::random_tensor(Extents<2>{rows, width}, ++seed, -2.0f, 2.0f));
       const auto y = testing::rounded_to<TestType>(testing::random_tensor(Extents<2>{rows, width}, ++seed, -2.0f, 2.0f));
       const auto gamma = testing::random_tensor(Extents<1>{width}, ++seed, 0.05f, 0.6f);

@@ -13,7 +13,7 @@ namespace gpu = internvl::cuda;
 
 namespace {
 
-constexpr float kEps = 1e-6f;
+constexpr float kRmsNormEps = 1e-6f;
 
 }  // namespace
 
@@ -24,12 +24,12 @@ TEMPLATE_TEST_CASE("cuda rms_norm matches the reference", "[cuda][rms_norm]", fl
                                     {257, 1024}, {2, 12800}, {1, 1}, {3, 17}, {5, 4097}, {7, 100}}) {
     const auto x = testing::rounded_to<TestType>(testing::random_tensor(Extents<2>{rows, width}, ++seed, -2.0f, 2.0f));
     const auto w = testing::random_tensor(Extents<1>{width}, ++seed, 0.5f, 1.5f);
-    const auto want = testing::reference_rms_norm(x.view(), w.view(), kEps);
+    const auto want = testing::reference_rms_norm(x.view(), w.view(), kRmsNormEps);
 
     const auto dx = testing::to_device<TestType>(ctx, x);
     const auto dw = gpu::upload(ctx, w.view());
     auto dy = testing::poisoned<TestType>(ctx, Extents<2>{rows, width});
-    ops::rms_norm(ctx, dy.view(), dx.view(), dw.view(), kEps);
+    ops::rms_norm(ctx, dy.view(), dx.view(), dw.view(), kRmsNormEps);
     const auto got = testing::to_host(ctx, dy);
     INFO(testing::type_name<TestType>() << " rows " << rows << " width " << width);
     REQUIRE(testing::relative_l2(got.view(), want.view()) < testing::tolerance<TestType>());
@@ -48,18 +48,18 @@ TEMPLATE_TEST_CASE("cuda rms_norm handles strided, misaligned and in-place rows"
       x(i, j) = buffer(i, j + 1);
     }
   }
-  const auto want = testing::reference_rms_norm(x.view(), w.view(), kEps);
+  const auto want = testing::reference_rms_norm(x.view(), w.view(), kRmsNormEps);
   const auto dw = gpu::upload(ctx, w.view());
 
   SECTION("strided and misaligned") {
     const auto dbuffer = testing::to_device<TestType>(ctx, buffer);
     auto dy = testing::poisoned<TestType>(ctx, Extents<2>{rows, width});
-    ops::rms_norm(ctx, dy.view(), dbuffer.view().slice(1, 1, width + 1), dw.view(), kEps);
+    ops::rms_norm(ctx, dy.view(), dbuffer.view().slice(1, 1, width + 1), dw.view(), kRmsNormEps);
     REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
   }
   SECTION("in place") {
     auto dx = testing::to_device<TestType>(ctx, x);
-    ops::rms_norm(ctx, dx.view(), dx.view(), dw.view(), kEps);
+    ops::rms_norm(ctx, dx.view(), dx.view(), dw.view(), kRmsNormEps);
     REQUIRE(testing::relative_l2(testing::to_host(ctx, dx).view(), want.view()) < testing::tolerance<TestType>());
   }
 }
@@ -70,9 +70,9 @@ TEST_CASE("cuda rms_norm rejects host memory", "[cuda][rms_norm]") {
   gpu::DeviceTensor<float, 2> y(Extents<2>{2, 8});
   Tensor<float, 1> w(Extents<1>{8}, 1.0f);
   const auto dw = gpu::upload(ctx, w.view());
-  REQUIRE_THROWS_WITH(ops::rms_norm(ctx, y.view(), x.view(), dw.view(), kEps),
+  REQUIRE_THROWS_WITH(ops::rms_norm(ctx, y.view(), x.view(), dw.view(), kRmsNormEps),
                       Catch::Contains("ops::rms_norm") && Catch::Contains("x must point to device memory"));
   const auto dx = gpu::upload(ctx, x.view());
-  REQUIRE_THROWS_WITH(ops::rms_norm(ctx, y.view(), dx.view(), w.view(), kEps),
+  REQUIRE_THROWS_WITH(ops::rms_norm(ctx, y.view(), dx.view(), w.view(), kRmsNormEps),
                       Catch::Contains("weight must point to device memory"));
 }
