@@ -83,8 +83,21 @@ TEST_CASE("broken and missing files are errors that name the file and the proble
   expect("bad_zero.pgm", "zero size (0x5)");
   expect("bad_truncated.ppm", "truncated PNM raster");
   expect("bad_maxval.pgm", "maxval must be in 1..65535, found 70000");
+  // Headers that declare more pixels than Pillow decodes, refused before decoding (each file holds at most
+  // one row of pixels: decoded, they would fail as truncated instead).
+  expect("bad_bomb.png", "20000x10000 = 200000000 pixels is larger than the 178956970");
+  expect("bad_bomb.jpg", "15000x15000 = 225000000 pixels is larger than the 178956970");
+  expect("bad_bomb.ppm", "20000x10000 = 200000000 pixels is larger than the 178956970");
   const std::string dir = testing::golden_path("image");
   REQUIRE_THROWS_WITH(io::read_image(dir), Contains(dir) && Contains("is a directory"));
+}
+
+TEST_CASE("image files may decode to at most Pillow's 178956970 pixels", "[image]") {
+  REQUIRE_NOTHROW(io::check_decoded_size({io::kMaxDecodedPixels, 1}, "limit.png"));
+  REQUIRE_NOTHROW(io::check_decoded_size({16384, 10922}, "limit.png"));
+  REQUIRE_THROWS_WITH(io::check_decoded_size({io::kMaxDecodedPixels + 1, 1}, "over.png"),
+                      Catch::Contains("over.png") && Catch::Contains("decompression bomb"));
+  REQUIRE_THROWS_WITH(io::check_decoded_size({13378, 13378}, "over.png"), Catch::Contains("13378x13378"));
 }
 
 TEST_CASE("png_crc is the CRC-32 of zlib and the PNG spec", "[image]") {

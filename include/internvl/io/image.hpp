@@ -5,7 +5,8 @@
 // JPEG pixels differ by a few levels because stb_image's IDCT and chroma upsampling are not libjpeg-turbo's.
 // write_png writes an 8-bit grey (1 channel, e.g. a class-index mask) or RGB (3 channels) PNG.
 // Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt
-// (a PNG's chunk CRCs are checked before decoding: png_chunks.hpp).
+// (a PNG's chunk CRCs are checked before decoding: png_chunks.hpp), or declaring more pixels than Pillow
+// decodes (kMaxDecodedPixels, checked from the header before any pixel is allocated).
 #pragma once
 
 #include <stb_image.h>
@@ -58,6 +59,9 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   int width = 0;
   int height = 0;
   int channels_in_file = 0;
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels_in_file) != 0) {
+    check_decoded_size({width, height}, name);  // from the header, before stb_image allocates the pixels
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels_in_file, 3),
       stbi_image_free);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <string>
 
 #include "internvl/core/error.hpp"
 #include "internvl/core/tensor.hpp"
@@ -31,6 +32,18 @@ inline ImageSize size_of(ImageView image) { return {image.size(1), image.size(0)
 // Larger ones come from degenerate inputs, such as a 16000000 x 1 image whose shorter side is resized to
 // 224, and would fail to allocate or run for minutes.
 inline constexpr double kMaxImageBytes = 2147483648.0;
+
+// The most pixels an image file may decode to: Pillow's limit (Image.open raises DecompressionBombError
+// above 2 × Image.MAX_IMAGE_PIXELS). A PNG or JPEG of a few hundred bytes can declare dimensions whose
+// pixels take gigabytes; the decoders check the header's size against this before they allocate.
+inline constexpr index_t kMaxDecodedPixels = 178956970;
+
+// Refuses the dimensions of an image file (`name`, for the message) with more than kMaxDecodedPixels pixels.
+inline void check_decoded_size(ImageSize size, const std::string& name) {
+  INTERNVL_CHECK(size.width * size.height <= kMaxDecodedPixels, name, "image of ", size, " = ",
+                 size.width * size.height, " pixels is larger than the ", kMaxDecodedPixels,
+                 " pixels an image file may decode to (Pillow refuses it too: a decompression bomb?)");
+}
 
 // An uninitialised image of the given size.
 inline Image make_image(ImageSize size, index_t channels) {

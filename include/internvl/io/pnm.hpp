@@ -93,6 +93,7 @@ inline Image decode_pnm(std::span<const std::uint8_t> bytes, const std::string& 
   const long long maxval = header.next_number("maxval");
   INTERNVL_CHECK(width > 0 && height > 0, name, "image has zero size (", width, "x", height, ")");
   INTERNVL_CHECK(maxval >= 1 && maxval <= 65535, name, "PNM maxval must be in 1..65535, found ", maxval);
+  check_decoded_size({width, height}, name);
   const std::size_t offset = header.raster_offset();
 
   const std::size_t sample_bytes = maxval > 255 ? 2 : 1;

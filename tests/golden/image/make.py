@@ -116,6 +116,16 @@ def pil_bytes(image, fmt, **kw):
     return b.getvalue()
 
 
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def rgb_png(w, h, raw, interlace=0):
+    """An 8-bit RGB PNG of the given (filtered, uncompressed) scanline bytes."""
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, interlace))
+            + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+
+
 def adam7_png(rgb):
     """An interlaced (Adam7) RGB PNG: neither Pillow nor OpenCV writes one."""
     h, w, _ = rgb.shape
@@ -125,12 +135,13 @@ def adam7_png(rgb):
         sub = rgb[y0::dy, x0::dx]
         if sub.size:
             raw += b"".join(b"\0" + row.tobytes() for row in sub)
+    return rgb_png(w, h, raw, interlace=1)
 
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+def with_jpeg_size(jpeg, w, h):
+    """The JPEG with the width and height of its SOF0 frame header replaced."""
+    sof = jpeg.index(b"\xff\xc0")
+    return jpeg[:sof + 5] + struct.pack(">HH", h, w) + jpeg[sof + 9:]
 
 
 rgba = np.dstack([base, (np.arange(37 * 23) % 256).reshape(23, 37).astype(np.uint8)])
@@ -170,7 +181,12 @@ bad = {"bad_empty.png": b"", "bad_text.png": b"hello, this is not an image\n",
        "bad_truncated.png": (out / "rgb8.png").read_bytes()[:60],
        "bad_truncated.jpg": (out / "q90_420.jpg").read_bytes()[:200],
        "bad_ascii.ppm": b"P3\n2 1\n255\n0 0 0 255 255 255\n", "bad_zero.pgm": b"P5\n0 5\n255\n",
-       "bad_truncated.ppm": b"P6\n10 10\n255\n" + bytes(50), "bad_maxval.pgm": b"P5\n2 2\n70000\n" + bytes(8)}
+       "bad_truncated.ppm": b"P6\n10 10\n255\n" + bytes(50), "bad_maxval.pgm": b"P5\n2 2\n70000\n" + bytes(8),
+       # Headers declaring more pixels than Pillow decodes (2 * Image.MAX_IMAGE_PIXELS = 178956970): 20000 x
+       # 10000 with one row of data, 15000 x 15000 with a 61 x 43 image's scan, 20000 x 10000 with no raster.
+       "bad_bomb.png": rgb_png(20000, 10000, b"\0" + bytes(3 * 20000)),
+       "bad_bomb.jpg": with_jpeg_size((out / "q90_420.jpg").read_bytes(), 15000, 15000),
+       "bad_bomb.ppm": b"P6\n20000 10000\n255\n"}
 for file, data in bad.items():
     (out / file).write_bytes(data)
 
