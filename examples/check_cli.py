@@ -127,6 +127,13 @@ else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
 Image.new("RGB", (1, 60), (40, 80, 120)).save(tmp / "tall.png")
 run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "tall.png"), "--out", str(tmp / "m.png")], 0,
     "note: whole-image inference over 540 tokens (42x2520 input, 60 crops' worth)")
+# One whose resized image would not fit in memory at all is refused by name, with --slide too (its windows
+# are cut from that resized image).
+Image.new("RGB", (1, 600000)).save(tmp / "extreme.png")
+for extra in ([], ["--slide"]):
+    run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "extreme.png"), "--out", str(tmp / "m.png")]
+        + extra, 1, f"{tmp / 'extreme.png'}: resized for segmentation (shorter side to 42, sides to multiples of 14) "
+        "this 1x600000 image would be 42x25200000 pixels")
 if "note:" in run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png")], 0,
                   "").stderr:
     failures.append("segment note")

@@ -82,13 +82,17 @@ int main(int argc, char** argv) {
       palette.push_back(fallback_colour(k));
     }
     const io::Image image = io::read_image(image_path);
-    if (mode == heads::Inference::whole && d.crop_size > 0) {  // a segmentation head (else an error follows)
+    if (d.crop_size > 0) {  // a segmentation head (else an error follows)
+      // The resized image the head will see, checked before the model is loaded.
       const index_t patch = job.config.patch_size;
-      const io::ImageSize input = io::round_up_to_multiple(
-          io::setr_rescaled_size(io::size_of(image.view()), d.crop_size), patch);
+      const io::ImageSize input =
+          io::segmentation_input_size(io::size_of(image.view()), {.short_side = d.crop_size, .size_divisor = patch});
+      INTERNVL_CHECK(io::fits_image_bytes(input, 3), image_path, "resized for segmentation (shorter side to ",
+                     d.crop_size, ", sides to multiples of ", patch, ") this ", io::size_of(image.view()),
+                     " image would be ", input, " pixels, over the 2 GiB an image may take");
       const index_t tokens = (input.width / patch) * (input.height / patch);
       const index_t crop_tokens = (d.crop_size / patch) * (d.crop_size / patch);
-      if (tokens > 16 * crop_tokens) {
+      if (mode == heads::Inference::whole && tokens > 16 * crop_tokens) {
         std::fprintf(stderr,
                      "note: whole-image inference over %lld tokens (%lldx%lld input, %lld crops' worth); attention's "
                      "cost grows with their square: --slide runs %lldx%lld windows instead\n",

@@ -196,5 +196,14 @@ TEST_CASE("segmentation input follows SETR_Resize, ResizeToMultiple(14) and mmcv
   }
   const Tensor<float, 4> batch = io::load_segmentation_input(testing::image_fixture("rgb8.png"));
   REQUIRE(batch.shape() == Extents<4>{1, 3, 504, 812});  // 37x23 → 811x504 → 812x504
+  REQUIRE(io::segmentation_input_size({37, 23}) == io::ImageSize{812, 504});
+  // A 20000 x 1 sliver: its shorter side to 504 gives 10080000 x 504 pixels, more than an image may take;
+  // the error names the file.
+  const std::string sliver = (std::filesystem::temp_directory_path() / "internvl_test_seg_sliver.png").string();
+  io::write_png(sliver, io::Image(Extents<3>{1, 20000, 3}, std::uint8_t{128}).view());
+  REQUIRE(io::segmentation_input_size({20000, 1}) == io::ImageSize{10080000, 504});
+  REQUIRE_THROWS_WITH(io::load_segmentation_input(sliver),
+                      Catch::Contains("internvl_test_seg_sliver.png") && Catch::Contains("more than the 2 GiB"));
+  std::filesystem::remove(sliver);
   REQUIRE_THROWS_WITH(io::round_up_to_multiple({5, 5}, 0), Catch::Contains("divisor must be positive"));
 }

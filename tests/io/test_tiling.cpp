@@ -106,5 +106,7 @@ TEST_CASE("load_tiles reads a file; bad options are errors", "[tiling]") {
   REQUIRE(testing::relative_l2(tiled.pixels.view(), direct.pixels.view()) == 0.0);
   options.tile_size = 0;
   REQUIRE_THROWS_WITH(io::choose_tile_grid({10, 10}, options), Catch::Contains("tile_size must be positive"));
+  REQUIRE_THROWS_WITH(io::load_tiles(testing::image_fixture("rgb8.png"), options),
+                      Catch::Contains("rgb8.png") && Catch::Contains("tile_size must be positive"));
   REQUIRE_THROWS_WITH(io::load_tiles(testing::image_fixture("nope.png")), Catch::Contains("no such file"));
 }

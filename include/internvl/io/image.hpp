@@ -86,6 +86,18 @@ inline Image read_image(const std::string& path) {
   return decode_image(bytes, path);
 }
 
+// Reads the image file at `path` and runs a preprocessing step on it, step(ImageView); an error the step
+// raises (an extreme aspect ratio whose resized image would not fit, say) is reported as the file's.
+template <class Step>
+auto preprocess_file(const std::string& path, Step step) {
+  const Image image = read_image(path);
+  try {
+    return step(image.view());
+  } catch (const Error& e) {
+    fail(path, e.where(), ": ", e.message());
+  }
+}
+
 // The bytes of an 8-bit PNG of dense rows (stb_image_write: filtered and deflated; colour type grey or RGB),
 // for the file `path`.
 inline std::vector<std::uint8_t> encode_png(const std::uint8_t* rows, index_t width, index_t height, index_t channels,

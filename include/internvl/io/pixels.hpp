@@ -45,11 +45,15 @@ inline void check_decoded_size(ImageSize size, const std::string& name) {
                  " pixels an image file may decode to (Pillow refuses it too: a decompression bomb?)");
 }
 
+// Whether an image of this size and channel count stays within kMaxImageBytes.
+inline bool fits_image_bytes(ImageSize size, index_t channels) {
+  return static_cast<double>(size.width) * static_cast<double>(size.height) * static_cast<double>(channels) <=
+         kMaxImageBytes;
+}
+
 // An uninitialised image of the given size.
 inline Image make_image(ImageSize size, index_t channels) {
-  INTERNVL_CHECK(static_cast<double>(size.width) * static_cast<double>(size.height) * static_cast<double>(channels) <=
-                     kMaxImageBytes,
-                 "io::make_image", "an image of ", size, " pixels and ", channels,
+  INTERNVL_CHECK(fits_image_bytes(size, channels), "io::make_image", "an image of ", size, " pixels and ", channels,
                  " channels would take more than the 2 GiB an image may");
   return Image(Extents<3>{size.height, size.width, channels});
 }

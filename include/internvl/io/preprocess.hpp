@@ -45,13 +45,10 @@ inline Tensor<float, 4> load_batch(const std::vector<std::string>& paths, Pipeli
   INTERNVL_CHECK(!paths.empty(), "io::load_batch", "no image files given");
   Tensor<float, 4> batch(Extents<4>{static_cast<index_t>(paths.size()), 3, size, size});
   for (std::size_t b = 0; b < paths.size(); ++b) {
-    const Image image = read_image(paths[b]);
-    try {
-      const Image pixels = pipeline_pixels(image.view(), pipeline, size, order);
+    preprocess_file(paths[b], [&](ImageView image) {
+      const Image pixels = pipeline_pixels(image, pipeline, size, order);
       normalize_to_chw(batch.view()[static_cast<index_t>(b)], pixels.view(), imagenet_normalization());
-    } catch (const Error& e) {  // say which file could not be preprocessed
-      fail(paths[b], e.where(), ": ", e.message());
-    }
+    });
   }
   return batch;
 }

@@ -45,6 +45,11 @@ inline ImageSize round_up_to_multiple(ImageSize size, index_t divisor) {
   return {(size.width + divisor - 1) / divisor * divisor, (size.height + divisor - 1) / divisor * divisor};
 }
 
+// The size of the image steps 1 and 2 make from one of `image`'s size.
+inline ImageSize segmentation_input_size(ImageSize image, const SegmentationResize& options = {}) {
+  return round_up_to_multiple(setr_rescaled_size(image, options.short_side), options.size_divisor);
+}
+
 // Steps 1 and 2 on 8-bit pixels.
 inline Image segmentation_resize(ImageView image, const SegmentationResize& options = {}) {
   const ImageSize rescaled = setr_rescaled_size(size_of(image), options.short_side);
@@ -60,10 +65,12 @@ inline Tensor<float, 3> segmentation_input(ImageView image, const SegmentationRe
 
 // Reads an image file into the [1, 3, H', W'] segmentation input.
 inline Tensor<float, 4> load_segmentation_input(const std::string& path, const SegmentationResize& options = {}) {
-  const Image pixels = segmentation_resize(read_image(path).view(), options);
-  Tensor<float, 4> batch(Extents<4>{1, 3, pixels.size(0), pixels.size(1)});
-  normalize_to_chw(batch.view()[0], pixels.view(), mmseg_normalization());
-  return batch;
+  return preprocess_file(path, [&](ImageView image) {
+    const Image pixels = segmentation_resize(image, options);
+    Tensor<float, 4> batch(Extents<4>{1, 3, pixels.size(0), pixels.size(1)});
+    normalize_to_chw(batch.view()[0], pixels.view(), mmseg_normalization());
+    return batch;
+  });
 }
 
 }  // namespace internvl::io

@@ -110,8 +110,7 @@ inline TiledImage tile_image(ImageView image, const TilingOptions& options = {})
 
 // Reads an image file and tiles it: the model input of InternVL-Chat for one image.
 inline TiledImage load_tiles(const std::string& path, const TilingOptions& options = {}) {
-  const Image image = read_image(path);
-  return tile_image(image.view(), options);
+  return preprocess_file(path, [&](ImageView image) { return tile_image(image, options); });
 }
 
 }  // namespace internvl::io
