@@ -5,7 +5,7 @@
 # Idempotent and quiet.
 set -eu
 packages="g++ meson ninja-build pkg-config python3 python3-numpy python3-pil libeigen3-dev libxsimd-dev libboost-dev catch2
-libbenchmark-dev nlohmann-json3-dev libstb-dev libsentencepiece-dev"
+libbenchmark-dev nlohmann-json3-dev libstb-dev libjpeg-dev libsentencepiece-dev"
 [ "${1:-}" = tests ] && packages="$packages clang-14 libclang-rt-14-dev"
 missing=""
 for p in $packages; do

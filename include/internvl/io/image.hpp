@@ -1,8 +1,8 @@
 // Image files in and out. read_image decodes PNG, JPEG and binary PPM/PGM to 8-bit RGB [height, width, 3]
 // the way Pillow's Image.open(path).convert('RGB') does: grey is replicated, alpha is dropped (not
 // composited), palettes are expanded, 16-bit PNG samples keep their high byte, PNM samples are scaled by
-// maxval (pnm.hpp). PNG and JPEG are decoded by stb_image (libstb): PNG pixels are identical to Pillow's;
-// JPEG pixels differ by a few levels because stb_image's IDCT and chroma upsampling are not libjpeg-turbo's.
+// maxval (pnm.hpp). PNG is decoded by stb_image (libstb), JPEG by libjpeg-turbo as Pillow decodes it
+// (jpeg.hpp); the pixels of both are Pillow's, bit for bit.
 // write_png writes an 8-bit grey (1 channel, e.g. a class-index mask) or RGB (3 channels) PNG.
 // Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt
 // (a PNG's chunk CRCs are checked before decoding: png_chunks.hpp), or declaring more pixels than Pillow
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "internvl/core/error.hpp"
+#include "internvl/io/jpeg.hpp"
 #include "internvl/io/pixels.hpp"
 #include "internvl/io/png_chunks.hpp"
 #include "internvl/io/pnm.hpp"
@@ -50,12 +51,12 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   if (format == ImageFormat::pnm) {
     return decode_pnm(bytes, name);
   }
+  if (format == ImageFormat::jpeg) {
+    return decode_jpeg(bytes, name);
+  }
   INTERNVL_CHECK(bytes.size() <= static_cast<std::size_t>(INT_MAX), name, "file is too large to decode (",
                  bytes.size(), " bytes)");
-  if (format == ImageFormat::png) {
-    check_png_chunks(bytes, name);
-  }
-  const char* kind = format == ImageFormat::png ? "PNG" : "JPEG";
+  check_png_chunks(bytes, name);
   int width = 0;
   int height = 0;
   int channels_in_file = 0;
@@ -65,7 +66,7 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels_in_file, 3),
       stbi_image_free);
-  INTERNVL_CHECK(pixels != nullptr, name, "cannot decode ", kind, " data (stb_image: ", stbi_failure_reason(), ")");
+  INTERNVL_CHECK(pixels != nullptr, name, "cannot decode PNG data (stb_image: ", stbi_failure_reason(), ")");
   INTERNVL_CHECK(width > 0 && height > 0, name, "image has zero size (", width, "x", height, ")");
   Image image = make_image({width, height}, 3);
   std::memcpy(image.data(), pixels.get(), static_cast<std::size_t>(image.numel()));
