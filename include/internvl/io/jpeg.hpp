@@ -18,8 +18,8 @@
 #include <jerror.h>
 // clang-format on
 
-#include <climits>
 #include <csetjmp>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -99,7 +99,7 @@ inline int muldiv255(int a, int b) {
 
 // Decodes a JPEG held in memory to RGB; `name` (the file path) is used in errors.
 inline Image decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name) {
-  INTERNVL_CHECK(bytes.size() <= ULONG_MAX, name, "file is too large to decode (", bytes.size(), " bytes)");
+  static_assert(sizeof(unsigned long) >= sizeof(std::size_t), "jpeg_mem_src takes the size as unsigned long");
   jpeg_decompress_struct cinfo{};
   detail::JpegErrors errors{};
   cinfo.err = jpeg_std_error(&errors.manager);
