@@ -132,8 +132,8 @@ run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "tall.png"
 Image.new("RGB", (1, 600000)).save(tmp / "extreme.png")
 for extra in ([], ["--slide"]):
     run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "extreme.png"), "--out", str(tmp / "m.png")]
-        + extra, 1, f"{tmp / 'extreme.png'}: resized for segmentation (shorter side to 42, sides to multiples of 14) "
-        "this 1x600000 image would be 42x25200000 pixels")
+        + extra, 1, f"{tmp / 'extreme.png'}: resized for segmentation (shorter side to the head's crop size 42, "
+        "sides to multiples of 14) this 1x600000 image would be 42x25200000 pixels")
 if "note:" in run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png")], 0,
                   "").stderr:
     failures.append("segment note")

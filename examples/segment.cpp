@@ -87,9 +87,10 @@ int main(int argc, char** argv) {
       const index_t patch = job.config.patch_size;
       const io::ImageSize input =
           io::segmentation_input_size(io::size_of(image.view()), {.short_side = d.crop_size, .size_divisor = patch});
-      INTERNVL_CHECK(io::fits_image_bytes(input, 3), image_path, "resized for segmentation (shorter side to ",
-                     d.crop_size, ", sides to multiples of ", patch, ") this ", io::size_of(image.view()),
-                     " image would be ", input, " pixels, over the 2 GiB an image may take");
+      INTERNVL_CHECK(io::fits_image_bytes(input, 3), image_path,
+                     "resized for segmentation (shorter side to the head's crop size ", d.crop_size,
+                     ", sides to multiples of ", patch, ") this ", io::size_of(image.view()), " image would be ", input,
+                     " pixels, over the 2 GiB an image may take");
       const index_t tokens = (input.width / patch) * (input.height / patch);
       const index_t crop_tokens = (d.crop_size / patch) * (d.crop_size / patch);
       if (mode == heads::Inference::whole && tokens > 16 * crop_tokens) {
