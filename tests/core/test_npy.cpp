@@ -30,6 +30,10 @@ TEST_CASE("reads arrays numpy wrote", "[npy]") {
   REQUIRE(io::npy_element(i, 4) == 123456789012.0);
   REQUIRE(io::read_npy_f32<3>(fixture("f32_scalar_shape_1x1x1.npy"))(0, 0, 0) == 42.0f);
   REQUIRE(io::read_npy_f32<4>(fixture("f32_rank4.npy")).shape() == Extents<4>{2, 3, 4, 5});
+  REQUIRE(io::read_npy_f32<3>(fixture("f32_empty_0x1x1.npy")).shape() == Extents<3>{0, 1, 1});
+  const io::NpyArray scalar = io::read_npy(fixture("f32_scalar.npy"));
+  REQUIRE(scalar.shape.empty());
+  REQUIRE(io::npy_element(scalar, 0) == 2.5);
   REQUIRE(io::read_npy_f32<2>(fixture("f32_version2.npy"))(1, 0) == 3.0f);
 }
 
@@ -67,11 +71,14 @@ TEST_CASE("broken or unsupported files are errors that name the file", "[npy]") 
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_magic.npy")), Catch::Contains("bad magic"));
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_empty.npy")), Catch::Contains("bad magic"));
   REQUIRE_THROWS_WITH(io::read_npy(fixture("does_not_exist.npy")), Catch::Contains("cannot open"));
-  // Headers claiming more data than the file holds fail before anything is allocated.
+  // Headers claiming more data than the file holds, or more elements than an index can count, fail
+  // before anything is allocated.
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_shape_overflow.npy")),
-                      Catch::Contains("bad_shape_overflow.npy") && Catch::Contains("truncated .npy data"));
+                      Catch::Contains("bad_shape_overflow.npy") && Catch::Contains("too many elements"));
+  REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_shape_empty_overflow.npy")), Catch::Contains("too many elements"));
   REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_shape_huge.npy")),
                       Catch::Contains("bad_shape_huge.npy") && Catch::Contains("truncated .npy data"));
-  REQUIRE_THROWS_WITH(io::read_npy(testing::golden_path("npy")), Catch::Contains("is a directory"));
+  REQUIRE_THROWS_WITH(io::read_npy(fixture("bad_scalar_no_data.npy")), Catch::Contains("truncated .npy data"));
+  REQUIRE_THROWS_WITH(io::read_npy(testing::golden_path("npy")), Catch::Contains("not a regular file"));
   REQUIRE_THROWS_WITH(io::read_npy_f32<3>(fixture("f32_2x3.npy")), Catch::Contains("expected a rank-3 array, got rank 2"));
 }

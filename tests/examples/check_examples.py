@@ -59,7 +59,7 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", pathlib.Path(tmp) / "no_image.npy"],
                    "the pixels hold no image", 1)
     expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", pathlib.Path(tmp)],
-                   "is a directory, not a .npy file", 1)
+                   "not a regular file", 1)
     # The output file is checked before anything is read or computed (a missing model is not reached),
     # and the check leaves no file behind.
     expect_failure("extract", ["--model", "/nonexistent/dir", "--pixels", "/nonexistent.npy",

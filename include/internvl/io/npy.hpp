@@ -1,20 +1,25 @@
 // NumPy .npy files in and out, so results can be compared with numpy / PyTorch directly.
 //   format: "\x93NUMPY", version (1, 2 or 3), little-endian header length, a Python dict literal
 //   {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }, padding, then the raw C-order data.
-// Reads f32, f64, f16, i64, i32, u8 arrays (converted to what the caller asks for); writes f32 and
-// i64. A malformed file is an internvl::Error naming the file and the problem.
+// Reads f32, f64, f16, i64, i32, u8 arrays (converted to what the caller asks for) from a file
+// (read_npy, through a read-only mapping) or its bytes (parse_npy); writes f32 and i64. A malformed
+// file is an internvl::Error naming the file and the problem (tests/io/fuzz_npy.cpp fuzzes parse_npy).
 #pragma once
 
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+#include <limits>
+#include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "internvl/core/dtype.hpp"
 #include "internvl/core/error.hpp"
 #include "internvl/core/tensor.hpp"
+#include "internvl/io/mapped_file.hpp"
 #include "internvl/io/write_file.hpp"
 
 namespace internvl::io {
@@ -66,72 +71,79 @@ inline std::string npy_header_field(const std::string& header, const std::string
   return header.substr(p, end - p);
 }
 
+// The extents of a shape tuple "(d0, d1, ...)" ("()" for a scalar, "(n,)" for one dimension). Their
+// product, leaving zeros out, must fit index_t, and the elements must fit in the `data_bytes` that follow
+// the header: a header that claims more data than the file has is an error, never an allocation.
+inline std::vector<index_t> npy_shape(const std::string& tuple, std::size_t item_size, std::size_t data_bytes,
+                                      const std::string& path) {
+  INTERNVL_CHECK(tuple.size() >= 2 && tuple.front() == '(' && tuple.back() == ')', path,
+                 "the .npy shape must be a tuple, got ", tuple);
+  constexpr auto kMaxProduct = static_cast<std::uintmax_t>(std::numeric_limits<index_t>::max());
+  std::vector<index_t> shape;
+  std::uintmax_t nonzero_product = 1;
+  bool empty = false;
+  const char* p = tuple.data() + 1;
+  const char* const end = tuple.data() + tuple.size() - 1;  // at the closing parenthesis
+  const auto skip_spaces = [&] {
+    while (p < end && *p == ' ') ++p;
+  };
+  for (skip_spaces(); p < end; skip_spaces()) {
+    std::uintmax_t extent = 0;
+    const auto [next, error] = std::from_chars(p, end, extent);
+    INTERNVL_CHECK(error == std::errc{} || error == std::errc::result_out_of_range, path, "bad .npy shape ", tuple,
+                   " (extents are non-negative integers)");
+    INTERNVL_CHECK(error == std::errc{} && (extent == 0 || nonzero_product <= kMaxProduct / extent), path,
+                   "the .npy shape ", tuple, " has too many elements (its extents multiply past 2^63)");
+    empty = empty || extent == 0;
+    nonzero_product *= std::max<std::uintmax_t>(extent, 1);
+    shape.push_back(static_cast<index_t>(extent));
+    p = next;
+    skip_spaces();
+    INTERNVL_CHECK(p == end || *p == ',', path, "bad .npy shape ", tuple, " (extents are separated by commas)");
+    if (p < end) ++p;
+  }
+  const std::uintmax_t elements = empty ? 0 : nonzero_product;
+  INTERNVL_CHECK(elements <= data_bytes / item_size, path, "truncated .npy data: shape ", tuple, " needs ", elements,
+                 " elements of ", item_size, " bytes after the header, the file has ", data_bytes, " bytes");
+  return shape;
+}
+
 }  // namespace detail
 
-inline NpyArray read_npy(const std::string& path) {
-  std::error_code ec;
-  INTERNVL_CHECK(!std::filesystem::is_directory(path, ec), path, "is a directory, not a .npy file");
-  std::ifstream in(path, std::ios::binary);
-  INTERNVL_CHECK(in.good(), path, "cannot open file");
-  char magic[8] = {};
-  in.read(magic, 8);
-  INTERNVL_CHECK(in.gcount() == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0, path, "not a .npy file (bad magic)");
-  const int major = static_cast<unsigned char>(magic[6]);
+// The array in `file`, the whole content of a .npy file; `path` names it in errors.
+inline NpyArray parse_npy(std::span<const std::byte> file, const std::string& path) {
+  constexpr std::size_t kPrefixBytes = 8;  // magic and version
+  INTERNVL_CHECK(file.size() >= kPrefixBytes && std::memcmp(file.data(), "\x93NUMPY", 6) == 0, path,
+                 "not a .npy file (bad magic)");
+  const int major = static_cast<int>(file[6]);
   INTERNVL_CHECK(major >= 1 && major <= 3, path, "unsupported .npy version ", major);
+  const std::size_t length_bytes = major == 1 ? 2 : 4;
+  INTERNVL_CHECK(file.size() >= kPrefixBytes + length_bytes, path, "truncated .npy header");
   std::uint32_t header_len = 0;
-  unsigned char len_bytes[4] = {};
-  const int len_size = major == 1 ? 2 : 4;
-  in.read(reinterpret_cast<char*>(len_bytes), len_size);
-  INTERNVL_CHECK(in.gcount() == len_size, path, "truncated .npy header");
-  for (int i = len_size - 1; i >= 0; --i) {
-    header_len = (header_len << 8) | len_bytes[i];
+  for (std::size_t i = length_bytes; i-- > 0;) {
+    header_len = (header_len << 8) | static_cast<std::uint32_t>(file[kPrefixBytes + i]);
   }
   INTERNVL_CHECK(header_len < (1u << 20), path, "implausible .npy header length ", header_len);
-  std::string header(header_len, '\0');
-  in.read(header.data(), header_len);
-  INTERNVL_CHECK(in.gcount() == static_cast<std::streamsize>(header_len), path, "truncated .npy header");
+  const std::size_t header_begin = kPrefixBytes + length_bytes;
+  INTERNVL_CHECK(file.size() - header_begin >= header_len, path, "truncated .npy header");
+  const std::string header(reinterpret_cast<const char*>(file.data() + header_begin), header_len);
+  const std::span<const std::byte> data = file.subspan(header_begin + header_len);
 
   NpyArray array;
   array.descr = detail::npy_header_field(header, "descr", path);
-  INTERNVL_CHECK(detail::npy_item_size(array.descr) != 0, path, "unsupported .npy dtype '", array.descr,
+  const std::size_t item_size = detail::npy_item_size(array.descr);
+  INTERNVL_CHECK(item_size != 0, path, "unsupported .npy dtype '", array.descr,
                  "' (supported: <f4 <f8 <f2 <i8 <i4 |u1 |b1)");
   INTERNVL_CHECK(detail::npy_header_field(header, "fortran_order", path) == "False", path,
                  "Fortran-order .npy arrays are not supported; save with np.ascontiguousarray");
-  const std::string shape = detail::npy_header_field(header, "shape", path);
-  // The data must fill the rest of the file: sizes are checked against it before anything is allocated,
-  // so a header that claims more (or a product of dimensions that overflows) is an error, not a crash.
-  const auto header_end = static_cast<std::uintmax_t>(in.tellg());
-  const std::uintmax_t file_size = std::filesystem::file_size(path, ec);
-  INTERNVL_CHECK(!ec && file_size >= header_end, path, "cannot read the file's size");
-  const std::uintmax_t item = detail::npy_item_size(array.descr);
-  const std::uintmax_t max_elements = (file_size - header_end) / item;
-  std::uintmax_t elements = 1;
-  for (std::size_t p = 1; p < shape.size();) {
-    while (p < shape.size() && (shape[p] == ' ' || shape[p] == ',')) ++p;
-    if (p >= shape.size() || shape[p] == ')') break;
-    std::size_t used = 0;
-    long long e = -1;
-    try {
-      e = std::stoll(shape.substr(p), &used);
-    } catch (const std::exception&) {
-      fail(path, "bad .npy shape ", shape);
-    }
-    INTERNVL_CHECK(e >= 0, path, "negative dimension in .npy shape ", shape);
-    const auto extent = static_cast<std::uintmax_t>(e);
-    INTERNVL_CHECK(extent == 0 || elements <= max_elements / extent, path,
-                   "truncated .npy data: shape ", shape, " needs more than the ", file_size - header_end,
-                   " bytes after the header");
-    elements *= extent;
-    array.shape.push_back(e);
-    p += used;
-  }
-  const auto bytes = static_cast<std::size_t>(elements * item);
-  array.bytes.resize(bytes);
-  in.read(reinterpret_cast<char*>(array.bytes.data()), static_cast<std::streamsize>(bytes));
-  INTERNVL_CHECK(in.gcount() == static_cast<std::streamsize>(bytes), path, "truncated .npy data: expected ", bytes,
-                 " bytes for shape ", shape);
+  array.shape = detail::npy_shape(detail::npy_header_field(header, "shape", path), item_size, data.size(), path);
+  const auto bytes = static_cast<std::size_t>(array.numel()) * item_size;
+  array.bytes.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(bytes));
   return array;
 }
+
+// Reads a .npy file (see parse_npy).
+inline NpyArray read_npy(const std::string& path) { return parse_npy(MappedFile(path).bytes(), path); }
 
 // Element i of the array as a double, whatever its stored type.
 inline double npy_element(const NpyArray& a, index_t i) {
@@ -159,6 +171,9 @@ Tensor<float, Rank> npy_to_f32(const NpyArray& a, const std::string& path) {
     shape[d] = a.shape[d];
   }
   Tensor<float, Rank> t(shape);
+  if (a.numel() == 0) {
+    return t;  // nothing to copy (and memcpy may not be given the null pointers of empty storage)
+  }
   if (a.descr == "<f4") {
     std::memcpy(t.data(), a.bytes.data(), a.bytes.size());
   } else {

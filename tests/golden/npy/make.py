@@ -14,6 +14,8 @@ np.save(out / "f64_4.npy", np.array([1.5, -2.25, 1e-3, 7.0]))
 np.save(out / "f16_3.npy", np.array([0.5, -65504.0, 6e-8], dtype=np.float16))
 np.save(out / "i64_5.npy", np.array([3, -1, 0, 9, 123456789012], dtype=np.int64))
 np.save(out / "f32_scalar_shape_1x1x1.npy", np.array([[[42.0]]], dtype=np.float32))
+np.save(out / "f32_scalar.npy", np.float32(2.5))
+np.save(out / "f32_empty_0x1x1.npy", np.zeros((0, 1, 1), dtype=np.float32))
 np.save(out / "f32_rank4.npy", rng.standard_normal((2, 3, 4, 5)).astype(np.float32))
 with open(out / "f32_version2.npy", "wb") as f:
     np.lib.format.write_array(f, np.array([[1, 2], [3, 4]], dtype=np.float32), version=(2, 0))
@@ -37,7 +39,11 @@ def with_shape(shape, data=b""):
     return raw + data
 
 
-# Headers that claim more than the file holds: a product of dimensions that overflows 64 bits (times
-# the item size), and one that fits in 64 bits but is far beyond the few bytes that follow.
+# Headers that claim more than the file holds: a product of dimensions past 2^63 (also refused when
+# another extent is 0 and the array is empty: no tensor's strides could address it), and one that fits
+# in 64 bits but is far beyond the few bytes that follow.
 (out / "bad_shape_overflow.npy").write_bytes(with_shape((2**56, 3, 56, 56)))
+(out / "bad_shape_empty_overflow.npy").write_bytes(with_shape((0, 2**40, 2**40)))
 (out / "bad_shape_huge.npy").write_bytes(with_shape((3 * 10**15,), bytes(16)))
+# A scalar (shape ()) needs one element, and this file ends with its header.
+(out / "bad_scalar_no_data.npy").write_bytes(with_shape(()))
