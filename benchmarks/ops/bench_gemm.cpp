@@ -672,42 +672,24 @@ void shapes(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->UseRealTime()->MeasureProcessCPUTime();
 }
 
-// Distinct cores (package, core id) among the CPUs this process may run on, from Linux's topology files:
-// fewer than the CPUs where SMT siblings share a core; 0 where the files cannot be read.
-index_t physical_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) {
-    return 0;
-  }
-  std::set<std::pair<int, int>> cores;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (CPU_ISSET(cpu, &set)) {
-      const std::string topology = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
-      int package = -1, core = -1;
-      std::ifstream(topology + "physical_package_id") >> package;
-      std::ifstream(topology + "core_id") >> core;
-      if (package < 0 || core < 0) {
-        return 0;
-      }
-      cores.emplace(package, core);
-    }
-  }
-  return static_cast<index_t>(cores.size());
-}
-
-// The f32 GEMM on 1, 2, 4, ... threads, on one thread per core and on every CPU this process may use
-// (default_thread_count), at InternViT's narrowest outputs: 300M's proj and fc2 (1024 columns, 22 panels)
+// The f32 GEMM on 1, 2, 4, ... threads, on one thread per core (physical_cores, the pool's default
+// outside a CPU quota) and on every CPU this process may use, at InternViT's narrowest outputs: 300M's proj and fc2 (1024 columns, 22 panels)
 // and 6B's (3200, 67 panels), and at 144 columns (3 panels, fewer than most machines' threads). GFLOP/s
 // per thread against one thread's is how well the thread grid (gemm.hpp) balances them; all CPUs
 // against one per core, what SMT siblings add.
 void scaling_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "K", "N", "threads"});
-  const index_t cpus = default_thread_count();
+  cpu_set_t affinity;
+  if (sched_getaffinity(0, sizeof(affinity), &affinity) != 0) {
+    CPU_ZERO(&affinity);
+    CPU_SET(0, &affinity);
+  }
+  const index_t cpus = CPU_COUNT(&affinity);
   std::set<index_t> counts = {cpus};
   for (index_t threads = 1; threads < cpus; threads *= 2) {
     counts.insert(threads);
   }
-  if (const index_t cores = physical_cores(); cores > 0 && cores < cpus) {
+  if (const index_t cores = physical_cores(affinity); cores > 0 && cores < cpus) {
     counts.insert(cores);
   }
   for (const auto& [m, k, n] : {std::array<index_t, 3>{1025, 1024, 1024}, {257, 3200, 3200}, {1025, 1024, 144}}) {

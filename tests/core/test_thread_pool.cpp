@@ -1,9 +1,8 @@
 // The thread pool: every task runs exactly once, chunks tile the range, errors come back,
-// nested calls run inline, and the size follows INTERNVL_NUM_THREADS.
+// nested calls run inline (the default size: test_thread_count.cpp).
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <cstdlib>
 #include <stdexcept>
 #include <vector>
 
@@ -55,15 +54,4 @@ TEST_CASE("a parallel call inside a task runs inline", "[pool]") {
   std::atomic<int> inner{0};
   pool.run(4, [&](index_t) { pool.run(5, [&](index_t) { inner.fetch_add(1); }); });
   REQUIRE(inner.load() == 20);
-}
-
-TEST_CASE("INTERNVL_NUM_THREADS sets the default size and bad values are errors", "[pool]") {
-  ::setenv("INTERNVL_NUM_THREADS", "3", 1);
-  REQUIRE(default_thread_count() == 3);
-  ::setenv("INTERNVL_NUM_THREADS", "two", 1);
-  REQUIRE_THROWS_WITH(default_thread_count(), Catch::Contains("INTERNVL_NUM_THREADS") && Catch::Contains("'two'"));
-  ::setenv("INTERNVL_NUM_THREADS", "0", 1);
-  REQUIRE_THROWS(default_thread_count());
-  ::unsetenv("INTERNVL_NUM_THREADS");
-  REQUIRE(default_thread_count() >= 1);
 }

@@ -1,14 +1,12 @@
 // ThreadPool: a fixed set of worker threads that run index ranges in parallel; the calling thread
-// works too, so a pool of size N uses N cores. Size: INTERNVL_NUM_THREADS, else every CPU this
-// process may run on. A call made from inside a task runs serially on that thread (no nesting,
-// no oversubscription). One pool is shared by default: default_thread_pool().
+// works too, so a pool of size N uses N cores. Size: default_thread_count() (thread_count.hpp):
+// INTERNVL_NUM_THREADS, else one thread per physical core this process may run on, within its cgroup's
+// CPU quota. A call made from inside a task runs serially on that thread (no nesting, no
+// oversubscription). One pool is shared by default: default_thread_pool().
 #pragma once
-
-#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -17,24 +15,9 @@
 
 #include "internvl/core/error.hpp"
 #include "internvl/core/tensor_view.hpp"
+#include "internvl/core/thread_count.hpp"
 
 namespace internvl {
-
-// INTERNVL_NUM_THREADS if set (a positive integer), else the CPUs in this process's affinity mask.
-inline int default_thread_count() {
-  if (const char* env = std::getenv("INTERNVL_NUM_THREADS"); env != nullptr && *env != '\0') {
-    char* end = nullptr;
-    const long n = std::strtol(env, &end, 10);
-    INTERNVL_CHECK(end != env && *end == '\0' && n >= 1 && n <= 4096, "INTERNVL_NUM_THREADS",
-                   "expected a positive integer, got '", env, "'");
-    return static_cast<int>(n);
-  }
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    return CPU_COUNT(&set);
-  }
-  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
 
 class ThreadPool {
  public:
