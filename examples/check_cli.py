@@ -90,6 +90,9 @@ run("classify", ["--model", model, "--head", probe, "--image", image, "--labels"
 run("classify", ["--model", model, "--head", seg, "--image", image], 1, "is a segmentation head")
 run("classify", ["--model", model, "--head", probe, "--image", image, "--labels", str(tmp / "nolabels")], 1,
     "cannot read the labels file")
+(tmp / "latin1_labels.txt").write_bytes(b"cat\ncaf\xe9\n")
+run("classify", ["--model", model, "--head", probe, "--image", image, "--labels", str(tmp / "latin1_labels.txt")], 1,
+    "latin1_labels.txt:2: the labels file is not UTF-8 text (byte 4 ")
 run("segment", ["--model", model, "--head", probe, "--image", image, "--out", str(tmp / "m.png")], 1,
     "is a classification head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "no" / "dir" / "m.png")], 1,

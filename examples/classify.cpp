@@ -36,7 +36,7 @@ constexpr const char* kUsage =
     "                    model's image_size (repeat for several images)\n"
     "  --pixels FILE     already preprocessed pixels, .npy float [3, H, W] or [B, 3, H, W]\n"
     "  --topk K          how many classes to print (default 5)\n"
-    "  --labels FILE     class names, one per line (default: the head's labels, else class indices)\n"
+    "  --labels FILE     class names, one per line (UTF-8; default: the head's labels, else class indices)\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"

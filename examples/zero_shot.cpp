@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
@@ -35,7 +37,7 @@ constexpr const char* kUsage =
     "  --pixels FILE.npy  normalised pixels [3, H, W] or [1, 3, H, W] instead of an image file\n"
     "  --labels LIST      comma-separated class names\n"
     "  --mode C|G         InternVL-C (vision tokens pooled) or InternVL-G (+ QLLaMA's queries); default C\n"
-    "  --templates FILE   prompt templates, one per line, {c} marks the label; default \"a photo of a {c}.\"\n"
+    "  --templates FILE   prompt templates, one per line (UTF-8), {c} marks the label; default \"a photo of a {c}.\"\n"
     "  --report           print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME     reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P      the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
@@ -45,6 +47,9 @@ constexpr const char* kUsage =
 
 std::vector<std::string> split_labels(const examples::Cli& cli) {
   const std::string list = cli.require("--labels");
+  if (const std::optional<std::size_t> bad = text::first_ill_formed_utf8(list)) {
+    cli.fail("--labels is not UTF-8 text (byte " + std::to_string(*bad + 1) + " starts no well-formed UTF-8 sequence)");
+  }
   std::vector<std::string> labels;
   std::stringstream in(list);
   for (std::string label; std::getline(in, label, ',');) {

@@ -1,14 +1,19 @@
 // read_lines: the lines of a small text file given on the command line (class labels, prompt templates),
-// without their line endings ("\n" or "\r\n"). A missing, unreadable or directory path is an
-// internvl::Error naming the file and what it was meant to be.
+// without their line endings ("\n" or "\r\n") or a leading UTF-8 byte order mark (which SentencePiece
+// would otherwise encode as a token of the first line). A missing, unreadable or directory path, or a
+// line that is not well-formed UTF-8 (text/utf8.hpp), is an internvl::Error naming the file and what it
+// was meant to be.
 #pragma once
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "internvl/core/error.hpp"
+#include "internvl/text/utf8.hpp"
 
 namespace internvl::examples {
 
@@ -22,6 +27,12 @@ inline std::vector<std::string> read_lines(const std::string& path, const std::s
     if (!line.empty() && line.back() == '\r') {
       line.pop_back();
     }
+    if (constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF"; lines.empty() && line.starts_with(kByteOrderMark)) {
+      line.erase(0, kByteOrderMark.size());
+    }
+    const std::optional<std::size_t> bad = text::first_ill_formed_utf8(line);
+    INTERNVL_CHECK(!bad, path + ":" + std::to_string(lines.size() + 1), "the ", what, " is not UTF-8 text (byte ",
+                   bad.value_or(0) + 1, " of this line starts no well-formed UTF-8 sequence)");
     lines.push_back(line);
   }
   INTERNVL_CHECK(!in.bad(), path, "reading the ", what, " failed");

@@ -132,6 +132,20 @@ with tempfile.TemporaryDirectory() as tmp:
               f"zero_shot --mode {mode} --precision bf16: exit {code}, {got} vs f32 {want} {err}")
         if code == 0:
             check_bf16_run(check, f"zero_shot --mode {mode}", relative_l2([got[k] for k in want], list(want.values())))
+    # Text from files and arguments: a UTF-8 byte order mark is not part of the first template (the output is
+    # the same as without it); bytes that are not UTF-8 are refused, naming the file and line, as Python's
+    # decoding of them would be (SentencePiece would encode each as U+FFFD).
+    bom_templates = tmp / "bom_templates.txt"
+    bom_templates.write_bytes(b"\xef\xbb\xbf" + templates.read_bytes())
+    outputs = [run(zero_shot, "--model", model, "--pixels", str(one_image), "--labels", labels, "--templates",
+                   str(path), "--mode", "C") for path in (templates, bom_templates)]
+    check(outputs[0][0] == 0 and outputs[0] == outputs[1], f"zero_shot with a byte order mark: {outputs}")
+    not_utf8 = tmp / "not_utf8.txt"
+    not_utf8.write_bytes(b"a photo of a {c}.\n\xe4\xbd{c}\n")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
+                             str(not_utf8)], 1, "not_utf8.txt:2: the templates file is not UTF-8 text (byte 1 ")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", b"cat,\xffdog"], 2,
+                 "--labels is not UTF-8 text (byte 5 ")
     code, out, err = run(zero_shot, "--model", model, "--image", image_file, "--labels", "cat,dog")
     check(code == 0 and abs(sum(float(line.split("\t")[1]) for line in out.strip().split("\n")) - 1) < 1e-5,
           f"zero_shot on an image file: exit {code}, output {out!r} {err}")

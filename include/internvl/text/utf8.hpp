@@ -1,0 +1,56 @@
+// Well-formed UTF-8 (Unicode §3.9, table 3-7): each code point is one of
+//   00..7F | C2..DF 80..BF | E0 A0..BF 80..BF | E1..EC 80..BF 80..BF | ED 80..9F 80..BF
+//   | EE..EF 80..BF 80..BF | F0 90..BF 80..BF 80..BF | F1..F3 80..BF 80..BF 80..BF | F4 80..8F 80..BF 80..BF
+// so overlong forms, surrogates (U+D800..U+DFFF) and values past U+10FFFF are ill-formed.
+// first_ill_formed_utf8(text) is the offset at which the first ill-formed sequence starts (where Python's
+// bytes.decode('utf-8') reports its UnicodeDecodeError), or nothing for well-formed text. The example
+// programs refuse text files and arguments that hold such bytes, as Python's decoding of them would:
+// SentencePiece (and so text::Tokenizer, which matches it) encodes each bad byte as U+FFFD without a word.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace internvl::text {
+
+inline std::optional<std::size_t> first_ill_formed_utf8(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return i < text.size() ? static_cast<std::uint8_t>(text[i]) : 0x100u; };
+  const auto in = [](unsigned b, unsigned low, unsigned high) { return b >= low && b <= high; };
+  for (std::size_t i = 0; i < text.size();) {
+    const unsigned lead = byte(i);
+    if (lead <= 0x7F) {
+      ++i;
+      continue;
+    }
+    // The allowed range of the second byte, and how many bytes the sequence has.
+    unsigned low = 0x80, high = 0xBF;
+    std::size_t length = 0;
+    if (in(lead, 0xC2, 0xDF)) {
+      length = 2;
+    } else if (in(lead, 0xE0, 0xEF)) {
+      length = 3;
+      low = lead == 0xE0 ? 0xA0 : 0x80;
+      high = lead == 0xED ? 0x9F : 0xBF;
+    } else if (in(lead, 0xF0, 0xF4)) {
+      length = 4;
+      low = lead == 0xF0 ? 0x90 : 0x80;
+      high = lead == 0xF4 ? 0x8F : 0xBF;
+    } else {
+      return i;  // a continuation byte without a lead, C0, C1 or F5..FF
+    }
+    if (!in(byte(i + 1), low, high)) {
+      return i;
+    }
+    for (std::size_t k = 2; k < length; ++k) {
+      if (!in(byte(i + k), 0x80, 0xBF)) {
+        return i;
+      }
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
+}  // namespace internvl::text
