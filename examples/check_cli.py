@@ -161,6 +161,27 @@ for precision in ["f32", "bf16"]:
     if not same:
         failures.append(f"segment --precision {precision} on 1 and 7 threads")
 
+# --batch changes how many images share a forward pass, not the cpu backend's output: five digits in batches
+# of 1, 2 and the default 16 print the same lines, and so do 3 images of a --pixels file in batches of 2 (the
+# last one smaller) and of 16.
+classify_digits = [str(build / "classify"), "--model", str(demo / "models" / "digits-vit"), "--head",
+                   str(demo / "models" / "digits-linear-probe.safetensors"), "--topk", "3"]
+for line in (demo / "digits" / "labels.txt").read_text().splitlines()[:5]:
+    classify_digits += ["--image", str(demo / "digits" / line.split("\t")[0])]
+np.save(tmp / "three.npy", np.random.default_rng(3).standard_normal((3, 3, 28, 28)).astype(np.float32))
+classify_pixels = [str(build / "classify"), "--model", model, "--head", probe, "--pixels", str(tmp / "three.npy")]
+for command, batches in [(classify_digits, ["1", "2"]), (classify_pixels, ["2"])]:
+    outputs = [subprocess.run(command + extra, capture_output=True, text=True)
+               for extra in [[]] + [["--batch", b] for b in batches]]
+    same = outputs[0].returncode == 0 and outputs[0].stdout.count("# ") in (3, 5) and all(
+        o.returncode == 0 and o.stdout == outputs[0].stdout for o in outputs)
+    print(("ok   " if same else "FAIL ") + f"classify {command[-1]}: the same output with --batch {', '.join(batches)} "
+          "and the default")
+    if not same:
+        failures.append(f"classify --batch ({command[-1]})")
+        print([(o.returncode, o.stderr[:500]) for o in outputs])
+run("classify", ["--model", model, "--image", image, "--batch", "0"], 2, "--batch must be at least 1")
+
 
 def cuda_unavailable(program, result):
     """True (and a failure recorded unless the failure is clean) when --backend cuda did not run."""

@@ -2,12 +2,17 @@
 //   image -> Resize(S, bicubic, Pillow) -> CenterCrop(S) -> ImageNet normalisation -> InternViT ->
 //   probe (linear or attention pooling) on the head's block -> softmax -> the top-k classes,
 // printed one per line as "label<TAB>probability". With several images (several --image, or a
-// batch in --pixels) each image's lines follow a header line "# <file or batch index>". --backend cuda
-// (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu (support/head_tasks.hpp is
-// shared by every backend). --precision bf16 runs the cpu backend's matrix products on bf16 operands
-// with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
+// batch in --pixels) each image's lines follow a header line "# <file or batch index>"; they go through
+// the model --batch at a time, each batch's lines printed as it is done. The cpu backend's results do not
+// depend on the batch (each image's sums run in an order fixed by its own shapes); the reference
+// backend's (Eigen's GEMM blocking) and cuda's (cuBLASLt's choice of kernel) may move in the last bits
+// with it. --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu
+// (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
+// products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,8 +30,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
-    "                [--topk K] [--labels FILE] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
-    "                [--profile]\n"
+    "                [--topk K] [--batch N] [--labels FILE] [--backend reference|cpu|cuda]\n"
+    "                [--precision f32|bf16] [--profile]\n"
     "\n"
     "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
     "(linear_probe or attention_pool_probe; scripts/convert_heads.py converts the official .pth head).\n"
@@ -36,6 +41,8 @@ constexpr const char* kUsage =
     "                    model's image_size (repeat for several images)\n"
     "  --pixels FILE     already preprocessed pixels, .npy float [3, H, W] or [B, 3, H, W]\n"
     "  --topk K          how many classes to print (default 5)\n"
+    "  --batch N         images per forward pass (default 16): memory holds one batch, however many images\n"
+    "                    there are (the cpu backend's results do not depend on N)\n"
     "  --labels FILE     class names, one per line (UTF-8; default: the head's labels, else class indices)\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
@@ -59,13 +66,17 @@ std::vector<std::string> read_labels(const std::string& path, index_t classes) {
 int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
-      {"--model", "--head", "--image", "--pixels", "--topk", "--labels", "--backend", "--precision"},
+      {"--model", "--head", "--image", "--pixels", "--topk", "--batch", "--labels", "--backend", "--precision"},
       {"--profile"});
   const std::string model_dir = cli.require("--model");
   const std::string input = cli.one_of("--image", "--pixels");
   const int topk = cli.integer("--topk", 5);
   if (topk < 1) {
     cli.fail("--topk must be at least 1, got " + std::to_string(topk));
+  }
+  const int batch_size = cli.integer("--batch", 16);
+  if (batch_size < 1) {
+    cli.fail("--batch must be at least 1, got " + std::to_string(batch_size));
   }
   const std::string head_path =
       cli.get("--head").value_or((std::filesystem::path(model_dir) / "head.safetensors").string());
@@ -79,24 +90,43 @@ int main(int argc, char** argv) {
     if (const auto file = cli.get("--labels")) {
       labels = read_labels(*file, description.num_classes);
     }
+    // The images in batches of --batch: each image file is read when its batch comes, a --pixels file at once.
     std::vector<std::string> names = cli.all("--image");
-    const Tensor<float, 4> pixels = input == "--image"
-                                        ? io::load_batch(names, io::Pipeline::classification, job.config.image_size)
-                                        : examples::read_pixel_batch(*cli.get("--pixels"));
-    for (index_t b = static_cast<index_t>(names.size()); b < pixels.size(0); ++b) {  // --pixels: batch indices
+    const Tensor<float, 4> npy_pixels =
+        input == "--pixels" ? examples::read_pixel_batch(*cli.get("--pixels")) : Tensor<float, 4>();
+    for (index_t b = 0; b < npy_pixels.size(0); ++b) {  // --pixels: images are named by their batch index
       names.push_back(std::to_string(b));
     }
-    const Tensor<float, 2> probabilities = examples::on_backend(
-        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::classify(ctx, job, pixels.view()); },
-        [&] { return examples::classify_cuda(job, pixels.view()); });
-    for (index_t b = 0; b < pixels.size(0); ++b) {
-      if (pixels.size(0) > 1) {
-        std::printf("# %s\n", names[static_cast<std::size_t>(b)].c_str());
+    const auto count = static_cast<index_t>(names.size());
+    index_t next = 0;
+    Tensor<float, 4> decoded;
+    const examples::PixelBatches batches = [&]() -> std::optional<CView<float, 4>> {
+      if (next == count) {
+        return std::nullopt;
       }
-      for (const auto& [k, p] : heads::top_k(probabilities.view()[b], topk)) {
-        const std::string label = labels.empty() ? std::to_string(k) : labels[static_cast<std::size_t>(k)];
-        std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
+      const index_t begin = next;
+      next = std::min(count, begin + batch_size);
+      if (input == "--pixels") {
+        return CView<float, 4>(npy_pixels.view()).slice(0, begin, next);
       }
-    }
+      decoded = io::load_batch({names.begin() + begin, names.begin() + next}, io::Pipeline::classification,
+                               job.config.image_size);
+      return CView<float, 4>(decoded.view());
+    };
+    index_t printed = 0;
+    const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
+      for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
+        if (count > 1) {
+          std::printf("# %s\n", names[static_cast<std::size_t>(printed)].c_str());
+        }
+        for (const auto& [k, p] : heads::top_k(probabilities[b], topk)) {
+          const std::string label = labels.empty() ? std::to_string(k) : labels[static_cast<std::size_t>(k)];
+          std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
+        }
+      }
+    };
+    examples::on_backend(
+        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { examples::classify(ctx, job, batches, print); },
+        [&] { examples::classify_cuda(job, batches, print); });
   });
 }

@@ -32,9 +32,9 @@ ExtractResult extract_features_cuda(const ExtractRequest& request) {
   return extract_features(ctx, request);
 }
 
-Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels) {
+void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
   auto ctx = gpu_context();
-  return classify(ctx, job, pixels);
+  classify(ctx, job, batches, sink);
 }
 
 Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode) {

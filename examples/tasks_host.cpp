@@ -15,7 +15,7 @@ namespace internvl::examples {
 
 #define INTERNVL_EXAMPLE_TASKS(Backend)                                                                        \
   template ExtractResult extract_features(Context<Backend>&, const ExtractRequest&);                          \
-  template Tensor<float, 2> classify(Context<Backend>&, const HeadJob&, CView<float, 4>);                     \
+  template void classify(Context<Backend>&, const HeadJob&, const PixelBatches&, const ProbabilitySink&);     \
   template Tensor<float, 3> segment(Context<Backend>&, const HeadJob&, io::ImageView, heads::Inference);
 INTERNVL_EXAMPLE_TASKS(backend::reference)
 INTERNVL_EXAMPLE_TASKS(backend::cpu)

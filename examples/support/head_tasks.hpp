@@ -7,7 +7,9 @@
 // backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "internvl/heads/classification_head.hpp"
@@ -22,13 +24,23 @@ struct HeadJob {
   std::string head;             // the head file
 };
 
-// Class probabilities [B, K] for normalised pixels [B, 3, S, S].
+// The next batch of normalised pixels [B, 3, S, S] (B >= 1, valid until the next call), or nothing when
+// every image has been given.
+using PixelBatches = std::function<std::optional<CView<float, 4>>()>;
+// Receives the class probabilities [B, K] of each batch, in the batches' order.
+using ProbabilitySink = std::function<void(CView<float, 2>)>;
+
+// Loads the model and the head once, then classifies batch after batch: memory holds one batch's
+// images and activations, however many images there are.
 template <class Backend>
-Tensor<float, 2> classify(Context<Backend>& ctx, const HeadJob& job, CView<float, 4> pixels) {
+void classify(Context<Backend>& ctx, const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
   using T = default_activation_t<Backend>;
   auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
   const heads::ClassificationHead<Backend, T> head(job.head, job.config);
-  return head.probabilities(ctx, model, pixels);
+  while (const std::optional<CView<float, 4>> pixels = batches()) {
+    const Tensor<float, 2> probabilities = head.probabilities(ctx, model, *pixels);
+    sink(probabilities.view());
+  }
 }
 
 // Logits [K, H, W] at the image's own size for an RGB image [H, W, 3] (heads/segmenter.hpp).
@@ -40,15 +52,16 @@ Tensor<float, 3> segment(Context<Backend>& ctx, const HeadJob& job, io::ImageVie
   return heads::segment(ctx, model, head, image, mode);
 }
 
-extern template Tensor<float, 2> classify(Context<backend::reference>&, const HeadJob&, CView<float, 4>);
-extern template Tensor<float, 2> classify(Context<backend::cpu>&, const HeadJob&, CView<float, 4>);
+extern template void classify(Context<backend::reference>&, const HeadJob&, const PixelBatches&,
+                              const ProbabilitySink&);
+extern template void classify(Context<backend::cpu>&, const HeadJob&, const PixelBatches&, const ProbabilitySink&);
 extern template Tensor<float, 3> segment(Context<backend::reference>&, const HeadJob&, io::ImageView,
                                          heads::Inference);
 extern template Tensor<float, 3> segment(Context<backend::cpu>&, const HeadJob&, io::ImageView, heads::Inference);
 
 // classify and segment on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built when
 // CUDA is enabled).
-Tensor<float, 2> classify_cuda(const HeadJob& job, CView<float, 4> pixels);
+void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
 Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode);
 
 }  // namespace internvl::examples
