@@ -4,11 +4,14 @@
 // returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
 // (tasks_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts. The
 // host backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
-//   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts
+//   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts,
+//              job.batch images or texts per forward pass
 //   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for the pixels
 #pragma once
 
+#include <algorithm>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +30,7 @@ struct InternVLJob {
   CView<float, 4> pixels;              // host, normalised [B, 3, S, S]; empty: no image
   std::vector<std::string> texts;      // embed: the texts; zero_shot: the labels
   std::vector<std::string> templates;  // zero_shot: one or more templates with "{c}"
+  index_t batch = 16;                  // embed: images or texts per forward pass
   StageReport* report = nullptr;       // stage times and memory, when given
 };
 
@@ -64,8 +68,27 @@ inline const char* image_stage(models::EmbeddingMode mode) {
   return mode == models::EmbeddingMode::C ? "images (InternVL-C)" : "images (InternVL-G)";
 }
 
+// Rows [0, count) of an embedding matrix [count, width], computed `per_pass` rows at a time by
+// embed_rows(out, first, last) into a backend tensor [last - first, width] in a workspace scope of its own.
+template <class T, class Backend, class EmbedRows>
+Tensor<float, 2> embed_in_passes(Context<Backend>& ctx, index_t count, index_t width, index_t per_pass,
+                                 EmbedRows embed_rows) {
+  Tensor<float, 2> result(Extents<2>{count, width});
+  for (index_t first = 0; first < count; first += per_pass) {
+    const index_t last = std::min(count, first + per_pass);
+    auto scope = ctx.workspace().scope();
+    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{last - first, width});
+    embed_rows(out, first, last);
+    const Tensor<float, 2> rows = to_host(ctx, CView<T, 2>(out));
+    std::copy_n(rows.data(), rows.numel(), result.data() + first * width);
+  }
+  return result;
+}
+
 }  // namespace detail
 
+// Images and texts go through the model job.batch at a time, so memory holds one pass's activations
+// however many there are; each embedding depends on its own input only.
 template <class Backend>
 Embeddings embed(Context<Backend>& ctx, const InternVLJob& job) {
   using T = default_activation_t<Backend>;
@@ -73,19 +96,21 @@ Embeddings embed(Context<Backend>& ctx, const InternVLJob& job) {
   const index_t width = model.embedding_width();
   Embeddings result;
   if (job.pixels.data() != nullptr) {
-    auto scope = ctx.workspace().scope();
-    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{job.pixels.size(0), width});
-    model.image_embeddings(ctx, out, to_backend<T>(ctx, job.pixels), job.mode);
-    result.images = to_host(ctx, CView<T, 2>(out));
+    result.images = detail::embed_in_passes<T>(
+        ctx, job.pixels.size(0), width, job.batch, [&](View<T, 2> out, index_t first, index_t last) {
+          model.image_embeddings(ctx, out, to_backend<T>(ctx, job.pixels.slice(0, first, last)), job.mode);
+        });
     detail::end_stage(job, detail::image_stage(job.mode));
   }
   if (!job.texts.empty()) {
     const text::Tokenizer tokenizer(model.tokenizer_path().string());
-    const text::TokenizedBatch batch = tokenizer.format(job.texts);
-    auto scope = ctx.workspace().scope();
-    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{batch.ids.size(0), width});
-    model.text_embeddings(ctx, out, batch.ids.view());
-    result.texts = to_host(ctx, CView<T, 2>(out));
+    const auto texts = static_cast<index_t>(job.texts.size());
+    result.texts =
+        detail::embed_in_passes<T>(ctx, texts, width, job.batch, [&](View<T, 2> out, index_t first, index_t last) {
+          const text::TokenizedBatch batch = tokenizer.format(
+              std::span(job.texts).subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(last - first)));
+          model.text_embeddings(ctx, out, batch.ids.view());
+        });
     detail::end_stage(job, "texts");
   }
   return result;

@@ -197,6 +197,22 @@ with tempfile.TemporaryDirectory() as tmp:
             check(got_shape == (count, want_shape[1]), f"embed {kind} shape {got_shape}")
             for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
                 check(max(abs(a - b) for a, b in zip(g, normalised(w))) <= 1e-5, f"embed --mode {mode} {kind}: {g} vs {w}")
+    # --batch: each image and text goes through the model alone with --batch 1, and the embeddings are the
+    # default run's byte for byte (cpu); --texts reads the same texts from a file, one per line.
+    texts_file = tmp / "texts.txt"
+    texts_file.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    for mode in "CG":
+        written = []
+        for run_args in ([arg for t in texts for arg in ("--text", t)], ["--texts", str(texts_file), "--batch", "1"]):
+            code, out, err = run(embed, "--model", model, "--mode", mode, "--pixels", str(golden / "tiny_pixels.npy"),
+                                 "--out-image", str(tmp / "images.npy"), "--out-text", str(tmp / "texts.npy"),
+                                 *run_args)
+            written.append((code, (tmp / "images.npy").read_bytes(), (tmp / "texts.npy").read_bytes(), err))
+        check(written[0][0] == 0 and written[0] == written[1], f"embed --mode {mode} --batch 1 --texts: {written}")
+    expect_error(embed, ["--model", model, "--text", "x", "--texts", str(texts_file), "--out-text", "t.npy"], 2,
+                 "give --text or --texts, not both")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--batch", "0"], 2,
+                 "--batch must be at least 1")
     # --precision bf16: each embedding within 2e-2 relative L2 of the f32 run's. Rounding an operand to bf16
     # changes it by at most 2^-8, and these 16-wide projections of the tiny random model land at up to 8.4e-3
     # (a broken bf16 kernel is off by O(1)).
