@@ -21,7 +21,7 @@
 #include "support/backend.hpp"
 #include "support/cli.hpp"
 #include "support/head_tasks.hpp"
-#include "support/pixels_file.hpp"
+#include "support/image_batches.hpp"
 #include "support/text_file.hpp"
 
 using namespace internvl;
@@ -69,15 +69,9 @@ int main(int argc, char** argv) {
       {"--model", "--head", "--image", "--pixels", "--topk", "--batch", "--labels", "--backend", "--precision"},
       {"--profile"});
   const std::string model_dir = cli.require("--model");
-  const std::string input = cli.one_of("--image", "--pixels");
-  const int topk = cli.integer("--topk", 5);
-  if (topk < 1) {
-    cli.fail("--topk must be at least 1, got " + std::to_string(topk));
-  }
-  const int batch_size = cli.integer("--batch", 16);
-  if (batch_size < 1) {
-    cli.fail("--batch must be at least 1, got " + std::to_string(batch_size));
-  }
+  cli.one_of("--image", "--pixels");
+  const int topk = cli.positive("--topk", 5);
+  const int batch_size = cli.positive("--batch", 16);
   const std::string head_path =
       cli.get("--head").value_or((std::filesystem::path(model_dir) / "head.safetensors").string());
 
@@ -90,35 +84,11 @@ int main(int argc, char** argv) {
     if (const auto file = cli.get("--labels")) {
       labels = read_labels(*file, description.num_classes);
     }
-    // The images in batches of --batch: each image file is read when its batch comes, a --pixels file at once.
-    std::vector<std::string> names = cli.all("--image");
-    const Tensor<float, 4> npy_pixels =
-        input == "--pixels" ? examples::read_pixel_batch(*cli.get("--pixels")) : Tensor<float, 4>();
-    for (index_t b = 0; b < npy_pixels.size(0); ++b) {  // --pixels: images are named by their batch index
-      names.push_back(std::to_string(b));
-    }
-    const auto count = static_cast<index_t>(names.size());
-    index_t next = 0;
-    Tensor<float, 4> decoded;
-    const examples::PixelBatches batches = [&]() -> std::optional<CView<float, 4>> {
-      if (next == count) {
-        return std::nullopt;
-      }
-      const index_t begin = next;
-      next = std::min(count, begin + batch_size);
-      if (input == "--pixels") {
-        return CView<float, 4>(npy_pixels.view()).slice(0, begin, next);
-      }
-      decoded = io::load_batch({names.begin() + begin, names.begin() + next}, io::Pipeline::classification,
-                               job.config.image_size);
-      return CView<float, 4>(decoded.view());
-    };
+    examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size, batch_size);
     index_t printed = 0;
     const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
       for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
-        if (count > 1) {
-          std::printf("# %s\n", names[static_cast<std::size_t>(printed)].c_str());
-        }
+        images.print_header(printed);
         for (const auto& [k, p] : heads::top_k(probabilities[b], topk)) {
           const std::string label = labels.empty() ? std::to_string(k) : labels[static_cast<std::size_t>(k)];
           std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
@@ -126,7 +96,8 @@ int main(int argc, char** argv) {
       }
     };
     examples::on_backend(
-        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { examples::classify(ctx, job, batches, print); },
-        [&] { examples::classify_cuda(job, batches, print); });
+        cli, backend,
+        [&]<class Backend>(Context<Backend>& ctx) { examples::classify(ctx, job, images.batches(), print); },
+        [&] { examples::classify_cuda(job, images.batches(), print); });
   });
 }

@@ -48,9 +48,9 @@ Embeddings embed_cuda(const InternVLJob& job) {
   return embed(ctx, job);
 }
 
-Tensor<float, 2> zero_shot_cuda(const InternVLJob& job) {
+void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
   auto ctx = gpu_context();
-  return zero_shot(ctx, job);
+  zero_shot(ctx, job, batches, sink);
 }
 #endif
 

@@ -24,8 +24,8 @@ INTERNVL_EXAMPLE_TASKS(backend::cpu)
 #if INTERNVL_EXAMPLES_TEXT
 template Embeddings embed(Context<backend::reference>&, const InternVLJob&);
 template Embeddings embed(Context<backend::cpu>&, const InternVLJob&);
-template Tensor<float, 2> zero_shot(Context<backend::reference>&, const InternVLJob&);
-template Tensor<float, 2> zero_shot(Context<backend::cpu>&, const InternVLJob&);
+template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
+template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
 #endif
 
 }  // namespace internvl::examples

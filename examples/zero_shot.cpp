@@ -1,25 +1,31 @@
-// Zero-shot classification with InternVL-C or InternVL-G: an image against a list of labels.
-//   zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels "a,b,c" [--mode C|G] [--templates FILE]
-//             [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]
+// Zero-shot classification with InternVL-C or InternVL-G: images against a list of labels.
+//   zero_shot --model DIR (--image FILE [--image FILE ...] | --pixels FILE.npy) (--labels "a,b,c" | --labels-file
+//             FILE) [--mode C|G] [--templates FILE] [--topk K] [--batch N] [--report]
+//             [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]
 // DIR is an InternVL model directory (config.json, safetensors, tokenizer.model), e.g. InternVL-14B-224px.
-// The image goes through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
+// Images go through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
 // Each label is put into every template ("{c}" marks where; one template per line of FILE; default
 // "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
-// the probabilities are the softmax of exp(logit_scale) · cosine similarity. Prints label<TAB>probability,
-// one per line, most probable first. --report prints stage times and resident memory to stderr (as embed
-// does); --backend cuda (GPU 0, bf16) exists when the build has CUDA (tasks_cuda.cu). --precision bf16
-// runs the cpu backend's matrix products on bf16 operands with f32 sums (support/backend.hpp: f32 only
-// on reference, bf16 only on cuda).
+// the probabilities are the softmax of exp(logit_scale) · cosine similarity. The class weights are
+// computed once; the images then go through the model --batch at a time (support/image_batches.hpp), so
+// an evaluation set of any size needs one batch's memory. Prints label<TAB>probability, one per line,
+// most probable first (--topk of them), each image's lines after a header "# <image>" when there are
+// several. --report prints stage times and resident memory to stderr (as embed does); --backend cuda
+// (GPU 0, bf16) exists when the build has CUDA (tasks_cuda.cu). --precision bf16 runs the cpu backend's
+// matrix products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only
+// on cuda).
 #include <algorithm>
 #include <cstdio>
-#include <numeric>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
+#include "internvl/heads/top_k.hpp"
 #include "internvl/models/load_internvl.hpp"
+#include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
 #include "support/text_file.hpp"
@@ -29,21 +35,27 @@ using namespace internvl;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: zero_shot --model DIR (--image FILE | --pixels FILE.npy) --labels \"a,b,c\" [--mode C|G] [--templates "
-    "FILE]\n"
-    "                 [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
-    "  --model DIR        InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
-    "  --image FILE       image file (PNG, JPEG, PPM); resized and centre-cropped to the model's size\n"
-    "  --pixels FILE.npy  normalised pixels [3, H, W] or [1, 3, H, W] instead of an image file\n"
-    "  --labels LIST      comma-separated class names\n"
-    "  --mode C|G         InternVL-C (vision tokens pooled) or InternVL-G (+ QLLaMA's queries); default C\n"
-    "  --templates FILE   prompt templates, one per line (UTF-8), {c} marks the label; default \"a photo of a {c}.\"\n"
-    "  --report           print the time of each stage and the resident memory to stderr\n"
-    "  --backend NAME     reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
-    "  --precision P      the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
-    "                     on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
-    "  --profile          with --backend cpu: where the time went, op by op, on stderr at the end\n"
-    "Prints label<TAB>probability, most probable first.\n";
+    "usage: zero_shot --model DIR (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
+    "                 (--labels \"a,b,c\" | --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K]\n"
+    "                 [--batch N] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
+    "  --model DIR          InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
+    "  --image FILE         an image file (PNG, JPEG, PPM), resized and centre-cropped to the model's size\n"
+    "                       (repeat for several images)\n"
+    "  --pixels FILE.npy    normalised pixels [3, H, W] or [B, 3, H, W] instead of image files\n"
+    "  --labels LIST        comma-separated class names\n"
+    "  --labels-file FILE   class names, one per line (UTF-8), instead of --labels\n"
+    "  --mode C|G           InternVL-C (vision tokens pooled) or InternVL-G (+ QLLaMA's queries); default C\n"
+    "  --templates FILE     prompt templates, one per line (UTF-8), {c} marks the label; default\n"
+    "                       \"a photo of a {c}.\"\n"
+    "  --topk K             how many labels to print per image (default: all)\n"
+    "  --batch N            images per forward pass (default 16); the class weights are computed once\n"
+    "  --report             print the time of each stage and the resident memory to stderr\n"
+    "  --backend NAME       reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
+    "                       on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
+    "  --profile            with --backend cpu: where the time went, op by op, on stderr at the end\n"
+    "Prints label<TAB>probability, most probable first; with several images, each block of lines follows a\n"
+    "header line \"# <image>\".\n";
 
 std::vector<std::string> split_labels(const examples::Cli& cli) {
   const std::string list = cli.require("--labels");
@@ -64,6 +76,19 @@ std::vector<std::string> split_labels(const examples::Cli& cli) {
   if (labels.empty()) {
     cli.fail("--labels has no label");
   }
+  return labels;
+}
+
+// --labels-file: one class name per line; blank lines at the end are ignored, any other is an error.
+std::vector<std::string> read_labels_file(const std::string& path) {
+  std::vector<std::string> labels = examples::read_lines(path, "labels file");
+  while (!labels.empty() && labels.back().empty()) {
+    labels.pop_back();
+  }
+  INTERNVL_CHECK(!labels.empty(), path, "the labels file has no label");
+  const auto blank = std::find(labels.begin(), labels.end(), std::string());
+  INTERNVL_CHECK(blank == labels.end(), path + ":" + std::to_string(blank - labels.begin() + 1),
+                 "an empty label in the labels file");
   return labels;
 }
 
@@ -88,43 +113,43 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(
-      argc, argv, kUsage,
-      {"--model", "--image", "--pixels", "--labels", "--mode", "--templates", "--backend", "--precision"},
-      {"--report", "--profile"});
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--image", "--pixels", "--labels", "--labels-file", "--mode", "--templates",
+                           "--topk", "--batch", "--backend", "--precision"},
+                          {"--report", "--profile"});
   const std::string dir = cli.require("--model");
-  const std::vector<std::string> labels = split_labels(cli);
+  cli.one_of("--image", "--pixels");
+  cli.one_of("--labels", "--labels-file");
+  const std::optional<std::vector<std::string>> labels_from_argument =
+      cli.has("--labels") ? std::optional(split_labels(cli)) : std::nullopt;
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
+  const int topk = cli.positive("--topk", std::numeric_limits<int>::max());
+  const int batch_size = cli.positive("--batch", 16);
   const examples::BackendChoice backend = examples::backend_choice(cli);
-  if (cli.has("--image") == cli.has("--pixels")) {
-    cli.fail("give exactly one of --image and --pixels");
-  }
-  if (cli.all("--image").size() > 1) {
-    cli.fail("zero_shot classifies one image; give --image once");
-  }
   return examples::run_reporting_errors([&] {
     examples::StageReport report(cli.has("--report"));
     examples::InternVLJob job;
     job.dir = std::make_shared<const io::ModelDir>(dir);
     job.config = models::read_internvl_config(*job.dir);
     job.mode = mode;
-    job.texts = labels;
+    job.texts = labels_from_argument ? *labels_from_argument : read_labels_file(*cli.get("--labels-file"));
     job.templates = read_templates(cli);
-    const Tensor<float, 4> pixels = examples::read_pixels(cli, io::Pipeline::classification, job.config.image_size());
-    INTERNVL_CHECK(pixels.size(0) == 1, "zero_shot", "--pixels holds ", pixels.size(0), " images; give one");
-    job.pixels = pixels.view();
     job.report = &report;
+    examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size(), batch_size);
     report.stage("read inputs");
-    const Tensor<float, 2> probabilities = examples::on_backend(
-        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::zero_shot(ctx, job); },
-        [&] { return examples::zero_shot_cuda(job); });
-    std::vector<std::size_t> order(labels.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return probabilities(0, static_cast<index_t>(a)) > probabilities(0, static_cast<index_t>(b));
-    });
-    for (const std::size_t c : order) {
-      std::printf("%s\t%.6g\n", labels[c].c_str(), static_cast<double>(probabilities(0, static_cast<index_t>(c))));
-    }
+    const std::vector<std::string>& labels = job.texts;
+    index_t printed = 0;
+    const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
+      for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
+        images.print_header(printed);
+        for (const auto& [c, p] : heads::top_k(probabilities[b], topk)) {
+          std::printf("%s\t%.6g\n", labels[static_cast<std::size_t>(c)].c_str(), static_cast<double>(p));
+        }
+      }
+    };
+    examples::on_backend(
+        cli, backend,
+        [&]<class Backend>(Context<Backend>& ctx) { examples::zero_shot(ctx, job, images.batches(), print); },
+        [&] { examples::zero_shot_cuda(job, images.batches(), print); });
   });
 }

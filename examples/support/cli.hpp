@@ -83,6 +83,14 @@ class Cli {
     }
     return static_cast<int>(n);
   }
+  // An integer option of at least 1 (a count: --topk, --batch).
+  int positive(const std::string& name, int fallback) const {
+    const int n = integer(name, fallback);
+    if (n < 1) {
+      fail(name + " must be at least 1, got " + std::to_string(n));
+    }
+    return n;
+  }
   // Exactly one of the options must be given.
   std::string one_of(const std::string& a, const std::string& b) const {
     if (has(a) == has(b)) {

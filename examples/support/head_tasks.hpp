@@ -7,7 +7,6 @@
 // backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +14,7 @@
 #include "internvl/heads/classification_head.hpp"
 #include "internvl/heads/segmenter.hpp"
 #include "internvl/models/vision_loader.hpp"
+#include "support/batches.hpp"
 
 namespace internvl::examples {
 
@@ -23,12 +23,6 @@ struct HeadJob {
   config::VisionConfig config;  // of dir's config.json
   std::string head;             // the head file
 };
-
-// The next batch of normalised pixels [B, 3, S, S] (B >= 1, valid until the next call), or nothing when
-// every image has been given.
-using PixelBatches = std::function<std::optional<CView<float, 4>>()>;
-// Receives the class probabilities [B, K] of each batch, in the batches' order.
-using ProbabilitySink = std::function<void(CView<float, 2>)>;
 
 // Loads the model and the head once, then classifies batch after batch: memory holds one batch's
 // images and activations, however many images there are.

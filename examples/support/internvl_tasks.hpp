@@ -6,7 +6,8 @@
 // host backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 //   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts,
 //              job.batch images or texts per forward pass
-//   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for the pixels
+//   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for each batch of images
+//              (support/batches.hpp), the class weights computed once
 #pragma once
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "internvl/backend/transfer.hpp"
 #include "internvl/models/internvl_loader.hpp"
 #include "internvl/models/zero_shot.hpp"
+#include "support/batches.hpp"
 #include "support/stage_report.hpp"
 
 namespace internvl::examples {
@@ -27,7 +29,7 @@ struct InternVLJob {
   std::shared_ptr<const io::ModelDir> dir;
   config::InternVLConfig config;  // parsed from dir's config.json by the caller
   models::EmbeddingMode mode = models::EmbeddingMode::C;
-  CView<float, 4> pixels;              // host, normalised [B, 3, S, S]; empty: no image
+  CView<float, 4> pixels;              // embed: host, normalised [B, 3, S, S]; empty: no image
   std::vector<std::string> texts;      // embed: the texts; zero_shot: the labels
   std::vector<std::string> templates;  // zero_shot: one or more templates with "{c}"
   index_t batch = 16;                  // embed: images or texts per forward pass
@@ -116,32 +118,38 @@ Embeddings embed(Context<Backend>& ctx, const InternVLJob& job) {
   return result;
 }
 
+// The class weights once, then the probabilities [B, C] of each batch of `batches` into `sink`.
 template <class Backend>
-Tensor<float, 2> zero_shot(Context<Backend>& ctx, const InternVLJob& job) {
+void zero_shot(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& batches,
+               const ProbabilitySink& sink) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
   const text::Tokenizer tokenizer(model.tokenizer_path().string());
   const models::ZeroShotClassifier<Backend, T> classifier(ctx, model, tokenizer, job.texts, job.templates);
   detail::end_stage(job, "class weights");
-  auto scope = ctx.workspace().scope();
-  const index_t images = job.pixels.size(0), classes = static_cast<index_t>(job.texts.size());
-  View<T, 2> embeddings = ctx.workspace().template tensor<T>(Extents<2>{images, model.embedding_width()});
-  model.image_embeddings(ctx, embeddings, to_backend<T>(ctx, job.pixels), job.mode);
-  View<T, 2> probabilities = ctx.workspace().template tensor<T>(Extents<2>{images, classes});
-  classifier.probabilities(ctx, probabilities, CView<T, 2>(embeddings));
-  Tensor<float, 2> result = to_host(ctx, CView<T, 2>(probabilities));
+  const auto classes = static_cast<index_t>(job.texts.size());
+  while (const std::optional<CView<float, 4>> pixels = batches()) {
+    auto scope = ctx.workspace().scope();
+    const index_t images = pixels->size(0);
+    View<T, 2> embeddings = ctx.workspace().template tensor<T>(Extents<2>{images, model.embedding_width()});
+    model.image_embeddings(ctx, embeddings, to_backend<T>(ctx, *pixels), job.mode);
+    View<T, 2> probabilities = ctx.workspace().template tensor<T>(Extents<2>{images, classes});
+    classifier.probabilities(ctx, probabilities, CView<T, 2>(embeddings));
+    const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(probabilities));
+    sink(host.view());
+  }
   detail::end_stage(job, detail::image_stage(job.mode));
-  return result;
 }
 
 extern template Embeddings embed(Context<backend::reference>&, const InternVLJob&);
 extern template Embeddings embed(Context<backend::cpu>&, const InternVLJob&);
-extern template Tensor<float, 2> zero_shot(Context<backend::reference>&, const InternVLJob&);
-extern template Tensor<float, 2> zero_shot(Context<backend::cpu>&, const InternVLJob&);
+extern template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&,
+                               const ProbabilitySink&);
+extern template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
 
 // embed and zero_shot on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built
 // when CUDA is enabled).
 Embeddings embed_cuda(const InternVLJob& job);
-Tensor<float, 2> zero_shot_cuda(const InternVLJob& job);
+void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
 
 }  // namespace internvl::examples

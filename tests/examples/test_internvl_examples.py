@@ -77,7 +77,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # zero_shot: usage errors (2) and library errors (1).
     expect_error(zero_shot, [], 2, "missing required option --model", "usage: zero_shot")
     expect_error(zero_shot, ["--model", model, "--frobnicate"], 2, "unknown argument '--frobnicate'")
-    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image)], 2, "missing required option --labels")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image)], 2,
+                 "give exactly one of --labels and --labels-file")
     expect_error(zero_shot, ["--model", model, "--labels", "a,b"], 2, "give exactly one of --image and --pixels")
     expect_error(zero_shot, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--labels", "a"], 2,
                  "give exactly one of --image and --pixels")
@@ -85,12 +86,8 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,"], 2, "empty label")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--mode", "X"], 2,
                  "--mode must be C or G")
-    expect_error(zero_shot, ["--model", model, "--image", image_file, "--image", image_file, "--labels", "a"], 2,
-                 "one image")
     expect_error(zero_shot, ["--model", str(tmp / "missing"), "--pixels", str(one_image), "--labels", "a"], 1,
                  "not a directory")
-    expect_error(zero_shot, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels", "a"], 1,
-                 "holds 2 images")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
                              str(no_placeholder)], 1,
                  'bad_templates.txt:3: template "no placeholder" has no {c}')
@@ -119,6 +116,30 @@ with tempfile.TemporaryDirectory() as tmp:
         check([float(p) for _, p in lines] == sorted((float(p) for _, p in lines), reverse=True),
               f"zero_shot --mode {mode}: not sorted by probability")
         check(all(abs(got[k] - want[k]) <= 1e-5 for k in want), f"zero_shot --mode {mode}: {got} vs {want}")
+    # Both fixture images in one run (the --pixels batch of 2, with --batch 1 too, and --labels-file): a block
+    # per image after its header "# <index>", each against the official probabilities of that image, and the
+    # same output whatever the batch; --topk 2 keeps each block's first two lines.
+    labels_file = tmp / "labels.txt"
+    labels_file.write_text("\n".join(spec["classes"]) + "\n\n", encoding="utf-8")
+    shape_p, expected = read_npy(golden / "tiny_f32_zero_shot_C.npy")
+    both = [run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                str(labels_file), "--templates", str(templates), *extra) for extra in ([], ["--batch", "1"])]
+    check(both[0][0] == 0 and both[0] == both[1], f"zero_shot on two images, --batch 1 and default: {both}")
+    blocks = both[0][1].split("# ")[1:]
+    check([block.split("\n")[0] for block in blocks] == ["0", "1"], f"zero_shot on two images: {both[0][1]!r}")
+    for image, block in enumerate(blocks):
+        got = {label: float(p) for label, p in (line.split("\t") for line in block.strip().split("\n")[1:])}
+        want = dict(zip(spec["classes"], expected[image * shape_p[1]:(image + 1) * shape_p[1]]))
+        check(got.keys() == want.keys() and all(abs(got[k] - want[k]) <= 1e-5 for k in want),
+              f"zero_shot image {image}: {got} vs {want}")
+    code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                         str(labels_file), "--templates", str(templates), "--topk", "2")
+    check(code == 0 and out.split("\n") == [line for block in both[0][1].split("# ")[1:]
+                                            for line in ["# " + block.split("\n")[0]] + block.split("\n")[1:3]]
+          + [""], f"zero_shot --topk 2: {out!r}")
+    (tmp / "blank_label.txt").write_text("cat\n\ndog\n", encoding="utf-8")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels-file",
+                             str(tmp / "blank_label.txt")], 1, "blank_label.txt:2: an empty label")
     # --precision bf16 (bf16 operands, f32 sums): the same most probable label as the f32 run, probabilities
     # within 4e-2. The logits are exp(logit_scale) = 60 times the cosine similarities, so bf16's rounding
     # (embeddings within 1e-2, below) moves a probability near 0.5 by about 1e-2 (measured 1.5e-2).

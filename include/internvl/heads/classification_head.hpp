@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <numeric>
 #include <string>
 #include <utility>
 #include <variant>
@@ -17,6 +16,7 @@
 #include "internvl/backend/transfer.hpp"
 #include "internvl/heads/attention_pool_probe.hpp"
 #include "internvl/heads/linear_probe.hpp"
+#include "internvl/heads/top_k.hpp"
 #include "internvl/models/intern_vit.hpp"
 #include "internvl/ops/softmax.hpp"
 
@@ -86,20 +86,5 @@ class ClassificationHead {
   int block_ = 0;
   std::shared_ptr<const void> keep_alive_;
 };
-
-// The k most probable classes of one probability row, most probable first (ties: lower index first).
-inline std::vector<std::pair<index_t, float>> top_k(CView<float, 1> probabilities, index_t k) {
-  std::vector<index_t> order(static_cast<std::size_t>(probabilities.size(0)));
-  std::iota(order.begin(), order.end(), index_t{0});
-  const auto count = static_cast<std::ptrdiff_t>(std::min<index_t>(std::max<index_t>(k, 0), probabilities.size(0)));
-  std::partial_sort(order.begin(), order.begin() + count, order.end(), [&](index_t a, index_t b) {
-    return probabilities(a) > probabilities(b) || (probabilities(a) == probabilities(b) && a < b);
-  });
-  std::vector<std::pair<index_t, float>> best;
-  for (std::ptrdiff_t i = 0; i < count; ++i) {
-    best.emplace_back(order[static_cast<std::size_t>(i)], probabilities(order[static_cast<std::size_t>(i)]));
-  }
-  return best;
-}
 
 }  // namespace internvl::heads

@@ -1,0 +1,20 @@
+// How the example programs hand a backend's task many images: a source of batches of normalised pixels
+// and a sink for each batch's results, so that a task loads its model once and memory holds one batch
+// (support/image_batches.hpp makes the source from the command line). Free of host-only headers: the
+// CUDA tasks (tasks_cuda.cu) compile it with nvcc.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "internvl/core/tensor.hpp"
+
+namespace internvl::examples {
+
+// The next batch of normalised pixels [B, 3, S, S] (B >= 1, valid until the next call), or nothing when
+// every image has been given.
+using PixelBatches = std::function<std::optional<CView<float, 4>>()>;
+// Receives the class probabilities [B, K] of each batch, in the batches' order.
+using ProbabilitySink = std::function<void(CView<float, 2>)>;
+
+}  // namespace internvl::examples
