@@ -30,6 +30,9 @@ class ImageBatches {
     }
   }
 
+  ImageBatches(const ImageBatches&) = delete;  // batches() hands out a source that refers to this object
+  ImageBatches& operator=(const ImageBatches&) = delete;
+
   index_t count() const { return static_cast<index_t>(names_.size()); }
 
   // With several images, each one's lines of output follow a header "# <name>": this prints image i's.
