@@ -69,7 +69,16 @@ run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.p
                 "--precision", "bf16"], 2, "--precision bf16 needs --backend cpu")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--backend", "reference",
                 "--profile"], 2, "--profile needs --backend cpu")
-run("segment", ["--model", model, "--head", seg, "--image", image], 2, "missing required option --out")
+run("segment", ["--model", model, "--head", seg, "--image", image], 2, "give exactly one of --out and --out-dir")
+run("segment", ["--model", model, "--head", seg, "--out", "m.png"], 2, "missing required option --image")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--image", image, "--out", "m.png"], 2,
+    "several images need --out-dir")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", str(tmp), "--overlay", "o.png"], 2,
+    "--overlay and --out-npy go with --out")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--logits"], 2,
+    "--overlays and --logits go with --out-dir")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--image", str(tmp / "segment_image.jpg"),
+                "--out-dir", str(tmp)], 2, "would both be written as segment_image.png")
 run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,
     "unknown argument 'yes'")
@@ -126,6 +135,25 @@ else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
     if mode != "P" or not np.array_equal(indices, np.load(tmp / "l.npy").argmax(0)):
         failures.append("segment mask")
         print(f"FAIL segment mask: mode {mode}, indices differ from the logits' argmax")
+# Several images with --out-dir, in one run: each image's mask, overlay and logits under its stem, the same
+# bytes as a run on that image alone, and its class shares after a header "# <image>".
+with Image.open(image) as original:
+    original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp / "flipped.png")
+(tmp / "several").mkdir()
+several = run("segment", ["--model", model, "--head", seg, "--image", image, "--image", str(tmp / "flipped.png"),
+                          "--slide", "--out-dir", str(tmp / "several"), "--overlays", "--logits"], 0, "")
+alone_ok = several.stdout.startswith(f"# {image}\n") and f"# {tmp / 'flipped.png'}\n" in several.stdout
+for source in [image, str(tmp / "flipped.png")]:
+    stem = pathlib.Path(source).stem
+    alone = run("segment", ["--model", model, "--head", seg, "--image", source, "--slide", "--out", str(tmp / "a.png"),
+                            "--overlay", str(tmp / "a_overlay.png"), "--out-npy", str(tmp / "a.npy")], 0, "")
+    alone_ok = alone_ok and alone.stdout in several.stdout and all(
+        (tmp / "several" / f"{stem}{suffix}").read_bytes() == (tmp / f"a{suffix}").read_bytes()
+        for suffix in (".png", "_overlay.png", ".npy"))
+print(("ok   " if alone_ok else "FAIL ") + "segment --out-dir: each image's files as a run on it alone")
+if not alone_ok:
+    failures.append("segment --out-dir")
+    print(several.stdout)
 # Whole-image inference on an image far longer than wide says what it costs and how to avoid it.
 Image.new("RGB", (1, 60), (40, 80, 120)).save(tmp / "tall.png")
 run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "tall.png"), "--out", str(tmp / "m.png")], 0,

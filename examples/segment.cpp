@@ -3,12 +3,17 @@
 // multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference, logits
 // resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
 // optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
+// Several images (--image repeated, with --out-dir) share one loaded model: an evaluation set costs one
+// load, which on --backend cuda is the upload of every weight to the GPU.
 // --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu
 // (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
 // products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,25 +32,31 @@ using namespace internvl;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--slide]\n"
-    "               [--out-npy LOGITS.npy] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
-    "               [--profile]\n"
+    "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--out-npy LOGITS.npy]\n"
+    "       segment --model DIR --head FILE --image FILE [--image FILE ...] --out-dir DIR [--overlays] [--logits]\n"
+    "               and either form: [--slide] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "\n"
-    "Segments an image with an InternViT model directory and a segmentation head file (seg_linear or\n"
-    "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints).\n"
+    "Segments images with an InternViT model directory and a segmentation head file (seg_linear or\n"
+    "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints). The model is loaded once\n"
+    "for all the images.\n"
     "  --model DIR       the backbone (config.json + safetensors)\n"
     "  --head FILE       the head file; its crop_size sets the input resize (shorter side -> crop_size)\n"
-    "  --image FILE      a PNG, JPEG or PPM image\n"
+    "  --image FILE      a PNG, JPEG or PPM image (repeat for several, with --out-dir)\n"
     "  --out MASK.png    the class of each pixel as an 8-bit palette PNG: pixel value = class index (at most\n"
     "                    256 classes), shown in the head's colours\n"
     "  --overlay FILE    the image blended half and half with the class colours (the head's palette)\n"
+    "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
+    "  --out-dir DIR     for each image, its mask as DIR/<stem>.png (image file names must differ), and\n"
+    "  --overlays        its overlay as DIR/<stem>_overlay.png\n"
+    "  --logits          its logits as DIR/<stem>.npy\n"
     "  --slide           sliding-window inference (crop_size windows at steps of stride, as the official\n"
     "                    evaluation); default: one forward pass over the whole resized image\n"
-    "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
-    "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n";
+    "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n"
+    "Prints the share of the image each predicted class covers; with several images, each image's lines\n"
+    "follow a header line \"# <image>\".\n";
 
 // Colours for heads without a palette: hues spread by the golden ratio, bright and saturated.
 heads::Rgb fallback_colour(index_t k) {
@@ -57,21 +68,133 @@ heads::Rgb fallback_colour(index_t k) {
           static_cast<std::uint8_t>(rgb[2] * 255)};
 }
 
+// One image's output files; an empty path is not written.
+struct Outputs {
+  std::string mask, overlay, logits;
+};
+
+// --out, --overlay and --out-npy for one image, or with --out-dir DIR, for each image DIR/<stem>.png and,
+// with --overlays and --logits, DIR/<stem>_overlay.png and DIR/<stem>.npy (stems must differ).
+std::vector<Outputs> output_paths(const examples::Cli& cli, const std::vector<std::string>& images) {
+  cli.one_of("--out", "--out-dir");
+  const auto dir = cli.get("--out-dir");
+  if (!dir) {
+    if (images.size() > 1) {
+      cli.fail("several images need --out-dir (each one's mask is written there as <stem>.png)");
+    }
+    if (cli.has("--overlays") || cli.has("--logits")) {
+      cli.fail("--overlays and --logits go with --out-dir; with --out, give --overlay FILE and --out-npy FILE");
+    }
+    return {{*cli.get("--out"), cli.get("--overlay").value_or(""), cli.get("--out-npy").value_or("")}};
+  }
+  if (cli.has("--overlay") || cli.has("--out-npy")) {
+    cli.fail("--overlay and --out-npy go with --out; with --out-dir, give --overlays and --logits");
+  }
+  std::map<std::string, std::string> image_of_stem;
+  std::vector<Outputs> outputs;
+  for (const std::string& image : images) {
+    const std::string stem = std::filesystem::path(image).stem().string();
+    if (const auto [at, fresh] = image_of_stem.emplace(stem, image); !fresh) {
+      cli.fail("--out-dir: " + at->second + " and " + image + " would both be written as " + stem + ".png");
+    }
+    const std::filesystem::path base = std::filesystem::path(*dir) / stem;
+    outputs.push_back({base.string() + ".png", cli.has("--overlays") ? base.string() + "_overlay.png" : "",
+                       cli.has("--logits") ? base.string() + ".npy" : ""});
+  }
+  return outputs;
+}
+
+// The resized image the head will see must fit in memory (an error naming the file), and whole-image
+// inference over far more tokens than a crop gets a note on stderr.
+void check_input(const std::string& path, io::ImageView image, const heads::HeadDescription& d, index_t patch,
+                 heads::Inference mode) {
+  if (d.crop_size <= 0) {
+    return;  // not a segmentation head: the head's own error follows
+  }
+  const io::ImageSize input =
+      io::segmentation_input_size(io::size_of(image), {.short_side = d.crop_size, .size_divisor = patch});
+  INTERNVL_CHECK(io::fits_image_bytes(input, 3), path,
+                 "resized for segmentation (shorter side to the head's crop size ", d.crop_size,
+                 ", sides to multiples of ", patch, ") this ", io::size_of(image), " image would be ", input,
+                 " pixels, over the 2 GiB an image may take");
+  const index_t tokens = (input.width / patch) * (input.height / patch);
+  const index_t crop_tokens = (d.crop_size / patch) * (d.crop_size / patch);
+  if (mode == heads::Inference::whole && tokens > 16 * crop_tokens) {
+    std::fprintf(stderr,
+                 "note: whole-image inference over %lld tokens (%lldx%lld input, %lld crops' worth); attention's "
+                 "cost grows with their square: --slide runs %lldx%lld windows instead\n",
+                 static_cast<long long>(tokens), static_cast<long long>(input.width),
+                 static_cast<long long>(input.height), static_cast<long long>(tokens / crop_tokens),
+                 static_cast<long long>(d.crop_size), static_cast<long long>(d.crop_size));
+  }
+}
+
+// The mask (and the overlay and logits where asked) of one image, and the share of the image each
+// predicted class covers on stdout.
+void write_outputs(const Outputs& out, io::ImageView image, CView<float, 3> logits, const heads::HeadDescription& d,
+                   const std::vector<heads::Rgb>& palette) {
+  const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits);
+  const index_t height = classes.size(0), width = classes.size(1);
+  io::Image mask = io::make_image({width, height}, 1);
+  std::vector<index_t> counts(static_cast<std::size_t>(d.num_classes), 0);
+  for (index_t i = 0; i < classes.numel(); ++i) {
+    mask.data()[i] = static_cast<std::uint8_t>(classes.data()[i]);
+    ++counts[static_cast<std::size_t>(classes.data()[i])];
+  }
+  io::write_palette_png(out.mask, mask.view(), palette);
+  if (!out.overlay.empty()) {
+    io::Image overlay = io::make_image({width, height}, 3);
+    for (index_t i = 0; i < classes.numel(); ++i) {
+      const heads::Rgb& colour = palette[static_cast<std::size_t>(classes.data()[i])];
+      for (int c = 0; c < 3; ++c) {
+        overlay.data()[3 * i + c] = static_cast<std::uint8_t>((image.data()[3 * i + c] + colour[c] + 1) / 2);
+      }
+    }
+    io::write_png(out.overlay, overlay.view());
+  }
+  if (!out.logits.empty()) {
+    io::write_npy(out.logits, logits);
+  }
+  std::vector<std::pair<index_t, index_t>> present;  // (pixels, class)
+  for (index_t k = 0; k < d.num_classes; ++k) {
+    if (counts[static_cast<std::size_t>(k)] > 0) {
+      present.emplace_back(counts[static_cast<std::size_t>(k)], k);
+    }
+  }
+  std::sort(present.begin(), present.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  for (const auto& [pixels, k] : present) {
+    const std::string label = d.labels.empty() ? std::to_string(k) : d.labels[static_cast<std::size_t>(k)];
+    std::printf("%s\t%.4f\n", label.c_str(), static_cast<double>(pixels) / static_cast<double>(classes.numel()));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const examples::Cli cli(
       argc, argv, kUsage,
-      {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--backend", "--precision"}, {"--slide", "--profile"});
+      {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--out-dir", "--backend", "--precision"},
+      {"--slide", "--overlays", "--logits", "--profile"});
   const std::string model_dir = cli.require("--model");
   const std::string head_path = cli.require("--head");
-  const std::string image_path = cli.require("--image");
-  const std::string mask_path = cli.require("--out");
+  const std::vector<std::string> image_paths = cli.all("--image");
+  if (image_paths.empty()) {
+    cli.fail("missing required option --image");
+  }
+  const std::vector<Outputs> outputs = output_paths(cli, image_paths);
   const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {
-    examples::check_outputs(cli, {"--out", "--overlay", "--out-npy"});
+    for (const Outputs& o : outputs) {
+      for (const std::string& path : {o.mask, o.overlay, o.logits}) {
+        if (!path.empty()) {
+          io::check_can_create(path);
+        }
+      }
+    }
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const heads::HeadDescription d = heads::HeadFile(head_path).description();
@@ -81,67 +204,26 @@ int main(int argc, char** argv) {
     for (index_t k = static_cast<index_t>(palette.size()); k < d.num_classes; ++k) {
       palette.push_back(fallback_colour(k));
     }
-    const io::Image image = io::read_image(image_path);
-    if (d.crop_size > 0) {  // a segmentation head (else an error follows)
-      // The resized image the head will see, checked before the model is loaded.
-      const index_t patch = job.config.patch_size;
-      const io::ImageSize input =
-          io::segmentation_input_size(io::size_of(image.view()), {.short_side = d.crop_size, .size_divisor = patch});
-      INTERNVL_CHECK(io::fits_image_bytes(input, 3), image_path,
-                     "resized for segmentation (shorter side to the head's crop size ", d.crop_size,
-                     ", sides to multiples of ", patch, ") this ", io::size_of(image.view()), " image would be ", input,
-                     " pixels, over the 2 GiB an image may take");
-      const index_t tokens = (input.width / patch) * (input.height / patch);
-      const index_t crop_tokens = (d.crop_size / patch) * (d.crop_size / patch);
-      if (mode == heads::Inference::whole && tokens > 16 * crop_tokens) {
-        std::fprintf(stderr,
-                     "note: whole-image inference over %lld tokens (%lldx%lld input, %lld crops' worth); attention's "
-                     "cost grows with their square: --slide runs %lldx%lld windows instead\n",
-                     static_cast<long long>(tokens), static_cast<long long>(input.width),
-                     static_cast<long long>(input.height), static_cast<long long>(tokens / crop_tokens),
-                     static_cast<long long>(d.crop_size), static_cast<long long>(d.crop_size));
+    // Each image is read when its turn comes and checked before the model sees it.
+    std::size_t next = 0;
+    io::Image image;
+    const examples::ImageSource images = [&]() -> std::optional<io::ImageView> {
+      if (next == image_paths.size()) {
+        return std::nullopt;
       }
-    }
-    const Tensor<float, 3> logits = examples::on_backend(
-        cli, backend,
-        [&]<class Backend>(Context<Backend>& ctx) { return examples::segment(ctx, job, image.view(), mode); },
-        [&] { return examples::segment_cuda(job, image.view(), mode); });
-    const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits.view());
-    const index_t height = classes.size(0), width = classes.size(1);
-
-    io::Image mask = io::make_image({width, height}, 1);
-    std::vector<index_t> counts(static_cast<std::size_t>(d.num_classes), 0);
-    for (index_t i = 0; i < classes.numel(); ++i) {
-      mask.data()[i] = static_cast<std::uint8_t>(classes.data()[i]);
-      ++counts[static_cast<std::size_t>(classes.data()[i])];
-    }
-    io::write_palette_png(mask_path, mask.view(), palette);
-    if (const auto overlay_path = cli.get("--overlay")) {
-      io::Image overlay = io::make_image({width, height}, 3);
-      for (index_t i = 0; i < classes.numel(); ++i) {
-        const index_t k = classes.data()[i];
-        const heads::Rgb& colour = palette[static_cast<std::size_t>(k)];
-        for (int c = 0; c < 3; ++c) {
-          overlay.data()[3 * i + c] = static_cast<std::uint8_t>((image.data()[3 * i + c] + colour[c] + 1) / 2);
-        }
+      image = io::read_image(image_paths[next++]);
+      check_input(image_paths[next - 1], image.view(), d, job.config.patch_size, mode);
+      return io::ImageView(image.view());
+    };
+    std::size_t written = 0;
+    const examples::LogitsSink write = [&](CView<float, 3> logits) {
+      if (image_paths.size() > 1) {
+        std::printf("# %s\n", image_paths[written].c_str());
       }
-      io::write_png(*overlay_path, overlay.view());
-    }
-    if (const auto npy_path = cli.get("--out-npy")) {
-      io::write_npy(*npy_path, logits.view());
-    }
-    std::vector<std::pair<index_t, index_t>> present;  // (pixels, class)
-    for (index_t k = 0; k < d.num_classes; ++k) {
-      if (counts[static_cast<std::size_t>(k)] > 0) {
-        present.emplace_back(counts[static_cast<std::size_t>(k)], k);
-      }
-    }
-    std::sort(present.begin(), present.end(), [](const auto& a, const auto& b) {
-      return a.first > b.first || (a.first == b.first && a.second < b.second);
-    });
-    for (const auto& [pixels, k] : present) {
-      const std::string label = d.labels.empty() ? std::to_string(k) : d.labels[static_cast<std::size_t>(k)];
-      std::printf("%s\t%.4f\n", label.c_str(), static_cast<double>(pixels) / static_cast<double>(classes.numel()));
-    }
+      write_outputs(outputs[written++], image.view(), logits, d, palette);
+    };
+    examples::on_backend(
+        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { examples::segment(ctx, job, images, mode, write); },
+        [&] { examples::segment_cuda(job, images, mode, write); });
   });
 }

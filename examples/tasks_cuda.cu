@@ -37,9 +37,9 @@ void classify_cuda(const HeadJob& job, const PixelBatches& batches, const Probab
   classify(ctx, job, batches, sink);
 }
 
-Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode) {
+void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink) {
   auto ctx = gpu_context();
-  return segment(ctx, job, image, mode);
+  segment(ctx, job, images, mode, sink);
 }
 
 #if INTERNVL_EXAMPLES_TEXT

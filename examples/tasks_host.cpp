@@ -16,7 +16,7 @@ namespace internvl::examples {
 #define INTERNVL_EXAMPLE_TASKS(Backend)                                                                        \
   template ExtractResult extract_features(Context<Backend>&, const ExtractRequest&);                          \
   template void classify(Context<Backend>&, const HeadJob&, const PixelBatches&, const ProbabilitySink&);     \
-  template Tensor<float, 3> segment(Context<Backend>&, const HeadJob&, io::ImageView, heads::Inference);
+  template void segment(Context<Backend>&, const HeadJob&, const ImageSource&, heads::Inference, const LogitsSink&);
 INTERNVL_EXAMPLE_TASKS(backend::reference)
 INTERNVL_EXAMPLE_TASKS(backend::cpu)
 #undef INTERNVL_EXAMPLE_TASKS

@@ -19,15 +19,18 @@ while IFS="$(printf '\t')" read -r name label; do
 done <demo/digits/labels.txt
 build/examples/classify --model demo/models/digits-vit --head demo/models/digits-linear-probe.safetensors \
   --topk 1 "$@" >"$out/digits.tsv"
-# Scenes: one run of segment per image and head.
+# Scenes: one run of segment per head over all held-out scenes (the model loaded once), each image's mask
+# written as <name>.png and its overlay as <name>_overlay.png.
 for head in linear upernet; do
   file=demo/models/scenes-upernet.safetensors
   [ "$head" = linear ] && file=demo/models/scenes-seg-linear.safetensors
   mkdir -p "$out/scenes-$head"
+  set --
   while IFS="$(printf '\t')" read -r image mask; do
-    build/examples/segment --model demo/models/scenes-vit --head "$file" --image "demo/scenes/$image" --slide \
-      --out "$out/scenes-$head/$image" --overlay "$out/scenes-$head/${image%.png}_overlay.png" >/dev/null
+    set -- "$@" --image "demo/scenes/$image"
   done <demo/scenes/list.txt
+  build/examples/segment --model demo/models/scenes-vit --head "$file" --slide --out-dir "$out/scenes-$head" \
+    --overlays "$@" >/dev/null
 done
 # The report needs numpy and Pillow: setup.sh installs Debian's, which belong to /usr/bin/python3; a python3
 # earlier on PATH (pyenv, a venv) may lack them.

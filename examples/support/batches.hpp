@@ -1,13 +1,14 @@
 // How the example programs hand a backend's task many images: a source of batches of normalised pixels
-// and a sink for each batch's results, so that a task loads its model once and memory holds one batch
-// (support/image_batches.hpp makes the source from the command line). Free of host-only headers: the
-// CUDA tasks (tasks_cuda.cu) compile it with nvcc.
+// (or of whole images, for segmentation) and a sink for each one's results, so that a task loads its
+// model once and memory holds one batch (support/image_batches.hpp makes the pixel batches from the
+// command line). Free of host-only headers: the CUDA tasks (tasks_cuda.cu) compile it with nvcc.
 #pragma once
 
 #include <functional>
 #include <optional>
 
 #include "internvl/core/tensor.hpp"
+#include "internvl/io/pixels.hpp"
 
 namespace internvl::examples {
 
@@ -16,5 +17,10 @@ namespace internvl::examples {
 using PixelBatches = std::function<std::optional<CView<float, 4>>()>;
 // Receives the class probabilities [B, K] of each batch, in the batches' order.
 using ProbabilitySink = std::function<void(CView<float, 2>)>;
+
+// The next RGB image [H, W, 3] (valid until the next call), or nothing when every image has been given.
+using ImageSource = std::function<std::optional<io::ImageView>()>;
+// Receives the logits [K, H, W] of each image, in the images' order.
+using LogitsSink = std::function<void(CView<float, 3>)>;
 
 }  // namespace internvl::examples

@@ -37,25 +37,31 @@ void classify(Context<Backend>& ctx, const HeadJob& job, const PixelBatches& bat
   }
 }
 
-// Logits [K, H, W] at the image's own size for an RGB image [H, W, 3] (heads/segmenter.hpp).
+// Loads the model and the head once, then hands `sink` the logits [K, H, W] of each RGB image [H, W, 3]
+// of `images`, at the image's own size (heads/segmenter.hpp).
 template <class Backend>
-Tensor<float, 3> segment(Context<Backend>& ctx, const HeadJob& job, io::ImageView image, heads::Inference mode) {
+void segment(Context<Backend>& ctx, const HeadJob& job, const ImageSource& images, heads::Inference mode,
+             const LogitsSink& sink) {
   using T = default_activation_t<Backend>;
   auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
   const heads::SegmentationHead<Backend, T> head(job.head, job.config);
-  return heads::segment(ctx, model, head, image, mode);
+  while (const std::optional<io::ImageView> image = images()) {
+    const Tensor<float, 3> logits = heads::segment(ctx, model, head, *image, mode);
+    sink(logits.view());
+  }
 }
 
 extern template void classify(Context<backend::reference>&, const HeadJob&, const PixelBatches&,
                               const ProbabilitySink&);
 extern template void classify(Context<backend::cpu>&, const HeadJob&, const PixelBatches&, const ProbabilitySink&);
-extern template Tensor<float, 3> segment(Context<backend::reference>&, const HeadJob&, io::ImageView,
-                                         heads::Inference);
-extern template Tensor<float, 3> segment(Context<backend::cpu>&, const HeadJob&, io::ImageView, heads::Inference);
+extern template void segment(Context<backend::reference>&, const HeadJob&, const ImageSource&, heads::Inference,
+                             const LogitsSink&);
+extern template void segment(Context<backend::cpu>&, const HeadJob&, const ImageSource&, heads::Inference,
+                             const LogitsSink&);
 
 // classify and segment on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built when
 // CUDA is enabled).
 void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
-Tensor<float, 3> segment_cuda(const HeadJob& job, io::ImageView image, heads::Inference mode);
+void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink);
 
 }  // namespace internvl::examples
