@@ -204,15 +204,24 @@ int main(int argc, char** argv) {
     for (index_t k = static_cast<index_t>(palette.size()); k < d.num_classes; ++k) {
       palette.push_back(fallback_colour(k));
     }
-    // Each image is read when its turn comes and checked before the model sees it.
-    std::size_t next = 0;
-    io::Image image;
+    // Each image is read and checked when its turn comes, the first before the model is loaded.
+    io::Image image;               // the image read last
+    std::size_t read_count = 0;    // images read so far
+    std::size_t handed_count = 0;  // images handed to the task so far
+    const auto read_next = [&] {
+      image = io::read_image(image_paths[read_count]);
+      check_input(image_paths[read_count], image.view(), d, job.config.patch_size, mode);
+      ++read_count;
+    };
+    read_next();
     const examples::ImageSource images = [&]() -> std::optional<io::ImageView> {
-      if (next == image_paths.size()) {
+      if (handed_count == image_paths.size()) {
         return std::nullopt;
       }
-      image = io::read_image(image_paths[next++]);
-      check_input(image_paths[next - 1], image.view(), d, job.config.patch_size, mode);
+      if (handed_count == read_count) {
+        read_next();
+      }
+      ++handed_count;
       return io::ImageView(image.view());
     };
     std::size_t written = 0;
