@@ -54,10 +54,7 @@ Tensor<float, 4> input_pixels(const examples::Cli& cli, const config::VisionConf
   }
   const std::string image = cli.require("--image");
   if (cli.has("--max-tiles")) {
-    const int max_tiles = cli.integer("--max-tiles", 12);
-    if (max_tiles < 1) {
-      cli.fail("--max-tiles must be at least 1");
-    }
+    const int max_tiles = cli.positive("--max-tiles", 12);
     io::TilingOptions options;
     options.tile_size = c.image_size;
     options.max_tiles = max_tiles;

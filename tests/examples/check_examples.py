@@ -54,6 +54,8 @@ expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vi
                            "--layer", "9"], "hidden state 9 does not exist", 1)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--layer", "-99999999999999999999"], "--layer is out of range", 2)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--image", golden / "image" / "big_513x1023.png",
+                           "--max-tiles", "0"], "--max-tiles must be at least 1, got 0", 2)
 with tempfile.TemporaryDirectory() as tmp:
     np.save(pathlib.Path(tmp) / "no_image.npy", np.zeros((0, 3, 28, 28), dtype=np.float32))
     expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", pathlib.Path(tmp) / "no_image.npy"],
