@@ -53,8 +53,8 @@ def run(program, args, status, message):
 run("classify", [], 2, "missing required option --model")
 run("classify", ["--model"], 2, "option --model needs a value")
 run("classify", ["--model", model, "--bogus"], 2, "unknown argument '--bogus'")
-run("classify", ["--model", model, "--head", probe], 2, "give exactly one of --image and --pixels")
-run("classify", ["--model", model, "--image", image, "--pixels", "x.npy"], 2, "give exactly one of --image and --pixels")
+run("classify", ["--model", model, "--head", probe], 2, "give the images with --image or --images, or with --pixels")
+run("classify", ["--model", model, "--image", image, "--pixels", "x.npy"], 2, "give the images with --image or --images, or with --pixels")
 run("classify", ["--model", model, "--image", image, "--topk", "two"], 2, "--topk expects an integer, got 'two'")
 run("classify", ["--model", model, "--image", image, "--topk", "0"], 2, "--topk must be at least 1")
 run("classify", ["--model", model, "--image", image, "--topk", "4294967297"], 2, "--topk is out of range")
@@ -135,12 +135,14 @@ else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
     if mode != "P" or not np.array_equal(indices, np.load(tmp / "l.npy").argmax(0)):
         failures.append("segment mask")
         print(f"FAIL segment mask: mode {mode}, indices differ from the logits' argmax")
-# Several images with --out-dir, in one run: each image's mask, overlay and logits under its stem, the same
-# bytes as a run on that image alone, and its class shares after a header "# <image>".
+# Several images with --out-dir, in one run (one --image, one more listed in --images): each image's mask,
+# overlay and logits under its stem, the same bytes as a run on that image alone, and its class shares after
+# a header "# <image>".
 with Image.open(image) as original:
     original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp / "flipped.png")
 (tmp / "several").mkdir()
-several = run("segment", ["--model", model, "--head", seg, "--image", image, "--image", str(tmp / "flipped.png"),
+(tmp / "two_images.txt").write_text(f"{tmp / 'flipped.png'}\n")
+several = run("segment", ["--model", model, "--head", seg, "--image", image, "--images", str(tmp / "two_images.txt"),
                           "--slide", "--out-dir", str(tmp / "several"), "--overlays", "--logits"], 0, "")
 alone_ok = several.stdout.startswith(f"# {image}\n") and f"# {tmp / 'flipped.png'}\n" in several.stdout
 for source in [image, str(tmp / "flipped.png")]:
@@ -198,9 +200,14 @@ for line in (demo / "digits" / "labels.txt").read_text().splitlines()[:5]:
     classify_digits += ["--image", str(demo / "digits" / line.split("\t")[0])]
 np.save(tmp / "three.npy", np.random.default_rng(3).standard_normal((3, 3, 28, 28)).astype(np.float32))
 classify_pixels = [str(build / "classify"), "--model", model, "--head", probe, "--pixels", str(tmp / "three.npy")]
-for command, batches in [(classify_digits, ["1", "2"]), (classify_pixels, ["2"])]:
+# --images: the same five digits listed in a file (CRLF line ends and a blank line included), with --batch 2.
+(tmp / "digits.txt").write_bytes(b"\r\n".join(a.encode() for a in classify_digits[-9::2]) + b"\r\n\r\n")
+classify_listed = classify_digits[:classify_digits.index("--image")] + ["--images", str(tmp / "digits.txt")]
+for command, batches in [(classify_digits, ["1", "2"]), (classify_pixels, ["2"]), (classify_listed, ["2"])]:
     outputs = [subprocess.run(command + extra, capture_output=True, text=True)
                for extra in [[]] + [["--batch", b] for b in batches]]
+    if command is classify_listed:  # compared with the run that names the images as arguments
+        outputs[0] = subprocess.run(classify_digits, capture_output=True, text=True)
     same = outputs[0].returncode == 0 and outputs[0].stdout.count("# ") in (3, 5) and all(
         o.returncode == 0 and o.stdout == outputs[0].stdout for o in outputs)
     print(("ok   " if same else "FAIL ") + f"classify {command[-1]}: the same output with --batch {', '.join(batches)} "
@@ -209,6 +216,11 @@ for command, batches in [(classify_digits, ["1", "2"]), (classify_pixels, ["2"])
         failures.append(f"classify --batch ({command[-1]})")
         print([(o.returncode, o.stderr[:500]) for o in outputs])
 run("classify", ["--model", model, "--image", image, "--batch", "0"], 2, "--batch must be at least 1")
+run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "no_list.txt")], 1,
+    "no_list.txt: cannot read the list of image files")
+(tmp / "empty_list.txt").write_text("\n\n")
+run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "empty_list.txt")], 1,
+    "the list of image files names no file")
 
 
 def cuda_unavailable(program, result):

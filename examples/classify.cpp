@@ -29,7 +29,7 @@ using namespace internvl;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
+    "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
     "                [--topk K] [--batch N] [--labels FILE] [--backend reference|cpu|cuda]\n"
     "                [--precision f32|bf16] [--profile]\n"
     "\n"
@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "  --head FILE       the head file (default: DIR/head.safetensors)\n"
     "  --image FILE      a PNG, JPEG or PPM image, preprocessed as the official linear-probe evaluation at the\n"
     "                    model's image_size (repeat for several images)\n"
+    "  --images LIST     a file naming image files, one per line (with or instead of --image)\n"
     "  --pixels FILE     already preprocessed pixels, .npy float [3, H, W] or [B, 3, H, W]\n"
     "  --topk K          how many classes to print (default 5)\n"
     "  --batch N         images per forward pass (default 16): memory holds one batch, however many images\n"
@@ -64,12 +65,12 @@ std::vector<std::string> read_labels(const std::string& path, index_t classes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(
-      argc, argv, kUsage,
-      {"--model", "--head", "--image", "--pixels", "--topk", "--batch", "--labels", "--backend", "--precision"},
-      {"--profile"});
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--head", "--image", "--images", "--pixels", "--topk", "--batch", "--labels",
+                           "--backend", "--precision"},
+                          {"--profile"});
   const std::string model_dir = cli.require("--model");
-  cli.one_of("--image", "--pixels");
+  examples::check_image_input(cli);
   const int topk = cli.positive("--topk", 5);
   const int batch_size = cli.positive("--batch", 16);
   const std::string head_path =

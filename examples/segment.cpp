@@ -26,6 +26,7 @@
 #include "support/backend.hpp"
 #include "support/cli.hpp"
 #include "support/head_tasks.hpp"
+#include "support/image_batches.hpp"
 
 using namespace internvl;
 
@@ -33,7 +34,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: segment --model DIR --head FILE --image FILE --out MASK.png [--overlay FILE.png] [--out-npy LOGITS.npy]\n"
-    "       segment --model DIR --head FILE --image FILE [--image FILE ...] --out-dir DIR [--overlays] [--logits]\n"
+    "       segment --model DIR --head FILE (--image FILE [--image FILE ...] | --images LIST) --out-dir DIR\n"
+    "               [--overlays] [--logits]\n"
     "               and either form: [--slide] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "\n"
     "Segments images with an InternViT model directory and a segmentation head file (seg_linear or\n"
@@ -42,6 +44,7 @@ constexpr const char* kUsage =
     "  --model DIR       the backbone (config.json + safetensors)\n"
     "  --head FILE       the head file; its crop_size sets the input resize (shorter side -> crop_size)\n"
     "  --image FILE      a PNG, JPEG or PPM image (repeat for several, with --out-dir)\n"
+    "  --images LIST     a file naming image files, one per line (with or instead of --image; --out-dir)\n"
     "  --out MASK.png    the class of each pixel as an 8-bit palette PNG: pixel value = class index (at most\n"
     "                    256 classes), shown in the head's colours\n"
     "  --overlay FILE    the image blended half and half with the class colours (the head's palette)\n"
@@ -173,21 +176,21 @@ void write_outputs(const Outputs& out, io::ImageView image, CView<float, 3> logi
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(
-      argc, argv, kUsage,
-      {"--model", "--head", "--image", "--out", "--overlay", "--out-npy", "--out-dir", "--backend", "--precision"},
-      {"--slide", "--overlays", "--logits", "--profile"});
+  const examples::Cli cli(argc, argv, kUsage,
+                          {"--model", "--head", "--image", "--images", "--out", "--overlay", "--out-npy", "--out-dir",
+                           "--backend", "--precision"},
+                          {"--slide", "--overlays", "--logits", "--profile"});
   const std::string model_dir = cli.require("--model");
   const std::string head_path = cli.require("--head");
-  const std::vector<std::string> image_paths = cli.all("--image");
-  if (image_paths.empty()) {
-    cli.fail("missing required option --image");
+  if (!cli.has("--image") && !cli.has("--images")) {
+    cli.fail("missing required option --image (or --images)");
   }
-  const std::vector<Outputs> outputs = output_paths(cli, image_paths);
   const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {
+    const std::vector<std::string> image_paths = examples::image_paths(cli);
+    const std::vector<Outputs> outputs = output_paths(cli, image_paths);
     for (const Outputs& o : outputs) {
       for (const std::string& path : {o.mask, o.overlay, o.logits}) {
         if (!path.empty()) {

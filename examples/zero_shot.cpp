@@ -35,12 +35,13 @@ using namespace internvl;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: zero_shot --model DIR (--image FILE [--image FILE ...] | --pixels FILE.npy)\n"
+    "usage: zero_shot --model DIR (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
     "                 (--labels \"a,b,c\" | --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K]\n"
     "                 [--batch N] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "  --model DIR          InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE         an image file (PNG, JPEG, PPM), resized and centre-cropped to the model's size\n"
     "                       (repeat for several images)\n"
+    "  --images LIST        a file naming image files, one per line (with or instead of --image)\n"
     "  --pixels FILE.npy    normalised pixels [3, H, W] or [B, 3, H, W] instead of image files\n"
     "  --labels LIST        comma-separated class names\n"
     "  --labels-file FILE   class names, one per line (UTF-8), instead of --labels\n"
@@ -114,11 +115,11 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
 
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--image", "--pixels", "--labels", "--labels-file", "--mode", "--templates",
-                           "--topk", "--batch", "--backend", "--precision"},
+                          {"--model", "--image", "--images", "--pixels", "--labels", "--labels-file", "--mode",
+                           "--templates", "--topk", "--batch", "--backend", "--precision"},
                           {"--report", "--profile"});
   const std::string dir = cli.require("--model");
-  cli.one_of("--image", "--pixels");
+  examples::check_image_input(cli);
   cli.one_of("--labels", "--labels-file");
   const std::optional<std::vector<std::string>> labels_from_argument =
       cli.has("--labels") ? std::optional(split_labels(cli)) : std::nullopt;

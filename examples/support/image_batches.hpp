@@ -1,27 +1,53 @@
-// ImageBatches: the images of a command line (--image FILE repeated, or one --pixels FILE.npy holding
-// [B, 3, H, W]) handed out --batch at a time (support/batches.hpp). Image files are decoded when their
-// batch comes, through `pipeline` at `size`; a --pixels file is read at once and sliced. Each image is
-// named in the output by its file, or by its index in the --pixels batch.
+// ImageBatches: the images of a command line (--image FILE repeated and the paths listed in --images
+// FILE, or one --pixels FILE.npy holding [B, 3, H, W]) handed out --batch at a time (support/batches.hpp).
+// Image files are decoded when their batch comes, through `pipeline` at `size`; a --pixels file is read at
+// once and sliced. Each image is named in the output by its file, or by its index in the --pixels batch.
 #pragma once
 
 #include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "internvl/io/preprocess.hpp"
 #include "support/batches.hpp"
 #include "support/cli.hpp"
 #include "support/pixels_file.hpp"
+#include "support/text_file.hpp"
 
 namespace internvl::examples {
 
+// Usage errors unless the command line gives images in one way: --image (repeatable) and --images FILE,
+// or --pixels FILE.npy.
+inline void check_image_input(const Cli& cli) {
+  const bool files = cli.has("--image") || cli.has("--images");
+  if (files == cli.has("--pixels")) {
+    cli.fail("give the images with --image or --images, or with --pixels (one way, not both)");
+  }
+}
+
+// The image files of the command line: each --image in argument order, then the lines of --images FILE
+// (one path per line; blank lines are skipped).
+inline std::vector<std::string> image_paths(const Cli& cli) {
+  std::vector<std::string> paths = cli.all("--image");
+  if (const auto list = cli.get("--images")) {
+    for (std::string& line : read_lines(*list, "list of image files", Lines::bytes)) {
+      if (!line.empty()) {
+        paths.push_back(std::move(line));
+      }
+    }
+    INTERNVL_CHECK(!paths.empty(), *list, "the list of image files names no file");
+  }
+  return paths;
+}
+
 class ImageBatches {
  public:
-  // `cli` holds exactly one of --image and --pixels (Cli::one_of).
+  // `cli` holds --pixels or image files (--image, --images), not both (check_image_input).
   ImageBatches(const Cli& cli, io::Pipeline pipeline, index_t size, index_t batch)
-      : names_(cli.all("--image")), pipeline_(pipeline), size_(size), batch_(batch) {
+      : names_(image_paths(cli)), pipeline_(pipeline), size_(size), batch_(batch) {
     if (cli.has("--pixels")) {
       npy_pixels_ = read_pixel_batch(*cli.get("--pixels"));
       for (index_t b = 0; b < npy_pixels_.size(0); ++b) {

@@ -1,8 +1,8 @@
-// read_lines: the lines of a small text file given on the command line (class labels, prompt templates),
-// without their line endings ("\n" or "\r\n") or a leading UTF-8 byte order mark (which SentencePiece
-// would otherwise encode as a token of the first line). A missing, unreadable or directory path, or a
-// line that is not well-formed UTF-8 (text/utf8.hpp), is an internvl::Error naming the file and what it
-// was meant to be.
+// read_lines: the lines of a text file given on the command line (class labels, prompt templates, texts,
+// image paths), without their line endings ("\n" or "\r\n") or a leading UTF-8 byte order mark (which
+// SentencePiece would otherwise encode as a token of the first line). A missing, unreadable or directory
+// path, or (for text) a line that is not well-formed UTF-8 (text/utf8.hpp), is an internvl::Error naming
+// the file and what it was meant to be.
 #pragma once
 
 #include <filesystem>
@@ -17,7 +17,12 @@
 
 namespace internvl::examples {
 
-inline std::vector<std::string> read_lines(const std::string& path, const std::string& what) {
+// What the lines must be: UTF-8 text (labels, templates, texts: SentencePiece reads them) or any bytes
+// but newlines (file paths, which Linux does not require to be UTF-8).
+enum class Lines { utf8, bytes };
+
+inline std::vector<std::string> read_lines(const std::string& path, const std::string& what,
+                                           Lines lines_are = Lines::utf8) {
   std::error_code ec;
   INTERNVL_CHECK(!std::filesystem::is_directory(path, ec), path, "is a directory, not the ", what);
   std::ifstream in(path);
@@ -30,7 +35,7 @@ inline std::vector<std::string> read_lines(const std::string& path, const std::s
     if (constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF"; lines.empty() && line.starts_with(kByteOrderMark)) {
       line.erase(0, kByteOrderMark.size());
     }
-    const std::optional<std::size_t> bad = text::first_ill_formed_utf8(line);
+    const std::optional<std::size_t> bad = lines_are == Lines::utf8 ? text::first_ill_formed_utf8(line) : std::nullopt;
     INTERNVL_CHECK(!bad, path + ":" + std::to_string(lines.size() + 1), "the ", what, " is not UTF-8 text (byte ",
                    bad.value_or(0) + 1, " of this line starts no well-formed UTF-8 sequence)");
     lines.push_back(line);

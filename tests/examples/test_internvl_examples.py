@@ -79,9 +79,9 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--frobnicate"], 2, "unknown argument '--frobnicate'")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image)], 2,
                  "give exactly one of --labels and --labels-file")
-    expect_error(zero_shot, ["--model", model, "--labels", "a,b"], 2, "give exactly one of --image and --pixels")
+    expect_error(zero_shot, ["--model", model, "--labels", "a,b"], 2, "give the images with --image or --images, or with --pixels")
     expect_error(zero_shot, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--labels", "a"], 2,
-                 "give exactly one of --image and --pixels")
+                 "give the images with --image or --images, or with --pixels")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,,b"], 2, "empty label")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,"], 2, "empty label")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--mode", "X"], 2,
