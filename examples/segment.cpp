@@ -191,6 +191,7 @@ int main(int argc, char** argv) {
   return examples::run_reporting_errors([&] {
     const std::vector<std::string> image_paths = examples::image_paths(cli);
     const std::vector<Outputs> outputs = output_paths(cli, image_paths);
+    examples::check_image_files(image_paths);
     for (const Outputs& o : outputs) {
       for (const std::string& path : {o.mask, o.overlay, o.logits}) {
         if (!path.empty()) {

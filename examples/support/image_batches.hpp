@@ -43,11 +43,21 @@ inline std::vector<std::string> image_paths(const Cli& cli) {
   return paths;
 }
 
+// Each path must name a file (io::check_image_path), checked before any model is loaded or any label
+// encoded, so that a mistyped path is not found only when its turn comes; a file that does not decode
+// still is.
+inline void check_image_files(const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    io::check_image_path(path);
+  }
+}
+
 class ImageBatches {
  public:
   // `cli` holds --pixels or image files (--image, --images), not both (check_image_input).
   ImageBatches(const Cli& cli, io::Pipeline pipeline, index_t size, index_t batch)
       : names_(image_paths(cli)), pipeline_(pipeline), size_(size), batch_(batch) {
+    check_image_files(names_);
     if (cli.has("--pixels")) {
       npy_pixels_ = read_pixel_batch(*cli.get("--pixels"));
       for (index_t b = 0; b < npy_pixels_.size(0); ++b) {

@@ -91,7 +91,11 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
                              str(no_placeholder)], 1,
                  'bad_templates.txt:3: template "no placeholder" has no {c}')
-    expect_error(zero_shot, ["--model", model, "--image", str(tmp / "none.png"), "--labels", "a"], 1, "none.png")
+    # A missing image among several is reported before the labels are encoded (--report shows no stage).
+    code, out, err = run(zero_shot, "--model", model, "--image", image_file, "--image", str(tmp / "none.png"),
+                         "--labels", "a", "--report")
+    check(code == 1 and "none.png: no such file" in err and "class weights" not in err and not out,
+          f"zero_shot with a missing image: exit {code}, {out!r}, {err!r}")
 
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--backend", "tpu"], 2,
                  "unknown backend 'tpu' (reference, cpu, cuda)")

@@ -73,13 +73,19 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   return image;
 }
 
-// Reads and decodes an image file to RGB.
-inline Image read_image(const std::string& path) {
+// An error unless `path` names something that read_image can open: a file, not a directory. Cheap (one
+// stat), so a program given many images can check them all before it starts on the first.
+inline void check_image_path(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   INTERNVL_CHECK(fs::exists(status), path, "no such file");
   INTERNVL_CHECK(!fs::is_directory(status), path, "is a directory, not an image file");
+}
+
+// Reads and decodes an image file to RGB.
+inline Image read_image(const std::string& path) {
+  check_image_path(path);
   std::ifstream in(path, std::ios::binary);
   INTERNVL_CHECK(in.good(), path, "cannot open the file for reading");
   std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
