@@ -73,10 +73,7 @@ int main(int argc, char** argv) {
   if (cli.has("--text") && cli.has("--texts")) {
     cli.fail("give --text or --texts, not both");
   }
-  const int batch = cli.integer("--batch", 16);
-  if (batch < 1) {
-    cli.fail("--batch must be at least 1, got " + std::to_string(batch));
-  }
+  const int batch = cli.positive("--batch", 16);
   if (images != cli.has("--out-image")) {
     cli.fail(images ? "images need --out-image" : "--out-image needs --image or --pixels");
   }

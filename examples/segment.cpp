@@ -230,9 +230,7 @@ int main(int argc, char** argv) {
     };
     std::size_t written = 0;
     const examples::LogitsSink write = [&](CView<float, 3> logits) {
-      if (image_paths.size() > 1) {
-        std::printf("# %s\n", image_paths[written].c_str());
-      }
+      examples::print_image_header(image_paths, written);
       write_outputs(outputs[written++], image.view(), logits, d, palette);
     };
     examples::on_backend(

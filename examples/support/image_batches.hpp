@@ -52,6 +52,13 @@ inline void check_image_files(const std::vector<std::string>& paths) {
   }
 }
 
+// With several images, each one's lines of output follow a header "# <image>": this prints image i's.
+inline void print_image_header(const std::vector<std::string>& names, std::size_t i) {
+  if (names.size() > 1) {
+    std::printf("# %s\n", names[i].c_str());
+  }
+}
+
 class ImageBatches {
  public:
   // `cli` holds --pixels or image files (--image, --images), not both (check_image_input).
@@ -71,12 +78,8 @@ class ImageBatches {
 
   index_t count() const { return static_cast<index_t>(names_.size()); }
 
-  // With several images, each one's lines of output follow a header "# <name>": this prints image i's.
-  void print_header(index_t i) const {
-    if (count() > 1) {
-      std::printf("# %s\n", names_[static_cast<std::size_t>(i)].c_str());
-    }
-  }
+  // The header of image i's lines (print_image_header).
+  void print_header(index_t i) const { print_image_header(names_, static_cast<std::size_t>(i)); }
 
   // The batches, from the first image on; a batch stays valid until the next call.
   PixelBatches batches() {
