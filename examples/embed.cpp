@@ -1,26 +1,29 @@
 // InternVL-C / InternVL-G embeddings of images and texts, L2-normalised, written as float32 .npy files.
-//   embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text "..."]... | [--texts FILE]
-//         [--out-image FILE.npy] [--out-text FILE.npy] [--batch N] [--report] [--backend reference|cpu|cuda]
-//         [--precision f32|bf16] [--profile]
-// Images ([B, E], in argument order) go through the retrieval pipeline (facts §4.1: a bicubic squash to
-// S × S, no crop); texts ([T, E], in argument order, or a file's lines: row i is line i + 1) get QLLaMA's
-// "summarize:" prefix and are tokenized with the model directory's tokenizer.model. Both go through the
-// model --batch at a time (support/internvl_tasks.hpp), so a retrieval set of thousands of images and
-// captions needs one pass's activations (beside the decoded images, 0.6 MB each at 224 px). The text
-// embedding is the same in both modes, and on the cpu backend no embedding depends on --batch. The dot
-// product of an image row and a text row is their cosine similarity (scale it by the model's
-// exp(logit_scale) for its logits). --report prints the wall time of each stage and the resident memory
-// (support/stage_report.hpp: weight pages read from the memory-mapped checkpoint count) to stderr, with
-// the parameter count of the loaded tensors. --backend cuda (GPU 0, bf16) exists when the build has
-// CUDA; its code is in tasks_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
+//   embed --model DIR [--mode C|G] [--image FILE]... [--images LIST] | [--pixels FILE.npy]
+//         [--text "..."]... | [--texts FILE] [--out-image FILE.npy] [--out-text FILE.npy]
+//         [--batch N] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]
+// Images ([B, E]: the --image files in argument order, then those of --images LIST, one per line) go
+// through the retrieval pipeline (facts §4.1: a bicubic squash to S × S, no crop); texts ([T, E], in
+// argument order, or a file's lines: row i is line i + 1) get QLLaMA's "summarize:" prefix and are
+// tokenized with the model directory's tokenizer.model. Both go through the model --batch at a time, and
+// image files are decoded when their batch comes (support/image_batches.hpp), so a retrieval set of
+// thousands of images and captions needs one pass's activations and pixels. Every image path is checked
+// before the model loads. The text embedding is the same in both modes, and on the cpu backend no
+// embedding depends on --batch. The dot product of an image row and a text row is their cosine similarity
+// (scale it by the model's exp(logit_scale) for its logits). --report prints the wall time of each stage
+// and the resident memory (support/stage_report.hpp: weight pages read from the memory-mapped checkpoint
+// count) to stderr, with the parameter count of the loaded tensors. --backend cuda (GPU 0, bf16) exists when the build
+// has CUDA; its code is in tasks_cuda.cu (support/internvl_tasks.hpp is shared by every backend).
 // --precision bf16 runs the cpu backend's matrix products on bf16 operands with f32 sums
 // (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/models/load_internvl.hpp"
+#include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
 #include "support/text_file.hpp"
@@ -30,13 +33,13 @@ using namespace internvl;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: embed --model DIR [--mode C|G] [--image FILE]... | [--pixels FILE.npy] [--text \"...\"]... | [--texts "
-    "FILE]\n"
-    "             [--out-image FILE.npy] [--out-text FILE.npy] [--batch N] [--report]\n"
-    "             [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
+    "usage: embed --model DIR [--mode C|G] [--image FILE]... [--images LIST] | [--pixels FILE.npy]\n"
+    "             [--text \"...\"]... | [--texts FILE] [--out-image FILE.npy] [--out-text FILE.npy]\n"
+    "             [--batch N] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "  --model DIR         InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --mode C|G          image embeddings of InternVL-C or InternVL-G; default C\n"
     "  --image FILE        an image file (repeatable); squashed to the model's size (retrieval pipeline)\n"
+    "  --images LIST       a file naming image files, one per line (with or instead of --image)\n"
     "  --pixels FILE.npy   normalised pixels [B, 3, H, W] (or [3, H, W]) instead of image files\n"
     "  --text TEXT         a text (repeatable)\n"
     "  --texts FILE        the texts, one per line (UTF-8), instead of --text\n"
@@ -59,23 +62,26 @@ void write(const std::string& path, const Tensor<float, 2>& embeddings, const ch
 
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--mode", "--image", "--pixels", "--text", "--texts", "--out-image", "--out-text",
-                           "--batch", "--backend", "--precision"},
+                          {"--model", "--mode", "--image", "--images", "--pixels", "--text", "--texts", "--out-image",
+                           "--out-text", "--batch", "--backend", "--precision"},
                           {"--report", "--profile"});
   const std::string dir = cli.require("--model");
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
   const examples::BackendChoice backend = examples::backend_choice(cli);
-  const bool images = cli.has("--image") || cli.has("--pixels");
+  const bool images = cli.has("--image") || cli.has("--images") || cli.has("--pixels");
   const bool texts = cli.has("--text") || cli.has("--texts");
   if (!images && !texts) {
-    cli.fail("nothing to embed: give --image, --pixels, --text or --texts");
+    cli.fail("nothing to embed: give --image, --images, --pixels, --text or --texts");
+  }
+  if (images) {
+    examples::check_image_input(cli);
   }
   if (cli.has("--text") && cli.has("--texts")) {
     cli.fail("give --text or --texts, not both");
   }
   const int batch = cli.positive("--batch", 16);
   if (images != cli.has("--out-image")) {
-    cli.fail(images ? "images need --out-image" : "--out-image needs --image or --pixels");
+    cli.fail(images ? "images need --out-image" : "--out-image needs --image, --images or --pixels");
   }
   if (texts != cli.has("--out-text")) {
     cli.fail(texts ? "texts need --out-text" : "--out-text needs --text or --texts");
@@ -87,18 +93,18 @@ int main(int argc, char** argv) {
     job.dir = std::make_shared<const io::ModelDir>(dir);
     job.config = models::read_internvl_config(*job.dir);
     job.mode = mode;
-    Tensor<float, 4> pixels;
+    std::optional<examples::ImageBatches> image_batches;
     if (images) {
-      pixels = examples::read_pixels(cli, io::Pipeline::retrieval, job.config.image_size());
-      job.pixels = pixels.view();
+      image_batches.emplace(cli, io::Pipeline::retrieval, job.config.image_size(), batch);
     }
+    const auto batches = [&] { return image_batches ? image_batches->batches() : examples::PixelBatches(); };
     job.texts = cli.has("--texts") ? examples::read_lines(*cli.get("--texts"), "texts file") : cli.all("--text");
     job.batch = batch;
     job.report = &report;
     report.stage("read inputs");
     const examples::Embeddings result = examples::on_backend(
-        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::embed(ctx, job); },
-        [&] { return examples::embed_cuda(job); });
+        cli, backend, [&]<class Backend>(Context<Backend>& ctx) { return examples::embed(ctx, job, batches()); },
+        [&] { return examples::embed_cuda(job, batches()); });
     if (images) {
       write(*cli.get("--out-image"), result.images, "image");
     }

@@ -43,9 +43,9 @@ void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inferenc
 }
 
 #if INTERNVL_EXAMPLES_TEXT
-Embeddings embed_cuda(const InternVLJob& job) {
+Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images) {
   auto ctx = gpu_context();
-  return embed(ctx, job);
+  return embed(ctx, job, images);
 }
 
 void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {

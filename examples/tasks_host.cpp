@@ -22,8 +22,8 @@ INTERNVL_EXAMPLE_TASKS(backend::cpu)
 #undef INTERNVL_EXAMPLE_TASKS
 
 #if INTERNVL_EXAMPLES_TEXT
-template Embeddings embed(Context<backend::reference>&, const InternVLJob&);
-template Embeddings embed(Context<backend::cpu>&, const InternVLJob&);
+template Embeddings embed(Context<backend::reference>&, const InternVLJob&, const PixelBatches&);
+template Embeddings embed(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&);
 template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
 template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
 #endif

@@ -4,8 +4,8 @@
 // returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
 // (tasks_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts. The
 // host backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
-//   embed      L2-normalised image embeddings [B, E] of the pixels and text embeddings [T, E] of the texts,
-//              job.batch images or texts per forward pass
+//   embed      L2-normalised image embeddings [B, E] of each batch of images (support/batches.hpp) and
+//              text embeddings [T, E] of the texts, job.batch texts per forward pass
 //   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for each batch of images
 //              (support/batches.hpp), the class weights computed once
 #pragma once
@@ -29,15 +29,14 @@ struct InternVLJob {
   std::shared_ptr<const io::ModelDir> dir;
   config::InternVLConfig config;  // parsed from dir's config.json by the caller
   models::EmbeddingMode mode = models::EmbeddingMode::C;
-  CView<float, 4> pixels;              // embed: host, normalised [B, 3, S, S]; empty: no image
   std::vector<std::string> texts;      // embed: the texts; zero_shot: the labels
   std::vector<std::string> templates;  // zero_shot: one or more templates with "{c}"
-  index_t batch = 16;                  // embed: images or texts per forward pass
+  index_t batch = 16;                  // embed: texts per forward pass
   StageReport* report = nullptr;       // stage times and memory, when given
 };
 
 struct Embeddings {
-  Tensor<float, 2> images;  // [B, E], empty without pixels
+  Tensor<float, 2> images;  // [B, E], empty without images
   Tensor<float, 2> texts;   // [T, E], empty without texts
 };
 
@@ -89,19 +88,26 @@ Tensor<float, 2> embed_in_passes(Context<Backend>& ctx, index_t count, index_t w
 
 }  // namespace detail
 
-// Images and texts go through the model job.batch at a time, so memory holds one pass's activations
-// however many there are; each embedding depends on its own input only.
+// Images go through the model a batch of `images` at a time (none if it is empty), texts job.batch at a
+// time, so memory holds one pass's activations however many there are; each embedding depends on its
+// own input only.
 template <class Backend>
-Embeddings embed(Context<Backend>& ctx, const InternVLJob& job) {
+Embeddings embed(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& images) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
   const index_t width = model.embedding_width();
   Embeddings result;
-  if (job.pixels.data() != nullptr) {
-    result.images = detail::embed_in_passes<T>(
-        ctx, job.pixels.size(0), width, job.batch, [&](View<T, 2> out, index_t first, index_t last) {
-          model.image_embeddings(ctx, out, to_backend<T>(ctx, job.pixels.slice(0, first, last)), job.mode);
-        });
+  if (images) {
+    std::vector<float> rows;  // [B, E], a batch's rows at a time
+    while (const std::optional<CView<float, 4>> pixels = images()) {
+      auto scope = ctx.workspace().scope();
+      View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{pixels->size(0), width});
+      model.image_embeddings(ctx, out, to_backend<T>(ctx, *pixels), job.mode);
+      const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(out));
+      rows.insert(rows.end(), host.data(), host.data() + host.numel());
+    }
+    result.images = Tensor<float, 2>(Extents<2>{static_cast<index_t>(rows.size()) / width, width});
+    std::copy(rows.begin(), rows.end(), result.images.data());
     detail::end_stage(job, detail::image_stage(job.mode));
   }
   if (!job.texts.empty()) {
@@ -141,15 +147,15 @@ void zero_shot(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches
   detail::end_stage(job, detail::image_stage(job.mode));
 }
 
-extern template Embeddings embed(Context<backend::reference>&, const InternVLJob&);
-extern template Embeddings embed(Context<backend::cpu>&, const InternVLJob&);
+extern template Embeddings embed(Context<backend::reference>&, const InternVLJob&, const PixelBatches&);
+extern template Embeddings embed(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&);
 extern template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&,
                                const ProbabilitySink&);
 extern template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
 
 // embed and zero_shot on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built
 // when CUDA is enabled).
-Embeddings embed_cuda(const InternVLJob& job);
+Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images);
 void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
 
 }  // namespace internvl::examples

@@ -188,11 +188,27 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(embed, ["--model", "/nonexistent/dir", "--text", "x", "--out-text", str(tmp)], 1,
                  "cannot create the file")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--out-image", "i.npy"], 2,
-                 "--out-image needs --image or --pixels")
+                 "--out-image needs --image, --images or --pixels")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--mode", "D"], 2,
                  "--mode must be C or G")
     expect_error(embed, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--out-image",
-                         str(tmp / "i.npy")], 2, "give --image or --pixels, not both")
+                         str(tmp / "i.npy")], 2, "give the images with --image or --images, or with --pixels")
+    # A missing image among several is reported before the model loads (--report shows no stage).
+    code, out, err = run(embed, "--model", model, "--image", image_file, "--image", str(tmp / "none.png"),
+                         "--out-image", str(tmp / "i.npy"), "--report")
+    check(code == 1 and "none.png: no such file" in err and "load:" not in err and not out,
+          f"embed with a missing image: exit {code}, {out!r}, {err!r}")
+    # --images LIST with --image, one image per pass: the rows of two --image runs with the default --batch,
+    # byte for byte (cpu), in the order --image first, then the list's lines.
+    second_image = str(golden.parent / "image" / "rgb8.png")
+    (tmp / "image_list.txt").write_text(second_image + "\n", encoding="utf-8")
+    written = []
+    for image_args in (["--image", image_file, "--image", second_image],
+                       ["--image", image_file, "--images", str(tmp / "image_list.txt"), "--batch", "1"]):
+        code, out, err = run(embed, "--model", model, *image_args, "--out-image", str(tmp / "images.npy"))
+        written.append((code, (tmp / "images.npy").read_bytes(), err))
+    check(written[0][0] == 0 and written[0] == written[1] and read_npy(tmp / "images.npy")[0] == (2, 16),
+          f"embed --images LIST --batch 1: {written}")
 
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--backend", "tpu"], 2,
                  "unknown backend 'tpu' (reference, cpu, cuda)")
