@@ -3,8 +3,8 @@
 exit 1, each with a message naming the problem) and real runs on the tiny InternVL fixture model
 (tests/golden/internvl/tiny_f32, whose directory holds the committed QLLaMA tokenizer.model), checked
 against the outputs of OpenGVLab's own code saved by tests/golden/internvl/make.py: zero_shot's
-probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features;
-the same with --backend reference; --precision bf16 (the cpu backend's bf16 products) against the f32
+probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features
+(and read by retrieve, as a retrieval evaluation reads them); the same with --backend reference; --precision bf16 (the cpu backend's bf16 products) against the f32
 runs; and --backend cuda on the bf16 fixture against PyTorch's bf16 run (4e-2, as tests/cuda/test_internvl.cu
 explains) where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda,
 as scripts/device-check passes it, makes a CUDA failure a test failure).
@@ -250,6 +250,13 @@ with tempfile.TemporaryDirectory() as tmp:
                                  *run_args)
             written.append((code, (tmp / "images.npy").read_bytes(), (tmp / "texts.npy").read_bytes(), err))
         check(written[0][0] == 0 and written[0] == written[1], f"embed --mode {mode} --batch 1 --texts: {written}")
+    # The retrieval workflow: embed's files (the two images, the three texts) straight into retrieve.
+    (tmp / "text_images.txt").write_text("0\n1\n1\n")
+    code, out, err = run(str(examples / "retrieve"), "--image-embeddings", str(tmp / "images.npy"),
+                         "--text-embeddings", str(tmp / "texts.npy"), "--text-images", str(tmp / "text_images.txt"),
+                         "--k", "1,2")
+    check(code == 0 and out.startswith("images 2, texts 3, width 16\n") and out.split("\n")[4].startswith("mean")
+          and out.split("\n")[3].split()[2] == "100.00", f"retrieve on embed's files: exit {code}: {out}{err}")
     expect_error(embed, ["--model", model, "--text", "x", "--texts", str(texts_file), "--out-text", "t.npy"], 2,
                  "give --text or --texts, not both")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--batch", "0"], 2,

@@ -1,6 +1,4 @@
-// CLIP-style scores with InternVL-C/G embeddings (facts §3.2):
-//   similarity[i, j] = a_i · b_j                 for L2-normalised rows: cosine similarities, what
-//                                                retrieval ranks by (image→text and text→image)
+// Zero-shot classification with InternVL-C/G embeddings (facts §3.2; retrieval is retrieval.hpp's):
 //   class weights    w_c = exp(logit_scale) · normalise( mean_t normalise( text(template_t(c)) ) )
 //   probabilities    softmax_c( image_embedding · w_c )   (the model's logits_per_image, softmaxed)
 // A template holds "{c}" where the class name goes ("a photo of a {c}."); the tokenizer adds QLLaMA's
@@ -14,16 +12,11 @@
 
 #include "internvl/backend/transfer.hpp"
 #include "internvl/models/internvl.hpp"
+#include "internvl/models/retrieval.hpp"
 #include "internvl/ops/softmax.hpp"
 #include "internvl/text/tokenizer.hpp"
 
 namespace internvl::models {
-
-// out [A, B] = a [A, E] · b [B, E]ᵀ.
-template <class Backend, class T>
-void similarity(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> a, CView<T, 2> b) {
-  ops::linear(ctx, out, a, WeightView<2>(b));
-}
 
 // A template without "{c}" is an error naming `where` (the caller's name, or a file and line).
 inline void check_template(const std::string& t, const std::string& where) {

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""The retrieve example on the retrieval fixtures (tests/golden/retrieval, written by make_retrieval.py with
+clip_benchmark's scoring in numpy): recall@K in both directions and their mean as the fixture has them, with
+the pairing from --text-images and from --texts-per-image; rows of any length give the same output (they are
+normalised); and bad arguments and files: usage errors exit 2 with the usage, bad files exit 1 with a message
+naming the file (and line) and what is wrong.
+Usage: test_retrieve.py BUILD_EXAMPLES_DIR GOLDEN_DIR"""
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+retrieve = str(pathlib.Path(sys.argv[1]) / "retrieve")
+golden = pathlib.Path(sys.argv[2]) / "retrieval"
+failures = []
+
+
+def check(condition, what):
+    if not condition:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def run(*args):
+    result = subprocess.run([retrieve, *map(str, args)], capture_output=True, text=True)
+    return result.returncode, result.stdout, result.stderr
+
+
+def expect_error(args, status, *fragments):
+    code, out, err = run(*args)
+    check(code == status and not out, f"retrieve {args}: exit {code}, expected {status}, stdout {out!r}")
+    check((status == 2) == ("usage: retrieve" in err), f"retrieve {args}: usage shown only for usage errors: {err!r}")
+    for fragment in fragments:
+        check(fragment in err, f"retrieve {args}: stderr lacks {fragment!r}: {err.strip()}")
+
+
+def expected_table(case, ks):
+    """The lines retrieve prints for a fixture case, from the fixture's recalls."""
+    image_to_text = [100 * case["image_to_text_recall"][str(k)] for k in ks]
+    text_to_image = [100 * case["text_to_image_recall"][str(k)] for k in ks]
+    return {
+        "image-to-text": [f"{r:.2f}" for r in image_to_text],
+        "text-to-image": [f"{r:.2f}" for r in text_to_image],
+        "mean": [f"{np.mean(image_to_text + text_to_image):.2f}"],
+    }
+
+
+def printed_table(out):
+    return {line.split()[0]: line.split()[1:] for line in out.strip().split("\n")[2:]}
+
+
+fixtures = json.loads((golden / "retrieval.json").read_text())
+ks = fixtures["ks"]
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    varied, grouped = fixtures["varied"], fixtures["grouped"]
+    varied_images, varied_texts = golden / "varied_images.npy", golden / "varied_texts.npy"
+    text_images = tmp / "text_images.txt"
+    text_images.write_text("".join(f"{g}\n" for g in varied["image_of_text"]))
+
+    code, out, err = run("--image-embeddings", varied_images, "--text-embeddings", varied_texts,
+                         "--text-images", text_images)
+    check(code == 0 and out.startswith("images 24, texts 70, width 32\n") and
+          printed_table(out) == expected_table(varied, ks), f"varied case: exit {code}: {out}{err}")
+    # Rows scaled by positive factors are the same embeddings once normalised.
+    rng = np.random.default_rng(7)
+    for name in ("images", "texts"):
+        rows = np.load(golden / f"varied_{name}.npy")
+        np.save(tmp / f"scaled_{name}.npy", (rows * rng.uniform(0.5, 3.0, (rows.shape[0], 1))).astype(np.float32))
+    code, scaled_out, err = run("--image-embeddings", tmp / "scaled_images.npy", "--text-embeddings",
+                                tmp / "scaled_texts.npy", "--text-images", text_images)
+    check(code == 0 and scaled_out == out, f"scaled rows: exit {code}: {scaled_out}{err}")
+
+    code, out, err = run("--image-embeddings", golden / "grouped_images.npy", "--text-embeddings",
+                         golden / "grouped_texts.npy", "--texts-per-image", 3, "--k", "10,1,5")
+    check(code == 0 and printed_table(out) == expected_table(grouped, [10, 1, 5]) and
+          out.split("\n")[1].split()[2:] == ["R@10", "R@1", "R@5"], f"grouped case: exit {code}: {out}{err}")
+
+    # Usage errors.
+    both = ["--image-embeddings", varied_images, "--text-embeddings", varied_texts]
+    expect_error([], 2, "missing required option --image-embeddings")
+    expect_error(["--image-embeddings", varied_images], 2, "missing required option --text-embeddings")
+    expect_error(both, 2, "give exactly one of --texts-per-image and --text-images")
+    expect_error(both + ["--texts-per-image", 3, "--text-images", text_images], 2, "give exactly one of")
+    expect_error(both + ["--texts-per-image", 0], 2, "--texts-per-image must be at least 1, got 0")
+    for bad in ("0", "1,,5", "a", "5,", "-1", ""):
+        expect_error(both + ["--text-images", text_images, "--k", bad], 2,
+                     f"--k expects positive integers separated by commas, got '{bad}'")
+    expect_error(both + ["--text-images", text_images, "--top", 3], 2, "unknown argument '--top'")
+
+    # Bad files and sizes.
+    expect_error(both + ["--texts-per-image", 3], 1, "varied_texts.npy: holds 70 texts, not 3 for each of the 24 images")
+    expect_error(both + ["--text-images", text_images, "--k", "1,25"], 1,
+                 "recall@25 needs at least 25 images and texts to rank; there are 24 images and 70 texts")
+    lines = [str(g) for g in varied["image_of_text"]]
+    for line, value, message in [(5, "x", "'x' is not an image row (0 to 23)"), (9, "24", "'24' is not an image row"),
+                                 (2, "-1", "'-1' is not an image row"), (3, " 4", "' 4' is not an image row")]:
+        broken = list(lines)
+        broken[line - 1] = value
+        (tmp / "broken.txt").write_text("\n".join(broken) + "\n")
+        expect_error(both + ["--text-images", tmp / "broken.txt"], 1, f"broken.txt:{line}: {message}")
+    (tmp / "short.txt").write_text("\n".join(lines[:-1]) + "\n")
+    expect_error(both + ["--text-images", tmp / "short.txt"], 1,
+                 "short.txt: names the image of 69 texts; the text embeddings hold 70")
+    without_2 = [g if g != 2 else 3 for g in varied["image_of_text"]]
+    (tmp / "without_2.txt").write_text("".join(f"{g}\n" for g in without_2))
+    expect_error(both + ["--text-images", tmp / "without_2.txt"], 1, "image 2 has no text")
+    expect_error(["--image-embeddings", tmp / "none.npy", "--text-embeddings", varied_texts, "--texts-per-image", 1],
+                 1, "none.npy")
+    expect_error(both + ["--text-images", tmp], 1, "is a directory, not the text-images file")
+    np.save(tmp / "three_d.npy", np.zeros((2, 3, 4), dtype=np.float32))
+    expect_error(["--image-embeddings", tmp / "three_d.npy", "--text-embeddings", varied_texts, "--texts-per-image", 1],
+                 1, "three_d.npy")
+    np.save(tmp / "narrow.npy", np.load(varied_texts)[:, :16])
+    expect_error(["--image-embeddings", varied_images, "--text-embeddings", tmp / "narrow.npy", "--text-images",
+                  text_images], 1, "the image embeddings are 32 wide and the text embeddings 16")
+    for name, value in [("zero", 0.0), ("nan", np.nan)]:
+        rows = np.load(varied_images)
+        rows[3] = value
+        np.save(tmp / f"{name}.npy", rows)
+        expect_error(["--image-embeddings", tmp / f"{name}.npy", "--text-embeddings", varied_texts, "--text-images",
+                      text_images], 1, f"{name}.npy: row 3 has no direction (its L2 norm is")
+    np.save(tmp / "empty.npy", np.zeros((0, 32), dtype=np.float32))
+    expect_error(["--image-embeddings", tmp / "empty.npy", "--text-embeddings", varied_texts, "--texts-per-image", 1],
+                 1, "empty.npy: holds no embeddings (shape [0, 32])")
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
