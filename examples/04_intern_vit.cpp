@@ -7,9 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "internvl/backend/cpu/all.hpp"
-#include "internvl/io/preprocess.hpp"
-#include "internvl/models/load_intern_vit.hpp"
+#include "internvl/internvl.hpp"  // everything for host code; the narrower headers compile faster
 
 using namespace internvl;
 
