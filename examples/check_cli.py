@@ -6,8 +6,9 @@ the build has CUDA and a GPU is present, the same output as the cpu run (bf16 ag
 weights: the same top class, probabilities within 2e-2, logits within 5e-2 relative L2, masks equal in 95%
 of the pixels; a wrong kernel is off by far more); otherwise a clean failure (status 1 or 2, a message
 naming CUDA, the usage) rather than a crash. The trained demo models get the closer comparison
-(tests/examples/check_heads_examples.py).
+(tests/examples/check_heads_examples.py); segment --truth-dir scores their scenes as PyTorch's evaluation did.
 Usage: check_cli.py BUILD_EXAMPLES_DIR SOURCE_ROOT"""
+import json
 import os
 import pathlib
 import shutil
@@ -221,6 +222,61 @@ run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "no_li
 (tmp / "empty_list.txt").write_text("\n\n")
 run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "empty_list.txt")], 1,
     "the list of image files names no file")
+
+# --truth-dir: the demo's 40 held-out scenes against their label masks, scored as mmseg scores them; the
+# per-class IoU and the mIoU equal PyTorch's (demo/reference_results.json) to the printed 0.01%. The same
+# masks with every label l stored as l + 1 and --reduce-zero-label (ADE20K's convention) score the same.
+scenes = [line.split("\t") for line in (demo / "scenes" / "list.txt").read_text().splitlines()]
+segment_scenes = ["--model", str(demo / "models" / "scenes-vit"), "--head",
+                  str(demo / "models" / "scenes-seg-linear.safetensors"), "--slide"]
+for name, _ in scenes:
+    segment_scenes += ["--image", str(demo / "scenes" / name)]
+scores = subprocess.run([str(build / "segment")] + segment_scenes + ["--truth-dir", str(demo / "scenes"),
+                                                                     "--truth-suffix", "_mask.png"],
+                        capture_output=True, text=True)
+reference = json.loads((demo / "reference_results.json").read_text())["scenes"]
+table = scores.stdout[scores.stdout.find("# scores against"):].splitlines()
+want = [f"{c}\t{100 * v:.2f}" for c, v in zip(reference["classes"], reference["heads"]["linear"]["iou"])]
+ok = (scores.returncode == 0 and [line.rsplit("\t", 1)[0] for line in table[2:2 + len(want)]] == want
+      and f"mIoU\t{100 * reference['heads']['linear']['miou']:.2f}" in table)
+print(("ok   " if ok else "FAIL ") + "segment --truth-dir on the demo scenes: IoU per class and mIoU as PyTorch's")
+if not ok:
+    failures.append("segment --truth-dir")
+    print(scores.returncode, table, want, scores.stderr[:1000])
+shifted = tmp / "shifted"
+shifted.mkdir()
+for name, mask in scenes:
+    labels = np.asarray(Image.open(demo / "scenes" / mask))
+    Image.fromarray((labels + 1).astype(np.uint8)).save(shifted / (pathlib.Path(name).stem + ".png"))
+reduced = subprocess.run([str(build / "segment")] + segment_scenes + ["--truth-dir", str(shifted), "--reduce-zero-label"],
+                         capture_output=True, text=True)
+scores_of = [run.stdout[run.stdout.find("class\tIoU"):] for run in (scores, reduced)]  # the tables, not the paths
+ok = reduced.returncode == 0 and "mIoU" in scores_of[1] and scores_of[0] == scores_of[1]
+print(("ok   " if ok else "FAIL ") + "segment --reduce-zero-label on masks stored as label + 1: the same scores")
+if not ok:
+    failures.append("segment --reduce-zero-label")
+    print(reduced.stderr[:1000])
+# Its bad arguments and files.
+one_scene = segment_scenes[:segment_scenes.index("--image") + 2]
+run("segment", one_scene + ["--out", "m.png", "--reduce-zero-label"], 2,
+    "--truth-suffix, --reduce-zero-label and --ignore-index go with --truth-dir")
+run("segment", one_scene + ["--truth-dir", str(shifted), "--ignore-index", "x"], 2, "--ignore-index expects an integer")
+run("segment", one_scene + ["--truth-dir", str(shifted), "--overlays"], 2,
+    "--overlay, --out-npy, --overlays and --logits need --out or --out-dir")
+shutil.copy(demo / "scenes" / "000.png", tmp / "000.png")
+run("segment", one_scene + ["--image", str(tmp / "000.png"), "--truth-dir", str(shifted)], 2,
+    "would both be scored against " + str(shifted / "000.png"))
+run("segment", one_scene + ["--truth-dir", str(tmp / "none")], 1, str(tmp / "none" / "000.png") + ": no such file")
+bad_masks = tmp / "bad_masks"
+bad_masks.mkdir()
+Image.fromarray(np.zeros((224, 224, 3), np.uint8)).save(bad_masks / "000.png")
+run("segment", one_scene + ["--truth-dir", str(bad_masks)], 1, "000.png: a label mask must be an 8-bit greyscale PNG")
+Image.fromarray(np.zeros((224, 225), np.uint8)).save(bad_masks / "000.png")
+run("segment", one_scene + ["--truth-dir", str(bad_masks)], 1, "000.png: the mask is 225x224 pixels, the image 224x224")
+Image.fromarray(np.full((224, 224), 5, np.uint8)).save(bad_masks / "000.png")
+run("segment", one_scene + ["--truth-dir", str(bad_masks)], 1,
+    "000.png: pixel (0, 0) has label 5, which is no class (0 to 4) and not the ignore index 255")
+run("segment", one_scene + ["--truth-dir", str(bad_masks), "--ignore-index", "5"], 0, "")
 
 
 def cuda_unavailable(program, result):

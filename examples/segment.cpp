@@ -4,7 +4,9 @@
 // resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
 // optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
 // Several images (--image repeated, with --out-dir) share one loaded model: an evaluation set costs one
-// load, which on --backend cuda is the upload of every weight to the GPU.
+// load, which on --backend cuda is the upload of every weight to the GPU. With --truth-dir, each image's
+// label mask is read from there and the set is scored as mmseg scores it (heads/segmentation_metrics.hpp:
+// per-class IoU and accuracy, aAcc, mIoU, mAcc), printed after the images' lines.
 // --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu
 // (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
 // products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
@@ -18,7 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "internvl/heads/segmentation_metrics.hpp"
 #include "internvl/io/image.hpp"
+#include "internvl/io/label_mask.hpp"
 #include "internvl/io/npy.hpp"
 #include "internvl/io/palette_png.hpp"
 #include "internvl/io/segmentation_input.hpp"
@@ -37,6 +41,8 @@ constexpr const char* kUsage =
     "       segment --model DIR --head FILE (--image FILE [--image FILE ...] | --images LIST) --out-dir DIR\n"
     "               [--overlays] [--logits]\n"
     "               and either form: [--slide] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
+    "               [--truth-dir DIR [--truth-suffix S] [--reduce-zero-label] [--ignore-index N]] (then --out\n"
+    "               and --out-dir may be left out)\n"
     "\n"
     "Segments images with an InternViT model directory and a segmentation head file (seg_linear or\n"
     "seg_upernet; scripts/convert_heads.py converts the official mmseg checkpoints). The model is loaded once\n"
@@ -58,8 +64,13 @@ constexpr const char* kUsage =
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
     "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n"
+    "  --truth-dir DIR   score the masks against the label masks DIR/<image stem><suffix> (8-bit grey PNGs,\n"
+    "                    pixel value = label) as mmseg does: IoU and accuracy per class, aAcc, mIoU, mAcc\n"
+    "  --truth-suffix S  the label masks' file name after the image's stem (default .png)\n"
+    "  --reduce-zero-label  label 0 is ignored and label l is class l - 1 (ADE20K's masks)\n"
+    "  --ignore-index N  the label of pixels left out of the scores (default 255)\n"
     "Prints the share of the image each predicted class covers; with several images, each image's lines\n"
-    "follow a header line \"# <image>\".\n";
+    "follow a header line \"# <image>\". With --truth-dir, the scores follow, in percent.\n";
 
 // Colours for heads without a palette: hues spread by the golden ratio, bright and saturated.
 heads::Rgb fallback_colour(index_t k) {
@@ -78,7 +89,14 @@ struct Outputs {
 
 // --out, --overlay and --out-npy for one image, or with --out-dir DIR, for each image DIR/<stem>.png and,
 // with --overlays and --logits, DIR/<stem>_overlay.png and DIR/<stem>.npy (stems must differ).
+// With --truth-dir, neither --out nor --out-dir is needed: then no file is written.
 std::vector<Outputs> output_paths(const examples::Cli& cli, const std::vector<std::string>& images) {
+  if (cli.has("--truth-dir") && !cli.has("--out") && !cli.has("--out-dir")) {
+    if (cli.has("--overlay") || cli.has("--out-npy") || cli.has("--overlays") || cli.has("--logits")) {
+      cli.fail("--overlay, --out-npy, --overlays and --logits need --out or --out-dir");
+    }
+    return std::vector<Outputs>(images.size());
+  }
   cli.one_of("--out", "--out-dir");
   const auto dir = cli.get("--out-dir");
   if (!dir) {
@@ -134,17 +152,21 @@ void check_input(const std::string& path, io::ImageView image, const heads::Head
 
 // The mask (and the overlay and logits where asked) of one image, and the share of the image each
 // predicted class covers on stdout.
-void write_outputs(const Outputs& out, io::ImageView image, CView<float, 3> logits, const heads::HeadDescription& d,
+void write_outputs(const Outputs& out, io::ImageView image, CView<float, 3> logits,
+                   const Tensor<std::int32_t, 2>& classes, const heads::HeadDescription& d,
                    const std::vector<heads::Rgb>& palette) {
-  const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits);
   const index_t height = classes.size(0), width = classes.size(1);
-  io::Image mask = io::make_image({width, height}, 1);
   std::vector<index_t> counts(static_cast<std::size_t>(d.num_classes), 0);
   for (index_t i = 0; i < classes.numel(); ++i) {
-    mask.data()[i] = static_cast<std::uint8_t>(classes.data()[i]);
     ++counts[static_cast<std::size_t>(classes.data()[i])];
   }
-  io::write_palette_png(out.mask, mask.view(), palette);
+  if (!out.mask.empty()) {
+    io::Image mask = io::make_image({width, height}, 1);
+    for (index_t i = 0; i < classes.numel(); ++i) {
+      mask.data()[i] = static_cast<std::uint8_t>(classes.data()[i]);
+    }
+    io::write_palette_png(out.mask, mask.view(), palette);
+  }
   if (!out.overlay.empty()) {
     io::Image overlay = io::make_image({width, height}, 3);
     for (index_t i = 0; i < classes.numel(); ++i) {
@@ -173,25 +195,64 @@ void write_outputs(const Outputs& out, io::ImageView image, CView<float, 3> logi
   }
 }
 
+// The label mask of each image with --truth-dir DIR: DIR/<stem><--truth-suffix>, each one checked to exist;
+// empty without --truth-dir. Two images with one stem would be scored against the same mask: an error.
+std::vector<std::string> truth_masks(const examples::Cli& cli, const std::vector<std::string>& images) {
+  const std::optional<std::string> dir = cli.get("--truth-dir");
+  if (!dir) {
+    return {};
+  }
+  const std::string suffix = cli.get("--truth-suffix").value_or(".png");
+  std::map<std::string, std::string> image_of_mask;
+  std::vector<std::string> masks;
+  for (const std::string& image : images) {
+    const std::string mask =
+        (std::filesystem::path(*dir) / (std::filesystem::path(image).stem().string() + suffix)).string();
+    if (const auto [at, fresh] = image_of_mask.emplace(mask, image); !fresh) {
+      cli.fail("--truth-dir: " + at->second + " and " + image + " would both be scored against " + mask);
+    }
+    io::check_image_path(mask);
+    masks.push_back(mask);
+  }
+  return masks;
+}
+
+// The scores of --truth-dir: per class, then over all of them, in percent ("nan" for a class absent from
+// both the masks and the predictions, or for the accuracy of one absent from the masks).
+void print_scores(const heads::SegmentationScores& s, const heads::HeadDescription& d, const std::string& dir) {
+  std::printf("# scores against the label masks in %s (mmseg's metrics, in percent)\nclass\tIoU\tAcc\n", dir.c_str());
+  for (std::size_t k = 0; k < s.iou.size(); ++k) {
+    const std::string label = d.labels.empty() ? std::to_string(k) : d.labels[k];
+    std::printf("%s\t%.2f\t%.2f\n", label.c_str(), 100 * s.iou[k], 100 * s.accuracy[k]);
+  }
+  std::printf("aAcc\t%.2f\nmIoU\t%.2f\nmAcc\t%.2f\n", 100 * s.all_accuracy, 100 * s.mean_iou, 100 * s.mean_accuracy);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
                           {"--model", "--head", "--image", "--images", "--out", "--overlay", "--out-npy", "--out-dir",
-                           "--backend", "--precision"},
-                          {"--slide", "--overlays", "--logits", "--profile"});
+                           "--backend", "--precision", "--truth-dir", "--truth-suffix", "--ignore-index"},
+                          {"--slide", "--overlays", "--logits", "--profile", "--reduce-zero-label"});
   const std::string model_dir = cli.require("--model");
   const std::string head_path = cli.require("--head");
   if (!cli.has("--image") && !cli.has("--images")) {
     cli.fail("missing required option --image (or --images)");
   }
   const auto mode = cli.has("--slide") ? heads::Inference::slide : heads::Inference::whole;
+  if (!cli.has("--truth-dir") &&
+      (cli.has("--truth-suffix") || cli.has("--reduce-zero-label") || cli.has("--ignore-index"))) {
+    cli.fail("--truth-suffix, --reduce-zero-label and --ignore-index go with --truth-dir");
+  }
+  const int ignore_index = cli.integer("--ignore-index", 255);
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {
     const std::vector<std::string> image_paths = examples::image_paths(cli);
     const std::vector<Outputs> outputs = output_paths(cli, image_paths);
     examples::check_image_files(image_paths);
+    const std::vector<std::string> masks = truth_masks(cli, image_paths);
     for (const Outputs& o : outputs) {
       for (const std::string& path : {o.mask, o.overlay, o.logits}) {
         if (!path.empty()) {
@@ -208,13 +269,23 @@ int main(int argc, char** argv) {
     for (index_t k = static_cast<index_t>(palette.size()); k < d.num_classes; ++k) {
       palette.push_back(fallback_colour(k));
     }
-    // Each image is read and checked when its turn comes, the first before the model is loaded.
+    std::optional<heads::SegmentationEvaluation> evaluation;
+    if (!masks.empty()) {
+      evaluation.emplace(d.num_classes, ignore_index, cli.has("--reduce-zero-label"));
+    }
+    // Each image (and its label mask) is read and checked when its turn comes, the first before the model
+    // is loaded.
     io::Image image;               // the image read last
+    Tensor<std::uint8_t, 2> labels;  // its label mask (--truth-dir)
     std::size_t read_count = 0;    // images read so far
     std::size_t handed_count = 0;  // images handed to the task so far
     const auto read_next = [&] {
       image = io::read_image(image_paths[read_count]);
       check_input(image_paths[read_count], image.view(), d, job.config.patch_size, mode);
+      if (evaluation) {
+        labels = io::read_label_mask(masks[read_count]);
+        evaluation->check(CView<std::uint8_t, 2>(labels.view()), image.size(0), image.size(1), masks[read_count]);
+      }
       ++read_count;
     };
     read_next();
@@ -230,11 +301,19 @@ int main(int argc, char** argv) {
     };
     std::size_t written = 0;
     const examples::LogitsSink write = [&](CView<float, 3> logits) {
+      const Tensor<std::int32_t, 2> classes = heads::argmax_classes(logits);
       examples::print_image_header(image_paths, written);
-      write_outputs(outputs[written++], image.view(), logits, d, palette);
+      write_outputs(outputs[written], image.view(), logits, classes, d, palette);
+      if (evaluation) {
+        evaluation->add(CView<std::int32_t, 2>(classes.view()), CView<std::uint8_t, 2>(labels.view()), masks[written]);
+      }
+      ++written;
     };
     examples::on_backend(
         cli, backend, [&]<class Backend>(Context<Backend>& ctx) { examples::segment(ctx, job, images, mode, write); },
         [&] { examples::segment_cuda(job, images, mode, write); });
+    if (evaluation) {
+      print_scores(evaluation->scores(), d, *cli.get("--truth-dir"));
+    }
   });
 }

@@ -20,7 +20,8 @@ done <demo/digits/labels.txt
 build/examples/classify --model demo/models/digits-vit --head demo/models/digits-linear-probe.safetensors \
   --topk 1 "$@" >"$out/digits.tsv"
 # Scenes: one run of segment per head over all held-out scenes (the model loaded once), each image's mask
-# written as <name>.png and its overlay as <name>_overlay.png.
+# written as <name>.png and its overlay as <name>_overlay.png, and the masks scored against the true ones
+# (--truth-dir: mmseg's IoU per class and mIoU, at the end of scenes-<head>.tsv).
 for head in linear upernet; do
   file=demo/models/scenes-upernet.safetensors
   [ "$head" = linear ] && file=demo/models/scenes-seg-linear.safetensors
@@ -30,7 +31,7 @@ for head in linear upernet; do
     set -- "$@" --image "demo/scenes/$image"
   done <demo/scenes/list.txt
   build/examples/segment --model demo/models/scenes-vit --head "$file" --slide --out-dir "$out/scenes-$head" \
-    --overlays "$@" >/dev/null
+    --overlays --truth-dir demo/scenes --truth-suffix _mask.png "$@" >"$out/scenes-$head.tsv"
 done
 # The report needs numpy and Pillow: setup.sh installs Debian's, which belong to /usr/bin/python3; a python3
 # earlier on PATH (pyenv, a venv) may lack them.

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The tables of scripts/demo.sh: the C++ programs' predictions on the held-out demo data next to the truth, with
 the overall top-1 (digits) and mIoU (scenes) beside PyTorch's numbers from demo/reference_results.json.
-Usage: demo_report.py DEMO_DIR OUTPUT_DIR   (OUTPUT_DIR holds digits.tsv from classify and the scene masks from
-segment, as scripts/demo.sh writes them). Needs numpy and Pillow."""
+Usage: demo_report.py DEMO_DIR OUTPUT_DIR   (OUTPUT_DIR holds digits.tsv from classify, and the scene masks and
+scenes-<head>.tsv from segment --truth-dir, whose own mIoU is shown beside this script's, as scripts/demo.sh
+writes them). Needs numpy and Pillow."""
 import json
 import pathlib
 import sys
@@ -91,9 +92,15 @@ def iou(conf):
     return np.where(union > 0, tp / np.maximum(union, 1), np.nan)
 
 
-print("\nper-class IoU   " + "".join(f"{n:>11s}" for n in names) + "       mIoU   PyTorch mIoU")
+def segment_miou(head):
+    """The mIoU that segment --truth-dir printed for the head (its scores close scenes-<head>.tsv)."""
+    lines = (out / f"scenes-{head}.tsv").read_text().splitlines()
+    return float(next(line.split("\t")[1] for line in lines if line.startswith("mIoU\t")))
+
+
+print("\nper-class IoU   " + "".join(f"{n:>11s}" for n in names) + "       mIoU  (segment's own)   PyTorch mIoU")
 for h in heads:
     values = iou(totals[h])
     want = reference["scenes"]["heads"][h]["miou"]
     print(f"{h + ' head':15s} " + "".join(f"{100 * v:10.2f}%" for v in values)
-          + f"   {100 * np.nanmean(values):7.2f}%   {100 * want:7.2f}%")
+          + f"   {100 * np.nanmean(values):7.2f}%   ({segment_miou(h):.2f}%)         {100 * want:7.2f}%")

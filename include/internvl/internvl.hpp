@@ -2,9 +2,9 @@
 //   core      tensors and views, weights, workspace, thread pool, errors
 //   config    the compiled presets and config.json parsing (Boost.Hana)
 //   backends  reference (the oracle) and cpu, with every op; moving tensors to a backend and back
-//   io        .npy, safetensors and model directories, images, preprocessing, tiling
+//   io        .npy, safetensors and model directories, images and label masks, preprocessing, tiling
 //   models    InternViT (load_intern_vit / with_intern_vit), the chat projector, InternVL-C/G, retrieval
-//   heads     the classification probes and the segmentation heads with mmseg's evaluation
+//   heads     the classification probes, the segmentation heads with mmseg's evaluation and its scores
 // Not here: text/tokenizer.hpp and models/zero_shot.hpp (link libsentencepiece), and the CUDA backend
 // (internvl/cuda.hpp, for nvcc). Including a narrower header compiles faster.
 #pragma once
@@ -16,9 +16,11 @@
 #include "internvl/heads/classification_head.hpp"
 #include "internvl/heads/head_file.hpp"
 #include "internvl/heads/linear_probe.hpp"
+#include "internvl/heads/segmentation_metrics.hpp"
 #include "internvl/heads/segmenter.hpp"
 #include "internvl/heads/top_k.hpp"
 #include "internvl/io/image.hpp"
+#include "internvl/io/label_mask.hpp"
 #include "internvl/io/npy.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/io/tiling.hpp"

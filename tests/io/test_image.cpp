@@ -1,12 +1,13 @@
 // Image decoding against Pillow's Image.open(path).convert('RGB') on every PNG / PNM / JPEG flavour make.py
-// writes, the errors for broken files, and PNG writing, RGB, grey and palette (round trips through the decoder).
+// writes, the errors for broken files, and PNG writing, RGB, grey and palette (round trips through the decoder);
+// label masks (read_label_mask): 8-bit grey PNGs read as their values, every other kind refused by name.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "internvl/io/image.hpp"
+#include "internvl/io/label_mask.hpp"
 #include "internvl/io/palette_png.hpp"
 #include "internvl/io/png_chunks.hpp"
 #include "internvl/io/write_file.hpp"
@@ -253,4 +254,27 @@ TEST_CASE("check_can_create fails as writing would, and leaves the directory as 
   REQUIRE_THROWS_WITH(io::check_can_create((dir / "no_such_dir" / "x.npy").string()),
                       Catch::Contains("no_such_dir") && Catch::Contains("cannot create the file"));
   REQUIRE_THROWS_WITH(io::check_can_create(dir.string()), Catch::Contains("cannot create the file"));
+}
+
+TEST_CASE("read_label_mask reads an 8-bit grey PNG's values and refuses every other kind of image", "[image]") {
+  // The grey values are what Pillow's convert('RGB') puts in each channel (checked above).
+  const io::Image rgb = io::read_image(image_fixture("grey8.png"));
+  const Tensor<std::uint8_t, 2> labels = io::read_label_mask(image_fixture("grey8.png"));
+  REQUIRE((labels.size(0) == rgb.size(0) && labels.size(1) == rgb.size(1)));
+  for (index_t i = 0; i < labels.numel(); ++i) {
+    REQUIRE(labels.data()[i] == rgb.data()[3 * i]);
+  }
+  for (const auto& [file, kind] : {std::pair{"palette.png", "colour type 3"}, std::pair{"rgb8.png", "colour type 2"},
+                                   std::pair{"grey_alpha8.png", "colour type 4"},
+                                   std::pair{"grey16.png",
+                                             "colour type 0 (0 grey, 2 RGB, 3 palette, 4 grey + alpha, "
+                                             "6 RGBA) and 16-bit samples"},
+                                   std::pair{"bilevel1.png", "and 1-bit samples"}}) {
+    INFO(file);
+    CHECK_THROWS_WITH(io::read_label_mask(image_fixture(file)),
+                      Catch::Contains("a label mask must be an 8-bit greyscale PNG") && Catch::Contains(kind));
+  }
+  CHECK_THROWS_WITH(io::read_label_mask(image_fixture("grey.jpg")), Catch::Contains("a label mask must be a PNG file"));
+  CHECK_THROWS_WITH(io::read_label_mask(image_fixture("bad_truncated.png")), Catch::Contains("bad_truncated.png"));
+  CHECK_THROWS_WITH(io::read_label_mask("/nonexistent/mask.png"), Catch::Contains("no such file"));
 }

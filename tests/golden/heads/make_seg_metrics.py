@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Writes seg_metrics.json for tests/heads/test_segmentation_metrics.cpp: small segmentation evaluations
+(predicted classes and true label masks of a few images) and their scores as mmseg computes them, transcribed
+here in numpy from mmseg/core/evaluation/metrics.py (v0.x, which InternVL's segmentation code uses):
+intersect_and_union (reduce_zero_label by uint8 arithmetic: 0 -> 255, then - 1, then 254 -> 255; the pixels
+whose label is ignore_index dropped; areas by histograms over [0, K - 1]) summed over the images, then
+total_area_to_metrics (IoU = intersect / union, Acc = intersect / label, aAcc = sum intersect / sum label;
+mIoU and mAcc by np.nanmean, as mmseg's results table averages them). NaN is written as null.
+Cases: plain labels with ignored pixels; ADE20K-style reduce_zero_label; a class that is nowhere (IoU NaN)
+and one that is predicted but never true (IoU 0, Acc NaN).
+Run from anywhere: /usr/bin/python3 tests/golden/heads/make_seg_metrics.py"""
+import json
+import pathlib
+import warnings
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def intersect_and_union(pred, label, num_classes, ignore_index, reduce_zero_label):
+    label = label.copy()
+    if reduce_zero_label:
+        label[label == 0] = 255
+        label = label - 1
+        label[label == 254] = 255
+    mask = label != ignore_index
+    pred, label = pred[mask], label[mask]
+    intersect = pred[pred == label]
+    bins = np.arange(num_classes + 1) - 0.5  # histc over [0, K - 1] with K bins: one bin per class
+    area_intersect = np.histogram(intersect, bins=bins)[0]
+    area_pred = np.histogram(pred, bins=bins)[0]
+    area_label = np.histogram(label, bins=bins)[0]
+    return area_intersect, area_pred + area_label - area_intersect, area_pred, area_label
+
+
+def scores(images, num_classes, ignore_index, reduce_zero_label):
+    totals = [np.zeros(num_classes, np.int64) for _ in range(4)]
+    for pred, label in images:
+        for total, area in zip(totals, intersect_and_union(pred, label, num_classes, ignore_index, reduce_zero_label)):
+            total += area
+    intersect, union, _, label = totals
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = intersect / union
+        acc = intersect / label
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"iou": iou, "accuracy": acc, "all_accuracy": intersect.sum() / label.sum(),
+                "mean_iou": np.nanmean(iou), "mean_accuracy": np.nanmean(acc)}
+
+
+def as_json(value):
+    if isinstance(value, np.ndarray):
+        return [as_json(v) for v in value]
+    return None if np.isnan(value) else float(value)
+
+
+def noisy_prediction(rng, truth, num_classes, keep):
+    """The true class where a coin says so, a random class elsewhere."""
+    random = rng.integers(0, num_classes, truth.shape)
+    return np.where((rng.random(truth.shape) < keep) & (truth < num_classes), truth, random).astype(np.int32)
+
+
+def case(rng, num_classes, sizes, reduce_zero_label, ignore_index=255, absent=None, never_true=None):
+    images = []
+    for h, w in sizes:
+        if reduce_zero_label:
+            label = rng.integers(0, num_classes + 1, (h, w)).astype(np.uint8)  # 0 = other, 1..K
+            truth = label.astype(np.int64) - 1
+        else:
+            label = rng.integers(0, num_classes, (h, w)).astype(np.uint8)
+            truth = label.astype(np.int64)
+        for k in (absent, never_true):
+            if k is not None:
+                label[truth == k] = 0 if reduce_zero_label else (k + 1) % num_classes
+                truth = label.astype(np.int64) - (1 if reduce_zero_label else 0)
+        label[rng.random((h, w)) < 0.1] = 255
+        pred = noisy_prediction(rng, np.where(truth < 0, num_classes, truth), num_classes, keep=0.7)
+        if absent is not None:
+            pred[pred == absent] = (absent + 1) % num_classes
+        if never_true is not None:
+            pred[rng.random((h, w)) < 0.05] = never_true
+        images.append((pred, label))
+    expected = scores(images, num_classes, ignore_index, reduce_zero_label)
+    return {
+        "num_classes": num_classes, "ignore_index": ignore_index, "reduce_zero_label": reduce_zero_label,
+        "images": [{"predicted": pred.tolist(), "labels": label.tolist()} for pred, label in images],
+        "expected": {key: as_json(value) for key, value in expected.items()},
+    }
+
+
+def main():
+    rng = np.random.default_rng(20261128)
+    cases = {
+        "plain": case(rng, 5, [(7, 9), (12, 5), (1, 13)], reduce_zero_label=False),
+        "reduce_zero_label": case(rng, 4, [(8, 8), (5, 11)], reduce_zero_label=True),
+        "absent_and_never_true": case(rng, 6, [(9, 10), (6, 7)], reduce_zero_label=False, absent=2, never_true=4),
+    }
+    (HERE / "seg_metrics.json").write_text(json.dumps(cases, separators=(",", ":")) + "\n")
+    for name, c in cases.items():
+        print(name, c["expected"])
+
+
+if __name__ == "__main__":
+    main()
