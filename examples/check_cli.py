@@ -223,6 +223,38 @@ run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "no_li
 run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "empty_list.txt")], 1,
     "the list of image files names no file")
 
+# --truth: the demo's 360 held-out digits against their labels, top-1 as PyTorch's evaluation counted it
+# (demo/reference_results.json), and top-5 where the true class is among the five classes printed first.
+digits = [line.split("\t") for line in (demo / "digits" / "labels.txt").read_text().splitlines()]
+classify_all = classify_digits[:classify_digits.index("--image")] + [
+    arg for name, _ in digits for arg in ("--image", str(demo / "digits" / name))]
+result = subprocess.run(classify_all + ["--topk", "5", "--truth", str(demo / "digits" / "labels.txt")],
+                        capture_output=True, text=True)
+blocks = result.stdout.split("# ")[1:-1]
+true_class = dict((name, label) for name, label in digits)
+top5 = sum(true_class[pathlib.Path(b.split("\n")[0]).name] in [line.split("\t")[0] for line in b.strip().split("\n")[1:]]
+           for b in blocks)
+digits_reference = json.loads((demo / "reference_results.json").read_text())["digits"]
+want = [f"# accuracy against {demo / 'digits' / 'labels.txt'} (360 images, in percent)",
+        f"top-1\t{100 * digits_reference['top1']:.2f}\t({digits_reference['correct']} right)",
+        f"top-5\t{100 * top5 / 360:.2f}\t({top5} right)"]
+ok = result.returncode == 0 and len(blocks) == 360 and result.stdout.strip().split("\n")[-3:] == want
+print(("ok   " if ok else "FAIL ") + "classify --truth on the demo digits: top-1 as PyTorch's, top-5 as printed")
+if not ok:
+    failures.append("classify --truth")
+    print(result.returncode, result.stdout[-400:], want, result.stderr[:500])
+one_digit = classify_digits[:classify_digits.index("--image") + 2]  # 0021.png
+for content, status, message in [
+        ("0021.png 1\n", 0, ""),
+        ("0021.png\t1\r\n\n", 0, ""),
+        ("other.png 3\n", 1, "labels.txt: has no class for image"),
+        ("0021.png 10\n", 1, "labels.txt:1: '10' is not a class index (0 to 9)"),
+        ("0021.png one\n", 1, "labels.txt:1: 'one' is not a class index"),
+        ("0021.png\n", 1, "labels.txt:1: expected an image name and a class index"),
+        ("0021.png 1\n0021.png 2\n", 1, "labels.txt:2: image 0021.png has a class already, on line 1")]:
+    (tmp / "labels.txt").write_text(content)
+    run("classify", one_digit[1:] + ["--truth", str(tmp / "labels.txt")], status, message)
+
 # --truth-dir: the demo's 40 held-out scenes against their label masks, scored as mmseg scores them; the
 # per-class IoU and the mIoU equal PyTorch's (demo/reference_results.json) to the printed 0.01%. The same
 # masks with every label l stored as l + 1 and --reduce-zero-label (ADE20K's convention) score the same.

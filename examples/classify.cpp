@@ -2,7 +2,8 @@
 //   image -> Resize(S, bicubic, Pillow) -> CenterCrop(S) -> ImageNet normalisation -> InternViT ->
 //   probe (linear or attention pooling) on the head's block -> softmax -> the top-k classes,
 // printed one per line as "label<TAB>probability". With several images (several --image, or a
-// batch in --pixels) each image's lines follow a header line "# <file or batch index>"; they go through
+// batch in --pixels) each image's lines follow a header line "# <file or batch index>"; with --truth FILE
+// (support/class_truth.hpp) the top-1 and top-5 accuracy over them follow. The images go through
 // the model --batch at a time, each batch's lines printed as it is done. The cpu backend's results do not
 // depend on the batch (each image's sums run in an order fixed by its own shapes); the reference
 // backend's (Eigen's GEMM blocking) and cuda's (cuBLASLt's choice of kernel) may move in the last bits
@@ -19,6 +20,7 @@
 #include "internvl/io/preprocess.hpp"
 #include "internvl/models/load_intern_vit.hpp"
 #include "support/backend.hpp"
+#include "support/class_truth.hpp"
 #include "support/cli.hpp"
 #include "support/head_tasks.hpp"
 #include "support/image_batches.hpp"
@@ -30,7 +32,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
-    "                [--topk K] [--batch N] [--labels FILE] [--backend reference|cpu|cuda]\n"
+    "                [--topk K] [--batch N] [--labels FILE] [--truth FILE] [--backend reference|cpu|cuda]\n"
     "                [--precision f32|bf16] [--profile]\n"
     "\n"
     "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
@@ -45,6 +47,8 @@ constexpr const char* kUsage =
     "  --batch N         images per forward pass (default 16): memory holds one batch, however many images\n"
     "                    there are (the cpu backend's results do not depend on N)\n"
     "  --labels FILE     class names, one per line (UTF-8; default: the head's labels, else class indices)\n"
+    "  --truth FILE      the true class of each image, a line \"<image file name> <class index>\" each (as\n"
+    "                    ImageNet's val.txt); the top-1 and top-5 accuracy follow the images' lines\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
@@ -67,7 +71,7 @@ std::vector<std::string> read_labels(const std::string& path, index_t classes) {
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
                           {"--model", "--head", "--image", "--images", "--pixels", "--topk", "--batch", "--labels",
-                           "--backend", "--precision"},
+                           "--truth", "--backend", "--precision"},
                           {"--profile"});
   const std::string model_dir = cli.require("--model");
   examples::check_image_input(cli);
@@ -86,10 +90,12 @@ int main(int argc, char** argv) {
       labels = read_labels(*file, description.num_classes);
     }
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size, batch_size);
+    examples::ClassTruth truth(cli, images.names(), description.num_classes);
     index_t printed = 0;
     const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
       for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
         images.print_header(printed);
+        truth.add(probabilities[b], printed);
         for (const auto& [k, p] : heads::top_k(probabilities[b], topk)) {
           const std::string label = labels.empty() ? std::to_string(k) : labels[static_cast<std::size_t>(k)];
           std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
@@ -100,5 +106,6 @@ int main(int argc, char** argv) {
         cli, backend,
         [&]<class Backend>(Context<Backend>& ctx) { examples::classify(ctx, job, images.batches(), print); },
         [&] { examples::classify_cuda(job, images.batches(), print); });
+    truth.print();
   });
 }

@@ -10,7 +10,8 @@
 // computed once; the images then go through the model --batch at a time (support/image_batches.hpp), so
 // an evaluation set of any size needs one batch's memory. Prints label<TAB>probability, one per line,
 // most probable first (--topk of them), each image's lines after a header "# <image>" when there are
-// several. --report prints stage times and resident memory to stderr (as embed does); --backend cuda
+// several; with --truth FILE (support/class_truth.hpp) the top-1 and top-5 accuracy over them follow.
+// --report prints stage times and resident memory to stderr (as embed does); --backend cuda
 // (GPU 0, bf16) exists when the build has CUDA (tasks_cuda.cu). --precision bf16 runs the cpu backend's
 // matrix products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only
 // on cuda).
@@ -25,6 +26,7 @@
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/heads/top_k.hpp"
 #include "internvl/models/load_internvl.hpp"
+#include "support/class_truth.hpp"
 #include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
@@ -37,7 +39,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: zero_shot --model DIR (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
     "                 (--labels \"a,b,c\" | --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K]\n"
-    "                 [--batch N] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
+    "                 [--batch N] [--truth FILE] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
+    "                 [--profile]\n"
     "  --model DIR          InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE         an image file (PNG, JPEG, PPM), resized and centre-cropped to the model's size\n"
     "                       (repeat for several images)\n"
@@ -50,6 +53,8 @@ constexpr const char* kUsage =
     "                       \"a photo of a {c}.\"\n"
     "  --topk K             how many labels to print per image (default: all)\n"
     "  --batch N            images per forward pass (default 16); the class weights are computed once\n"
+    "  --truth FILE         the true class of each image, a line \"<image file name> <label index>\" each (as\n"
+    "                       ImageNet's val.txt); the top-1 and top-5 accuracy follow the images' lines\n"
     "  --report             print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME       reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
@@ -116,7 +121,7 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
                           {"--model", "--image", "--images", "--pixels", "--labels", "--labels-file", "--mode",
-                           "--templates", "--topk", "--batch", "--backend", "--precision"},
+                           "--templates", "--topk", "--batch", "--truth", "--backend", "--precision"},
                           {"--report", "--profile"});
   const std::string dir = cli.require("--model");
   examples::check_image_input(cli);
@@ -137,12 +142,14 @@ int main(int argc, char** argv) {
     job.templates = read_templates(cli);
     job.report = &report;
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size(), batch_size);
-    report.stage("read inputs");
     const std::vector<std::string>& labels = job.texts;
+    examples::ClassTruth truth(cli, images.names(), static_cast<index_t>(labels.size()));
+    report.stage("read inputs");
     index_t printed = 0;
     const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
       for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
         images.print_header(printed);
+        truth.add(probabilities[b], printed);
         for (const auto& [c, p] : heads::top_k(probabilities[b], topk)) {
           std::printf("%s\t%.6g\n", labels[static_cast<std::size_t>(c)].c_str(), static_cast<double>(p));
         }
@@ -152,5 +159,6 @@ int main(int argc, char** argv) {
         cli, backend,
         [&]<class Backend>(Context<Backend>& ctx) { examples::zero_shot(ctx, job, images.batches(), print); },
         [&] { examples::zero_shot_cuda(job, images.batches(), print); });
+    truth.print();
   });
 }

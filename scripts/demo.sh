@@ -12,13 +12,14 @@ sh scripts/build.sh build -- examples/classify examples/segment
 
 out=build/demo-output
 mkdir -p "$out"
-# Digits: all held-out images in one run of classify (each image's line follows a "# <image>" header).
+# Digits: all held-out images in one run of classify (each image's line follows a "# <image>" header; the
+# accuracy against the labels, --truth, comes last).
 set --
 while IFS="$(printf '\t')" read -r name label; do
   set -- "$@" --image "demo/digits/$name"
 done <demo/digits/labels.txt
 build/examples/classify --model demo/models/digits-vit --head demo/models/digits-linear-probe.safetensors \
-  --topk 1 "$@" >"$out/digits.tsv"
+  --topk 1 --truth demo/digits/labels.txt "$@" >"$out/digits.tsv"
 # Scenes: one run of segment per head over all held-out scenes (the model loaded once), each image's mask
 # written as <name>.png and its overlay as <name>_overlay.png, and the masks scored against the true ones
 # (--truth-dir: mmseg's IoU per class and mIoU, at the end of scenes-<head>.tsv).

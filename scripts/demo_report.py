@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The tables of scripts/demo.sh: the C++ programs' predictions on the held-out demo data next to the truth, with
 the overall top-1 (digits) and mIoU (scenes) beside PyTorch's numbers from demo/reference_results.json.
-Usage: demo_report.py DEMO_DIR OUTPUT_DIR   (OUTPUT_DIR holds digits.tsv from classify, and the scene masks and
+Usage: demo_report.py DEMO_DIR OUTPUT_DIR   (OUTPUT_DIR holds digits.tsv from classify --truth, and the scene masks and
 scenes-<head>.tsv from segment --truth-dir, whose own mIoU is shown beside this script's, as scripts/demo.sh
 writes them). Needs numpy and Pillow."""
 import json
@@ -20,12 +20,17 @@ def rows(path):
 
 
 # ------------------------------------------------------------------------------------------------------
-# Digits: classify's "# <image>" blocks of "label<TAB>probability" (top-1 only).
+# Digits: classify's "# <image>" blocks of "label<TAB>probability" (top-1 only), then the accuracy that
+# classify --truth counted ("# accuracy against ...", "top-1<TAB>percent<TAB>(N right)").
 
 truth = {name: int(label) for name, label in rows(demo / "digits" / "labels.txt")}
-predicted, image = {}, None
+predicted, image, own_top1, accuracy_lines = {}, None, None, False
 for line in (out / "digits.tsv").read_text().splitlines():
-    if line.startswith("# "):
+    if line.startswith("# accuracy against "):
+        accuracy_lines = True
+    elif accuracy_lines:
+        own_top1 = line.split("\t")[1] if line.startswith("top-1\t") else own_top1
+    elif line.startswith("# "):
         image = pathlib.Path(line[2:]).name
     elif line:
         label, p = line.split("\t")
@@ -58,8 +63,8 @@ if mistakes:
     print(f"mistakes (image true->predicted (probability)): {shown}"
           + (f", ... and {len(mistakes) - 24} more" if len(mistakes) > 24 else ""))
 ref = reference["digits"]
-print(f"digits top-1: C++ {100 * correct / len(truth):.2f}% ({correct}/{len(truth)}),  "
-      f"PyTorch {100 * ref['top1']:.2f}% ({ref['correct']}/{ref['count']})\n")
+print(f"digits top-1: C++ {100 * correct / len(truth):.2f}% ({correct}/{len(truth)}; classify's own count "
+      f"{own_top1}%),  PyTorch {100 * ref['top1']:.2f}% ({ref['correct']}/{ref['count']})\n")
 
 # ------------------------------------------------------------------------------------------------------
 # Scenes: segment's class-index masks against the true masks.

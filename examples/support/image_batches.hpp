@@ -77,6 +77,8 @@ class ImageBatches {
   ImageBatches& operator=(const ImageBatches&) = delete;
 
   index_t count() const { return static_cast<index_t>(names_.size()); }
+  // Each image's name: its file as given, or its index in the --pixels batch.
+  const std::vector<std::string>& names() const { return names_; }
 
   // The header of image i's lines (print_image_header).
   void print_header(index_t i) const { print_image_header(names_, static_cast<std::size_t>(i)); }

@@ -4,7 +4,8 @@
 //   backends  reference (the oracle) and cpu, with every op; moving tensors to a backend and back
 //   io        .npy, safetensors and model directories, images and label masks, preprocessing, tiling
 //   models    InternViT (load_intern_vit / with_intern_vit), the chat projector, InternVL-C/G, retrieval
-//   heads     the classification probes, the segmentation heads with mmseg's evaluation and its scores
+//   heads     the classification probes and top-k accuracy, the segmentation heads with mmseg's
+//             evaluation and its scores
 // Not here: text/tokenizer.hpp and models/zero_shot.hpp (link libsentencepiece), and the CUDA backend
 // (internvl/cuda.hpp, for nvcc). Including a narrower header compiles faster.
 #pragma once
@@ -19,6 +20,7 @@
 #include "internvl/heads/segmentation_metrics.hpp"
 #include "internvl/heads/segmenter.hpp"
 #include "internvl/heads/top_k.hpp"
+#include "internvl/heads/top_k_accuracy.hpp"
 #include "internvl/io/image.hpp"
 #include "internvl/io/label_mask.hpp"
 #include "internvl/io/npy.hpp"

@@ -141,6 +141,22 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and out.split("\n") == [line for block in both[0][1].split("# ")[1:]
                                             for line in ["# " + block.split("\n")[0]] + block.split("\n")[1:3]]
           + [""], f"zero_shot --topk 2: {out!r}")
+    # --truth: image 0's true class its most probable one and image 1's its least (by the official
+    # probabilities), so top-1 is 50% and top-k counts image 1 only from k = the number of classes on.
+    classes = shape_p[1]
+    rows_p = [expected[i * classes:(i + 1) * classes] for i in range(2)]
+    truth = [max(range(classes), key=lambda c: rows_p[0][c]), min(range(classes), key=lambda c: rows_p[1][c])]
+    (tmp / "truth.txt").write_text(f"0 {truth[0]}\n1\t{truth[1]}\n")
+    code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                         str(labels_file), "--templates", str(templates), "--truth", str(tmp / "truth.txt"))
+    want = [f"# accuracy against {tmp / 'truth.txt'} (2 images, in percent)", "top-1\t50.00\t(1 right)"]
+    want += [f"top-5\t{50 if classes > 5 else 100}.00\t({1 if classes > 5 else 2} right)"] if classes >= 5 else []
+    check(code == 0 and out.startswith(both[0][1]) and out[len(both[0][1]):].strip().split("\n") == want,
+          f"zero_shot --truth: exit {code}: {out!r} {err} (want {want})")
+    (tmp / "truth_short.txt").write_text("0 0\n")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                             str(labels_file), "--truth", str(tmp / "truth_short.txt")], 1,
+                 "truth_short.txt: has no class for image 1")
     (tmp / "blank_label.txt").write_text("cat\n\ndog\n", encoding="utf-8")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels-file",
                              str(tmp / "blank_label.txt")], 1, "blank_label.txt:2: an empty label")

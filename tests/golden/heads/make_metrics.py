@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Writes seg_metrics.json for tests/heads/test_segmentation_metrics.cpp: small segmentation evaluations
+"""Writes metrics.json for tests/heads/test_metrics.cpp.
+"top_k": a classifier's scores over a set (random logits with the true class pushed up, and exact ties with
+the true class placed before and after it) and each image's rank and the top-1 and top-5 accuracy by a stable
+sort of the scores, highest first (numpy's argsort, ties to the lower class index, as heads::top_k orders).
+"segmentation": small segmentation evaluations
 (predicted classes and true label masks of a few images) and their scores as mmseg computes them, transcribed
 here in numpy from mmseg/core/evaluation/metrics.py (v0.x, which InternVL's segmentation code uses):
 intersect_and_union (reduce_zero_label by uint8 arithmetic: 0 -> 255, then - 1, then 254 -> 255; the pixels
@@ -8,7 +12,7 @@ total_area_to_metrics (IoU = intersect / union, Acc = intersect / label, aAcc = 
 mIoU and mAcc by np.nanmean, as mmseg's results table averages them). NaN is written as null.
 Cases: plain labels with ignored pixels; ADE20K-style reduce_zero_label; a class that is nowhere (IoU NaN)
 and one that is predicted but never true (IoU 0, Acc NaN).
-Run from anywhere: /usr/bin/python3 tests/golden/heads/make_seg_metrics.py"""
+Run from anywhere: /usr/bin/python3 tests/golden/heads/make_metrics.py"""
 import json
 import pathlib
 import warnings
@@ -89,6 +93,20 @@ def case(rng, num_classes, sizes, reduce_zero_label, ignore_index=255, absent=No
     }
 
 
+def top_k_case(rng, images, classes):
+    logits = rng.standard_normal((images, classes))
+    truth = rng.integers(0, classes, images)
+    logits[np.arange(images), truth] += rng.uniform(0, 2.5, images)
+    scores = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
+    for i in range(0, images, 7):  # a tie with the true class, at a lower class index on every other one
+        other = (truth[i] + (-1 if i % 2 else 1)) % classes
+        scores[i, other] = scores[i, truth[i]]
+    order = np.argsort(-scores, axis=1, kind="stable")
+    ranks = [int(np.flatnonzero(order[i] == truth[i])[0]) for i in range(images)]
+    return {"scores": scores.tolist(), "truth": truth.tolist(), "ranks": ranks,
+            "top1": float(np.mean(np.asarray(ranks) < 1)), "top5": float(np.mean(np.asarray(ranks) < 5))}
+
+
 def main():
     rng = np.random.default_rng(20261128)
     cases = {
@@ -96,9 +114,12 @@ def main():
         "reduce_zero_label": case(rng, 4, [(8, 8), (5, 11)], reduce_zero_label=True),
         "absent_and_never_true": case(rng, 6, [(9, 10), (6, 7)], reduce_zero_label=False, absent=2, never_true=4),
     }
-    (HERE / "seg_metrics.json").write_text(json.dumps(cases, separators=(",", ":")) + "\n")
+    top_k = top_k_case(rng, 40, 12)
+    (HERE / "metrics.json").write_text(json.dumps({"segmentation": cases, "top_k": top_k},
+                                                  separators=(",", ":")) + "\n")
     for name, c in cases.items():
         print(name, c["expected"])
+    print("top_k", top_k["top1"], top_k["top5"])
 
 
 if __name__ == "__main__":

@@ -1,20 +1,32 @@
-// heads::SegmentationEvaluation against mmseg's metrics transcribed in numpy
-// (tests/golden/heads/make_seg_metrics.py): per-class IoU and accuracy, aAcc, mIoU and mAcc of small
-// evaluations with ignored pixels, with ADE20K's reduce_zero_label, and with a class that is nowhere (NaN,
-// left out of the means) and one that is predicted but never true; plus the errors of bad input.
+// The evaluation metrics against numpy (tests/golden/heads/make_metrics.py):
+// heads::SegmentationEvaluation against mmseg's metrics transcribed there: per-class IoU and accuracy, aAcc,
+// mIoU and mAcc of small evaluations with ignored pixels, with ADE20K's reduce_zero_label, and with a class
+// that is nowhere (NaN, left out of the means) and one that is predicted but never true;
+// heads::TopKAccuracy against the ranks of a stable sort, ties with the true class included;
+// plus the errors of bad input.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "internvl/heads/segmentation_metrics.hpp"
+#include "internvl/heads/top_k.hpp"
+#include "internvl/heads/top_k_accuracy.hpp"
 #include "testing.hpp"
 
 using namespace internvl;
 
 namespace {
+
+nlohmann::json fixtures() {
+  std::ifstream in(testing::golden_path("heads/metrics.json"));
+  REQUIRE(in.good());
+  return nlohmann::json::parse(in);
+}
 
 template <class T>
 Tensor<T, 2> matrix(const nlohmann::json& rows) {
@@ -40,10 +52,8 @@ void check_score(double actual, const nlohmann::json& expected, const std::strin
 
 }  // namespace
 
-TEST_CASE("SegmentationEvaluation scores as mmseg does", "[segmentation_metrics]") {
-  std::ifstream in(testing::golden_path("heads/seg_metrics.json"));
-  REQUIRE(in.good());
-  const nlohmann::json cases = nlohmann::json::parse(in);
+TEST_CASE("SegmentationEvaluation scores as mmseg does", "[metrics]") {
+  const nlohmann::json cases = fixtures().at("segmentation");
   REQUIRE(cases.size() == 3);
   for (const auto& [name, c] : cases.items()) {
     INFO("case " << name);
@@ -67,7 +77,7 @@ TEST_CASE("SegmentationEvaluation scores as mmseg does", "[segmentation_metrics]
   }
 }
 
-TEST_CASE("SegmentationEvaluation: bad input is an error naming the mask and the pixel", "[segmentation_metrics]") {
+TEST_CASE("SegmentationEvaluation: bad input is an error naming the mask and the pixel", "[metrics]") {
   Tensor<std::int32_t, 2> predicted(Extents<2>{2, 3}, 0);
   Tensor<std::uint8_t, 2> labels(Extents<2>{2, 3}, 1);
   const auto add = [&](heads::SegmentationEvaluation& e) {
@@ -93,4 +103,41 @@ TEST_CASE("SegmentationEvaluation: bad input is an error naming the mask and the
   // Nothing counted: every score is NaN.
   const heads::SegmentationScores none = heads::SegmentationEvaluation(2).scores();
   CHECK((std::isnan(none.mean_iou) && std::isnan(none.mean_accuracy) && std::isnan(none.all_accuracy)));
+}
+
+TEST_CASE("TopKAccuracy ranks the true class as top_k lists it", "[metrics]") {
+  const nlohmann::json c = fixtures().at("top_k");
+  const auto scores = matrix<float>(c.at("scores"));
+  const auto truth = c.at("truth").get<std::vector<index_t>>();
+  const auto ranks = c.at("ranks").get<std::vector<index_t>>();
+  heads::TopKAccuracy accuracy;
+  for (index_t i = 0; i < scores.size(0); ++i) {
+    const CView<float, 1> row = CView<float, 2>(scores.view())[i];
+    accuracy.add(row, truth[static_cast<std::size_t>(i)], "image " + std::to_string(i));
+    // The rank is where top_k lists the true class.
+    const auto listed = heads::top_k(row, scores.size(1));
+    const auto at = std::find_if(listed.begin(), listed.end(),
+                                 [&](const auto& kp) { return kp.first == truth[static_cast<std::size_t>(i)]; });
+    CHECK(at - listed.begin() == ranks[static_cast<std::size_t>(i)]);
+  }
+  REQUIRE(accuracy.count() == 40);
+  for (std::size_t i = 0; i < ranks.size(); ++i) {  // every rank, through right_at's counts
+    CHECK(accuracy.right_at(ranks[i] + 1) - accuracy.right_at(ranks[i]) ==
+          std::count(ranks.begin(), ranks.end(), ranks[i]));
+  }
+  CHECK(accuracy.at(1) == Approx(c.at("top1").get<double>()));
+  CHECK(accuracy.at(5) == Approx(c.at("top5").get<double>()));
+  CHECK(accuracy.at(12) == 1.0);
+}
+
+TEST_CASE("TopKAccuracy: a true class outside the classes or a score that is not finite is an error", "[metrics]") {
+  Tensor<float, 1> scores(Extents<1>{3}, 0.25f);
+  heads::TopKAccuracy accuracy;
+  CHECK_THROWS_WITH(accuracy.add(CView<float, 1>(scores.view()), 3, "a.png"),
+                    Catch::Contains("a.png: true class 3 is not one of the 3 classes"));
+  CHECK_THROWS_WITH(accuracy.add(CView<float, 1>(scores.view()), -1, "a.png"), Catch::Contains("true class -1"));
+  scores(1) = std::numeric_limits<float>::quiet_NaN();
+  CHECK_THROWS_WITH(accuracy.add(CView<float, 1>(scores.view()), 0, "b.png"),
+                    Catch::Contains("b.png: the score of class 1 is nan"));
+  CHECK(accuracy.count() == 0);
 }
