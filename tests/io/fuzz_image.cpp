@@ -4,7 +4,8 @@
 // stb_image's decoder, while a malicious file has valid CRCs. A decoded image of up to 2^20 pixels then
 // goes through the preprocessing at small sizes (classification, retrieval, the segmentation resize, InternVL
 // 1.5's tiles), which must accept it or refuse it with internvl::Error (say, an extreme aspect ratio whose
-// resized image would exceed kMaxImageBytes). Anything else aborts and is reported as a crash.
+// resized image would exceed kMaxImageBytes). The same bytes as a label mask (label_mask.hpp) must be refused
+// or give one label per pixel of what decode_image gives. Anything else aborts and is reported as a crash.
 // Built only by compilers that support -fsanitize=fuzzer (clang), with ASan and UBSan:
 //   CXX=clang++ meson setup build-fuzz && ninja -C build-fuzz tests/io/fuzz_image
 //   build-fuzz/tests/io/fuzz_image -dict=tests/io/fuzz_image.dict CORPUS_DIR tests/golden/image
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "internvl/io/image.hpp"
+#include "internvl/io/label_mask.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/io/segmentation_input.hpp"
 #include "internvl/io/tiling.hpp"
@@ -60,8 +62,13 @@ void check_decoded_and_preprocess(std::span<const std::uint8_t> bytes) {
   try {
     image = io::decode_image(bytes, "fuzz input");
   } catch (const Error&) {
+    refused_or_done([&] { io::decode_label_mask(bytes, "fuzz input"); });
     return;
   }
+  refused_or_done([&] {
+    const Tensor<std::uint8_t, 2> labels = io::decode_label_mask(bytes, "fuzz input");
+    expect(labels.size(0) == image.size(0) && labels.size(1) == image.size(1), "a label mask has the image's size");
+  });
   const io::ImageSize decoded = io::size_of(image.view());
   expect(image.size(2) == 3, "a decoded image is RGB");
   expect(decoded.width > 0 && decoded.height > 0, "a decoded image has pixels");

@@ -15,26 +15,32 @@
 
 namespace internvl::io {
 
-inline Tensor<std::uint8_t, 2> read_label_mask(const std::string& path) {
-  check_image_path(path);
-  const MappedFile file(path);
-  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(file.bytes().data()),
-                                            file.bytes().size());
-  INTERNVL_CHECK(sniff_image_format(bytes) == ImageFormat::png, path, "a label mask must be a PNG file");
+// Decodes a label mask held in memory; `name` (usually the file path) is used in errors.
+inline Tensor<std::uint8_t, 2> decode_label_mask(std::span<const std::uint8_t> bytes, const std::string& name) {
+  INTERNVL_CHECK(sniff_image_format(bytes) == ImageFormat::png, name, "a label mask must be a PNG file");
   // The IHDR chunk comes first: 8 signature bytes, length and type (8), width and height (8), then the
   // bit depth and the colour type (0: greyscale).
   constexpr std::size_t kBitDepth = 24, kColourType = 25;
-  INTERNVL_CHECK(bytes.size() > kColourType, path, "PNG is truncated before its header's colour type");
-  INTERNVL_CHECK(bytes[kColourType] == 0 && bytes[kBitDepth] == 8, path,
+  INTERNVL_CHECK(bytes.size() > kColourType, name, "PNG is truncated before its header's colour type");
+  INTERNVL_CHECK(bytes[kColourType] == 0 && bytes[kBitDepth] == 8, name,
                  "a label mask must be an 8-bit greyscale PNG (pixel value = label); this one has colour type ",
                  static_cast<int>(bytes[kColourType]), " (0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA) and ",
                  static_cast<int>(bytes[kBitDepth]), "-bit samples");
-  const Image grey_as_rgb = decode_image(bytes, path);  // the grey value in every channel
+  const Image grey_as_rgb = decode_image(bytes, name);  // the grey value in every channel
   Tensor<std::uint8_t, 2> labels(Extents<2>{grey_as_rgb.size(0), grey_as_rgb.size(1)});
   for (index_t i = 0; i < labels.numel(); ++i) {
     labels.data()[i] = grey_as_rgb.data()[3 * i];
   }
   return labels;
+}
+
+// Reads and decodes a label mask file.
+inline Tensor<std::uint8_t, 2> read_label_mask(const std::string& path) {
+  check_image_path(path);
+  const MappedFile file(path);
+  return decode_label_mask(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(file.bytes().data()), file.bytes().size()),
+      path);
 }
 
 }  // namespace internvl::io
