@@ -47,10 +47,12 @@ constexpr const char* kUsage =
     "  --images LIST        a file naming image files, one per line (with or instead of --image)\n"
     "  --pixels FILE.npy    normalised pixels [3, H, W] or [B, 3, H, W] instead of image files\n"
     "  --labels LIST        comma-separated class names\n"
-    "  --labels-file FILE   class names, one per line (UTF-8), instead of --labels\n"
+    "  --labels-file FILE   class names, one per line (UTF-8), instead of --labels; or a .json labels file of\n"
+    "                       configs/labels/ (imagenet1k.json: the 1000 ImageNet classes)\n"
     "  --mode C|G           InternVL-C (vision tokens pooled) or InternVL-G (+ QLLaMA's queries); default C\n"
-    "  --templates FILE     prompt templates, one per line (UTF-8), {c} marks the label; default\n"
-    "                       \"a photo of a {c}.\"\n"
+    "  --templates FILE     prompt templates, one per line (UTF-8), {c} marks the label; or a .json file of\n"
+    "                       configs/labels/ (imagenet1k_templates.json: the 80 of the paper's ImageNet\n"
+    "                       evaluation); default \"a photo of a {c}.\"\n"
     "  --topk K             how many labels to print per image (default: all)\n"
     "  --batch N            images per forward pass (default 16); the class weights are computed once\n"
     "  --truth FILE         the true class of each image, a line \"<image file name> <label index>\" each (as\n"
@@ -85,31 +87,34 @@ std::vector<std::string> split_labels(const examples::Cli& cli) {
   return labels;
 }
 
-// --labels-file: one class name per line; blank lines at the end are ignored, any other is an error.
+// --labels-file: one class name per line, blank lines at the end ignored, any other an error; or a .json
+// labels file of configs/labels/ (its "labels").
 std::vector<std::string> read_labels_file(const std::string& path) {
-  std::vector<std::string> labels = examples::read_lines(path, "labels file");
-  while (!labels.empty() && labels.back().empty()) {
-    labels.pop_back();
+  std::vector<examples::ListEntry> entries = examples::read_list(path, "labels", "labels file");
+  while (!entries.empty() && entries.back().text.empty()) {
+    entries.pop_back();
   }
-  INTERNVL_CHECK(!labels.empty(), path, "the labels file has no label");
-  const auto blank = std::find(labels.begin(), labels.end(), std::string());
-  INTERNVL_CHECK(blank == labels.end(), path + ":" + std::to_string(blank - labels.begin() + 1),
-                 "an empty label in the labels file");
+  INTERNVL_CHECK(!entries.empty(), path, "the labels file has no label");
+  std::vector<std::string> labels;
+  for (examples::ListEntry& entry : entries) {
+    INTERNVL_CHECK(!entry.text.empty(), entry.where, "an empty label in the labels file");
+    labels.push_back(std::move(entry.text));
+  }
   return labels;
 }
 
+// --templates: one template per line (blank lines skipped), or a .json file of configs/labels/ (its
+// "templates"); default "a photo of a {c}.".
 std::vector<std::string> read_templates(const examples::Cli& cli) {
   const auto path = cli.get("--templates");
   if (!path) {
     return {"a photo of a {c}."};
   }
   std::vector<std::string> templates;
-  std::size_t line_number = 0;
-  for (std::string& line : examples::read_lines(*path, "templates file")) {
-    ++line_number;
-    if (!line.empty()) {
-      models::check_template(line, *path + ":" + std::to_string(line_number));
-      templates.push_back(std::move(line));
+  for (examples::ListEntry& entry : examples::read_list(*path, "templates", "templates file")) {
+    if (!entry.text.empty()) {
+      models::check_template(entry.text, entry.where);
+      templates.push_back(std::move(entry.text));
     }
   }
   INTERNVL_CHECK(!templates.empty(), *path, "the templates file has no template");

@@ -1,8 +1,8 @@
 // read_lines: the lines of a text file given on the command line (class labels, prompt templates, texts,
-// image paths), without their line endings ("\n" or "\r\n") or a leading UTF-8 byte order mark (which
-// SentencePiece would otherwise encode as a token of the first line). A missing, unreadable or directory
-// path, or (for text) a line that is not well-formed UTF-8 (text/utf8.hpp), is an internvl::Error naming
-// the file and what it was meant to be.
+// image paths; read_list also takes the .json lists of configs/labels/), without their line endings ("\n" or "\r\n") or
+// a leading UTF-8 byte order mark (which SentencePiece would otherwise encode as a token of the first line). A missing,
+// unreadable or directory path, or (for text) a line that is not well-formed UTF-8 (text/utf8.hpp), is an
+// internvl::Error naming the file and what it was meant to be.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "internvl/core/error.hpp"
+#include "internvl/io/json.hpp"
 #include "internvl/text/utf8.hpp"
 
 namespace internvl::examples {
@@ -42,6 +43,35 @@ inline std::vector<std::string> read_lines(const std::string& path, const std::s
   }
   INTERNVL_CHECK(!in.bad(), path, "reading the ", what, " failed");
   return lines;
+}
+
+// One entry of a list file, and where it is: "FILE:LINE", or "FILE: KEY[i]" in a .json file.
+struct ListEntry {
+  std::string text;
+  std::string where;
+};
+
+// A list of strings from a file: a .json file as configs/labels/ has them (an object whose `key` holds an
+// array of non-empty strings: "labels" of imagenet1k.json, "templates" of imagenet1k_templates.json), or
+// any other file's lines (read_lines, UTF-8), blank ones included for the caller to judge.
+inline std::vector<ListEntry> read_list(const std::string& path, const std::string& key, const std::string& what) {
+  std::vector<ListEntry> entries;
+  if (std::filesystem::path(path).extension() != ".json") {
+    for (std::string& line : read_lines(path, what)) {
+      entries.push_back({std::move(line), path + ":" + std::to_string(entries.size() + 1)});
+    }
+    return entries;
+  }
+  const nlohmann::json file = io::read_json_file(path);
+  INTERNVL_CHECK(file.is_object() && file.contains(key) && file.at(key).is_array(), path, "the ", what,
+                 " must be a JSON object with an array \"", key, "\" (as in configs/labels/)");
+  for (const nlohmann::json& entry : file.at(key)) {
+    const std::string where = path + ": " + key + "[" + std::to_string(entries.size()) + "]";
+    INTERNVL_CHECK(entry.is_string() && !entry.get<std::string>().empty(), where, "expected a non-empty string, got ",
+                   entry.dump());
+    entries.push_back({entry.get<std::string>(), where});
+  }
+  return entries;
 }
 
 }  // namespace internvl::examples

@@ -157,6 +157,30 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
                              str(labels_file), "--truth", str(tmp / "truth_short.txt")], 1,
                  "truth_short.txt: has no class for image 1")
+    # .json lists as configs/labels/ holds them ("labels", "templates"): the same output as the text files.
+    (tmp / "labels.json").write_text(json.dumps({"labels": spec["classes"]}), encoding="utf-8")
+    (tmp / "templates.json").write_text(json.dumps({"dataset": "x", "templates": spec["templates"]}),
+                                        encoding="utf-8")
+    code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                         str(tmp / "labels.json"), "--templates", str(tmp / "templates.json"))
+    check(code == 0 and out == both[0][1], f"zero_shot with .json labels and templates: exit {code}: {out!r} {err}")
+    for name, content, message in [
+            ("no_key.json", {"classes": ["a"]}, 'no_key.json: the labels file must be a JSON object with an array "labels"'),
+            ("not_string.json", {"labels": ["a", 3]}, "not_string.json: labels[1]: expected a non-empty string, got 3"),
+            ("empty_string.json", {"labels": ["a", ""]}, 'empty_string.json: labels[1]: expected a non-empty string')]:
+        (tmp / name).write_text(json.dumps(content))
+        expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels-file", str(tmp / name)], 1,
+                     message)
+    (tmp / "bad_templates.json").write_text(json.dumps({"templates": ["a {c}", "no placeholder"]}))
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
+                             str(tmp / "bad_templates.json")], 1,
+                 'bad_templates.json: templates[1]: template "no placeholder" has no {c}')
+    # The paper's ImageNet zero-shot prompts as shipped: 1000 class names, 80 templates, each with {c}.
+    configs = golden.parent.parent.parent / "configs" / "labels"
+    imagenet = json.loads((configs / "imagenet1k.json").read_text())["labels"]
+    imagenet_templates = json.loads((configs / "imagenet1k_templates.json").read_text())["templates"]
+    check(len(imagenet) == 1000 and len(imagenet_templates) == 80 and all("{c}" in t for t in imagenet_templates),
+          f"configs/labels: {len(imagenet)} ImageNet classes, {len(imagenet_templates)} templates")
     (tmp / "blank_label.txt").write_text("cat\n\ndog\n", encoding="utf-8")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels-file",
                              str(tmp / "blank_label.txt")], 1, "blank_label.txt:2: an empty label")
