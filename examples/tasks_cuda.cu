@@ -27,9 +27,9 @@ Context<backend::cuda> gpu_context() {
 
 }  // namespace
 
-ExtractResult extract_features_cuda(const ExtractRequest& request) {
+double extract_features_cuda(const ExtractRequest& request, const PixelBatches& batches, const FeatureSink& sink) {
   auto ctx = gpu_context();
-  return extract_features(ctx, request);
+  return extract_features(ctx, request, batches, sink);
 }
 
 void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {

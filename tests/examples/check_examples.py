@@ -44,11 +44,12 @@ def check(condition, what):
         failures.append(what)
 
 
-for name in ["extract", "info"]:
+for name, inputs in [("extract", ["--pixels", vision / "pixels_native.npy"]), ("info", [])]:
     expect_failure(name, [], "missing required option --model", 2)
     expect_failure(name, ["--bogus"], "unknown argument '--bogus'", 2)
-    expect_failure(name, ["--model", "/nonexistent/dir"], "/nonexistent/dir", 1)
-expect_failure("extract", ["--model", vision / "tiny6b_orig_f32"], "give exactly one of --image and --pixels", 2)
+    expect_failure(name, ["--model", "/nonexistent/dir"] + inputs, "/nonexistent/dir", 1)
+expect_failure("extract", ["--model", vision / "tiny6b_orig_f32"],
+               "give the images with --image or --images, or with --pixels", 2)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", "/nonexistent.npy"], "cannot open", 1)
 expect_failure("extract", ["--model", vision / "tiny6b_orig_f32", "--pixels", vision / "pixels_native.npy",
                            "--layer", "9"], "hidden state 9 does not exist", 1)
@@ -205,5 +206,41 @@ expect_failure("05_linear_probe_by_hand", [probe[0], golden / "heads" / "seg_lin
 
 for f in failures:
     print("FAIL:", f)
+# extract on several images in one run (--image, then --images LIST), --batch 1: each image's features as a
+# run on it alone writes them, byte for byte (cpu), in order; --pool cls is each image's class token and
+# --pool mean the mean of its patch tokens; --max-tiles tiles one image (a 1 x 2 grid and the thumbnail).
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = pathlib.Path(tmp)
+    tiny = vision / "tiny6b_orig_f32"
+    images = [golden / "image" / "big_513x1023.png", golden / "image" / "rgb8.png"]
+    singles = []
+    for i, image in enumerate(images):
+        r = run("extract", "--model", tiny, "--image", image, "--out", tmp / f"single{i}.npy")
+        check(r.returncode == 0, f"extract --image {image}: {r.stderr}")
+        singles.append(np.load(tmp / f"single{i}.npy"))
+    (tmp / "list.txt").write_text(f"{images[1]}\n")
+    r = run("extract", "--model", tiny, "--image", images[0], "--images", tmp / "list.txt", "--batch", "1",
+            "--out", tmp / "both.npy")
+    both = np.load(tmp / "both.npy") if r.returncode == 0 else np.zeros(0)
+    check(both.shape == (2,) + singles[0].shape[1:] and (both == np.concatenate(singles)).all(),
+          f"extract on two images: exit {r.returncode}, shape {both.shape}: {r.stderr}")
+    for pool, want in [("cls", both[:, 0]), ("mean", both[:, 1:].mean(axis=1))]:
+        r = run("extract", "--model", tiny, "--image", images[0], "--image", images[1], "--pool", pool,
+                "--out", tmp / f"{pool}.npy")
+        got = np.load(tmp / f"{pool}.npy") if r.returncode == 0 else np.zeros(0)
+        check(got.shape == want.shape and np.abs(got - want).max() <= 1e-6 * np.abs(want).max(),
+              f"extract --pool {pool}: exit {r.returncode}, shape {got.shape} vs {want.shape}: {r.stderr}")
+    r = run("extract", "--model", tiny, "--image", images[0], "--max-tiles", "6", "--out", tmp / "tiles.npy")
+    check(r.returncode == 0 and np.load(tmp / "tiles.npy").shape == (3,) + singles[0].shape[1:]
+          and "tiling: 1 x 2 grid, 3 tiles" in r.stderr, f"extract --max-tiles 6: {r.stderr}")
+    expect_failure("extract", ["--model", tiny, "--image", images[0], "--image", images[1], "--max-tiles", "2"],
+                   "--max-tiles tiles one image file", 2)
+    expect_failure("extract", ["--model", tiny, "--image", images[0], "--pool", "max"],
+                   "--pool must be cls or mean, got 'max'", 2)
+    expect_failure("extract", ["--model", tiny, "--image", images[0], "--pool", "cls", "--projector"],
+                   "--pool goes with InternViT's hidden states", 2)
+    expect_failure("extract", ["--model", tiny, "--image", images[0], "--image", tmp / "none.png"],
+                   "none.png: no such file", 1)
+
 print(f"{'ok' if not failures else 'FAILED'}: example programs")
 sys.exit(1 if failures else 0)
