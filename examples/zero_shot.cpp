@@ -1,15 +1,17 @@
 // Zero-shot classification with InternVL-C or InternVL-G: images against a list of labels.
-//   zero_shot --model DIR (--image FILE [--image FILE ...] | --pixels FILE.npy) (--labels "a,b,c" | --labels-file
-//             FILE) [--mode C|G] [--templates FILE] [--topk K] [--batch N] [--report]
+//   zero_shot --model DIR (--image FILE ... | --images LIST | --pixels FILE.npy) (--labels "a,b,c" |
+//             --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K] [--batch N] [--truth FILE]
+//             [--save-class-weights FILE.npy | --class-weights FILE.npy] [--report]
 //             [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]
 // DIR is an InternVL model directory (config.json, safetensors, tokenizer.model), e.g. InternVL-14B-224px.
 // Images go through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
 // Each label is put into every template ("{c}" marks where; one template per line of FILE; default
 // "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
 // the probabilities are the softmax of exp(logit_scale) · cosine similarity. The class weights are
-// computed once; the images then go through the model --batch at a time (support/image_batches.hpp), so
-// an evaluation set of any size needs one batch's memory. Prints label<TAB>probability, one per line,
-// most probable first (--topk of them), each image's lines after a header "# <image>" when there are
+// computed once (encoding C labels × the templates through QLLaMA: 80,000 texts for ImageNet's protocol),
+// and can be saved and given to later runs, on any backend; the images then go through the model --batch at a time
+// (support/image_batches.hpp), so an evaluation set of any size needs one batch's memory. Prints label<TAB>probability,
+// one per line, most probable first (--topk of them), each image's lines after a header "# <image>" when there are
 // several; with --truth FILE (support/class_truth.hpp) the top-1 and top-5 accuracy over them follow.
 // --report prints stage times and resident memory to stderr (as embed does); --backend cuda
 // (GPU 0, bf16) exists when the build has CUDA (tasks_cuda.cu). --precision bf16 runs the cpu backend's
@@ -25,6 +27,7 @@
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/heads/top_k.hpp"
+#include "internvl/io/npy.hpp"
 #include "internvl/models/load_internvl.hpp"
 #include "support/class_truth.hpp"
 #include "support/image_batches.hpp"
@@ -39,8 +42,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: zero_shot --model DIR (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
     "                 (--labels \"a,b,c\" | --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K]\n"
-    "                 [--batch N] [--truth FILE] [--report] [--backend reference|cpu|cuda] [--precision f32|bf16]\n"
-    "                 [--profile]\n"
+    "                 [--batch N] [--truth FILE] [--save-class-weights FILE.npy | --class-weights FILE.npy]\n"
+    "                 [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "  --model DIR          InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE         an image file (PNG, JPEG, PPM), resized and centre-cropped to the model's size\n"
     "                       (repeat for several images)\n"
@@ -57,6 +60,9 @@ constexpr const char* kUsage =
     "  --batch N            images per forward pass (default 16); the class weights are computed once\n"
     "  --truth FILE         the true class of each image, a line \"<image file name> <label index>\" each (as\n"
     "                       ImageNet's val.txt); the top-1 and top-5 accuracy follow the images' lines\n"
+    "  --save-class-weights FILE.npy  write the class weights [C, E] computed from the labels and templates\n"
+    "  --class-weights FILE.npy       use class weights saved by an earlier run (same model and labels)\n"
+    "                       instead of encoding every label under every template again\n"
     "  --report             print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME       reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
@@ -124,13 +130,17 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const examples::Cli cli(argc, argv, kUsage,
-                          {"--model", "--image", "--images", "--pixels", "--labels", "--labels-file", "--mode",
-                           "--templates", "--topk", "--batch", "--truth", "--backend", "--precision"},
-                          {"--report", "--profile"});
+  const examples::Cli cli(
+      argc, argv, kUsage,
+      {"--model", "--image", "--images", "--pixels", "--labels", "--labels-file", "--mode", "--templates", "--topk",
+       "--batch", "--truth", "--class-weights", "--save-class-weights", "--backend", "--precision"},
+      {"--report", "--profile"});
   const std::string dir = cli.require("--model");
   examples::check_image_input(cli);
   cli.one_of("--labels", "--labels-file");
+  if (cli.has("--class-weights") && (cli.has("--templates") || cli.has("--save-class-weights"))) {
+    cli.fail("--class-weights replaces encoding the labels: it goes without --templates and --save-class-weights");
+  }
   const std::optional<std::vector<std::string>> labels_from_argument =
       cli.has("--labels") ? std::optional(split_labels(cli)) : std::nullopt;
   const models::EmbeddingMode mode = examples::embedding_mode(cli);
@@ -138,6 +148,7 @@ int main(int argc, char** argv) {
   const int batch_size = cli.positive("--batch", 16);
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {
+    examples::check_outputs(cli, {"--save-class-weights"});
     examples::StageReport report(cli.has("--report"));
     examples::InternVLJob job;
     job.dir = std::make_shared<const io::ModelDir>(dir);
@@ -145,6 +156,14 @@ int main(int argc, char** argv) {
     job.mode = mode;
     job.texts = labels_from_argument ? *labels_from_argument : read_labels_file(*cli.get("--labels-file"));
     job.templates = read_templates(cli);
+    Tensor<float, 2> class_weights;
+    if (const auto path = cli.get("--class-weights")) {
+      class_weights = io::read_npy_f32<2>(*path);
+      job.class_weights = class_weights.view();
+    }
+    if (const auto path = cli.get("--save-class-weights")) {
+      job.class_weights_sink = [path = *path](CView<float, 2> weights) { io::write_npy(path, weights); };
+    }
     job.report = &report;
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size(), batch_size);
     const std::vector<std::string>& labels = job.texts;

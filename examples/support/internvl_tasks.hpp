@@ -7,10 +7,11 @@
 //   embed      L2-normalised image embeddings [B, E] of each batch of images (support/batches.hpp) and
 //              text embeddings [T, E] of the texts, job.batch texts per forward pass
 //   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for each batch of images
-//              (support/batches.hpp), the class weights computed once
+//              (support/batches.hpp), the class weights computed once (or given, as saved from a run)
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -31,6 +32,8 @@ struct InternVLJob {
   models::EmbeddingMode mode = models::EmbeddingMode::C;
   std::vector<std::string> texts;      // embed: the texts; zero_shot: the labels
   std::vector<std::string> templates;  // zero_shot: one or more templates with "{c}"
+  CView<float, 2> class_weights;       // zero_shot: [C, E] computed before (host); empty: encode the labels
+  std::function<void(CView<float, 2>)> class_weights_sink;  // zero_shot: receives the class weights used
   index_t batch = 16;                  // embed: texts per forward pass
   StageReport* report = nullptr;       // stage times and memory, when given
 };
@@ -130,8 +133,18 @@ void zero_shot(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches
                const ProbabilitySink& sink) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
-  const text::Tokenizer tokenizer(model.tokenizer_path().string());
-  const models::ZeroShotClassifier<Backend, T> classifier(ctx, model, tokenizer, job.texts, job.templates);
+  const models::ZeroShotClassifier<Backend, T> classifier = [&] {
+    if (job.class_weights.data() != nullptr) {
+      Tensor<float, 2> weights(job.class_weights.shape());
+      std::copy_n(job.class_weights.data(), weights.numel(), weights.data());
+      return models::ZeroShotClassifier<Backend, T>(model, job.texts, std::move(weights));
+    }
+    const text::Tokenizer tokenizer(model.tokenizer_path().string());
+    return models::ZeroShotClassifier<Backend, T>(ctx, model, tokenizer, job.texts, job.templates);
+  }();
+  if (job.class_weights_sink) {
+    job.class_weights_sink(classifier.host_weights().view());
+  }
   detail::end_stage(job, "class weights");
   const auto classes = static_cast<index_t>(job.texts.size());
   while (const std::optional<CView<float, 4>> pixels = batches()) {

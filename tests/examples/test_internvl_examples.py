@@ -141,6 +141,26 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and out.split("\n") == [line for block in both[0][1].split("# ")[1:]
                                             for line in ["# " + block.split("\n")[0]] + block.split("\n")[1:3]]
           + [""], f"zero_shot --topk 2: {out!r}")
+    # --save-class-weights, then --class-weights instead of the labels' encoding: the same output, byte for
+    # byte; the weights saved are C vectors of one length (unit vectors times exp(logit_scale)).
+    code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                         str(labels_file), "--templates", str(templates), "--save-class-weights",
+                         str(tmp / "weights.npy"))
+    weights_shape, weights = read_npy(tmp / "weights.npy") if code == 0 else ((0, 0), [])
+    norms = [math.sqrt(sum(x * x for x in row)) for row in rows(weights_shape, weights)]
+    check(code == 0 and out == both[0][1] and weights_shape == (len(spec["classes"]), 16)
+          and max(norms) - min(norms) < 1e-4 * max(norms), f"zero_shot --save-class-weights: {weights_shape} {norms} {err}")
+    code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                         str(labels_file), "--class-weights", str(tmp / "weights.npy"))
+    check(code == 0 and out == both[0][1], f"zero_shot --class-weights: exit {code}: {out!r} {err}")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,b", "--class-weights",
+                             str(tmp / "weights.npy")], 1,
+                 f"class weights [{len(spec['classes'])}, 16] do not fit 2 classes of a model with 16-wide embeddings")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--class-weights",
+                             str(tmp / "weights.npy"), "--templates", str(templates)], 2,
+                 "--class-weights replaces encoding the labels")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--save-class-weights",
+                             str(tmp / "no" / "dir" / "w.npy")], 1, "cannot create the file")
     # --truth: image 0's true class its most probable one and image 1's its least (by the official
     # probabilities), so top-1 is 50% and top-k counts image 1 only from k = the number of classes on.
     classes = shape_p[1]

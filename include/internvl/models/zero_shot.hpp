@@ -76,12 +76,26 @@ class ZeroShotClassifier {
       const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(rows));
       std::copy_n(host.data(), host.numel(), weights.data() + first * width);
     }
-    weights_ = store_.keep_matrix(std::move(weights));
+    keep(std::move(weights));
+  }
+
+  // The classifier from class weights computed before for the same model and classes (host_weights() of
+  // an earlier classifier, saved and read back): [C, E], one row per class name. Encodes nothing.
+  ZeroShotClassifier(const InternVLModel<Backend, T>& model, std::vector<std::string> classnames,
+                     Tensor<float, 2> weights)
+      : classnames_(std::move(classnames)) {
+    const auto classes = static_cast<index_t>(classnames_.size()), width = model.embedding_width();
+    INTERNVL_CHECK(weights.size(0) == classes && weights.size(1) == width, "models::ZeroShotClassifier",
+                   "class weights [", weights.size(0), ", ", weights.size(1), "] do not fit ", classes,
+                   " classes of a model with ", width, "-wide embeddings");
+    keep(std::move(weights));
   }
 
   const std::vector<std::string>& classnames() const { return classnames_; }
   // The class weights [C, E]: exp(logit_scale) times unit vectors, in the backend's memory.
   const WeightView<2>& weights() const { return weights_; }
+  // The same in f32 on the host, as computed (to save them, and build a classifier from them later).
+  const Tensor<float, 2>& host_weights() const { return host_weights_; }
 
   // logits [B, C] = exp(logit_scale) · cosine similarities of image embeddings [B, E] (normalised).
   void logits(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> image_embeddings) const {
@@ -95,7 +109,14 @@ class ZeroShotClassifier {
   }
 
  private:
+  void keep(Tensor<float, 2> weights) {
+    host_weights_ = Tensor<float, 2>(weights.shape());
+    std::copy_n(weights.data(), weights.numel(), host_weights_.data());
+    weights_ = store_.keep_matrix(std::move(weights));
+  }
+
   std::vector<std::string> classnames_;
+  Tensor<float, 2> host_weights_;  // [C, E]
   WeightStore<Backend, T> store_;  // owns the class weights
   WeightView<2> weights_;          // [C, E]
 };
