@@ -157,8 +157,12 @@ int main(int argc, char** argv) {
     job.texts = labels_from_argument ? *labels_from_argument : read_labels_file(*cli.get("--labels-file"));
     job.templates = read_templates(cli);
     Tensor<float, 2> class_weights;
-    if (const auto path = cli.get("--class-weights")) {
+    if (const auto path = cli.get("--class-weights")) {  // checked before the model loads
       class_weights = io::read_npy_f32<2>(*path);
+      INTERNVL_CHECK(class_weights.size(0) == static_cast<index_t>(job.texts.size()) &&
+                         class_weights.size(1) == job.config.clip_embed_dim,
+                     *path, "class weights [", class_weights.size(0), ", ", class_weights.size(1), "] do not fit ",
+                     job.texts.size(), " labels of a model with ", job.config.clip_embed_dim, "-wide embeddings");
       job.class_weights = class_weights.view();
     }
     if (const auto path = cli.get("--save-class-weights")) {

@@ -155,7 +155,8 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and out == both[0][1], f"zero_shot --class-weights: exit {code}: {out!r} {err}")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,b", "--class-weights",
                              str(tmp / "weights.npy")], 1,
-                 f"class weights [{len(spec['classes'])}, 16] do not fit 2 classes of a model with 16-wide embeddings")
+                 f"weights.npy: class weights [{len(spec['classes'])}, 16] do not fit 2 labels of a model with 16-wide "
+                 "embeddings")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--class-weights",
                              str(tmp / "weights.npy"), "--templates", str(templates)], 2,
                  "--class-weights replaces encoding the labels")
