@@ -254,6 +254,13 @@ for content, status, message in [
         ("0021.png 1\n0021.png 2\n", 1, "labels.txt:2: image 0021.png has a class already, on line 1")]:
     (tmp / "labels.txt").write_text(content)
     run("classify", one_digit[1:] + ["--truth", str(tmp / "labels.txt")], status, message)
+(tmp / "copy").mkdir()
+shutil.copy(demo / "digits" / "0021.png", tmp / "copy" / "0021.png")
+(tmp / "labels.txt").write_text("0021.png 1\n")
+run("classify", one_digit[1:] + ["--image", str(tmp / "copy" / "0021.png"), "--truth", str(tmp / "labels.txt")], 1,
+    "would both take the class of 0021.png: name them by their paths")
+(tmp / "labels.txt").write_text(f"0021.png 1\n{tmp / 'copy' / '0021.png'} 1\n")
+run("classify", one_digit[1:] + ["--image", str(tmp / "copy" / "0021.png"), "--truth", str(tmp / "labels.txt")], 0, "")
 
 # --truth-dir: the demo's 40 held-out scenes against their label masks, scored as mmseg scores them; the
 # per-class IoU and the mIoU equal PyTorch's (demo/reference_results.json) to the printed 0.01%. The same

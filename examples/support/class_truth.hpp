@@ -2,9 +2,9 @@
 // the run over them (heads/top_k_accuracy.hpp).
 //   FILE     one image per line: its name, white space, its class index (0 .. K - 1), as ImageNet's
 //            val.txt ("ILSVRC2012_val_00000001.JPEG 65") or the demo's labels.txt ("0021.png<TAB>1").
-//            A name matches an image given as that path or whose file name it is; with --pixels the
-//            images are named 0, 1, ... Every image must have a line (lines for other images are allowed),
-//            checked before the model loads.
+//            A name matches an image given as that path or whose file name it is (two images may not
+//            share a file name that way); with --pixels the images are named 0, 1, ... Every image must
+//            have a line (lines for other images are allowed), checked before the model loads.
 #pragma once
 
 #include <charconv>
@@ -46,10 +46,15 @@ inline std::vector<index_t> read_class_truth(const std::string& path, const std:
     INTERNVL_CHECK(fresh, where, "image ", name, " has a class already, on line ", previous->second.second);
   }
   std::vector<index_t> truth;
+  std::map<std::string, std::string> image_of_file_name;  // file names matched so far, and their image
   for (const std::string& name : names) {
     auto found = class_of.find(name);
     if (found == class_of.end()) {
-      found = class_of.find(std::filesystem::path(name).filename().string());
+      const std::string file_name = std::filesystem::path(name).filename().string();
+      found = class_of.find(file_name);
+      const auto [first, fresh] = image_of_file_name.emplace(file_name, name);
+      INTERNVL_CHECK(fresh || first->second == name, path, "images ", first->second, " and ", name,
+                     " would both take the class of ", file_name, ": name them by their paths");
     }
     INTERNVL_CHECK(found != class_of.end(), path, "has no class for image ", name);
     truth.push_back(found->second.first);
