@@ -247,6 +247,8 @@ one_digit = classify_digits[:classify_digits.index("--image") + 2]  # 0021.png
 for content, status, message in [
         ("0021.png 1\n", 0, ""),
         ("0021.png\t1\r\n\n", 0, ""),
+        ("  0021.png  1 \n", 0, ""),
+        ("  0021.png\n", 1, "labels.txt:1: expected an image name and a class index"),
         ("other.png 3\n", 1, "labels.txt: has no class for image"),
         ("0021.png 10\n", 1, "labels.txt:1: '10' is not a class index (0 to 9)"),
         ("0021.png one\n", 1, "labels.txt:1: 'one' is not a class index"),

@@ -31,13 +31,14 @@ inline std::vector<index_t> read_class_truth(const std::string& path, const std:
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
     const std::string where = path + ":" + std::to_string(i + 1);
-    if (line.find_first_not_of(" \t") == std::string::npos) {
+    const std::size_t begin = line.find_first_not_of(" \t");
+    if (begin == std::string::npos) {
       continue;
     }
     const std::size_t end = line.find_last_not_of(" \t") + 1;
     const std::size_t space = line.find_last_of(" \t", end - 1);
-    INTERNVL_CHECK(space != std::string::npos && space > 0, where, "expected an image name and a class index");
-    const std::string name = line.substr(0, line.find_last_not_of(" \t", space) + 1);
+    INTERNVL_CHECK(space != std::string::npos && space > begin, where, "expected an image name and a class index");
+    const std::string name = line.substr(begin, line.find_last_not_of(" \t", space) + 1 - begin);
     index_t label = -1;
     const auto [at, error] = std::from_chars(line.data() + space + 1, line.data() + end, label);
     INTERNVL_CHECK(error == std::errc() && at == line.data() + end && label >= 0 && label < classes, where, "'",
