@@ -27,6 +27,7 @@
 #include "internvl/backend/cpu/gemm/macro_kernel.hpp"
 #include "internvl/backend/cpu/gemm/prepack.hpp"
 #include "internvl/backend/cpu/isa.hpp"
+#include "internvl/backend/cpu/kernel_linkage.hpp"
 #include "internvl/backend/cpu/precision.hpp"
 #include "internvl/core/thread_pool.hpp"
 #include "internvl/core/weight_view.hpp"
@@ -90,8 +91,11 @@ inline ThreadGrid thread_grid(const KernelSet& ks, index_t m_panels, index_t n_p
   return best;
 }
 
-// The kernels that run a product of this precision when instruction sets up to `isa` may be used.
-inline const KernelSet& kernel_set(Isa isa, Precision precision) {
+// The kernels that run a product of this precision when instruction sets up to `isa` may be used
+// (an entry point: kernel_linkage.hpp).
+INTERNVL_CPU_ENTRY const KernelSet& kernel_set(Isa isa, Precision precision);
+#if INTERNVL_CPU_DEFINE_ENTRIES
+INTERNVL_CPU_ENTRY const KernelSet& kernel_set(Isa isa, Precision precision) {
   if (isa == Isa::avx2) {
     return avx2::kKernels;
   }
@@ -100,6 +104,7 @@ inline const KernelSet& kernel_set(Isa isa, Precision precision) {
   }
   return isa == Isa::amx ? amx::kKernels : avx512_bf16::kKernels;
 }
+#endif
 
 // gemm_batched with the kernels `ks` (which the caller makes sure this CPU can run); for a batch of
 // one, b_prepacked may hold B's panels packed for ks (prepack.hpp).
