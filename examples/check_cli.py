@@ -79,7 +79,7 @@ run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", 
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--logits"], 2,
     "--overlays and --logits go with --out-dir")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--image", str(tmp / "segment_image.jpg"),
-                "--out-dir", str(tmp)], 2, "would both be written as segment_image.png")
+                "--out-dir", str(tmp)], 2, "would both be written as " + str(tmp / "segment_image.png"))
 run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,
     "unknown argument 'yes'")

@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,6 +30,7 @@
 #include "support/cli.hpp"
 #include "support/head_tasks.hpp"
 #include "support/image_batches.hpp"
+#include "support/out_dir.hpp"
 
 using namespace internvl;
 
@@ -111,14 +111,8 @@ std::vector<Outputs> output_paths(const examples::Cli& cli, const std::vector<st
   if (cli.has("--overlay") || cli.has("--out-npy")) {
     cli.fail("--overlay and --out-npy go with --out; with --out-dir, give --overlays and --logits");
   }
-  std::map<std::string, std::string> image_of_stem;
   std::vector<Outputs> outputs;
-  for (const std::string& image : images) {
-    const std::string stem = std::filesystem::path(image).stem().string();
-    if (const auto [at, fresh] = image_of_stem.emplace(stem, image); !fresh) {
-      cli.fail("--out-dir: " + at->second + " and " + image + " would both be written as " + stem + ".png");
-    }
-    const std::filesystem::path base = std::filesystem::path(*dir) / stem;
+  for (const std::filesystem::path& base : examples::stem_paths(cli, "--out-dir", "written as", images, *dir, ".png")) {
     outputs.push_back({base.string() + ".png", cli.has("--overlays") ? base.string() + "_overlay.png" : "",
                        cli.has("--logits") ? base.string() + ".npy" : ""});
   }
@@ -203,16 +197,11 @@ std::vector<std::string> truth_masks(const examples::Cli& cli, const std::vector
     return {};
   }
   const std::string suffix = cli.get("--truth-suffix").value_or(".png");
-  std::map<std::string, std::string> image_of_mask;
   std::vector<std::string> masks;
-  for (const std::string& image : images) {
-    const std::string mask =
-        (std::filesystem::path(*dir) / (std::filesystem::path(image).stem().string() + suffix)).string();
-    if (const auto [at, fresh] = image_of_mask.emplace(mask, image); !fresh) {
-      cli.fail("--truth-dir: " + at->second + " and " + image + " would both be scored against " + mask);
-    }
-    io::check_image_path(mask);
-    masks.push_back(mask);
+  for (const std::filesystem::path& base :
+       examples::stem_paths(cli, "--truth-dir", "scored against", images, *dir, suffix)) {
+    masks.push_back(base.string() + suffix);
+    io::check_image_path(masks.back());
   }
   return masks;
 }

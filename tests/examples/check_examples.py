@@ -208,7 +208,7 @@ for f in failures:
     print("FAIL:", f)
 # extract on several images in one run (--image, then --images LIST), --batch 1: each image's features as a
 # run on it alone writes them, byte for byte (cpu), in order; --pool cls is each image's class token and
-# --pool mean the mean of its patch tokens; --max-tiles tiles one image (a 1 x 2 grid and the thumbnail).
+# --pool mean the mean of its patch tokens; --max-tiles tiles an image (a 1 x 2 grid and the thumbnail).
 with tempfile.TemporaryDirectory() as tmp:
     tmp = pathlib.Path(tmp)
     tiny = vision / "tiny6b_orig_f32"
@@ -233,8 +233,39 @@ with tempfile.TemporaryDirectory() as tmp:
     r = run("extract", "--model", tiny, "--image", images[0], "--max-tiles", "6", "--out", tmp / "tiles.npy")
     check(r.returncode == 0 and np.load(tmp / "tiles.npy").shape == (3,) + singles[0].shape[1:]
           and "tiling: 1 x 2 grid, 3 tiles" in r.stderr, f"extract --max-tiles 6: {r.stderr}")
+    # --out-dir: each image's rows in DIR/<stem>.npy, as a run on that image alone writes them: its tiles
+    # with --max-tiles (3 and 7 here, so one array could not hold both), else its one row, pooled or not.
+    r = run("extract", "--model", tiny, "--image", images[1], "--max-tiles", "6", "--out", tmp / "tiles1.npy")
+    check(r.returncode == 0, f"extract --max-tiles 6 on {images[1]}: {r.stderr}")
+    (tmp / "out").mkdir()
+    r = run("extract", "--model", tiny, "--image", images[0], "--images", tmp / "list.txt", "--max-tiles", "6",
+            "--out-dir", tmp / "out")
+    for stem, single in [("big_513x1023", tmp / "tiles.npy"), ("rgb8", tmp / "tiles1.npy")]:
+        got = tmp / "out" / f"{stem}.npy"
+        check(r.returncode == 0 and got.exists() and got.read_bytes() == single.read_bytes(),
+              f"extract --max-tiles 6 --out-dir: {stem}.npy differs from the single run: {r.stderr}")
+    r = run("extract", "--model", tiny, "--image", images[0], "--image", images[1], "--pool", "cls", "--batch", "2",
+            "--out-dir", tmp / "out")
+    for i, stem in enumerate(["big_513x1023", "rgb8"]):
+        got = np.load(tmp / "out" / f"{stem}.npy") if r.returncode == 0 else np.zeros(0)
+        check(got.shape == (1, both.shape[2]) and (got[0] == both[i, 0]).all(),
+              f"extract --pool cls --out-dir: {stem}.npy, shape {got.shape}: {r.stderr}")
     expect_failure("extract", ["--model", tiny, "--image", images[0], "--image", images[1], "--max-tiles", "2"],
-                   "--max-tiles tiles one image file", 2)
+                   "--max-tiles on several images needs --out-dir", 2)
+    expect_failure("extract", ["--model", tiny, "--image", images[0], "--max-tiles", "2", "--batch", "4"],
+                   "--batch goes with whole images", 2)
+    expect_failure("extract", ["--model", tiny, "--pixels", vision / "pixels_native.npy", "--max-tiles", "2"],
+                   "--max-tiles tiles image files", 2)
+    expect_failure("extract", ["--model", tiny, "--pixels", vision / "pixels_native.npy", "--out-dir", tmp],
+                   "--out-dir names each file after its image", 2)
+    expect_failure("extract", ["--model", tiny, "--image", images[0], "--out", tmp / "f.npy", "--out-dir", tmp],
+                   "give --out or --out-dir, not both", 2)
+    (tmp / "again").mkdir()
+    (tmp / "again" / "rgb8.png").write_bytes(images[1].read_bytes())
+    expect_failure("extract", ["--model", tiny, "--image", images[1], "--image", tmp / "again" / "rgb8.png",
+                               "--out-dir", tmp], "would both be written as " + str(tmp / "rgb8.npy"), 2)
+    expect_failure("extract", ["--model", "/nonexistent/dir", "--image", images[0], "--out-dir", tmp / "no" / "dir"],
+                   "cannot create the file", 1)
     expect_failure("extract", ["--model", tiny, "--image", images[0], "--pool", "max"],
                    "--pool must be cls or mean, got 'max'", 2)
     expect_failure("extract", ["--model", tiny, "--image", images[0], "--pool", "cls", "--projector"],
