@@ -297,6 +297,21 @@ print(("ok   " if ok else "FAIL ") + "segment --reduce-zero-label on masks store
 if not ok:
     failures.append("segment --reduce-zero-label")
     print(reduced.stderr[:1000])
+# The same masks as palette PNGs (Pillow mode "P", as Pascal VOC stores them): the indices are the labels,
+# whatever colours the palette gives them.
+paletted_dir = tmp / "paletted"
+paletted_dir.mkdir()
+for name, mask in scenes:
+    palette_mask = Image.fromarray(np.asarray(Image.open(demo / "scenes" / mask)), mode="P")
+    palette_mask.putpalette([(c * k + 50) % 256 for k in range(256) for c in (37, 91, 53)])
+    palette_mask.save(paletted_dir / (pathlib.Path(name).stem + ".png"))
+paletted = subprocess.run([str(build / "segment")] + segment_scenes + ["--truth-dir", str(paletted_dir)],
+                          capture_output=True, text=True)
+ok = paletted.returncode == 0 and scores_of[0] == paletted.stdout[paletted.stdout.find("class\tIoU"):]
+print(("ok   " if ok else "FAIL ") + "segment --truth-dir on the masks as palette PNGs: the same scores")
+if not ok:
+    failures.append("segment --truth-dir on palette PNGs")
+    print(paletted.stderr[:1000])
 # Its bad arguments and files.
 one_scene = segment_scenes[:segment_scenes.index("--image") + 2]
 run("segment", one_scene + ["--out", "m.png", "--reduce-zero-label"], 2,
@@ -311,7 +326,7 @@ run("segment", one_scene + ["--truth-dir", str(tmp / "none")], 1, str(tmp / "non
 bad_masks = tmp / "bad_masks"
 bad_masks.mkdir()
 Image.fromarray(np.zeros((224, 224, 3), np.uint8)).save(bad_masks / "000.png")
-run("segment", one_scene + ["--truth-dir", str(bad_masks)], 1, "000.png: a label mask must be an 8-bit greyscale PNG")
+run("segment", one_scene + ["--truth-dir", str(bad_masks)], 1, "000.png: a label mask must be an 8-bit greyscale or palette PNG")
 Image.fromarray(np.zeros((224, 225), np.uint8)).save(bad_masks / "000.png")
 run("segment", one_scene + ["--truth-dir", str(bad_masks)], 1, "000.png: the mask is 225x224 pixels, the image 224x224")
 Image.fromarray(np.full((224, 224), 5, np.uint8)).save(bad_masks / "000.png")

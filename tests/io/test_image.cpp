@@ -1,6 +1,7 @@
 // Image decoding against Pillow's Image.open(path).convert('RGB') on every PNG / PNM / JPEG flavour make.py
 // writes, the errors for broken files, and PNG writing, RGB, grey and palette (round trips through the decoder);
-// label masks (read_label_mask): 8-bit grey PNGs read as their values, every other kind refused by name.
+// label masks (read_label_mask): 8-bit grey PNGs read as their values, 8-bit palette PNGs as their indices,
+// every other kind refused by name.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -264,17 +265,51 @@ TEST_CASE("read_label_mask reads an 8-bit grey PNG's values and refuses every ot
   for (index_t i = 0; i < labels.numel(); ++i) {
     REQUIRE(labels.data()[i] == rgb.data()[3 * i]);
   }
-  for (const auto& [file, kind] : {std::pair{"palette.png", "colour type 3"}, std::pair{"rgb8.png", "colour type 2"},
-                                   std::pair{"grey_alpha8.png", "colour type 4"},
-                                   std::pair{"grey16.png",
-                                             "colour type 0 (0 grey, 2 RGB, 3 palette, 4 grey + alpha, "
-                                             "6 RGBA) and 16-bit samples"},
-                                   std::pair{"bilevel1.png", "and 1-bit samples"}}) {
+  for (const auto& [file, kind] :
+       {std::pair{"rgb8.png", "colour type 2"}, std::pair{"grey_alpha8.png", "colour type 4"},
+        std::pair{"grey16.png",
+                  "colour type 0 (0 grey, 2 RGB, 3 palette, 4 grey + alpha, "
+                  "6 RGBA) and 16-bit samples"},
+        std::pair{"bilevel1.png", "and 1-bit samples"},
+        std::pair{"palette4.png",
+                  "colour type 3 (0 grey, 2 RGB, 3 palette, 4 grey + "
+                  "alpha, 6 RGBA) and 4-bit samples"}}) {
     INFO(file);
-    CHECK_THROWS_WITH(io::read_label_mask(image_fixture(file)),
-                      Catch::Contains("a label mask must be an 8-bit greyscale PNG") && Catch::Contains(kind));
+    CHECK_THROWS_WITH(
+        io::read_label_mask(image_fixture(file)),
+        Catch::Contains("a label mask must be an 8-bit greyscale or palette PNG") && Catch::Contains(kind));
   }
   CHECK_THROWS_WITH(io::read_label_mask(image_fixture("grey.jpg")), Catch::Contains("a label mask must be a PNG file"));
   CHECK_THROWS_WITH(io::read_label_mask(image_fixture("bad_truncated.png")), Catch::Contains("bad_truncated.png"));
   CHECK_THROWS_WITH(io::read_label_mask("/nonexistent/mask.png"), Catch::Contains("no such file"));
+}
+
+TEST_CASE("read_label_mask reads an 8-bit palette PNG's indices, as numpy reads Pillow's mode P", "[image]") {
+  // Pillow's quantize of a 37 x 23 image to 37 colours, with and without a tRNS chunk (make.py).
+  for (const char* file : {"palette.png", "palette_trns.png"}) {
+    INFO(file);
+    const Tensor<std::uint8_t, 2> labels = io::read_label_mask(image_fixture(file));
+    const testing::PixelDiff diff = testing::compare_pixels(
+        labels.data(), {labels.size(0), labels.size(1)},
+        {{"file", std::string(file).replace(std::string(file).find('.'), 1, "_") + "_indices.npy"}});
+    REQUIRE(diff.same_shape);
+    REQUIRE(diff.max == 0);
+  }
+  // The masks segment writes (write_palette_png) read back as their class indices.
+  namespace fs = std::filesystem;
+  const std::string path = (fs::temp_directory_path() / "internvl_test_palette_mask.png").string();
+  io::Image mask(Extents<3>{3, 5, 1});
+  for (index_t i = 0; i < mask.numel(); ++i) mask.data()[i] = static_cast<std::uint8_t>(i % 4);
+  io::write_palette_png(path, mask.view(), std::vector<io::PaletteColour>{{0, 0, 0}, {9, 9, 9}, {1, 2, 3}, {7, 7, 7}});
+  const Tensor<std::uint8_t, 2> labels = io::read_label_mask(path);
+  fs::remove(path);
+  REQUIRE((labels.size(0) == 3 && labels.size(1) == 5));
+  for (index_t i = 0; i < labels.numel(); ++i) REQUIRE(labels.data()[i] == i % 4);
+  // A chunk's CRC is still checked (here PLTE's, a chunk the grey decoding leaves out).
+  std::ifstream in(image_fixture("palette.png"), std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  bytes[33 + 8] ^= 1;  // the first palette byte: PLTE follows the 33 bytes of signature and IHDR
+  REQUIRE(std::string(bytes.begin() + 37, bytes.begin() + 41) == "PLTE");
+  REQUIRE_THROWS_WITH(io::decode_label_mask(bytes, "flipped.png"),
+                      Catch::Contains("flipped.png") && Catch::Contains("chunk 'PLTE'") && Catch::Contains("CRC"));
 }

@@ -23,16 +23,6 @@ namespace internvl::io {
 
 using PaletteColour = std::array<std::uint8_t, 3>;
 
-namespace detail {
-
-inline void put_u32(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) {
-    out[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-  }
-}
-
-}  // namespace detail
-
 inline void write_palette_png(const std::string& path, ImageView indices, std::span<const PaletteColour> palette) {
   const index_t height = indices.size(0), width = indices.size(1);
   INTERNVL_CHECK(indices.size(2) == 1, path, "a palette PNG holds one index per pixel, got ", indices.size(2),
@@ -54,15 +44,15 @@ inline void write_palette_png(const std::string& path, ImageView indices, std::s
   INTERNVL_CHECK(png.size() > kIhdrEnd && std::string(png.begin() + 12, png.begin() + 16) == "IHDR", path,
                  "stb_image_write produced no PNG header to turn into a palette PNG");
   png[kColourType] = 3;
-  detail::put_u32(png, kIhdrEnd - 4, png_crc(std::span(png).subspan(kIhdr + 4, 4 + 13)));
+  detail::write_u32_be(png, kIhdrEnd - 4, png_crc(std::span(png).subspan(kIhdr + 4, 4 + 13)));
 
   std::vector<std::uint8_t> plte(12 + 3 * palette.size());
-  detail::put_u32(plte, 0, static_cast<std::uint32_t>(3 * palette.size()));
+  detail::write_u32_be(plte, 0, static_cast<std::uint32_t>(3 * palette.size()));
   plte[4] = 'P', plte[5] = 'L', plte[6] = 'T', plte[7] = 'E';
   for (std::size_t k = 0; k < palette.size(); ++k) {
     std::copy(palette[k].begin(), palette[k].end(), plte.begin() + 8 + static_cast<std::ptrdiff_t>(3 * k));
   }
-  detail::put_u32(plte, plte.size() - 4, png_crc(std::span(plte).subspan(4, 4 + 3 * palette.size())));
+  detail::write_u32_be(plte, plte.size() - 4, png_crc(std::span(plte).subspan(4, 4 + 3 * palette.size())));
   png.insert(png.begin() + kIhdrEnd, plte.begin(), plte.end());
 
   write_file(path, {std::as_bytes(std::span(png))});

@@ -7,15 +7,20 @@
 // after IEND are ignored (as by every decoder).
 //   png_crc(bytes)        CRC-32 (ISO 3309 / ITU-T V.42, reflected polynomial 0xEDB88320), the one zlib
 //                         computes; png_crc("IEND") = 0xAE426082
-//   check_png_chunks(bytes, name)
+//   for_each_png_chunk(bytes, name, visit)
+//                         visit(type, offset, length) for each chunk up to IEND, each one checked first:
 //                         an internvl::Error naming `name` for a chunk that runs past the end of the file
 //                         or whose stored CRC differs from its contents'
+//   check_png_chunks(bytes, name)
+//                         those checks alone
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "internvl/core/error.hpp"
 
@@ -40,6 +45,12 @@ inline std::uint32_t read_u32_be(std::span<const std::uint8_t> bytes, std::size_
          std::uint32_t{bytes[at + 3]};
 }
 
+inline void write_u32_be(std::vector<std::uint8_t>& out, std::size_t at, std::uint32_t v) {
+  for (std::size_t i = 0; i < 4; ++i) {
+    out[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+  }
+}
+
 }  // namespace detail
 
 inline std::uint32_t png_crc(std::span<const std::uint8_t> bytes) {
@@ -50,8 +61,10 @@ inline std::uint32_t png_crc(std::span<const std::uint8_t> bytes) {
   return ~crc;
 }
 
-// `bytes` starts with the PNG signature (sniffed by the caller).
-inline void check_png_chunks(std::span<const std::uint8_t> bytes, const std::string& name) {
+// `bytes` starts with the PNG signature (sniffed by the caller). A chunk spans
+// [offset, offset + 12 + length): length, type, data, CRC.
+template <class Visit>
+void for_each_png_chunk(std::span<const std::uint8_t> bytes, const std::string& name, Visit&& visit) {
   constexpr std::size_t kSignature = 8, kHeader = 8, kCrc = 4;
   std::size_t at = kSignature;
   while (at < bytes.size()) {
@@ -66,11 +79,16 @@ inline void check_png_chunks(std::span<const std::uint8_t> bytes, const std::str
     const std::uint32_t computed = png_crc(bytes.subspan(at + 4, 4 + length));
     INTERNVL_CHECK(stored == computed, name, "PNG is corrupt: chunk '", type, "' at offset ", at,
                    " fails its CRC check (stored ", stored, ", computed ", computed, ")");
+    visit(std::string_view(type), at, length);
     if (type == "IEND") {
       return;
     }
     at += kHeader + length + kCrc;
   }
+}
+
+inline void check_png_chunks(std::span<const std::uint8_t> bytes, const std::string& name) {
+  for_each_png_chunk(bytes, name, [](std::string_view, std::size_t, std::uint32_t) {});
 }
 
 }  // namespace internvl::io

@@ -152,6 +152,11 @@ add_decode("grey_alpha8.png", pil_bytes(Image.fromarray(np.dstack([grey, 255 - g
 palette_image = Image.fromarray(base).quantize(colors=37)
 add_decode("palette.png", pil_bytes(palette_image, "PNG"))
 add_decode("palette_trns.png", pil_bytes(palette_image, "PNG", transparency=3), note="tRNS ignored by convert")
+# Label masks stored as palette PNGs (Pascal VOC's, Pillow mode "P"): read_label_mask gives the indices, as
+# np.asarray(Image.open(path)) does. A 4-bit palette PNG is refused.
+for file in ["palette.png", "palette_trns.png"]:
+    save_npy(file.replace(".", "_") + "_indices.npy", np.asarray(Image.open(out / file)))
+(out / "palette4.png").write_bytes(pil_bytes(Image.fromarray(base).quantize(colors=12), "PNG", bits=4))
 add_decode("interlaced.png", adam7_png(base))
 rgb16 = (base.astype(np.uint16) * 257 + np.arange(37)[None, :, None].astype(np.uint16)).astype(np.uint16)
 ok, enc = cv2.imencode(".png", rgb16[..., ::-1])
