@@ -196,12 +196,17 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--templates",
                              str(tmp / "bad_templates.json")], 1,
                  'bad_templates.json: templates[1]: template "no placeholder" has no {c}')
-    # The paper's ImageNet zero-shot prompts as shipped: 1000 class names, 80 templates, each with {c}.
+    # The paper's ImageNet zero-shot prompts as shipped, in each language of its multilingual table: 1000
+    # class names and clip_benchmark's templates (80 English, 80 Chinese, 37 Japanese, 55 Arabic, 49
+    # Italian), each with {c}.
     configs = golden.parent.parent.parent / "configs" / "labels"
-    imagenet = json.loads((configs / "imagenet1k.json").read_text())["labels"]
-    imagenet_templates = json.loads((configs / "imagenet1k_templates.json").read_text())["templates"]
-    check(len(imagenet) == 1000 and len(imagenet_templates) == 80 and all("{c}" in t for t in imagenet_templates),
-          f"configs/labels: {len(imagenet)} ImageNet classes, {len(imagenet_templates)} templates")
+    for suffix, count in [("", 80), ("_zh", 80), ("_ja", 37), ("_ar", 55), ("_it", 49)]:
+        imagenet = json.loads((configs / f"imagenet1k{suffix}.json").read_text(encoding="utf-8"))["labels"]
+        imagenet_templates = json.loads((configs / f"imagenet1k_templates{suffix}.json").read_text(
+            encoding="utf-8"))["templates"]
+        check(len(imagenet) == 1000 and all(imagenet) and len(imagenet_templates) == count
+              and all(t.count("{c}") == 1 for t in imagenet_templates),
+              f"configs/labels{suffix}: {len(imagenet)} ImageNet classes, {len(imagenet_templates)} templates")
     (tmp / "blank_label.txt").write_text("cat\n\ndog\n", encoding="utf-8")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels-file",
                              str(tmp / "blank_label.txt")], 1, "blank_label.txt:2: an empty label")
