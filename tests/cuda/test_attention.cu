@@ -160,6 +160,9 @@ TEMPLATE_TEST_CASE("cuda attention masks: causal, key mask, both", "[cuda][atten
   check_attention<TestType>(ctx, Shape{2, 200, 200, 3, 128}, Layout::packed, {.key_mask = true}, 13);
   check_attention<TestType>(ctx, Shape{2, 96, 257, 4, 64}, Layout::separate, {.key_mask = true}, 14);
   check_attention<TestType>(ctx, Shape{2, 130, 130, 2, 64}, Layout::packed, {.causal = true, .key_mask = true}, 15);
+  // Causal with fewer queries than keys: the queries are the last positions (a text after QLLaMA's 96 queries).
+  check_attention<TestType>(ctx, Shape{2, 40, 136, 4, 128}, Layout::separate, {.causal = true}, 16);
+  check_attention<TestType>(ctx, Shape{2, 3, 300, 2, 64}, Layout::separate, {.causal = true, .key_mask = true}, 17);
 }
 
 TEMPLATE_TEST_CASE("cuda attention at QLLaMA's shapes and the attention-pooling heads'", "[cuda][attention][qllama]",
@@ -220,6 +223,8 @@ void check_configuration(Context<backend::cuda>& ctx) {
                         {}, run);
   check_attention<bf16>(ctx, Shape{2, 96, 257, 2, dh}, Layout::separate, {.key_mask = true}, ++seed, {}, run);
   check_attention<bf16>(ctx, Shape{1, 300, 300, 2, dh}, Layout::packed, {.causal = true}, ++seed, 0.3f, run);
+  check_attention<bf16>(ctx, Shape{1, 70, 200, 2, dh}, Layout::separate, {.causal = true, .key_mask = true}, ++seed, {},
+                        run);
 }
 
 TEST_CASE("cuda flash attention: every configuration matches the reference", "[cuda][attention]") {

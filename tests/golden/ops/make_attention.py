@@ -4,8 +4,9 @@ F.scaled_dot_product_attention in float64 from float32 inputs.
 
 Our layout is [B, S, H, Dh]; SDPA's is [B, H, S, Dh], so inputs are transposed on the way in and
 the output on the way out. A key mask [B, Sk] (1 = visible) becomes SDPA's boolean attn_mask
-broadcast to [B, 1, Sq, Sk]; causal uses is_causal=True (or, combined with a key mask, the mask
-AND a lower-triangular matrix, since SDPA refuses both at once).
+broadcast to [B, 1, Sq, Sk]; causal uses is_causal=True when Sq == Sk and there is no key mask, else
+the mask AND a lower-triangular matrix whose diagonal is shifted by Sk - Sq (SDPA refuses both at once,
+and its is_causal aligns the queries with the first keys, where ours are the last positions).
 
 Fully masked query rows: PyTorch >= 2.5 returns 0 for them in SDPA (its "safe softmax"), the same
 as our contract; a plain softmax over an all -inf row (older PyTorch, eager attention code with
@@ -33,12 +34,14 @@ def sdpa(q, k, v, scale, causal, key_mask):
     """q [B, Sq, H, Dh], k/v [B, Sk, H, Dh], key_mask [B, Sk] bool or None -> [B, Sq, H, Dh] (float64)."""
     qt, kt, vt = (t.double().transpose(1, 2) for t in (q, k, v))
     sq, sk = q.shape[1], k.shape[1]
-    if key_mask is None:
+    if key_mask is None and (not causal or sq == sk):
         o = F.scaled_dot_product_attention(qt, kt, vt, is_causal=causal, scale=scale)
     else:
-        mask = key_mask[:, None, None, :].expand(-1, 1, sq, sk)
-        if causal:
-            mask = mask & torch.ones(sq, sk, dtype=torch.bool).tril()
+        mask = torch.ones(q.shape[0], 1, sq, sk, dtype=torch.bool)
+        if key_mask is not None:
+            mask = mask & key_mask[:, None, None, :]
+        if causal:  # our queries are the last Sq positions (is_causal would align them with the first)
+            mask = mask & torch.ones(sq, sk, dtype=torch.bool).tril(diagonal=sk - sq)
         o = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=mask, scale=scale)
     return o.transpose(1, 2)
 
@@ -58,7 +61,7 @@ def case(name, b, sq, sk, h, dh, scale=None, causal=False, key_mask=None):
 # Self attention, no mask.
 case("self", b=2, sq=13, sk=13, h=3, dh=8)
 # Causal self attention.
-case("causal", b=2, sq=11, sk=11, h=3, dh=24)
+case("causal", b=2, sq=11, sk=11, h=3, dh=24, causal=True)
 # Key mask with holes; in batch 1 every key is hidden, so every query of batch 1 sees nothing.
 mask = torch.rand(2, 19, generator=g) > 0.3
 mask[0, 0] = True
@@ -75,3 +78,7 @@ assert torch.all(o[0, 0] == 0)
 mask = torch.rand(2, 19, generator=g) > 0.4
 mask[:, 3] = True
 case("cross", b=2, sq=5, sk=19, h=3, dh=16, scale=0.3, key_mask=mask)
+# Causal with fewer queries than keys (the queries are the last positions: a text after a prefix every
+# text position sees), with a key mask hiding some of the prefix.
+mask = torch.rand(2, 23, generator=g) > 0.2
+case("causal_cross", b=2, sq=6, sk=23, h=2, dh=16, causal=True, key_mask=mask)

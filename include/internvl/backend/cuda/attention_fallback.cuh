@@ -34,7 +34,7 @@ __device__ void attention_query_row(const AttentionParams& p, int batch, int hea
   }
   float row_max = -INFINITY;
   float row_sum = 0.0f;
-  const int key_end = p.causal ? min(p.keys, query + 1) : p.keys;
+  const int key_end = p.causal ? min(p.keys, query + 1 + p.keys - p.queries) : p.keys;
   for (int j = 0; j < key_end; ++j) {
     if (mask != nullptr && mask[j * p.mask_seq] == 0) {
       continue;  // the same j for the whole warp: the shuffles below stay convergent

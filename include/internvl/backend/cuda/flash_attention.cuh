@@ -136,8 +136,9 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
   const std::uint8_t* mask = p.key_mask != nullptr ? p.key_mask + batch * p.mask_batch : nullptr;
 
   int tiles = (p.keys + kBlockK - 1) / kBlockK;
-  if (p.causal) {  // tiles after the block's last query hold no visible key
-    tiles = min(tiles, (q0 + Cfg::kBlockQ + kBlockK - 1) / kBlockK);
+  const int causal_offset = p.keys - p.queries;  // causal: query i sees keys j <= i + causal_offset
+  if (p.causal) {                                // tiles after the block's last query hold no visible key
+    tiles = min(tiles, (q0 + Cfg::kBlockQ + causal_offset + kBlockK - 1) / kBlockK);
   }
 
   load_tile<Cfg::kBlockQ, kHeadDim, kPitch, Cfg::kThreads>(s.q, q, q0, p.queries, p.q_seq, thread);
@@ -243,7 +244,7 @@ __device__ void flash_attention_block(const AttentionParams& p, typename Cfg::Sh
               const mma::RowCol at = mma::accumulator(lane, e);
               const int key = key0 + nt * 8 + at.col;
               const int query = q0 + warp_row0 + rt * 16 + at.row;
-              const bool visible = key < p.keys && (!p.causal || key <= query) &&
+              const bool visible = key < p.keys && (!p.causal || key <= query + causal_offset) &&
                                    (mask == nullptr || mask[key * p.mask_seq] != 0);
               if (!visible) {
                 score[rt][nt][e] = -INFINITY;

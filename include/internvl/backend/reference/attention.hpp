@@ -23,7 +23,7 @@ struct Attention<backend::reference> {
         for (index_t i = 0; i < queries; ++i) {
           double max_score = -std::numeric_limits<double>::infinity();
           for (index_t j = 0; j < keys; ++j) {
-            const bool visible = (!options.causal || j <= i) &&
+            const bool visible = (!options.causal || j <= i + keys - queries) &&
                                  (options.key_mask.data() == nullptr || options.key_mask(b, j) != 0);
             double s = -std::numeric_limits<double>::infinity();
             if (visible) {

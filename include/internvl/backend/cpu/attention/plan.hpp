@@ -98,8 +98,8 @@ struct WorkItems {
   index_t query_blocks() const { return ceil_div(queries, block_rows); }
   index_t count() const { return batch * heads * query_blocks(); }
 
-  // Keys [0, limit) may be visible to query i.
-  index_t key_limit(index_t i) const { return causal ? std::min(i + 1, keys) : keys; }
+  // Keys [0, limit) may be visible to query i (causal: the queries are the last of the keys' positions).
+  index_t key_limit(index_t i) const { return causal ? std::min(i + 1 + keys - queries, keys) : keys; }
 
   // Work of an item: register tiles times the key blocks they visit.
   index_t cost(index_t item, const KeyBlocks& kb) const {
