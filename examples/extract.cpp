@@ -88,7 +88,8 @@ struct Output {
   std::vector<std::string> image_files;  // --out-dir: one per image, in order
 };
 
-Output output_option(const examples::Cli& cli) {
+// `images`: the image files of the command line (none with --pixels).
+Output output_option(const examples::Cli& cli, const std::vector<std::string>& images) {
   const bool tiled = cli.has("--max-tiles");
   if (tiled && cli.has("--pixels")) {
     cli.fail("--max-tiles tiles image files (--image, --images), not --pixels");
@@ -98,7 +99,7 @@ Output output_option(const examples::Cli& cli) {
   }
   const std::optional<std::string> dir = cli.get("--out-dir");
   if (!dir) {
-    if (tiled && examples::image_paths(cli).size() > 1) {
+    if (tiled && images.size() > 1) {
       cli.fail("--max-tiles on several images needs --out-dir (each image's tiles are written there as <stem>.npy)");
     }
     return {.file = cli.get("--out").value_or("features.npy"), .image_files = {}};
@@ -110,8 +111,7 @@ Output output_option(const examples::Cli& cli) {
     cli.fail("--out-dir names each file after its image: give image files (--image, --images), not --pixels");
   }
   Output output;
-  for (const auto& base :
-       examples::stem_paths(cli, "--out-dir", "written as", examples::image_paths(cli), *dir, ".npy")) {
+  for (const auto& base : examples::stem_paths(cli, "--out-dir", "written as", images, *dir, ".npy")) {
     output.image_files.push_back(base.string() + ".npy");
   }
   return output;
@@ -204,7 +204,8 @@ class TileBatches {
 
 int run(const examples::Cli& cli, const examples::BackendChoice& backend, Pool pool, int batch_size) {
   const auto start = Clock::now();
-  const Output output = output_option(cli);
+  std::vector<std::string> image_files = examples::image_paths(cli);
+  const Output output = output_option(cli, image_files);
   for (const std::string& file : output.image_files) {
     io::check_can_create(file);
   }
@@ -223,8 +224,8 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend, Pool p
   std::optional<examples::ImageBatches> images;
   std::optional<TileBatches> tiles;
   if (tiled) {
-    tiles.emplace(examples::image_paths(cli), io::TilingOptions{.tile_size = request.config.image_size,
-                                                                .max_tiles = cli.positive("--max-tiles", 12)});
+    tiles.emplace(std::move(image_files), io::TilingOptions{.tile_size = request.config.image_size,
+                                                            .max_tiles = cli.positive("--max-tiles", 12)});
   } else {
     images.emplace(cli, io::Pipeline::classification, request.config.image_size, batch_size);
   }
