@@ -1,10 +1,13 @@
 // QLLaMA's own ops on CUDA against backend::reference: rotary_embedding (q and k as strided views into
 // one packed QKV projection, out of place and in place, positions far from 0, head dims 2 to 512),
-// embedding (tables stored in f32, bf16 and f16, ids from the whole vocabulary, a strided output) and
-// swiglu (QLLaMA's 11008-wide MLP rows, awkward widths, in place). Relative L2 tolerances: f32 1e-5,
-// bf16 1e-2, f16 5e-3 (inputs are rounded to the element type first, so only the output rounding and
-// the f32 arithmetic differ); a lookup that converts nothing is exact. Outputs are poisoned with NaN first.
+// embedding (tables stored in f32, bf16 and f16, ids from the whole vocabulary, a strided output),
+// swiglu (QLLaMA's 11008-wide MLP rows, awkward widths, in place) and copy (values of a packed
+// projection into positions of a key/value cache: exact, nothing else written). Relative L2
+// tolerances: f32 1e-5, bf16 1e-2, f16 5e-3 (inputs are rounded to the element type first, so only the output rounding
+// and the f32 arithmetic differ); a lookup that converts nothing is exact. Outputs are poisoned with NaN first.
+#include <array>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <random>
 #include <tuple>
 
@@ -150,5 +153,28 @@ TEMPLATE_TEST_CASE("cuda swiglu matches the reference", "[cuda][qllama]", float,
     CHECK(testing::relative_l2(testing::to_host(ctx, out).view(), want.view()) < testing::tolerance<TestType>());
     ops::swiglu(ctx, dgate.view(), CView<TestType, 2>(dgate.view()), CView<TestType, 2>(dup.view()));  // in place
     CHECK(testing::relative_l2(testing::to_host(ctx, dgate).view(), want.view()) < testing::tolerance<TestType>());
+  }
+}
+
+TEMPLATE_TEST_CASE("cuda copy writes a packed projection's heads into a strided cache slice", "[cuda][qllama]", float,
+                   bf16, f16) {
+  Context<backend::cuda> ctx;
+  for (const auto& [batch, tokens, heads, head_dim] :
+       std::initializer_list<std::array<index_t, 4>>{{5, 1, 32, 128}, {2, 100, 2, 4}, {1, 3, 1, 1}, {3, 7, 3, 17}}) {
+    INFO(testing::type_name<TestType>() << " [" << batch << ", " << tokens << ", " << heads << ", " << head_dim << "]");
+    const index_t capacity = tokens + 4, first = 3;  // positions [3, 3 + tokens) of [B, capacity, H, Dh]
+    const Extents<5> packed{batch, tokens, 3, heads, head_dim};
+    const auto host = testing::rounded_to<TestType>(testing::random_tensor(packed, 900 + tokens, -3.0f, 3.0f));
+    const auto device = testing::to_device<TestType>(ctx, host);
+    const Extents<4> shape{batch, tokens, heads, head_dim};
+    const Extents<4> packed_strides{tokens * 3 * heads * head_dim, 3 * heads * head_dim, head_dim, 1};
+    auto cache = testing::poisoned<TestType>(ctx, Extents<4>{batch, capacity, heads, head_dim});
+    const View<TestType, 4> slice = cache.view().slice(1, first, first + tokens);
+    ops::copy(ctx, slice, CView<TestType, 4>(device.data() + 2 * heads * head_dim, shape, packed_strides));  // v
+    const Tensor<float, 4> got = testing::to_host(ctx, cache);
+    const CView<float, 4> want(host.data() + 2 * heads * head_dim, shape, packed_strides);
+    CHECK(testing::relative_l2(CView<float, 4>(got.view()).slice(1, first, first + tokens), want) == 0.0);
+    CHECK(std::isnan(got(0, 0, 0, 0)));  // positions outside the slice keep their poison
+    CHECK(std::isnan(got(batch - 1, capacity - 1, heads - 1, head_dim - 1)));
   }
 }

@@ -9,6 +9,7 @@
 #include "internvl/backend/cpu/context.hpp"
 #include "internvl/backend/cpu/conv2d.hpp"
 #include "internvl/backend/cpu/conv_transpose2d.hpp"
+#include "internvl/backend/cpu/copy.hpp"
 #include "internvl/backend/cpu/embedding.hpp"
 #include "internvl/backend/cpu/gelu.hpp"
 #include "internvl/backend/cpu/layer_norm.hpp"

@@ -9,6 +9,7 @@
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/conv2d.cuh"
 #include "internvl/backend/cuda/conv_transpose2d.cuh"
+#include "internvl/backend/cuda/copy.cuh"
 #include "internvl/backend/cuda/embedding.cuh"
 #include "internvl/backend/cuda/gelu.cuh"
 #include "internvl/backend/cuda/graph.cuh"

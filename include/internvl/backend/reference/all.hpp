@@ -9,6 +9,7 @@
 #include "internvl/backend/reference/context.hpp"
 #include "internvl/backend/reference/conv2d.hpp"
 #include "internvl/backend/reference/conv_transpose2d.hpp"
+#include "internvl/backend/reference/copy.hpp"
 #include "internvl/backend/reference/embedding.hpp"
 #include "internvl/backend/reference/gelu.hpp"
 #include "internvl/backend/reference/layer_norm.hpp"
