@@ -4,7 +4,7 @@
 // text_projection, logit_scale, itm_head.*. Matrices stay in the memory mapping in their stored dtype
 // (bf16 for the official checkpoint), so a 27.7 GB model runs in far less memory: the kernel pages the
 // weights in as they are read and may drop them again. On CUDA the store uploads them once instead
-// (backend/cuda/weight_store.cuh); lm_head, which no embedding path reads, is checked but never uploaded.
+// (backend/cuda/weight_store.cuh).
 // Every tensor's shape is checked against the config; a missing tensor, or any tensor the config does
 // not account for, is an error naming it. Free of Boost.Hana (config.json parsing lives in
 // load_internvl.hpp), so CUDA code can include it.
@@ -87,9 +87,7 @@ QLlamaWeights read_qllama(VisionReader<Backend, T>& r, const config::QLlamaConfi
     w.layers.push_back(std::move(layer));
   }
   w.norm = r.vector("qllama.model.norm.weight", d);
-  if (!c.tie_word_embeddings) {
-    r.check_unused("qllama.lm_head.weight", Extents<2>{v, d});
-  }
+  w.lm_head = c.tie_word_embeddings ? w.embed_tokens : r.matrix("qllama.lm_head.weight", Extents<2>{v, d});
   return w;
 }
 

@@ -5,10 +5,16 @@
 //               (no mask) and, in the cross-attention layers, to the InternViT tokens of their image
 //   text path   x = embed(ids); causal attention with key padding (ids > 0); no cross-attention: a
 //               text never sees an image, so its embedding can be compared with any image's
-// Both return the hidden states after the final norm. Hidden states are numbered as for InternViT:
+//   captioning  (InternVL-G's generate, facts §2.3) the Q queries of an image, then text: the queries
+//               run as on the image path (text cannot change them), every text position sees all Q
+//               queries and the text before it, and text never cross-attends. So cache_queries runs
+//               the image path once to fill a key/value cache (models/qllama_kv_cache.hpp) with the
+//               queries' keys and values at positions 0..Q−1, and decode runs text at the positions
+//               after what the cache holds, appending to it; logits gives the next-token scores.
+// All return the hidden states after the final norm. Hidden states are numbered as for InternViT:
 // 0 = the input rows, k = the output of layer k (before the final norm); taps see them as computed.
 // Token ids are int32 in host memory (the key padding mask is placed where the backend's kernels read
-// it). Queries followed by text (the captioning path) are not run.
+// it).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +24,7 @@
 #include "internvl/backend/transfer.hpp"
 #include "internvl/config/qllama.hpp"
 #include "internvl/layers/qllama_block.hpp"
+#include "internvl/models/qllama_kv_cache.hpp"
 #include "internvl/models/qllama_weights.hpp"
 #include "internvl/ops/embedding.hpp"
 
@@ -41,6 +48,61 @@ class QLlama {
   // (InternViT's last hidden state, class token included).
   template <class Tap = NoTap>
   void encode_queries(Context<Backend>& ctx, View<T, 3> out, CView<T, 3> vision, Tap&& tap = {}) const {
+    encode_queries(ctx, out, vision, tap, nullptr);
+  }
+
+  // Text path: out [B, L, D] = the hidden states of the token ids [B, L] (right-padded with 0).
+  template <class Tap = NoTap>
+  void encode_text(Context<Backend>& ctx, View<T, 3> out, CView<std::int32_t, 2> ids, Tap&& tap = {}) const {
+    const index_t batch = ids.size(0), length = ids.size(1), d = config_.hidden_size;
+    INTERNVL_CHECK(out.shape() == (Extents<3>{batch, length, d}), "QLLaMA", "text hidden states have shape ",
+                   shape_string(out), ", expected ", shape_string(Extents<3>{batch, length, d}));
+    std::vector<std::uint8_t> visible;  // the key padding mask: ids > 0 (pad id 0)
+    for (index_t b = 0; b < batch; ++b) {
+      for (index_t s = 0; s < length; ++s) {
+        visible.push_back(ids(b, s) > 0 ? 1 : 0);
+      }
+    }
+    embed(ctx, out, ids);
+    auto scope = ctx.workspace().scope();
+    const ops::AttentionOptions mask{
+        .causal = true,
+        .key_mask = place_on_backend(ctx, CView<std::uint8_t, 2>(visible.data(), Extents<2>{batch, length}))};
+    run(ctx, out, mask, CView<T, 2>{}, tap);
+  }
+
+  // Captioning's first step: fills positions [0, Q) of sequences [0, B) of an empty cache with the
+  // keys and values of the queries of the vision tokens [B, Nv, Dv].
+  void cache_queries(Context<Backend>& ctx, QLlamaKvCache<Backend, T>& cache, CView<T, 3> vision) const {
+    INTERNVL_CHECK(cache.length() == 0, "QLLaMA", "the queries go first: the cache already holds ", cache.length(),
+                   " positions");
+    auto scope = ctx.workspace().scope();
+    View<T, 3> out =
+        ctx.workspace().template tensor<T>(Extents<3>{vision.size(0), config_.num_query_token, config_.hidden_size});
+    encode_queries(ctx, out, vision, NoTap{}, &cache);
+  }
+
+  // Captioning's text: out [R, T, D] = the hidden states (after the final norm) of the token ids
+  // [R, T] of the first R sequences, at the positions after the cache's, which they see with the
+  // cache (causal, nothing padded); their keys and values are appended to the cache.
+  void decode(Context<Backend>& ctx, View<T, 3> out, CView<std::int32_t, 2> ids,
+              QLlamaKvCache<Backend, T>& cache) const {
+    const index_t rows = ids.size(0), length = ids.size(1), d = config_.hidden_size;
+    INTERNVL_CHECK(out.shape() == (Extents<3>{rows, length, d}), "QLLaMA", "decoded hidden states have shape ",
+                   shape_string(out), ", expected ", shape_string(Extents<3>{rows, length, d}));
+    embed(ctx, out, ids);
+    run(ctx, out, ops::AttentionOptions{.causal = true}, CView<T, 2>{}, NoTap{}, &cache);
+  }
+
+  // Next-token logits [R, V] = hidden [R, D] · lm_headᵀ.
+  void logits(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> hidden) const {
+    ops::linear(ctx, out, hidden, weights_.lm_head);
+  }
+
+ private:
+  template <class Tap>
+  void encode_queries(Context<Backend>& ctx, View<T, 3> out, CView<T, 3> vision, Tap&& tap,
+                      QLlamaKvCache<Backend, T>* cache) const {
     const index_t batch = vision.size(0), queries = config_.num_query_token, d = config_.hidden_size;
     INTERNVL_CHECK(vision.size(2) == config_.vision_hidden_size, "QLLaMA", "vision tokens are ", vision.size(2),
                    " wide, the cross-attention reads ", config_.vision_hidden_size);
@@ -53,37 +115,29 @@ class QLlama {
     View<T, 2> rows = out.reshape(Extents<2>{batch * queries, d});
     ops::embedding(ctx, rows, CView<std::int32_t, 1>(query_ids.data(), Extents<1>{batch * queries}),
                    weights_.query_tokens);
-    run(ctx, out, ops::AttentionOptions{}, vision.reshape(Extents<2>{batch * vision.size(1), vision.size(2)}), tap);
+    run(ctx, out, ops::AttentionOptions{}, vision.reshape(Extents<2>{batch * vision.size(1), vision.size(2)}), tap,
+        cache);
   }
 
-  // Text path: out [B, L, D] = the hidden states of the token ids [B, L] (right-padded with 0).
-  template <class Tap = NoTap>
-  void encode_text(Context<Backend>& ctx, View<T, 3> out, CView<std::int32_t, 2> ids, Tap&& tap = {}) const {
-    const index_t batch = ids.size(0), length = ids.size(1), d = config_.hidden_size;
-    INTERNVL_CHECK(out.shape() == (Extents<3>{batch, length, d}), "QLLaMA", "text hidden states have shape ",
-                   shape_string(out), ", expected ", shape_string(Extents<3>{batch, length, d}));
-    std::vector<std::int32_t> flat;
-    std::vector<std::uint8_t> visible;  // the key padding mask: ids > 0 (pad id 0)
-    flat.reserve(static_cast<std::size_t>(batch * length));
-    for (index_t b = 0; b < batch; ++b) {
-      for (index_t s = 0; s < length; ++s) {
+  // out [B, L, D] = the token embeddings of ids [B, L].
+  void embed(Context<Backend>& ctx, View<T, 3> out, CView<std::int32_t, 2> ids) const {
+    const index_t count = ids.size(0) * ids.size(1);
+    std::vector<std::int32_t> flat;  // ids may be strided
+    flat.reserve(static_cast<std::size_t>(count));
+    for (index_t b = 0; b < ids.size(0); ++b) {
+      for (index_t s = 0; s < ids.size(1); ++s) {
         flat.push_back(ids(b, s));
-        visible.push_back(ids(b, s) > 0 ? 1 : 0);
       }
     }
-    ops::embedding(ctx, out.reshape(Extents<2>{batch * length, d}),
-                   CView<std::int32_t, 1>(flat.data(), Extents<1>{batch * length}), weights_.embed_tokens);
-    auto scope = ctx.workspace().scope();
-    const ops::AttentionOptions mask{
-        .causal = true,
-        .key_mask = place_on_backend(ctx, CView<std::uint8_t, 2>(visible.data(), Extents<2>{batch, length}))};
-    run(ctx, out, mask, CView<T, 2>{}, tap);
+    ops::embedding(ctx, out.reshape(Extents<2>{count, out.size(2)}),
+                   CView<std::int32_t, 1>(flat.data(), Extents<1>{count}), weights_.embed_tokens);
   }
 
- private:
-  // x [B, T, D] in place: the L layers, then the final norm. vis [B·Nv, Dv] or empty.
+  // x [B, T, D] in place: the L layers, then the final norm. vis [B·Nv, Dv] or empty. With a cache,
+  // each layer reads and appends to its slot, and the cache advances by T at the end.
   template <class Tap>
-  void run(Context<Backend>& ctx, View<T, 3> x, const ops::AttentionOptions& mask, CView<T, 2> vis, Tap&& tap) const {
+  void run(Context<Backend>& ctx, View<T, 3> x, const ops::AttentionOptions& mask, CView<T, 2> vis, Tap&& tap,
+           QLlamaKvCache<Backend, T>* cache = nullptr) const {
     const index_t batch = x.size(0);
     INTERNVL_CHECK(vis.data() == nullptr || x.size(1) == config_.num_query_token, "QLLaMA",
                    "cross-attention runs on the ", config_.num_query_token, " queries alone, got ", x.size(1),
@@ -91,8 +145,16 @@ class QLlama {
     View<T, 2> rows = x.reshape(Extents<2>{batch * x.size(1), x.size(2)});  // [B·T, D]
     tap(0, CView<T, 3>(x));
     for (std::size_t l = 0; l < weights_.layers.size(); ++l) {
-      layers::qllama_block(ctx, config_, weights_.layers[l], rows, batch, mask, vis);
+      if (cache) {
+        const layers::KvCacheSlot<T> slot = cache->slot(l, batch);
+        layers::qllama_block(ctx, config_, weights_.layers[l], rows, batch, mask, vis, &slot);
+      } else {
+        layers::qllama_block(ctx, config_, weights_.layers[l], rows, batch, mask, vis);
+      }
       tap(static_cast<int>(l) + 1, CView<T, 3>(x));
+    }
+    if (cache) {
+      cache->advance(x.size(1));
     }
     ops::rms_norm(ctx, rows, CView<T, 2>(rows), weights_.norm, static_cast<float>(config_.rms_norm_eps));
   }

@@ -32,8 +32,8 @@ struct QLlamaWeights {
   WeightView<2> query_tokens;  // [Q, D] the learned queries (query_tokens [1, Q, D], top level of the checkpoint)
   WeightView<2> embed_tokens;  // [V, D]
   std::vector<QLlamaLayerWeights> layers;
-  CView<float, 1> norm;  // [D] the final RMSNorm
-  // qllama.lm_head.weight [V, D] is checked and counted by the loader but not kept: no embedding path reads it.
+  CView<float, 1> norm;   // [D] the final RMSNorm
+  WeightView<2> lm_head;  // [V, D] the next-token logits (captioning); embed_tokens when tie_word_embeddings
 };
 
 }  // namespace internvl::models

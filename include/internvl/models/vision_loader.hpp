@@ -63,13 +63,6 @@ class VisionReader {
     return io::to_f32(read(name, shape));
   }
 
-  // A tensor whose shape is checked and whose parameters are counted, but that no inference path reads
-  // (QLLaMA's lm_head): it stays in the mapping, and the CUDA store never uploads it.
-  template <std::size_t R>
-  void check_unused(const std::string& name, const Extents<R>& shape) {
-    static_cast<void>(read(name, shape));
-  }
-
   // One name or the other, by naming scheme.
   std::string pick(const std::string& original, const std::string& transformers) const {
     return naming_.transformers ? transformers : original;
