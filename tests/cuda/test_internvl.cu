@@ -5,6 +5,7 @@
 //   InternVL   text features, image features in modes C and G, the logits, and the zero-shot
 //              probabilities of the clip_benchmark recipe (f32: exp(logit_scale) makes bf16 logits too
 //              coarse for a softmax comparison)
+//   captioning the official generate's tokens and scores (tests/golden/internvl/make_caption.py), f32
 // f32: the f32 checkpoint against f32 and the bf16 checkpoint run in f32 against `bf16w`, relative L2
 // 1e-5 (as the host backends); the runtime-shaped `dyn` model in f32.
 // bf16 (the CUDA default): the bf16 checkpoint against PyTorch running in bf16 (`bf16c`), 4e-2. The host
@@ -24,6 +25,7 @@
 #include "../models/internvl_golden.hpp"
 #include "cuda_testing.hpp"
 #include "host_config.hpp"
+#include "internvl/models/captioning.hpp"
 #include "internvl/models/internvl_loader.hpp"
 #include "internvl/models/zero_shot.hpp"
 
@@ -180,4 +182,28 @@ TEST_CASE("cuda InternVL keeps its weights on the device and refuses host inputs
   auto out = testing::poisoned<bf16>(ctx, Extents<3>{host.size(0), 96, 8});
   REQUIRE_THROWS_WITH(model.qllama().encode_queries(ctx, out.view(), host.view()),
                       Catch::Contains("must point to device memory"));
+}
+
+TEST_CASE("cuda captions in f32 are the official generate's", "[cuda][internvl][captioning]") {
+  Context<backend::cuda> ctx;
+  const auto saved_prompt = testing::internvl_expected<1>("caption_prompt");
+  const std::vector<std::int32_t> prompt(saved_prompt.data(), saved_prompt.data() + saved_prompt.numel());
+  const auto pixels = testing::internvl_expected<4>("tiny_pixels");
+  for (const auto& [directory, run] : {std::pair{"tiny_f32", "f32"}, std::pair{"tiny_bf16", "bf16w"}}) {
+    auto model = load<float>(directory);
+    auto scope = ctx.workspace().scope();
+    const auto captions = models::caption(ctx, model, to_backend<float>(ctx, CView<float, 4>(pixels.view())), prompt);
+    const auto tokens = testing::internvl_expected<2>(std::string("caption_") + run + "_tokens");
+    const auto scores = testing::internvl_expected<1>(std::string("caption_") + run + "_scores");
+    REQUIRE(static_cast<index_t>(captions.size()) == tokens.size(0));
+    for (index_t b = 0; b < tokens.size(0); ++b) {
+      std::vector<std::int32_t> want;
+      for (index_t j = 0; j < tokens.size(1) && tokens(b, j) >= 0; ++j) {
+        want.push_back(static_cast<std::int32_t>(tokens(b, j)));
+      }
+      INFO(run << " image " << b << " score " << captions[b].score << ", expected " << scores(b));
+      CHECK(captions[static_cast<std::size_t>(b)].tokens == want);
+      CHECK(std::abs(captions[static_cast<std::size_t>(b)].score - scores(b)) <= 1e-4 * std::abs(scores(b)));
+    }
+  }
 }

@@ -20,9 +20,7 @@ Two tiny random models, each saved as a Hugging Face model directory in InternVL
         3 layers with 12 queries, vocabulary 300, embeddings of 10. f32 only, one file.
 
 Two generalisations of the official code, needed for widths other than the real ones, are applied to
-the constructed modules (the forward code runs unmodified): LlamaCrossAttention builds its K/V
-projections and norm2 for a hard-coded vision width of 3200 -- they are rebuilt for the tiny vision
-width; LlamaDecoderLayer hard-codes num_query_token = 96 -- it is set to the config's value (dyn: 12).
+the constructed modules (official.py; the forward code runs unmodified; dyn has 12 queries).
 
 Expected outputs, per model and run (f32: the model in f32; bf16w: bf16-rounded weights run in f32;
 bf16c: the model run in bf16 end to end, as PyTorch does), computed with encode_image / encode_text /
@@ -44,29 +42,24 @@ rules of text/tokenizer.hpp, padded to 16; dyn: synthetic ids).
 Run: python3 tests/golden/internvl/make.py --reference /path/to/internvl_huggingface
 """
 import argparse
-import importlib.util
 import json
 import pathlib
 import shutil
-import sys
 
 import numpy as np
 import sentencepiece as spm
 import torch
 from safetensors.torch import save_file
 
+from official import build as build_official
+from official import import_reference
+
 parser = argparse.ArgumentParser()
 parser.add_argument("--reference", required=True, help="directory of OpenGVLab's internvl_huggingface modeling code")
 args = parser.parse_args()
 
-spec = importlib.util.spec_from_file_location("internvl_reference", pathlib.Path(args.reference) / "__init__.py",
-                                              submodule_search_locations=[args.reference])
-package = importlib.util.module_from_spec(spec)
-sys.modules["internvl_reference"] = package
-spec.loader.exec_module(package)
+import_reference(args.reference)
 from internvl_reference.configuration_internvl import InternVLConfig  # noqa: E402
-from internvl_reference.modeling_internvl import InternVLModel  # noqa: E402
-from internvl_reference.modeling_qllama import LlamaRMSNorm  # noqa: E402
 
 here = pathlib.Path(__file__).resolve().parent
 tokenizer_model = here.parent / "text" / "qllama-tokenizer.model"
@@ -90,16 +83,7 @@ def build(spec_):
     qllama = dict(rms_norm_eps=1e-6, hidden_act="silu", pad_token_id=0, bos_token_id=1, eos_token_id=2,
                   tie_word_embeddings=False, max_position_embeddings=2048, **spec_["qllama"])
     config = InternVLConfig(vision_config=vision, qllama_config=qllama, force_image_size=None, **spec_["top"])
-    model = InternVLModel(config).eval()
-    width, eps = config.vision_config.hidden_size, config.qllama_config.rms_norm_eps
-    for layer in model.qllama.model.layers:
-        layer.num_query_token = config.num_query_token  # the official layer hard-codes 96
-        if layer.cross_attn is not None:  # the official cross-attention hard-codes a vision width of 3200
-            d = config.qllama_config.hidden_size
-            layer.cross_attn.k_proj = torch.nn.Linear(width, d, bias=False)
-            layer.cross_attn.v_proj = torch.nn.Linear(width, d, bias=False)
-            layer.cross_attn.norm2 = LlamaRMSNorm(width, eps=eps)
-    return config, model
+    return config, build_official(config)
 
 
 def bf16_values(t):

@@ -1,0 +1,81 @@
+// InternVL-G captioning (facts §2.3): the official InternVLModel.generate (use_zero_attention_mask,
+// key/value cache) with Hugging Face beam search, as internvl_g/eval/evaluate_caption.py runs it
+// (prompt "English caption:" without EOS, 5 beams, 8 to 30 new tokens: BeamSearchOptions' defaults).
+// For pixels [B, 3, S, S] and the prompt's token ids [T] (text::TextFormat::captioning()):
+//   tokens = InternViT(pixels)                    [B, 1+N, Dv]
+//   cache  ← keys and values of the Q queries     positions 0..Q−1, the image path (QLlama::cache_queries)
+//   logits of the prompt's last token             the prompt at positions Q..Q+T−1     [B, V]
+//   each beam-search step (models/beam_search.hpp): the cache's rows follow their beams (gather), the
+//   k beams' newest tokens are decoded at the next position, their logits feed the next step
+// Rows of the cache and of the search are r = b·k + j (image b, beam j); the prompt runs once per
+// image, on row b, and the first step spreads it to the image's k rows. Every row is decoded until
+// the whole batch is finished (a done image's rows decode pads), as generate does.
+// Returns each image's best hypothesis: its tokens (decode them with text::Tokenizer::decode) and score.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "internvl/backend/transfer.hpp"
+#include "internvl/models/beam_search.hpp"
+#include "internvl/models/internvl.hpp"
+
+namespace internvl::models {
+
+template <class Backend, class T>
+std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>& model, CView<T, 4> pixels,
+                                std::span<const std::int32_t> prompt, const BeamSearchOptions& options = {}) {
+  const QLlama<Backend, T>& qllama = model.qllama();
+  const config::QLlamaConfig& c = qllama.config();
+  const index_t images = pixels.size(0), beams = options.num_beams, length = static_cast<index_t>(prompt.size());
+  const index_t d = c.hidden_size, vocab = c.vocab_size;
+  INTERNVL_CHECK(length > 0, "caption", "the prompt has no tokens");
+  BeamSearch search(images, options);
+  const index_t rows = search.rows(), prefix = c.num_query_token + length;
+  auto& ws = ctx.workspace();
+  auto scope = ws.scope();
+  QLlamaKvCache<Backend, T> cache(ctx, c, rows, prefix + options.max_new_tokens - 1);  // the last token is not decoded
+  model.vision_tokens(ctx, pixels, [&](CView<T, 3> tokens) { qllama.cache_queries(ctx, cache, tokens); });
+
+  Tensor<float, 2> logits(Extents<2>{rows, vocab});  // host, row r for search row r
+  {                                                  // the prompt, on rows 0..B−1
+    auto step = ws.scope();
+    std::vector<std::int32_t> ids;
+    for (index_t b = 0; b < images; ++b) {
+      ids.insert(ids.end(), prompt.begin(), prompt.end());
+    }
+    View<T, 3> hidden = ws.template tensor<T>(Extents<3>{images, length, d});
+    qllama.decode(ctx, hidden, CView<std::int32_t, 2>(ids.data(), Extents<2>{images, length}), cache);
+    View<T, 2> last(hidden.data() + (length - 1) * d, Extents<2>{images, d}, Extents<2>{length * d, 1});
+    View<T, 2> scores = ws.template tensor<T>(Extents<2>{images, vocab});
+    qllama.logits(ctx, scores, CView<T, 2>(last));
+    const Tensor<float, 2> per_image = to_host(ctx, CView<T, 2>(scores));
+    for (index_t r = 0; r < rows; ++r) {
+      std::copy_n(&per_image(r / beams, 0), vocab, &logits(r, 0));
+    }
+  }
+  search.step(logits.view());
+  for (bool first = true; !search.finished(); first = false) {
+    auto step = ws.scope();
+    if (first) {  // each row starts from its image's prompt row
+      std::vector<std::int32_t> sources(search.sources());
+      for (std::int32_t& s : sources) {
+        s /= static_cast<std::int32_t>(beams);
+      }
+      cache.gather(ctx, sources, 0);
+    } else {  // each row follows its beam; the image's queries and prompt are the same in all its rows
+      cache.gather(ctx, search.sources(), prefix);
+    }
+    View<T, 3> hidden = ws.template tensor<T>(Extents<3>{rows, 1, d});
+    qllama.decode(ctx, hidden, CView<std::int32_t, 2>(search.next_tokens().data(), Extents<2>{rows, 1}), cache);
+    View<T, 2> scores = ws.template tensor<T>(Extents<2>{rows, vocab});
+    qllama.logits(ctx, scores, CView<T, 2>(hidden.reshape(Extents<2>{rows, d})));
+    logits = to_host(ctx, CView<T, 2>(scores));
+    search.step(logits.view());
+  }
+  return search.results();
+}
+
+}  // namespace internvl::models
