@@ -52,6 +52,11 @@ void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const P
   auto ctx = gpu_context();
   zero_shot(ctx, job, batches, sink);
 }
+
+void caption_cuda(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink) {
+  auto ctx = gpu_context();
+  caption(ctx, job, batches, sink);
+}
 #endif
 
 }  // namespace internvl::examples

@@ -1,6 +1,6 @@
 // The example programs' tasks on the host backends (reference and cpu), compiled once for all of them.
-// The task headers declare these instantiations extern, so extract, classify, segment, zero_shot and embed
-// each compile only their own arguments, inputs and outputs, not the models again (on 2 cores the five
+// The task headers declare these instantiations extern, so extract, classify, segment, zero_shot, embed and
+// caption each compile only their own arguments, inputs and outputs, not the models again (on 2 cores the five
 // programs build in about half the time). The InternVL-C/G tasks need the tokenizer (libsentencepiece):
 // INTERNVL_EXAMPLES_TEXT is set where the build has it.
 #include "internvl/backend/cpu/all.hpp"
@@ -26,6 +26,8 @@ template Embeddings embed(Context<backend::reference>&, const InternVLJob&, cons
 template Embeddings embed(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&);
 template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
 template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
+template void caption(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
+template void caption(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 #endif
 
 }  // namespace internvl::examples

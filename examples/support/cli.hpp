@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -82,6 +83,19 @@ class Cli {
       fail("option " + name + " is out of range: '" + *v + "'");
     }
     return static_cast<int>(n);
+  }
+  // A finite real number (--length-penalty).
+  double real(const std::string& name, double fallback) const {
+    const auto v = get(name);
+    if (!v) {
+      return fallback;
+    }
+    char* end = nullptr;
+    const double x = std::strtod(v->c_str(), &end);
+    if (end == v->c_str() || *end != '\0' || !std::isfinite(x)) {
+      fail("option " + name + " expects a finite number, got '" + *v + "'");
+    }
+    return x;
   }
   // An integer option of at least 1 (a count: --topk, --batch).
   int positive(const std::string& name, int fallback) const {

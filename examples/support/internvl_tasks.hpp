@@ -1,4 +1,4 @@
-// The backend-generic part of the zero_shot and embed examples: an InternVL-C/G model directory loaded
+// The backend-generic part of the zero_shot, embed and caption examples: an InternVL-C/G model directory loaded
 // on a backend (its activation type: f32 on the host, bf16 on CUDA) and run on host inputs in the
 // caller's context (on the cpu backend at the --precision that support/backend.hpp set there), results
 // returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
@@ -8,6 +8,8 @@
 //              text embeddings [T, E] of the texts, job.batch texts per forward pass
 //   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for each batch of images
 //              (support/batches.hpp), the class weights computed once (or given, as saved from a run)
+//   caption    InternVL-G's caption of each image (models/captioning.hpp) for each batch of images: the
+//              text (decoded, surrounding spaces removed, as evaluate_caption.py does), tokens and score
 #pragma once
 
 #include <algorithm>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "internvl/backend/transfer.hpp"
+#include "internvl/models/captioning.hpp"
 #include "internvl/models/internvl_loader.hpp"
 #include "internvl/models/zero_shot.hpp"
 #include "support/batches.hpp"
@@ -35,8 +38,17 @@ struct InternVLJob {
   CView<float, 2> class_weights;       // zero_shot: [C, E] computed before (host); empty: encode the labels
   std::function<void(CView<float, 2>)> class_weights_sink;  // zero_shot: receives the class weights used
   index_t batch = 16;                  // embed: texts per forward pass
+  std::string prompt;                  // caption: the text every caption continues
+  models::BeamSearchOptions search;    // caption
   StageReport* report = nullptr;       // stage times and memory, when given
 };
+
+struct Caption {
+  std::string text;
+  std::vector<std::int32_t> tokens;
+  double score = 0.0;
+};
+using CaptionSink = std::function<void(const std::vector<Caption>&)>;
 
 struct Embeddings {
   Tensor<float, 2> images;  // [B, E], empty without images
@@ -160,15 +172,39 @@ void zero_shot(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches
   detail::end_stage(job, detail::image_stage(job.mode));
 }
 
+// The captions of each batch of `batches` into `sink`.
+template <class Backend>
+void caption(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink) {
+  using T = default_activation_t<Backend>;
+  auto model = detail::load_for<Backend>(job);
+  const text::Tokenizer tokenizer(model.tokenizer_path().string());
+  const std::vector<std::int32_t> prompt = tokenizer.format(job.prompt, text::TextFormat::captioning()).ids;
+  while (const std::optional<CView<float, 4>> pixels = batches()) {
+    auto scope = ctx.workspace().scope();
+    std::vector<Caption> captions;
+    for (models::Hypothesis& best : models::caption(ctx, model, to_backend<T>(ctx, *pixels), prompt, job.search)) {
+      std::string text = tokenizer.decode(best.tokens);
+      const std::size_t first = text.find_first_not_of(" \t\n\r\f\v");
+      text = first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \t\n\r\f\v") - first + 1);
+      captions.push_back({std::move(text), std::move(best.tokens), best.score});
+    }
+    sink(captions);
+  }
+  detail::end_stage(job, "captions");
+}
+
 extern template Embeddings embed(Context<backend::reference>&, const InternVLJob&, const PixelBatches&);
 extern template Embeddings embed(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&);
 extern template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&,
                                const ProbabilitySink&);
 extern template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
+extern template void caption(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
+extern template void caption(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 
-// embed and zero_shot on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built
+// embed, zero_shot and caption on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built
 // when CUDA is enabled).
 Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images);
 void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
+void caption_cuda(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink);
 
 }  // namespace internvl::examples

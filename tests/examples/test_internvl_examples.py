@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The zero_shot and embed examples: their bad-argument behaviour (usage errors exit 2, library errors
+"""The zero_shot, embed and caption examples: their bad-argument behaviour (usage errors exit 2, library errors
 exit 1, each with a message naming the problem) and real runs on the tiny InternVL fixture model
 (tests/golden/internvl/tiny_f32, whose directory holds the committed QLLaMA tokenizer.model), checked
 against the outputs of OpenGVLab's own code saved by tests/golden/internvl/make.py: zero_shot's
 probabilities against clip_benchmark's recipe, embed's .npy files against the normalised official features
-(and read by retrieve, as a retrieval evaluation reads them); the same with --backend reference; --precision bf16 (the cpu backend's bf16 products) against the f32
+(and read by retrieve, as a retrieval evaluation reads them), caption's tokens and scores against the
+official generate (tests/golden/internvl/make_caption.py); the same with --backend reference; --precision bf16 (the cpu backend's bf16 products) against the f32
 runs; and --backend cuda on the bf16 fixture against PyTorch's bf16 run (4e-2, as tests/cuda/test_internvl.cu
 explains) where the build has CUDA and a GPU is present, otherwise a clean error naming CUDA (--require-cuda,
 as scripts/device-check passes it, makes a CUDA failure a test failure).
@@ -22,7 +23,7 @@ from float_npy import read_npy, relative_l2
 
 examples, golden = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]) / "internvl"
 require_cuda = "--require-cuda" in sys.argv[3:]
-zero_shot, embed = str(examples / "zero_shot"), str(examples / "embed")
+zero_shot, embed, caption = str(examples / "zero_shot"), str(examples / "embed"), str(examples / "caption")
 model = str(golden / "tiny_f32")
 failures = []
 
@@ -364,6 +365,40 @@ with tempfile.TemporaryDirectory() as tmp:
     check(code == 0 and "class weights:" in err and "images (InternVL-C):" in err,
           f"zero_shot --report: exit {code}, stderr {err!r}")
 
+    # caption: the official generate's tokens and scores (make_caption.py) with --tokens, on both host
+    # backends and the bf16 checkpoint run in f32; one image per pass gives the same lines; bad arguments.
+    def captions(out):
+        lines = [line for line in out.splitlines() if not line.startswith("# ")]
+        return [(lines[i], [int(t) for t in lines[i + 1].split()[1:-2]], float(lines[i + 1].split()[-1]))
+                for i in range(0, len(lines), 2)]
+
+    def expected_captions(run_name):
+        shape, flat = read_npy(golden / f"caption_{run_name}_tokens.npy")
+        _, scores = read_npy(golden / f"caption_{run_name}_scores.npy")
+        return [([t for t in row if t >= 0], score) for row, score in zip(rows(shape, flat), scores)]
+
+    pixels = str(golden / "tiny_pixels.npy")
+    for run_name, directory, extra in [("f32", "tiny_f32", []), ("f32", "tiny_f32", ["--backend", "reference"]),
+                                       ("f32", "tiny_f32", ["--batch", "1"]), ("bf16w", "tiny_bf16", [])]:
+        code, out, err = run(caption, "--model", str(golden / directory), "--pixels", pixels, "--tokens", *extra)
+        got = captions(out) if code == 0 else []
+        want = expected_captions(run_name)
+        check(code == 0 and out.count("# ") == 2 and len(got) == 2 and
+              all(g[1] == w[0] and abs(g[2] - w[1]) <= 1e-4 * abs(w[1]) and g[0] and g[0] == g[0].strip()
+                  for g, w in zip(got, want)), f"caption {directory} {extra}: exit {code}, {out!r} {err}")
+    code, out, err = run(caption, "--model", model, "--image", image_file, "--beams", "2", "--max-new-tokens", "5",
+                         "--min-new-tokens", "5", "--length-penalty", "0.5", "--prompt", "a photo of", "--tokens")
+    got = captions(out) if code == 0 else []
+    check(code == 0 and len(got) == 1 and len(got[0][1]) == 5 and "# " not in out,
+          f"caption with every option: exit {code}, {out!r} {err}")
+    for args, fragment in [(["--beams", "0"], "--beams must be at least 1, got 0"),
+                           (["--min-new-tokens", "31"], "--min-new-tokens must lie in [0, --max-new-tokens = 30], got 31"),
+                           (["--length-penalty", "x"], "option --length-penalty expects a finite number, got 'x'"),
+                           (["--length-penalty", "inf"], "option --length-penalty expects a finite number"),
+                           (["--prompt", "\udcff"], "--prompt is not UTF-8 text")]:
+        expect_error(caption, ["--model", model, "--pixels", pixels, *args], 2, fragment)
+    expect_error(caption, ["--model", str(tmp / "missing"), "--pixels", pixels], 1, "missing")
+
     # --backend cuda: the bf16 checkpoint in bf16 against PyTorch's bf16 run where CUDA runs (4e-2: two bf16
     # runs, tests/cuda/test_internvl.cu); otherwise a clean error that names the reason.
     bf16_model = str(golden / "tiny_bf16")
@@ -384,6 +419,12 @@ with tempfile.TemporaryDirectory() as tmp:
         lines = [line.split("\t") for line in out.strip().split("\n")] if code == 0 else []
         check(code == 0 and sorted(label for label, _ in lines) == sorted(spec["classes"]) and
               abs(sum(float(p) for _, p in lines) - 1) < 2e-2, f"zero_shot --backend cuda: exit {code}, {out!r} {err}")
+        # caption in bf16: two bf16 runs may part ways at a near tie, so the lengths and the scores' range
+        # are checked here (tests/cuda/test_internvl.cu holds f32 on CUDA to the official tokens).
+        code, out, err = run(caption, "--model", bf16_model, "--pixels", pixels, "--tokens", "--backend", "cuda")
+        got = captions(out) if code == 0 else []
+        check(code == 0 and len(got) == 2 and all(8 <= len(g[1]) <= 30 and -10 < g[2] < 0 for g in got),
+              f"caption --backend cuda: exit {code}, {out!r} {err}")
     else:
         check(not require_cuda and code in (1, 2) and ("CUDA" in err or "cuda" in err),
               f"embed --backend cuda: exit {code}, stderr {err[:300]!r}")
