@@ -1,12 +1,14 @@
 // linear: the reference against PyTorch's F.linear / F.gelu for f32, bf16 and f16 weights; the cpu
-// backend (the packed GEMM) against the reference on every ISA path this machine has, over real
-// InternViT shapes and awkward ones, with and without bias and GELU, with strided rows, in f32 and
-// in bf16 precision (where bf16 products run, against the reference on operands rounded to bf16;
-// elsewhere against the exact f32 product); the GELU epilogue against the exact formula;
-// INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse. ops::scaled_residual_linear
-// (x += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend) and ops::norm_linear
-// (linear(Norm(x)), the norm applied while the cpu GEMM packs x) against the reference's definitions,
-// the two ops one after the other; norm_linear also against the cpu's own two ops, bit for bit.
+// backend (the packed GEMM; for up to 8 rows in f32 without GELU the few-rows product of
+// gemm/few_rows.hpp, each row count 1-8 among the awkward shapes) against the reference on every ISA
+// path this machine has, over real InternViT shapes and awkward ones, with and without bias and GELU,
+// with strided rows, in f32 and in bf16 precision (where bf16 products run, against the reference on
+// operands rounded to bf16; elsewhere against the exact f32 product); the GELU epilogue against the
+// exact formula; INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse.
+// ops::scaled_residual_linear (x += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend)
+// and ops::norm_linear (linear(Norm(x)), the norm applied while the cpu GEMM packs x) against the
+// reference's definitions, the two ops one after the other; norm_linear also against the cpu's own
+// two ops, bit for bit.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -142,7 +144,8 @@ TEST_CASE("linear rejects mismatched shapes", "[linear]") {
 TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
   // M around the micro-tile rows (8 / 4), N around its columns (48 / 24) and the N block, K around
   // the K block and the 8-wide packing transposes; K = 0 leaves bias and activation only.
-  // The bf16 path's K block (kc16) too, odd K around it (pairs padded with a zero k).
+  // The bf16 path's K block (kc16) too, odd K around it (pairs padded with a zero k). Rows 1 to 8 take
+  // the few-rows product in f32 without GELU.
   const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
   const index_t kc16 = cpu::packed::avx512_bf16::kKernels.kc;
   const Extents<3> shapes[] = {{1, 1, 1},
@@ -157,7 +160,9 @@ TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
                                {100, 7, 3},
                                {2, 3 * kc - 5, nc + 1},
                                {7, kc16 - 1, 47},
-                               {9, kc16 + 1, 49}};
+                               {9, kc16 + 1, 49},
+                               {6, 4096, 37},  // decoding: beams × QLLaMA's width
+                               {5, 4103, 300}};
   for (const auto& [m, k, n] : shapes) {
     for (DType weights : {DType::f32, DType::bf16, DType::f16}) {
       for (const auto& [bias, act] :

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "internvl/backend/cpu/gemm/few_rows.hpp"
 #include "internvl/backend/cpu/gemm/kernel_amx.hpp"
 #include "internvl/backend/cpu/gemm/kernel_avx2.hpp"
 #include "internvl/backend/cpu/gemm/kernel_avx512.hpp"
@@ -51,6 +52,17 @@ struct GemmPrologue {
   CView<float, 1> norm_bias = {};    // [K] for LayerNorm
   float eps = 0.0f;
 };
+
+// The prologue's norm fits rows of K values.
+inline void check_prologue(const GemmPrologue& prologue, index_t k) {
+  constexpr std::string_view where = "cpu::gemm";
+  const bool norm = prologue.norm_weight.data() != nullptr;
+  INTERNVL_CHECK(!norm || (prologue.norm_weight.size(0) == k && prologue.norm_weight.stride(0) == 1), where,
+                 "norm weight has shape ", shape_string(prologue.norm_weight), ", expected [", k, "] (dense)");
+  INTERNVL_CHECK(
+      !norm || !prologue.layer_norm || (prologue.norm_bias.size(0) == k && prologue.norm_bias.stride(0) == 1), where,
+      "norm bias has shape ", shape_string(prologue.norm_bias), ", expected [", k, "] (dense)");
+}
 
 namespace packed {
 
@@ -124,12 +136,7 @@ inline void gemm_with(const KernelSet& ks, ThreadPool& pool, Workspace<>& ws, Vi
                  where, "scale has shape ", shape_string(epilogue.scale), ", expected [", n, "] (dense)");
   INTERNVL_CHECK(epilogue.scale.data() == nullptr || !epilogue.gelu, where,
                  "a scaled residual epilogue takes no GELU");
-  const bool norm = prologue.norm_weight.data() != nullptr;
-  INTERNVL_CHECK(!norm || (prologue.norm_weight.size(0) == k && prologue.norm_weight.stride(0) == 1), where,
-                 "norm weight has shape ", shape_string(prologue.norm_weight), ", expected [", k, "] (dense)");
-  INTERNVL_CHECK(
-      !norm || !prologue.layer_norm || (prologue.norm_bias.size(0) == k && prologue.norm_bias.stride(0) == 1), where,
-      "norm bias has shape ", shape_string(prologue.norm_bias), ", expected [", k, "] (dense)");
+  check_prologue(prologue, k);
   if (batch == 0 || m == 0 || n == 0) {
     return;
   }
@@ -208,11 +215,34 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
 
 // C = act(A · Bᵀ + bias): A [M, K] (its rows normalized first with a prologue), B [N, K], C [M, N].
 // With prepack_weights, a B that has a PackSlot (a model's weight) is packed once for this path and read
-// prepacked from then on (prepack.hpp).
+// prepacked from then on (prepack.hpp). An f32 product of at most kFewRows rows with no epilogue but a
+// bias reads B as stored instead, without packing it (few_rows.hpp: decoding's shape), its rows
+// normalized first into scratch as the packed path normalizes them.
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
                  bool prepack_weights = false, GemmPrologue prologue = {}) {
   INTERNVL_CHECK(supports(cpu_features(), isa), "cpu::gemm", "this CPU lacks ", isa_name(isa));
+  const index_t m = a.size(0), k = a.size(1);
+  if (precision == Precision::f32 && m >= 1 && m <= kFewRows && k >= 1 && !epilogue.gelu &&
+      epilogue.scale.data() == nullptr && (epilogue.bias.data() == nullptr || epilogue.bias.stride(0) == 1) &&
+      a.has_dense_rows() && c.has_dense_rows() && b.stride(1) == 1) {
+    check_prologue(prologue, k);
+    auto scope = ws.scope();
+    CView<float, 2> rows = a;
+    if (prologue.norm_weight.data() != nullptr) {
+      View<float, 2> normed = ws.tensor<float>(Extents<2>{m, k});
+      const RowNorm norm{.layer_norm = prologue.layer_norm,
+                         .weight = prologue.norm_weight.data(),
+                         .bias = prologue.norm_bias.data(),
+                         .eps = prologue.eps};
+      for (index_t i = 0; i < m; ++i) {
+        normalize_row(norm, &normed(i, 0), &a(i, 0), k);
+      }
+      rows = normed;
+    }
+    gemm_few_rows(pool, c, rows, b, epilogue.bias.data());
+    return;
+  }
   const auto add_batch = []<class T>(TensorView<T, 2> v) {
     return TensorView<T, 3>(v.data(), {1, v.size(0), v.size(1)}, {0, v.stride(0), v.stride(1)});
   };

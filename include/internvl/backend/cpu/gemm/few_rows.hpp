@@ -1,0 +1,117 @@
+// C = A·Bᵀ (+ bias) for a few rows of A (M ≤ kFewRows), the shape of decoding (one row per beam): each
+// element of B is used M times only, so the product is bound by reading B, and packing B (what the
+// packed GEMM does to reuse it across many rows) would cost more than the multiply. Here each row of B
+// is read once, widened to f32 eight elements at a time (bf16: shifted into the top half; f16:
+// vcvtph2ps), and multiplied into M accumulators, one per row of A:
+//   C[m, n] = Σ_k A[m, k]·B[n, k] (+ bias[n])     A [M, K] f32, B [N, K] f32/bf16/f16, C [M, N]
+// The sum of each C[m, n] runs over k in eight f32 lanes (k mod 8, in order), the lanes are then added
+// pairwise, and the K mod 8 last terms after; the threads split N, so the result does not depend on
+// their number. AVX2 + FMA + F16C, which every CPU of the project's baseline has.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "internvl/backend/cpu/gemm/pack.hpp"
+#include "internvl/core/thread_pool.hpp"
+#include "internvl/core/weight_view.hpp"
+
+namespace internvl::cpu {
+
+inline constexpr index_t kFewRows = 8;  // the most rows of A this path takes
+
+namespace detail {
+
+INTERNVL_TARGET_AVX2 inline float sum_lanes(__m256 v) {
+  const __m128 quads = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 pairs = _mm_add_ps(quads, _mm_movehl_ps(quads, quads));
+  return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
+}
+
+// Columns [n, n + C) of C for the M rows of A (M and C compile-time constants, so that the C·M
+// accumulators stay in registers). An FMA waits for the one before it in its chain, so each pass
+// over eight k advances C·M independent chains: one column alone would leave the FMA units idle.
+template <index_t M, index_t C, class T>
+INTERNVL_TARGET_AVX2 void few_rows_tile(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias,
+                                        index_t n) {
+  const index_t k = a.size(1), body = k - k % 8;
+  __m256 acc[C][M];
+  for (index_t col = 0; col < C; ++col) {
+    for (index_t i = 0; i < M; ++i) {
+      acc[col][i] = _mm256_setzero_ps();
+    }
+  }
+  // The next tile's rows, fetched while this one's are multiplied (the hardware prefetcher starts
+  // over at every 4 KB page of a new row); this tile's own rows again where there is no next tile.
+  const index_t ahead = n + 2 * C <= b.size(0) ? n + C : n;
+  for (index_t j = 0; j < body; j += 8) {
+    __m256 w[C];
+    for (index_t col = 0; col < C; ++col) {
+      if (j % 32 == 0) {  // one 64-byte line in four steps
+        _mm_prefetch(reinterpret_cast<const char*>(&b(ahead + col, j)), _MM_HINT_T0);
+      }
+      w[col] = packed::detail::load8_as_f32(&b(n + col, j));
+    }
+    for (index_t i = 0; i < M; ++i) {
+      const __m256 x = _mm256_loadu_ps(&a(i, j));
+      for (index_t col = 0; col < C; ++col) {
+        acc[col][i] = _mm256_fmadd_ps(x, w[col], acc[col][i]);
+      }
+    }
+  }
+  for (index_t col = 0; col < C; ++col) {
+    for (index_t i = 0; i < M; ++i) {
+      float sum = sum_lanes(acc[col][i]);
+      for (index_t j = body; j < k; ++j) {
+        sum += a(i, j) * static_cast<float>(b(n + col, j));
+      }
+      c(i, n + col) = bias != nullptr ? sum + bias[n + col] : sum;
+    }
+  }
+}
+
+// Columns [begin, end) of C: tiles of as many columns as the 16 vector registers allow (C·M
+// accumulators, C widened B vectors and one A vector), then single columns.
+template <index_t M, class T>
+void few_rows_columns(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias, index_t begin,
+                      index_t end) {
+  constexpr index_t kColumns = std::min<index_t>(4, 15 / (M + 1));
+  index_t n = begin;
+  for (; n + kColumns <= end; n += kColumns) {
+    few_rows_tile<M, kColumns>(c, a, b, bias, n);
+  }
+  for (; n < end; ++n) {
+    few_rows_tile<M, 1>(c, a, b, bias, n);
+  }
+}
+
+// few_rows_columns for M = a.size(0).
+template <class T, index_t M = 1>
+void few_rows_for(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias, index_t begin, index_t end) {
+  if constexpr (M < kFewRows) {
+    if (a.size(0) != M) {
+      few_rows_for<T, M + 1>(c, a, b, bias, begin, end);
+      return;
+    }
+  }
+  few_rows_columns<M>(c, a, b, bias, begin, end);
+}
+
+}  // namespace detail
+
+// C [M, N] = A [M, K]·B [N, K]ᵀ (+ bias [N]) for 1 ≤ M ≤ kFewRows; A, B and C with dense rows.
+inline void gemm_few_rows(ThreadPool& pool, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
+                          const float* bias) {
+  INTERNVL_CHECK(a.size(0) >= 1 && a.size(0) <= kFewRows && b.size(1) == a.size(1) &&
+                     c.shape() == (Extents<2>{a.size(0), b.size(0)}),
+                 "cpu::gemm_few_rows", "A ", shape_string(a), ", B ", shape_string(b), " and C ", shape_string(c),
+                 " do not fit C = A·Bᵀ with at most ", kFewRows, " rows");
+  constexpr index_t kColumnsPerChunk = 16;
+  b.visit([&]<class T>(CView<T, 2> typed) {
+    pool.parallel_for(b.size(0), kColumnsPerChunk,
+                      [&](index_t begin, index_t end) { detail::few_rows_for(c, a, typed, bias, begin, end); });
+  });
+}
+
+}  // namespace internvl::cpu
