@@ -4,10 +4,10 @@
 //   BM_decode_linear/M/N/K  ops::linear y [M, N] = x [M, K]·Wᵀ, W [N, K] stored in bf16 as in QLLaMA's
 //                           checkpoint, at M = 1 (greedy) and 5 (the protocol's beams) and QLLaMA's shapes:
 //                           q/k/v/o [4096, 4096], gate/up [11008, 4096], down [4096, 11008], lm_head
-//                           [49954, 4096]. weight_GB/s: W's bf16 bytes per second. At these M, linear runs
-//                           the few-rows product (backend/cpu/gemm/few_rows.hpp)
-//   BM_decode_linear_packed/M/N/K  the same product by the packed GEMM (what linear ran before the few-rows
-//                           product existed): B packed per call, as for many rows
+//                           [49954, 4096]. weight_GB/s: W's bf16 bytes per second. The context streams the
+//                           weights (Context::set_weight_streaming: backend/cpu/gemm/few_rows.hpp), as
+//                           captioning's decoding steps do
+//   BM_decode_linear_packed/M/N/K  the same by the packed GEMM (the default): B packed on every call
 //   BM_read                 the sum of a 1 GiB f32 array over the thread pool: the machine's practical read
 //                           bandwidth in the same run, the ceiling of the above
 // Copies of W are cycled through (at least 512 MB in all), so every iteration reads W from memory, not
@@ -25,10 +25,9 @@ using namespace internvl;
 
 namespace {
 
-// Copies of a bf16 W [N, K] (at least 512 MB in all) and the product y = x·Wᵀ by `product` on each
-// copy in turn; reports W's bytes per second.
-template <class Product>
-void decode_linear(benchmark::State& state, Product&& product) {
+// Copies of a bf16 W [N, K] (at least 512 MB in all) and y = x·Wᵀ on each copy in turn, the weights
+// streamed or packed; reports W's bytes per second.
+void decode_linear(benchmark::State& state, bool streamed) {
   const index_t m = state.range(0), n = state.range(1), k = state.range(2);
   const std::size_t bytes = static_cast<std::size_t>(n * k) * sizeof(bf16);
   const std::size_t copies = (std::size_t{512} << 20) / bytes + 1;
@@ -39,9 +38,10 @@ void decode_linear(benchmark::State& state, Product&& product) {
   const Tensor<float, 2> x(Extents<2>{m, k}, 0.5f);
   Tensor<float, 2> y(Extents<2>{m, n});
   Context<backend::cpu> ctx;
+  ctx.set_weight_streaming(streamed);
   std::size_t next = 0;
   for (auto _ : state) {
-    product(ctx, y.view(), CView<float, 2>(x.view()), WeightView<2>(CView<bf16, 2>(weights[next].view())));
+    ops::linear(ctx, y.view(), x.view(), weights[next].view());
     next = (next + 1) % copies;
     benchmark::ClobberMemory();
   }
@@ -63,23 +63,10 @@ void decode_shapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-static void BM_decode_linear(benchmark::State& state) {
-  decode_linear(state, [](Context<backend::cpu>& ctx, View<float, 2> y, CView<float, 2> x, const WeightView<2>& w) {
-    ops::linear(ctx, y, x, w);
-  });
-}
+static void BM_decode_linear(benchmark::State& state) { decode_linear(state, true); }
 BENCHMARK(BM_decode_linear)->Apply(decode_shapes);
 
-static void BM_decode_linear_packed(benchmark::State& state) {
-  decode_linear(state, [](Context<backend::cpu>& ctx, View<float, 2> y, CView<float, 2> x, const WeightView<2>& w) {
-    const auto batch_of_one = []<class T>(TensorView<T, 2> v) {
-      return TensorView<T, 3>(v.data(), {1, v.size(0), v.size(1)}, {0, v.stride(0), v.stride(1)});
-    };
-    const WeightView<3> w3 = w.visit([&]<class T>(CView<T, 2> typed) { return WeightView<3>(batch_of_one(typed)); });
-    cpu::packed::gemm_with(cpu::packed::kernel_set(cpu::active_isa(), cpu::Precision::f32), ctx.pool(), ctx.workspace(),
-                           batch_of_one(y), batch_of_one(x), w3, {});
-  });
-}
+static void BM_decode_linear_packed(benchmark::State& state) { decode_linear(state, false); }
 BENCHMARK(BM_decode_linear_packed)->Apply(decode_shapes);
 
 static void BM_read(benchmark::State& state) {

@@ -1,14 +1,13 @@
 // linear: the reference against PyTorch's F.linear / F.gelu for f32, bf16 and f16 weights; the cpu
-// backend (the packed GEMM; for up to 8 rows in f32 without GELU the few-rows product of
-// gemm/few_rows.hpp, each row count 1-8 among the awkward shapes) against the reference on every ISA
-// path this machine has, over real InternViT shapes and awkward ones, with and without bias and GELU,
-// with strided rows, in f32 and in bf16 precision (where bf16 products run, against the reference on
-// operands rounded to bf16; elsewhere against the exact f32 product); the GELU epilogue against the
-// exact formula; INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse.
-// ops::scaled_residual_linear (x += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend)
-// and ops::norm_linear (linear(Norm(x)), the norm applied while the cpu GEMM packs x) against the
-// reference's definitions, the two ops one after the other; norm_linear also against the cpu's own
-// two ops, bit for bit.
+// backend (the packed GEMM, and with streamed weights the unpacked product of gemm/few_rows.hpp)
+// against the reference on every ISA path this machine has, over real InternViT shapes and awkward ones, with and
+// without bias and GELU, with strided rows, in f32 and in bf16 precision (where bf16 products run, against the
+// reference on operands rounded to bf16; elsewhere against the exact f32 product); the GELU epilogue against the exact
+// formula; INTERNVL_CPU_ISA handling; pre-packed weights; shape errors; workspace reuse. ops::scaled_residual_linear (x
+// += γ ⊙ linear(h), fused into the GEMM's epilogue on the cpu backend) and ops::norm_linear (linear(Norm(x)), the norm
+// applied while the cpu GEMM packs x) against the reference's definitions, the two ops one after the other; norm_linear
+// also against the cpu's own two ops, bit for bit.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -59,6 +58,7 @@ struct Case {
   ops::Activation act;
   bool strided;  // x and y rows further apart than their widths
   cpu::Precision precision = cpu::Precision::f32;
+  bool streamed = false;  // Context::set_weight_streaming
 };
 
 // t rounded to bf16 (to nearest even) and widened back: what the bf16 path multiplies.
@@ -75,10 +75,11 @@ constexpr index_t kPad = 5;
 void check_cpu_against_reference(const Case& c) {
   INFO("M " << c.m << " K " << c.k << " N " << c.n << " weights " << name_of(c.weights) << " bias " << c.bias
             << " gelu " << (c.act == ops::Activation::gelu) << " strided " << c.strided << " precision "
-            << cpu::precision_name(c.precision));
+            << cpu::precision_name(c.precision) << " streamed " << c.streamed);
   Context<backend::reference> ref;
   Context<backend::cpu> cpu;
   cpu.set_matmul_precision(c.precision);
+  cpu.set_weight_streaming(c.streamed);
   const index_t pad = c.strided ? kPad : 0;
   const auto seed = static_cast<std::uint64_t>(c.m * 131 + c.k * 7 + c.n);
   const auto x_storage = testing::random_tensor(Extents<2>{c.m, c.k + pad}, seed, -2.0f, 2.0f);
@@ -144,8 +145,7 @@ TEST_CASE("linear rejects mismatched shapes", "[linear]") {
 TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
   // M around the micro-tile rows (8 / 4), N around its columns (48 / 24) and the N block, K around
   // the K block and the 8-wide packing transposes; K = 0 leaves bias and activation only.
-  // The bf16 path's K block (kc16) too, odd K around it (pairs padded with a zero k). Rows 1 to 8 take
-  // the few-rows product in f32 without GELU.
+  // The bf16 path's K block (kc16) too, odd K around it (pairs padded with a zero k).
   const index_t kc = cpu::packed::avx512::kKernels.kc, nc = cpu::packed::avx512::kKernels.nc;
   const index_t kc16 = cpu::packed::avx512_bf16::kKernels.kc;
   const Extents<3> shapes[] = {{1, 1, 1},
@@ -174,6 +174,48 @@ TEST_CASE("cpu linear matches the reference on awkward shapes", "[linear]") {
       }
     }
   }
+}
+
+TEST_CASE("cpu linear with streamed weights matches the reference, each row the same alone or among others",
+          "[linear]") {
+  // Context::set_weight_streaming (gemm/few_rows.hpp): every row count 1-8 (a kernel each) and more (8
+  // at a time), K around the 8-wide vectors and at QLLaMA's 4096, N around the column groups of 1-4;
+  // every weight dtype, bias or not, strided rows. GELU and bf16 precision take the packed product.
+  const Extents<3> shapes[] = {{1, 1, 1},   {2, 7, 5},     {3, 8, 4},     {4, 9, 9},  {5, 4096, 37},
+                               {6, 33, 13}, {7, 100, 3},   {8, 4103, 21}, {9, 17, 6}, {13, 64, 11},
+                               {5, 0, 3},   {1, 11008, 7}, {20, 4096, 17}};
+  for (const auto& [m, k, n] : shapes) {
+    for (DType weights : {DType::f32, DType::bf16, DType::f16}) {
+      for (const bool bias : {false, true}) {
+        check_cpu_against_reference(
+            {m, k, n, weights, bias, ops::Activation::none, (m + n) % 2 == 1, cpu::Precision::f32, true});
+      }
+    }
+    check_cpu_against_reference({m, k, n, DType::bf16, true, ops::Activation::gelu, false, cpu::Precision::f32, true});
+    check_cpu_against_reference({m, k, n, DType::bf16, true, ops::Activation::none, false, cpu::Precision::bf16, true});
+  }
+  // A row's bits do not depend on the rows beside it, and norm_linear is norm then linear bit for bit.
+  const index_t m = 13, k = 4101, n = 29;
+  const auto x = testing::random_tensor(Extents<2>{m, k}, 91, -2.0f, 2.0f);
+  const auto w = testing::convert<bf16>(testing::random_tensor(Extents<2>{n, k}, 92, -0.1f, 0.1f));
+  const auto bias = testing::random_tensor(Extents<1>{n}, 93);
+  const auto norm_weight = testing::random_tensor(Extents<1>{k}, 94, 0.5f, 1.5f);
+  Context<backend::cpu> ctx;
+  ctx.set_weight_streaming(true);
+  Tensor<float, 2> all(Extents<2>{m, n});
+  ops::linear(ctx, all.view(), x.view(), w.view(), bias.view());
+  for (index_t first = 0; first < m; first += 3) {
+    const index_t last = std::min(m, first + 3);
+    Tensor<float, 2> some(Extents<2>{last - first, n});
+    ops::linear(ctx, some.view(), x.view().slice(0, first, last), w.view(), bias.view());
+    REQUIRE(std::memcmp(some.data(), &all(first, 0), sizeof(float) * static_cast<std::size_t>(some.numel())) == 0);
+  }
+  const ops::Normalization rms{.kind = config::Norm::rms_norm, .weight = norm_weight.view(), .eps = 1e-6f};
+  Tensor<float, 2> normed(Extents<2>{m, k}), two_ops(Extents<2>{m, n}), fused(Extents<2>{m, n});
+  ops::norm(ctx, normed.view(), x.view(), rms);
+  ops::linear(ctx, two_ops.view(), normed.view(), w.view(), bias.view());
+  ops::norm_linear(ctx, fused.view(), x.view(), rms, w.view(), bias.view());
+  REQUIRE(std::memcmp(fused.data(), two_ops.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
 }
 
 TEST_CASE("cpu linear matches the reference at InternViT shapes", "[linear]") {

@@ -8,9 +8,10 @@
 //   each beam-search step (models/beam_search.hpp): the cache's rows follow their beams (gather), the
 //   k beams' newest tokens are decoded at the next position, their logits feed the next step
 // Rows of the cache and of the search are r = b·k + j (image b, beam j); the prompt runs once per
-// image, on row b, and the first step spreads it to the image's k rows. Every row is decoded until
-// the whole batch is finished (a done image's rows decode pads), as generate does.
-// Returns each image's best hypothesis: its tokens (decode them with text::Tokenizer::decode) and score.
+// image, on row b, and the first step spreads it to the image's k rows. On a backend whose context can
+// stream weights (the cpu: Context::set_weight_streaming), the steps do, as they have a row per beam. Every row is
+// decoded until the whole batch is finished (a done image's rows decode pads), as generate does. Returns each image's
+// best hypothesis: its tokens (decode them with text::Tokenizer::decode) and score.
 #pragma once
 
 #include <algorithm>
@@ -23,6 +24,34 @@
 #include "internvl/models/internvl.hpp"
 
 namespace internvl::models {
+
+namespace detail {
+
+// Weight streaming on for its lifetime, where the context has it; the setting before is restored.
+template <class Backend>
+class StreamedWeights {
+ public:
+  explicit StreamedWeights(Context<Backend>& ctx) : ctx_(ctx) {
+    if constexpr (kHas) {
+      before_ = ctx.weight_streaming();
+      ctx.set_weight_streaming(true);
+    }
+  }
+  ~StreamedWeights() {
+    if constexpr (kHas) {
+      ctx_.set_weight_streaming(before_);
+    }
+  }
+  StreamedWeights(const StreamedWeights&) = delete;
+  StreamedWeights& operator=(const StreamedWeights&) = delete;
+
+ private:
+  static constexpr bool kHas = requires(Context<Backend> & c) { c.set_weight_streaming(true); };
+  Context<Backend>& ctx_;
+  bool before_ = false;
+};
+
+}  // namespace detail
 
 template <class Backend, class T>
 std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>& model, CView<T, 4> pixels,
@@ -57,6 +86,7 @@ std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>
     }
   }
   search.step(logits.view());
+  const detail::StreamedWeights<Backend> streamed(ctx);
   for (bool first = true; !search.finished(); first = false) {
     auto step = ws.scope();
     if (first) {  // each row starts from its image's prompt row

@@ -1,7 +1,7 @@
 // Context<backend::cpu>: the thread pool the kernels split their work over (the shared default
 // pool unless one is given), the scratch arena of a forward pass, the precision of the matrix
 // products (precision.hpp: f32 unless set to bf16, which the ops read on every call), whether
-// linear layers read a model's weights pre-packed (off unless set), and the OpProfile that times
+// linear layers read a model's weights pre-packed or streamed (both off unless set), and the OpProfile that times
 // every op call, if one is set (core/op_profile.hpp; none by default).
 #pragma once
 
@@ -39,6 +39,14 @@ class Context<backend::cpu> {
   bool weight_prepacking() const { return weight_prepacking_; }
   void set_weight_prepacking(bool on) { weight_prepacking_ = on; }
 
+  // Whether f32 linear layers (bias at most: not GELU's, not the residual form) read their weights as
+  // stored, never packed (gemm/few_rows.hpp): right where each call has a few rows (decoding: one per
+  // beam), which would not repay packing; 1.5× the packed GEMM's rate at 5 rows. Each row's result then
+  // has the same bits however many rows share the call, which differ from the packed GEMM's in the last
+  // bits. Off by default; models::caption turns it on for its decoding steps.
+  bool weight_streaming() const { return weight_streaming_; }
+  void set_weight_streaming(bool on) { weight_streaming_ = on; }
+
   // The profile every ops:: call on this context is timed into, or nullptr (the default: untimed).
   // The caller owns it; it must outlive the calls.
   OpProfile* op_profile() const { return op_profile_; }
@@ -49,6 +57,7 @@ class Context<backend::cpu> {
   Workspace<> workspace_;
   cpu::Precision matmul_precision_ = cpu::Precision::f32;
   bool weight_prepacking_ = false;
+  bool weight_streaming_ = false;
   OpProfile* op_profile_ = nullptr;
 };
 

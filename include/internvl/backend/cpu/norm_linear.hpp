@@ -21,7 +21,8 @@ struct NormLinear<backend::cpu> {
               {.layer_norm = layer_norm,
                .norm_weight = norm.weight,
                .norm_bias = layer_norm ? norm.bias : CView<float, 1>{},
-               .eps = norm.eps});
+               .eps = norm.eps},
+              ctx.weight_streaming());
   }
 };
 

@@ -215,15 +215,15 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
 
 // C = act(A · Bᵀ + bias): A [M, K] (its rows normalized first with a prologue), B [N, K], C [M, N].
 // With prepack_weights, a B that has a PackSlot (a model's weight) is packed once for this path and read
-// prepacked from then on (prepack.hpp). An f32 product of at most kFewRows rows with no epilogue but a
-// bias reads B as stored instead, without packing it (few_rows.hpp: decoding's shape), its rows
-// normalized first into scratch as the packed path normalizes them.
+// prepacked from then on (prepack.hpp). With stream_weights, an f32 product with a bias at most (no
+// GELU, no residual form) reads B as stored instead, never packing it (few_rows.hpp: decoding's
+// products), A's rows normalized first into scratch as the packed path normalizes them.
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
-                 bool prepack_weights = false, GemmPrologue prologue = {}) {
+                 bool prepack_weights = false, GemmPrologue prologue = {}, bool stream_weights = false) {
   INTERNVL_CHECK(supports(cpu_features(), isa), "cpu::gemm", "this CPU lacks ", isa_name(isa));
   const index_t m = a.size(0), k = a.size(1);
-  if (precision == Precision::f32 && m >= 1 && m <= kFewRows && k >= 1 && !epilogue.gelu &&
+  if (stream_weights && precision == Precision::f32 && m >= 1 && k >= 1 && !epilogue.gelu &&
       epilogue.scale.data() == nullptr && (epilogue.bias.data() == nullptr || epilogue.bias.stride(0) == 1) &&
       a.has_dense_rows() && c.has_dense_rows() && b.stride(1) == 1) {
     check_prologue(prologue, k);
@@ -240,7 +240,7 @@ inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<floa
       }
       rows = normed;
     }
-    gemm_few_rows(pool, c, rows, b, epilogue.bias.data());
+    gemm_streamed(pool, c, rows, b, epilogue.bias.data());
     return;
   }
   const auto add_batch = []<class T>(TensorView<T, 2> v) {
