@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "grid.hpp"
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/models/captioning.hpp"
@@ -148,7 +149,9 @@ void check_captions(const std::string& directory, const std::string& run) {
 }  // namespace
 
 TEST_CASE("captions of the tiny model are the official generate's", "[captioning]") {
-  check_captions<backend::reference>("tiny_f32", "f32");
+  if (testing::large_sizes()) {  // the slowest under AddressSanitizer, and the cpu runs reach the same code
+    check_captions<backend::reference>("tiny_f32", "f32");
+  }
   check_captions<backend::cpu>("tiny_f32", "f32");
   check_captions<backend::cpu>("tiny_bf16", "bf16w");
 }

@@ -104,15 +104,8 @@ class BeamSearch {
         if (generated_ < options_.min_new_tokens) {
           log_probs[static_cast<std::size_t>(options_.eos_id)] = -std::numeric_limits<float>::infinity();
         }
-        const float base = scores_[static_cast<std::size_t>(r)];
-        std::vector<Candidate> row;
-        row.reserve(static_cast<std::size_t>(vocab));
-        for (index_t v = 0; v < vocab; ++v) {
-          row.push_back({base + log_probs[static_cast<std::size_t>(v)], static_cast<std::int32_t>(v),
-                         static_cast<std::int32_t>(r)});
-        }
-        keep_best(row, 2 * k);
-        candidates.insert(candidates.end(), row.begin(), row.end());
+        add_best_of_row(candidates, log_probs, scores_[static_cast<std::size_t>(r)], static_cast<std::int32_t>(r),
+                        2 * k);
       }
       keep_best(candidates, 2 * k);
       Finished& hyps = finished_[static_cast<std::size_t>(b)];
@@ -199,6 +192,27 @@ class BeamSearch {
       return worst >= best_candidate / std::pow(static_cast<double>(length), o.length_penalty);
     }
   };
+
+  // Appends the `count` best candidates of row r (score base + log_probs[v]) to c, in one pass over the
+  // vocabulary that keeps them sorted, best first.
+  static void add_best_of_row(std::vector<Candidate>& c, const std::vector<float>& log_probs, float base,
+                              std::int32_t r, index_t count) {
+    const std::size_t first = c.size(), most = static_cast<std::size_t>(count);
+    for (std::size_t v = 0; v < log_probs.size(); ++v) {
+      const float score = base + log_probs[v];
+      if (c.size() - first == most && !(score > c.back().score)) {
+        continue;
+      }
+      if (c.size() - first == most) {
+        c.pop_back();
+      }
+      auto at = c.end();
+      while (at != c.begin() + static_cast<std::ptrdiff_t>(first) && (at - 1)->score < score) {
+        --at;
+      }
+      c.insert(at, {score, static_cast<std::int32_t>(v), r});
+    }
+  }
 
   // The `count` best candidates, best first.
   static void keep_best(std::vector<Candidate>& c, index_t count) {
