@@ -51,7 +51,7 @@ INTERNVL_TARGET_AVX2 void few_rows_tile(View<float, 2> c, CView<float, 2> a, CVi
   for (index_t j = 0; j < body; j += 8) {
     __m256 w[C];
     for (index_t col = 0; col < C; ++col) {
-      if (j % 32 == 0) {  // one 64-byte line in four steps
+      if (j % 32 == 0) {  // every 32 elements: a 64-byte line of bf16 or f16 (half of one of f32)
         _mm_prefetch(reinterpret_cast<const char*>(&b(ahead + col, j)), _MM_HINT_T0);
       }
       w[col] = packed::detail::load8_as_f32(&b(n + col, j));
