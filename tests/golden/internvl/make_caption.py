@@ -10,7 +10,7 @@ beam_*   transformers' beam search alone, on a "table model": the logits of a ro
          max_new_tokens, min_new_tokens, length_penalty) per case of CASES; saved per case:
            beam_{case}_table [S, 5, 12], beam_{case}_prompt [2], beam_{case}_tokens [2, max_new_tokens]
            (each input's best hypothesis, eos and pads removed, right-padded with -1),
-           beam_{case}_scores [2] (sequences_scores)
+           beam_{case}_scores [2] (sequences_scores; not for k1, generate's greedy path with one beam)
 caption_* InternVLModel.generate (the official captioning path: queries then text, use_zero_attention_mask,
          key/value cache) on the committed tiny models (make.py) for the pixels tiny_pixels.npy [2, 3, 56, 56]
          and the prompt [BOS] + sp("English caption:") (add_eos_token=False), with evaluate_caption.py's
@@ -86,6 +86,7 @@ CASES = {  # name: num_beams, max_new_tokens, min_new_tokens, length_penalty, eo
     "k3": (3, 8, 0, 0.6, 3.0),
     "k4": (4, 12, 2, 1.3, 2.0),
     "k2": (2, 6, 6, 1.0, 4.0),
+    "k1": (1, 9, 2, 1.0, 3.0),  # one beam: transformers runs greedy_search, which has no scores
 }
 
 torch.manual_seed(7)
@@ -101,8 +102,9 @@ for name, (beams, max_new, min_new, penalty, boost) in CASES.items():
     save(f"beam_{name}_table", table.numpy())
     save(f"beam_{name}_prompt", prompt[:, 0].numpy().astype(np.int64))
     save(f"beam_{name}_tokens", hypotheses(out.sequences, 1, max_new))
-    save(f"beam_{name}_scores", out.sequences_scores.numpy())
-    print(name, hypotheses(out.sequences, 1, max_new).tolist(), out.sequences_scores.tolist())
+    if beams > 1:
+        save(f"beam_{name}_scores", out.sequences_scores.numpy())
+    print(name, hypotheses(out.sequences, 1, max_new).tolist(), getattr(out, "sequences_scores", None))
 
 
 def load(directory, dtype):
