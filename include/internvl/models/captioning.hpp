@@ -9,7 +9,9 @@
 //   k beams' newest tokens are decoded at the next position, their logits feed the next step
 // Rows of the cache and of the search are r = b·k + j (image b, beam j); the prompt runs once per
 // image, on row b, and the first step spreads it to the image's k rows. On a backend whose context can
-// stream weights (the cpu: Context::set_weight_streaming), the steps do, as they have a row per beam. Every row is
+// stream weights (the cpu: Context::set_weight_streaming), the steps do, as they have a row per beam
+// (up to 8 rows: one image; more rows are multiplied packed, so the last bits of a caption's scores
+// can differ between one image and a batch). Every row is
 // decoded until the whole batch is finished (a done image's rows decode pads), as generate does. Returns each image's
 // best hypothesis: its tokens (decode them with text::Tokenizer::decode) and score.
 #pragma once

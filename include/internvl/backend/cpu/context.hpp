@@ -39,11 +39,12 @@ class Context<backend::cpu> {
   bool weight_prepacking() const { return weight_prepacking_; }
   void set_weight_prepacking(bool on) { weight_prepacking_ = on; }
 
-  // Whether f32 linear layers (bias at most: not GELU's, not the residual form) read their weights as
-  // stored, never packed (gemm/few_rows.hpp): right where each call has a few rows (decoding: one per
-  // beam), which would not repay packing; 1.5× the packed GEMM's rate at 5 rows. Each row's result then
-  // has the same bits however many rows share the call, which differ from the packed GEMM's in the last
-  // bits. Off by default; models::caption turns it on for its decoding steps.
+  // Whether f32 linear layers (bias at most: not GELU's, not the residual form) of at most 8 rows read
+  // their weights as stored, never packed (gemm/few_rows.hpp): right for decoding (one row per beam),
+  // where so few rows would not repay packing; 1.5× the packed GEMM's rate at 5 rows (from 10 rows on
+  // the packed GEMM is faster, and takes them). Such a row's result has the same bits however many rows
+  // (up to 8) share the call, which differ from the packed GEMM's in the last bits. Off by default;
+  // models::caption turns it on for its decoding steps.
   bool weight_streaming() const { return weight_streaming_; }
   void set_weight_streaming(bool on) { weight_streaming_ = on; }
 

@@ -1,10 +1,9 @@
 // C = A·Bᵀ (+ bias) with B read as stored, never packed: the product for calls with few rows of A
 // (decoding, one row per beam), where each element of B is used a handful of times, so the product is
 // bound by reading B, and packing B (what the packed GEMM does to reuse it across many rows) would cost
-// more than the multiply. For each group of columns, each row of B is read once, widened to f32 eight
-// elements at a time (bf16: shifted into the top half; f16: vcvtph2ps), and multiplied into one
-// accumulator per row of A, eight rows of A at a time (the group's rows of B stay in cache for the
-// next eight):
+// more than the multiply. Each row of B is read once, widened to f32 eight elements at a time (bf16:
+// shifted into the top half; f16: vcvtph2ps), and multiplied into one accumulator per row of A
+// (M ≤ kFewRows):
 //   C[m, n] = Σ_k A[m, k]·B[n, k] (+ bias[n])     A [M, K] f32, B [N, K] f32/bf16/f16, C [M, N]
 // The sum of each C[m, n] runs over k in eight f32 lanes (k mod 8, in order), the lanes are then added
 // pairwise, and the K mod 8 last terms after: its bits depend neither on the number of threads (they
@@ -22,7 +21,7 @@
 
 namespace internvl::cpu {
 
-inline constexpr index_t kFewRows = 8;  // rows of A multiplied together
+inline constexpr index_t kFewRows = 8;  // the most rows of A this product takes
 
 namespace detail {
 
@@ -103,21 +102,18 @@ void few_rows_for(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const floa
 
 }  // namespace detail
 
-// C [M, N] = A [M, K]·B [N, K]ᵀ (+ bias [N]), B unpacked; A, B and C with dense rows, K ≥ 1.
+// C [M, N] = A [M, K]·B [N, K]ᵀ (+ bias [N]), B unpacked, 1 ≤ M ≤ kFewRows; A, B and C with dense rows,
+// K ≥ 1.
 inline void gemm_streamed(ThreadPool& pool, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                           const float* bias) {
-  INTERNVL_CHECK(a.size(1) >= 1 && b.size(1) == a.size(1) && c.shape() == (Extents<2>{a.size(0), b.size(0)}),
+  INTERNVL_CHECK(a.size(0) >= 1 && a.size(0) <= kFewRows && a.size(1) >= 1 && b.size(1) == a.size(1) &&
+                     c.shape() == (Extents<2>{a.size(0), b.size(0)}),
                  "cpu::gemm_streamed", "A ", shape_string(a), ", B ", shape_string(b), " and C ", shape_string(c),
-                 " do not fit C = A·Bᵀ");
+                 " do not fit C = A·Bᵀ with at most ", kFewRows, " rows");
   constexpr index_t kColumnsPerChunk = 16;
-  const index_t m = a.size(0);
   b.visit([&]<class T>(CView<T, 2> typed) {
-    pool.parallel_for(b.size(0), kColumnsPerChunk, [&](index_t begin, index_t end) {
-      for (index_t first = 0; first < m; first += kFewRows) {
-        const index_t last = std::min(m, first + kFewRows);
-        detail::few_rows_for(c.slice(0, first, last), a.slice(0, first, last), typed, bias, begin, end);
-      }
-    });
+    pool.parallel_for(b.size(0), kColumnsPerChunk,
+                      [&](index_t begin, index_t end) { detail::few_rows_for(c, a, typed, bias, begin, end); });
   });
 }
 
