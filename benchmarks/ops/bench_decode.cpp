@@ -2,7 +2,8 @@
 // reads every weight matrix once for a handful of rows (one per beam), so the step is bound by memory
 // bandwidth, not arithmetic.
 //   BM_decode_linear/M/N/K  ops::linear y [M, N] = x [M, K]·Wᵀ, W [N, K] stored in bf16 as in QLLaMA's
-//                           checkpoint, at M = 1 (greedy) and 5 (the protocol's beams) and QLLaMA's shapes:
+//                           checkpoint, at M = 1 (greedy), 5 (the protocol's beams) and 8 (the most rows
+//                           streamed) and QLLaMA's shapes:
 //                           q/k/v/o [4096, 4096], gate/up [11008, 4096], down [4096, 11008], lm_head
 //                           [49954, 4096]. weight_GB/s: W's bf16 bytes per second. The context streams the
 //                           weights (Context::set_weight_streaming: backend/cpu/gemm/few_rows.hpp), as
@@ -49,12 +50,12 @@ void decode_linear(benchmark::State& state, bool streamed) {
       benchmark::Counter(static_cast<double>(bytes) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// QLLaMA's weight shapes at 1 and 5 rows.
+// QLLaMA's weight shapes at 1, 5 and 8 rows.
 void decode_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"M", "N", "K"});
   for (const auto& [n, k] :
        {std::pair{4096, 4096}, std::pair{11008, 4096}, std::pair{4096, 11008}, std::pair{49954, 4096}}) {
-    for (const int m : {1, 5}) {
+    for (const int m : {1, 5, 8}) {
       b->Args({m, n, k});
     }
   }

@@ -34,6 +34,6 @@ def report(name, dtype, m, n, k, runs=5):
 
 
 for n, k in SHAPES:
-    for m in (1, 5):
+    for m in (1, 5, 8):
         report("torch_linear_bf16", torch.bfloat16, m, n, k)
         report("torch_linear_f32", torch.float32, m, n, k)

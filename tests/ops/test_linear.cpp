@@ -195,7 +195,8 @@ TEST_CASE("cpu linear with streamed weights matches the reference, each row the 
     check_cpu_against_reference({m, k, n, DType::bf16, true, ops::Activation::gelu, false, cpu::Precision::f32, true});
     check_cpu_against_reference({m, k, n, DType::bf16, true, ops::Activation::none, false, cpu::Precision::bf16, true});
   }
-  // A row's bits do not depend on the rows beside it, and norm_linear is norm then linear bit for bit.
+  // A row's bits do not depend on the rows beside it, nor on the path, and norm_linear is norm then
+  // linear bit for bit.
   const index_t m = 8, k = 4101, n = 29;
   const auto x = testing::random_tensor(Extents<2>{m, k}, 91, -2.0f, 2.0f);
   const auto w = testing::convert<bf16>(testing::random_tensor(Extents<2>{n, k}, 92, -0.1f, 0.1f));
@@ -211,6 +212,12 @@ TEST_CASE("cpu linear with streamed weights matches the reference, each row the 
     ops::linear(ctx, some.view(), x.view().slice(0, first, last), w.view(), bias.view());
     REQUIRE(std::memcmp(some.data(), &all(first, 0), sizeof(float) * static_cast<std::size_t>(some.numel())) == 0);
   }
+  // Nor on the path: AVX2 and AVX-512 compile the same arithmetic for 16 and 32 registers.
+  testing::for_each_cpu_isa([&](cpu::Isa) {
+    Tensor<float, 2> on_path(Extents<2>{m, n});
+    ops::linear(ctx, on_path.view(), x.view(), w.view(), bias.view());
+    REQUIRE(std::memcmp(on_path.data(), all.data(), sizeof(float) * static_cast<std::size_t>(m * n)) == 0);
+  });
   const ops::Normalization rms{.kind = config::Norm::rms_norm, .weight = norm_weight.view(), .eps = 1e-6f};
   Tensor<float, 2> normed(Extents<2>{m, k}), two_ops(Extents<2>{m, n}), fused(Extents<2>{m, n});
   ops::norm(ctx, normed.view(), x.view(), rms);

@@ -7,8 +7,9 @@
 //   C[m, n] = Σ_k A[m, k]·B[n, k] (+ bias[n])     A [M, K] f32, B [N, K] f32/bf16/f16, C [M, N]
 // The sum of each C[m, n] runs over k in eight f32 lanes (k mod 8, in order), the lanes are then added
 // pairwise, and the K mod 8 last terms after: its bits depend neither on the number of threads (they
-// split N) nor on the other rows of the call. AVX2 + FMA + F16C, which every CPU of the project's
-// baseline has.
+// split N) nor on the other rows of the call, nor on the path (AVX2 or AVX-512, which compile the same
+// 256-bit code for their 16 and 32 vector registers). AVX2 + FMA + F16C, which every CPU of the
+// project's baseline has.
 #pragma once
 
 #include <immintrin.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 
 #include "internvl/backend/cpu/gemm/pack.hpp"
+#include "internvl/backend/cpu/isa.hpp"
 #include "internvl/core/thread_pool.hpp"
 #include "internvl/core/weight_view.hpp"
 
@@ -35,8 +37,8 @@ INTERNVL_TARGET_AVX2 inline float sum_lanes(__m256 v) {
 // accumulators stay in registers). An FMA waits for the one before it in its chain, so each pass
 // over eight k advances C·M independent chains: one column alone would leave the FMA units idle.
 template <index_t M, index_t C, class T>
-INTERNVL_TARGET_AVX2 void few_rows_tile(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias,
-                                        index_t n) {
+[[gnu::always_inline]] INTERNVL_TARGET_AVX2 inline void few_rows_tile(View<float, 2> c, CView<float, 2> a,
+                                                                      CView<T, 2> b, const float* bias, index_t n) {
   const index_t k = a.size(1), body = k - k % 8;
   __m256 acc[C][M];
   for (index_t col = 0; col < C; ++col) {
@@ -73,12 +75,13 @@ INTERNVL_TARGET_AVX2 void few_rows_tile(View<float, 2> c, CView<float, 2> a, CVi
   }
 }
 
-// Columns [begin, end) of C: tiles of as many columns as the 16 vector registers allow (C·M
-// accumulators, C widened B vectors and one A vector), then single columns.
-template <index_t M, class T>
-void few_rows_columns(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias, index_t begin,
-                      index_t end) {
-  constexpr index_t kColumns = std::min<index_t>(4, 15 / (M + 1));
+// Columns [begin, end) of C: tiles of as many columns as `Registers` vector registers allow (C·M
+// accumulators, C widened B vectors and one A vector), at most four, then single columns.
+template <index_t Registers, index_t M, class T>
+[[gnu::always_inline]] INTERNVL_TARGET_AVX2 inline void few_rows_columns(View<float, 2> c, CView<float, 2> a,
+                                                                         CView<T, 2> b, const float* bias,
+                                                                         index_t begin, index_t end) {
+  constexpr index_t kColumns = std::min<index_t>(4, (Registers - 1) / (M + 1));
   index_t n = begin;
   for (; n + kColumns <= end; n += kColumns) {
     few_rows_tile<M, kColumns>(c, a, b, bias, n);
@@ -88,32 +91,54 @@ void few_rows_columns(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const 
   }
 }
 
-// few_rows_columns for M = a.size(0) ≤ kFewRows.
+// The same 256-bit code compiled twice: for AVX2's 16 vector registers, and for AVX-512, whose EVEX
+// encoding reaches 32 (ymm16-31), room for more columns per tile at more rows (8 rows: 3 columns
+// instead of 1, so that A's rows are loaded a third as often). The arithmetic is the same, and so
+// are the bits.
+template <index_t M, class T>
+INTERNVL_TARGET_AVX2 void few_rows_columns_avx2(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias,
+                                                index_t begin, index_t end) {
+  few_rows_columns<16, M>(c, a, b, bias, begin, end);
+}
+
+template <index_t M, class T>
+INTERNVL_TARGET_AVX512 void few_rows_columns_avx512(View<float, 2> c, CView<float, 2> a, CView<T, 2> b,
+                                                    const float* bias, index_t begin, index_t end) {
+  few_rows_columns<32, M>(c, a, b, bias, begin, end);
+}
+
+// The columns for M = a.size(0) ≤ kFewRows, on the path's register file.
 template <class T, index_t M = 1>
-void few_rows_for(View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias, index_t begin, index_t end) {
+void few_rows_for(bool avx512, View<float, 2> c, CView<float, 2> a, CView<T, 2> b, const float* bias, index_t begin,
+                  index_t end) {
   if constexpr (M < kFewRows) {
     if (a.size(0) != M) {
-      few_rows_for<T, M + 1>(c, a, b, bias, begin, end);
+      few_rows_for<T, M + 1>(avx512, c, a, b, bias, begin, end);
       return;
     }
   }
-  few_rows_columns<M>(c, a, b, bias, begin, end);
+  if (avx512) {
+    few_rows_columns_avx512<M>(c, a, b, bias, begin, end);
+  } else {
+    few_rows_columns_avx2<M>(c, a, b, bias, begin, end);
+  }
 }
 
 }  // namespace detail
 
 // C [M, N] = A [M, K]·B [N, K]ᵀ (+ bias [N]), B unpacked, 1 ≤ M ≤ kFewRows; A, B and C with dense rows,
-// K ≥ 1.
+// K ≥ 1. Every path but avx2 (the CPU has AVX-512) uses the 32-register build.
 inline void gemm_streamed(ThreadPool& pool, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
-                          const float* bias) {
+                          const float* bias, Isa isa = active_isa()) {
   INTERNVL_CHECK(a.size(0) >= 1 && a.size(0) <= kFewRows && a.size(1) >= 1 && b.size(1) == a.size(1) &&
                      c.shape() == (Extents<2>{a.size(0), b.size(0)}),
                  "cpu::gemm_streamed", "A ", shape_string(a), ", B ", shape_string(b), " and C ", shape_string(c),
                  " do not fit C = A·Bᵀ with at most ", kFewRows, " rows");
   constexpr index_t kColumnsPerChunk = 16;
+  const bool avx512 = isa != Isa::avx2;
   b.visit([&]<class T>(CView<T, 2> typed) {
     pool.parallel_for(b.size(0), kColumnsPerChunk,
-                      [&](index_t begin, index_t end) { detail::few_rows_for(c, a, typed, bias, begin, end); });
+                      [&](index_t begin, index_t end) { detail::few_rows_for(avx512, c, a, typed, bias, begin, end); });
   });
 }
 

@@ -242,7 +242,7 @@ inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<floa
       }
       rows = normed;
     }
-    gemm_streamed(pool, c, rows, b, epilogue.bias.data());
+    gemm_streamed(pool, c, rows, b, epilogue.bias.data(), isa);
     return;
   }
   const auto add_batch = []<class T>(TensorView<T, 2> v) {
