@@ -227,7 +227,7 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend, Pool p
     tiles.emplace(std::move(image_files), io::TilingOptions{.tile_size = request.config.image_size,
                                                             .max_tiles = cli.positive("--max-tiles", 12)});
   } else {
-    images.emplace(cli, io::Pipeline::classification, request.config.image_size, batch_size);
+    images.emplace(cli, std::move(image_files), io::Pipeline::classification, request.config.image_size, batch_size);
   }
   // The batches, each call's time (image files are decoded and preprocessed when their batch comes)
   // counted in preprocess_ms.

@@ -63,7 +63,11 @@ class ImageBatches {
  public:
   // `cli` holds --pixels or image files (--image, --images), not both (check_image_input).
   ImageBatches(const Cli& cli, io::Pipeline pipeline, index_t size, index_t batch)
-      : names_(image_paths(cli)), pipeline_(pipeline), size_(size), batch_(batch) {
+      : ImageBatches(cli, image_paths(cli), pipeline, size, batch) {}
+
+  // The same, with the command line's image files already read (`paths`: image_paths(cli)).
+  ImageBatches(const Cli& cli, std::vector<std::string> paths, io::Pipeline pipeline, index_t size, index_t batch)
+      : names_(std::move(paths)), pipeline_(pipeline), size_(size), batch_(batch) {
     check_image_files(names_);
     if (cli.has("--pixels")) {
       npy_pixels_ = read_pixel_batch(*cli.get("--pixels"));
