@@ -39,12 +39,13 @@ class Context<backend::cpu> {
   bool weight_prepacking() const { return weight_prepacking_; }
   void set_weight_prepacking(bool on) { weight_prepacking_ = on; }
 
-  // Whether f32 linear layers (bias at most: not GELU's, not the residual form) of at most 8 rows read
+  // Whether linear layers (bias at most: not GELU's, not the residual form) of at most 8 rows read
   // their weights as stored, never packed (gemm/few_rows.hpp): right for decoding (one row per beam),
-  // where so few rows would not repay packing; 1.5× the packed GEMM's rate at 5 rows (from 10 rows on
-  // the packed GEMM is faster, and takes them). Such a row's result has the same bits however many rows
-  // (up to 8) share the call, which differ from the packed GEMM's in the last bits. Off by default;
-  // models::caption turns it on for its decoding steps.
+  // where so few rows would not repay packing; 1.8-2× the packed GEMM's rate at 5 rows on AVX-512 (more
+  // rows take the packed GEMM). They multiply in f32 even with bf16 matmul precision, which would save
+  // nothing there. Such a row's result has the same bits however many rows (up to 8) share the call,
+  // which differ from the packed GEMM's in the last bits. Off by default; models::caption turns it on
+  // for its decoding steps.
   bool weight_streaming() const { return weight_streaming_; }
   void set_weight_streaming(bool on) { weight_streaming_ = on; }
 

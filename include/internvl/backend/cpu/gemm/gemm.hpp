@@ -215,19 +215,20 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
 
 // C = act(A · Bᵀ + bias): A [M, K] (its rows normalized first with a prologue), B [N, K], C [M, N].
 // With prepack_weights, a B that has a PackSlot (a model's weight) is packed once for this path and read
-// prepacked from then on (prepack.hpp). With stream_weights, an f32 product of at most kFewRows rows
-// with a bias at most (no GELU, no residual form) reads B as stored instead, never packing it
-// (few_rows.hpp: decoding's products), A's rows normalized first into scratch as the packed path
-// normalizes them. More rows reuse each weight enough to repay packing: at 10 rows the packed GEMM
-// is already faster.
+// prepacked from then on (prepack.hpp). With stream_weights, a product of at most kFewRows rows with a
+// bias at most (no GELU, no residual form) reads B as stored instead, never packing it (few_rows.hpp:
+// decoding's products), A's rows normalized first into scratch as the packed path normalizes them. It
+// multiplies in f32 whatever `precision` allows: bound by reading B, it would gain nothing from bf16
+// operands (the packed bf16 product read bf16 weights 6-34% slower at 1-8 rows). More rows reuse
+// each weight enough to repay packing.
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
                  bool prepack_weights = false, GemmPrologue prologue = {}, bool stream_weights = false) {
   INTERNVL_CHECK(supports(cpu_features(), isa), "cpu::gemm", "this CPU lacks ", isa_name(isa));
   const index_t m = a.size(0), k = a.size(1);
-  if (stream_weights && precision == Precision::f32 && m >= 1 && m <= kFewRows && k >= 1 && !epilogue.gelu &&
-      epilogue.scale.data() == nullptr && (epilogue.bias.data() == nullptr || epilogue.bias.stride(0) == 1) &&
-      a.has_dense_rows() && c.has_dense_rows() && b.stride(1) == 1) {
+  if (stream_weights && m >= 1 && m <= kFewRows && k >= 1 && !epilogue.gelu && epilogue.scale.data() == nullptr &&
+      (epilogue.bias.data() == nullptr || epilogue.bias.stride(0) == 1) && a.has_dense_rows() && c.has_dense_rows() &&
+      b.stride(1) == 1) {
     check_prologue(prologue, k);
     auto scope = ws.scope();
     CView<float, 2> rows = a;
