@@ -45,8 +45,8 @@ constexpr const char* kUsage =
     "  --tokens             after each caption, a line \"tokens <ids...> score <s>\"\n"
     "  --report             print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME       reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
-    "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums);\n"
-    "                       the decoding steps' products stay f32, bound by reading the weights either way\n"
+    "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums;\n"
+    "                       faster on CPUs with AVX512-BF16, the decoding steps too)\n"
     "  --profile            with --backend cpu: where the time went, op by op, on stderr at the end\n"
     "Prints one caption per line; with several images, each follows a header line \"# <image>\".\n";
 

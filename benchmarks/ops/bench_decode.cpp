@@ -8,6 +8,8 @@
 //                           [49954, 4096]. weight_GB/s: W's bf16 bytes per second. The context streams the
 //                           weights (Context::set_weight_streaming: backend/cpu/gemm/few_rows.hpp), as
 //                           captioning's decoding steps do
+//   BM_decode_linear_bf16/M/N/K    the same in bf16 precision (Context::set_matmul_precision): A's rows
+//                           rounded to bf16 and multiplied by vdpbf16ps, on CPUs with AVX512-BF16
 //   BM_decode_linear_packed/M/N/K  the same by the packed GEMM (the default): B packed on every call
 //   BM_read                 the sum of a 1 GiB f32 array over the thread pool: the machine's practical read
 //                           bandwidth in the same run, the ceiling of the above
@@ -28,7 +30,7 @@ namespace {
 
 // Copies of a bf16 W [N, K] (at least 512 MB in all) and y = x·Wᵀ on each copy in turn, the weights
 // streamed or packed; reports W's bytes per second.
-void decode_linear(benchmark::State& state, bool streamed) {
+void decode_linear(benchmark::State& state, bool streamed, cpu::Precision precision = cpu::Precision::f32) {
   const index_t m = state.range(0), n = state.range(1), k = state.range(2);
   const std::size_t bytes = static_cast<std::size_t>(n * k) * sizeof(bf16);
   const std::size_t copies = (std::size_t{512} << 20) / bytes + 1;
@@ -40,6 +42,7 @@ void decode_linear(benchmark::State& state, bool streamed) {
   Tensor<float, 2> y(Extents<2>{m, n});
   Context<backend::cpu> ctx;
   ctx.set_weight_streaming(streamed);
+  ctx.set_matmul_precision(precision);
   std::size_t next = 0;
   for (auto _ : state) {
     ops::linear(ctx, y.view(), x.view(), weights[next].view());
@@ -66,6 +69,9 @@ void decode_shapes(benchmark::internal::Benchmark* b) {
 
 static void BM_decode_linear(benchmark::State& state) { decode_linear(state, true); }
 BENCHMARK(BM_decode_linear)->Apply(decode_shapes);
+
+static void BM_decode_linear_bf16(benchmark::State& state) { decode_linear(state, true, cpu::Precision::bf16); }
+BENCHMARK(BM_decode_linear_bf16)->Apply(decode_shapes);
 
 static void BM_decode_linear_packed(benchmark::State& state) { decode_linear(state, false); }
 BENCHMARK(BM_decode_linear_packed)->Apply(decode_shapes);

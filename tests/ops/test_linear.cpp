@@ -102,9 +102,9 @@ void check_cpu_against_reference(const Case& c) {
     testing::for_each_cpu_isa([&](cpu::Isa isa) {
       testing::poison(y_storage.view());
       ops::linear(cpu, got, x, w.view(), b, c.act);
-      // Streamed products (at most 8 rows, no GELU) multiply in f32 whatever the precision.
+      // Streamed products (at most 8 rows, no GELU) take bf16 operands only from weights stored in bf16.
       const bool streamed = c.streamed && c.m <= cpu::kFewRows && c.k >= 1 && c.act == ops::Activation::none;
-      if (cpu::bf16_products(isa, c.precision) && !streamed) {
+      if (cpu::bf16_products(isa, c.precision) && (!streamed || c.weights == DType::bf16)) {
         // products of bf16 values are exact in f32: only the order of the additions differs
         REQUIRE(testing::relative_l2(got, want_rounded.view()) < 1e-5);
       } else {
@@ -182,8 +182,8 @@ TEST_CASE("cpu linear with streamed weights matches the reference, each row the 
           "[linear]") {
   // Context::set_weight_streaming (gemm/few_rows.hpp): every row count 1-8 (a kernel each), K around
   // the 8-wide vectors and at QLLaMA's 4096, N around the column groups of 1-4; every weight dtype, bias
-  // or not, strided rows; bf16 precision multiplies in f32 too. More rows and GELU take the packed
-  // product.
+  // or not, strided rows; bf16 precision (vdpbf16ps on bf16 weights, 16 k a step, so K around 16 too;
+  // f32 products on f16 weights). More rows and GELU take the packed product.
   // QLLaMA-sized K from the tenth shape on (not under INTERNVL_TEST_SIZES=small).
   const Extents<3> shapes[] = {{1, 1, 1},     {2, 7, 5},     {3, 8, 4},     {4, 9, 9}, {6, 33, 13},
                                {7, 100, 3},   {9, 17, 6},    {13, 64, 11},  {5, 0, 3}, {5, 4096, 37},
@@ -196,10 +196,13 @@ TEST_CASE("cpu linear with streamed weights matches the reference, each row the 
       }
     }
     check_cpu_against_reference({m, k, n, DType::bf16, true, ops::Activation::gelu, false, cpu::Precision::f32, true});
-    check_cpu_against_reference({m, k, n, DType::bf16, true, ops::Activation::none, false, cpu::Precision::bf16, true});
+    for (DType weights : {DType::bf16, DType::f16}) {
+      check_cpu_against_reference(
+          {m, k, n, weights, true, ops::Activation::none, (m + n) % 2 == 0, cpu::Precision::bf16, true});
+    }
   }
-  // A row's bits do not depend on the rows beside it, nor on the path, and norm_linear is norm then
-  // linear bit for bit.
+  // A row's bits do not depend on the rows beside it (in either precision), nor on the path (in f32),
+  // and norm_linear is norm then linear bit for bit.
   const index_t m = 8, k = 4101, n = 29;
   const auto x = testing::random_tensor(Extents<2>{m, k}, 91, -2.0f, 2.0f);
   const auto w = testing::convert<bf16>(testing::random_tensor(Extents<2>{n, k}, 92, -0.1f, 0.1f));
@@ -208,12 +211,15 @@ TEST_CASE("cpu linear with streamed weights matches the reference, each row the 
   Context<backend::cpu> ctx;
   ctx.set_weight_streaming(true);
   Tensor<float, 2> all(Extents<2>{m, n});
-  ops::linear(ctx, all.view(), x.view(), w.view(), bias.view());
-  for (index_t first = 0; first < m; first += 3) {
-    const index_t last = std::min(m, first + 3);
-    Tensor<float, 2> some(Extents<2>{last - first, n});
-    ops::linear(ctx, some.view(), x.view().slice(0, first, last), w.view(), bias.view());
-    REQUIRE(std::memcmp(some.data(), &all(first, 0), sizeof(float) * static_cast<std::size_t>(some.numel())) == 0);
+  for (const cpu::Precision precision : {cpu::Precision::bf16, cpu::Precision::f32}) {
+    ctx.set_matmul_precision(precision);
+    ops::linear(ctx, all.view(), x.view(), w.view(), bias.view());
+    for (index_t first = 0; first < m; first += 3) {
+      const index_t last = std::min(m, first + 3);
+      Tensor<float, 2> some(Extents<2>{last - first, n});
+      ops::linear(ctx, some.view(), x.view().slice(0, first, last), w.view(), bias.view());
+      REQUIRE(std::memcmp(some.data(), &all(first, 0), sizeof(float) * static_cast<std::size_t>(some.numel())) == 0);
+    }
   }
   // Nor on the path: AVX2 and AVX-512 compile the same arithmetic for 16 and 32 registers.
   testing::for_each_cpu_isa([&](cpu::Isa) {

@@ -217,10 +217,9 @@ inline void gemm_batched(ThreadPool& pool, Workspace<>& ws, View<float, 3> c, CV
 // With prepack_weights, a B that has a PackSlot (a model's weight) is packed once for this path and read
 // prepacked from then on (prepack.hpp). With stream_weights, a product of at most kFewRows rows with a
 // bias at most (no GELU, no residual form) reads B as stored instead, never packing it (few_rows.hpp:
-// decoding's products), A's rows normalized first into scratch as the packed path normalizes them. It
-// multiplies in f32 whatever `precision` allows: bound by reading B, it would gain nothing from bf16
-// operands (the packed bf16 product read bf16 weights 6-34% slower at 1-8 rows). More rows reuse
-// each weight enough to repay packing.
+// decoding's products), A's rows normalized first into scratch as the packed path normalizes them. In
+// bf16 precision with B stored in bf16 it multiplies bf16 operands (A's rows rounded into scratch),
+// otherwise f32 ones. More rows reuse each weight enough to repay packing.
 inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
                  GemmEpilogue epilogue = {}, Precision precision = Precision::f32, Isa isa = active_isa(),
                  bool prepack_weights = false, GemmPrologue prologue = {}, bool stream_weights = false) {
@@ -243,7 +242,15 @@ inline void gemm(ThreadPool& pool, Workspace<>& ws, View<float, 2> c, CView<floa
       }
       rows = normed;
     }
-    gemm_streamed(pool, c, rows, b, epilogue.bias.data(), isa);
+    if (bf16_products(isa, precision) && b.dtype() == DType::bf16) {
+      View<bf16, 2> rounded = ws.tensor<bf16>(Extents<2>{m, k});
+      for (index_t i = 0; i < m; ++i) {
+        std::transform(&rows(i, 0), &rows(i, 0) + k, &rounded(i, 0), [](float v) { return bf16(v); });
+      }
+      gemm_streamed_bf16(pool, c, rounded, b.as<bf16>(), epilogue.bias.data());
+    } else {
+      gemm_streamed(pool, c, rows, b, epilogue.bias.data(), isa);
+    }
     return;
   }
   const auto add_batch = []<class T>(TensorView<T, 2> v) {
