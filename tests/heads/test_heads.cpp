@@ -135,6 +135,10 @@ TEST_CASE("head descriptions: fields, defaults and errors", "[heads]") {
   REQUIRE_THROWS_WITH(parse(R"({"type": "seg_upernet", "num_classes": 1, "bn_eps": 1e-5, "ln_eps": 1e-6,
       "layers": [1, 2], "channels": 8, "pool_scales": [1], "crop_size": 504, "stride": 322})"),
                       Catch::Contains("'layers' must name 4 blocks"));
+  REQUIRE_THROWS_WITH(
+      parse(R"({"type": "seg_linear", "num_classes": 1, "bn_eps": 1e-5, "layer": 4, "crop_size": 28,
+      "stride": 42})"),
+      Catch::Contains("f: \"internvl_head\"") && Catch::Contains("field 'stride' (42) exceeds 'crop_size' (28)"));
   REQUIRE_THROWS_WITH(parse(R"({"type": "linear_probe", "num_classes": 3, "bn_eps": 1e-6, "channels": 4})"),
                       Catch::Contains("unknown field 'channels'"));
   REQUIRE_THROWS_WITH(parse(R"({"type": "attention_pool_probe", "num_classes": 3, "bn_eps": 1e-6, "ln_eps": 1e-5})"),
@@ -170,7 +174,7 @@ TEST_CASE("head files: loading errors name the file and the tensor", "[heads]") 
   REQUIRE_THROWS_WITH(load("seg_linear.safetensors", 24), Catch::Contains("no tensor 'norm.running_mean'"));
 }
 
-TEST_CASE("top-k: most probable first, ties by index, k clamped", "[heads]") {
+TEST_CASE("top-k: most probable first, ties by index, NaN first, k clamped", "[heads]") {
   Tensor<float, 1> p(Extents<1>{5});
   const float values[] = {0.1f, 0.3f, 0.1f, 0.4f, 0.1f};
   std::copy(values, values + 5, p.data());
@@ -181,6 +185,12 @@ TEST_CASE("top-k: most probable first, ties by index, k clamped", "[heads]") {
   REQUIRE(best[2] == std::pair<index_t, float>{0, 0.1f});
   REQUIRE(heads::top_k(p.view(), 9).size() == 5);
   REQUIRE(heads::top_k(p.view(), 0).empty());
+  p.data()[2] = std::nanf("");  // ranks first, as in torch.topk
+  const auto with_nan = heads::top_k(p.view(), 5);
+  REQUIRE(with_nan[0].first == 2);
+  REQUIRE(std::isnan(with_nan[0].second));
+  REQUIRE(with_nan[1] == std::pair<index_t, float>{3, 0.4f});
+  REQUIRE(with_nan[4] == std::pair<index_t, float>{4, 0.1f});
 }
 
 TEST_CASE("argmax over classes: first maximum on ties, NaN wins as in torch.argmax", "[heads]") {
@@ -211,4 +221,6 @@ TEST_CASE("sliding windows: mmseg's grid, flush with the border, small images in
           std::vector<heads::Window>{{0, 0, 504, 504}, {0, 168, 504, 504}});
   REQUIRE(heads::sliding_windows(20, 30, 504, 322) == std::vector<heads::Window>{{0, 0, 20, 30}});
   REQUIRE_THROWS_WITH(heads::sliding_windows(20, 30, 504, 0), Catch::Contains("must all be positive"));
+  REQUIRE(heads::sliding_windows(28, 98, 28, 28).size() == 4);  // stride = crop: windows edge to edge
+  REQUIRE_THROWS_WITH(heads::sliding_windows(28, 98, 28, 42), Catch::Contains("stride 42 exceeds crop 28"));
 }

@@ -160,6 +160,8 @@ inline HeadDescription parse_head_description(const nlohmann::json& json, const 
   if (segmentation) {
     d.crop_size = r.positive("crop_size");
     d.stride = r.positive("stride");
+    INTERNVL_CHECK(d.stride <= d.crop_size, r.where(), "field 'stride' (", d.stride, ") exceeds 'crop_size' (",
+                   d.crop_size, "): sliding windows would leave pixels between them uncovered");
   }
   if (r.has("labels")) {
     const nlohmann::json& labels = r.array("labels");

@@ -23,10 +23,13 @@ struct Window {
   bool operator==(const Window&) const = default;
 };
 
-// The windows over an H × W image, row by row.
+// The windows over an H × W image, row by row. A stride beyond the crop would leave pixels that no
+// window covers (mmseg asserts against it too).
 inline std::vector<Window> sliding_windows(index_t height, index_t width, index_t crop, index_t stride) {
   INTERNVL_CHECK(height > 0 && width > 0 && crop > 0 && stride > 0, "heads::sliding_windows", "image ", height, "x",
                  width, ", crop ", crop, " and stride ", stride, " must all be positive");
+  INTERNVL_CHECK(stride <= crop, "heads::sliding_windows", "stride ", stride, " exceeds crop ", crop,
+                 ": pixels between the windows would be uncovered");
   const auto count = [&](index_t length) { return std::max<index_t>(length - crop + stride - 1, 0) / stride + 1; };
   std::vector<Window> windows;
   for (index_t r = 0; r < count(height); ++r) {

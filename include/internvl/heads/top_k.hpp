@@ -1,8 +1,10 @@
 // top_k: the k most probable classes of a row of probabilities, as (class, probability) pairs, most
-// probable first, ties to the lower class index (what a stable sort by probability gives).
+// probable first, ties to the lower class index (what a stable sort by probability gives). A NaN ranks
+// above every number, as in torch.topk (and argmax_classes).
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <numeric>
 #include <utility>
@@ -18,7 +20,11 @@ inline std::vector<std::pair<index_t, float>> top_k(CView<float, 1> probabilitie
   std::iota(order.begin(), order.end(), index_t{0});
   const auto count = static_cast<std::ptrdiff_t>(std::min<index_t>(std::max<index_t>(k, 0), probabilities.size(0)));
   std::partial_sort(order.begin(), order.begin() + count, order.end(), [&](index_t a, index_t b) {
-    return probabilities(a) > probabilities(b) || (probabilities(a) == probabilities(b) && a < b);
+    const float pa = probabilities(a), pb = probabilities(b);
+    if (std::isnan(pa) || std::isnan(pb)) {  // NaN first: an order even then, which partial_sort needs
+      return std::isnan(pa) && (!std::isnan(pb) || a < b);
+    }
+    return pa > pb || (pa == pb && a < b);
   });
   std::vector<std::pair<index_t, float>> best;
   for (std::ptrdiff_t i = 0; i < count; ++i) {
