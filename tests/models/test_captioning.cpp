@@ -101,6 +101,9 @@ TEST_CASE("beam search refuses bad options and misuse", "[captioning]") {
   CHECK_THROWS_WITH(BeamSearch(1, BeamSearchOptions{.max_new_tokens = 5, .min_new_tokens = 6}),
                     Catch::Contains("min_new_tokens (6) must lie in [0, max_new_tokens = 5]"));
   CHECK_THROWS_WITH(BeamSearch(0, BeamSearchOptions{}), Catch::Contains("at least one input"));
+  CHECK_THROWS_WITH(BeamSearch(1, BeamSearchOptions{.eos_id = -1}),
+                    Catch::Contains("eos_id (-1) and pad_id (0) must be token ids, not negative"));
+  CHECK_THROWS_WITH(BeamSearch(1, BeamSearchOptions{.pad_id = -1}), Catch::Contains("pad_id (-1)"));
   BeamSearch search(2, BeamSearchOptions{.num_beams = 2, .max_new_tokens = 1, .min_new_tokens = 0});
   CHECK_THROWS_WITH(search.results(), Catch::Contains("results before the search finished"));
   Tensor<float, 2> wrong(Extents<2>{3, 10});

@@ -58,6 +58,8 @@ class BeamSearch {
     INTERNVL_CHECK(o.max_new_tokens >= 1, "beam search", "max_new_tokens must be at least 1, got ", o.max_new_tokens);
     INTERNVL_CHECK(o.min_new_tokens >= 0 && o.min_new_tokens <= o.max_new_tokens, "beam search", "min_new_tokens (",
                    o.min_new_tokens, ") must lie in [0, max_new_tokens = ", o.max_new_tokens, "]");
+    INTERNVL_CHECK(o.eos_id >= 0 && o.pad_id >= 0, "beam search", "eos_id (", o.eos_id, ") and pad_id (", o.pad_id,
+                   ") must be token ids, not negative");
     scores_.assign(static_cast<std::size_t>(rows()), 0.0f);
     for (index_t r = 0; r < rows(); ++r) {
       if (r % o.num_beams != 0) {
