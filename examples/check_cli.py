@@ -83,6 +83,36 @@ run("segment", ["--model", model, "--head", seg, "--image", image, "--image", st
 run("segment", ["--model", model, "--image", image, "--out", "m.png"], 2, "missing required option --head")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", "m.png", "--slide", "yes"], 2,
     "unknown argument 'yes'")
+# Outputs that would overwrite an input or each other, empty paths, repeated options and options taken for
+# values: status 2, before any file is written (support/outputs.hpp, support/cli.hpp).
+(tmp / "inputs").mkdir()
+for name in ("a.png", "b.png"):
+    shutil.copy(image, tmp / "inputs" / name)
+run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "inputs" / "a.png"), "--image",
+                str(tmp / "inputs" / "b.png"), "--out-dir", str(tmp / "inputs")], 2,
+    f"--out-dir {tmp / 'inputs' / 'a.png'} would overwrite --image {tmp / 'inputs' / 'a.png'}")
+(tmp / "truth").mkdir()
+shutil.copy(image, tmp / "truth" / "segment_image.png")  # the label mask of `image`, as --truth-dir finds it
+shutil.copy(image, tmp / "truth" / "segment_image_overlay.png")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--truth-dir", str(tmp / "truth"), "--out-dir",
+                str(tmp / "truth")], 2, f"would overwrite the input {tmp / 'truth' / 'segment_image.png'}")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--truth-dir", str(tmp / "truth"), "--truth-suffix",
+                "_overlay.png", "--out-dir", str(tmp / "truth"), "--overlays"], 2,
+    f"--overlays {tmp / 'truth' / 'segment_image_overlay.png'} would overwrite the input")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(tmp / "m.png"), "--out-npy",
+                str(tmp / "." / "m.png")], 2, f"--out {tmp / 'm.png'} and --out-npy {tmp / '.' / 'm.png'} are the same file")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out", ""], 2, "--out names no file (an empty path)")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", ""], 2,
+    "--out-dir names no directory (an empty path)")
+run("extract", ["--model", model, "--image", str(tmp / "inputs" / "a.png"), "--out", str(tmp / "inputs" / "a.png")], 2,
+    "would overwrite --image")
+run("extract", ["--model", model, "--image", image, "--out", "--projector"], 2,
+    "option --out needs a value, got the option --projector")
+run("extract", ["--model", model, "--image", image, "--layer", "1", "--layer", "2"], 2, "option --layer was given 2 times")
+if not all(path.read_bytes() == pathlib.Path(image).read_bytes()
+           for path in [tmp / "inputs" / "a.png", tmp / "inputs" / "b.png", *(tmp / "truth").iterdir()]):
+    failures.append("an input image was overwritten")
+    print("FAIL an input image was overwritten")
 # Unreadable or unsuitable files: status 1, the message names the file.
 run("classify", ["--model", str(tmp / "none"), "--image", image], 1, "none: not a directory")
 run("classify", ["--model", model, "--image", image], 1, "head.safetensors: no such head file")
@@ -226,7 +256,7 @@ run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "empty
 # --truth: the demo's 360 held-out digits against their labels, top-1 as PyTorch's evaluation counted it
 # (demo/reference_results.json), and top-5 where the true class is among the five classes printed first.
 digits = [line.split("\t") for line in (demo / "digits" / "labels.txt").read_text().splitlines()]
-classify_all = classify_digits[:classify_digits.index("--image")] + [
+classify_all = classify_digits[:classify_digits.index("--topk")] + [
     arg for name, _ in digits for arg in ("--image", str(demo / "digits" / name))]
 result = subprocess.run(classify_all + ["--topk", "5", "--truth", str(demo / "digits" / "labels.txt")],
                         capture_output=True, text=True)

@@ -26,6 +26,7 @@
 #include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
+#include "support/outputs.hpp"
 #include "support/text_file.hpp"
 
 using namespace internvl;
@@ -87,7 +88,8 @@ int main(int argc, char** argv) {
     cli.fail(texts ? "texts need --out-text" : "--out-text needs --text or --texts");
   }
   return examples::run_reporting_errors([&] {
-    examples::check_outputs(cli, {"--out-image", "--out-text"});
+    examples::check_outputs(cli, examples::output_options(cli, {"--out-image", "--out-text"}),
+                            examples::image_paths(cli));
     examples::StageReport report(cli.has("--report"));
     examples::InternVLJob job;
     job.dir = std::make_shared<const io::ModelDir>(dir);

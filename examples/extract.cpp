@@ -44,6 +44,7 @@
 #include "support/extract_features.hpp"
 #include "support/image_batches.hpp"
 #include "support/out_dir.hpp"
+#include "support/outputs.hpp"
 
 using namespace internvl;
 using Clock = std::chrono::steady_clock;
@@ -206,12 +207,14 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend, Pool p
   const auto start = Clock::now();
   std::vector<std::string> image_files = examples::image_paths(cli);
   const Output output = output_option(cli, image_files);
+  std::vector<examples::OutputFile> files;
   for (const std::string& file : output.image_files) {
-    io::check_can_create(file);
+    files.push_back({"--out-dir", file});
   }
-  if (!output.file.empty()) {
-    io::check_can_create(output.file);
+  if (output.image_files.empty()) {  // one file: --out's, or features.npy
+    files.push_back({"--out", output.file});
   }
+  examples::check_outputs(cli, files, image_files);
   examples::ExtractRequest request;
   request.dir = std::make_shared<const io::ModelDir>(cli.require("--model"));
   request.config = models::read_vision_config(*request.dir);

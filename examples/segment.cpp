@@ -31,6 +31,7 @@
 #include "support/head_tasks.hpp"
 #include "support/image_batches.hpp"
 #include "support/out_dir.hpp"
+#include "support/outputs.hpp"
 
 using namespace internvl;
 
@@ -243,13 +244,20 @@ int main(int argc, char** argv) {
     const std::vector<Outputs> outputs = output_paths(cli, image_paths);
     examples::check_image_files(image_paths);
     const std::vector<std::string> masks = truth_masks(cli, image_paths);
+    std::vector<examples::OutputFile> files;
     for (const Outputs& o : outputs) {
-      for (const std::string& path : {o.mask, o.overlay, o.logits}) {
-        if (!path.empty()) {
-          io::check_can_create(path);
+      const bool in_dir = cli.has("--out-dir");
+      for (const auto& [option, path] : {std::pair{in_dir ? "--out-dir" : "--out", o.mask},
+                                         std::pair{in_dir ? "--overlays" : "--overlay", o.overlay},
+                                         std::pair{in_dir ? "--logits" : "--out-npy", o.logits}}) {
+        if (!path.empty() || (!in_dir && cli.has(option))) {
+          files.push_back({option, path});
         }
       }
     }
+    std::vector<std::string> read = image_paths;
+    read.insert(read.end(), masks.begin(), masks.end());
+    examples::check_outputs(cli, files, read);
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const heads::HeadDescription d = heads::HeadFile(head_path).description();

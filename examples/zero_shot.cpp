@@ -33,6 +33,7 @@
 #include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
+#include "support/outputs.hpp"
 #include "support/text_file.hpp"
 
 using namespace internvl;
@@ -150,7 +151,7 @@ int main(int argc, char** argv) {
   const int batch_size = cli.positive("--batch", 16);
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {
-    examples::check_outputs(cli, {"--save-class-weights"});
+    examples::check_outputs(cli, examples::output_options(cli, {"--save-class-weights"}), examples::image_paths(cli));
     examples::StageReport report(cli.has("--report"));
     examples::InternVLJob job;
     job.dir = std::make_shared<const io::ModelDir>(dir);

@@ -1,13 +1,12 @@
 // The command line of the example programs and their exit statuses:
 //   Cli                  --flag VALUE options, boolean --switches, a usage text; a usage error prints
-//                        "error: <message>" and the usage to stderr and exits with status 2
+//                        "error: <message>" and the usage to stderr and exits with status 2. An option
+//                        read as one value (get, require) given twice is a usage error, as is a value
+//                        that is itself an option (`--out --projector`: --out's value forgotten)
 //   run_reporting_errors(body)
 //                        body()'s exit status (0 when it returns nothing); an exception (a bad file, shape
 //                        or config, no GPU, no memory for what a file asks) becomes "error: <message>" on
 //                        stderr and exit status 1, without the usage
-//   check_outputs(cli, options)
-//                        each given output option's file can be created (io::check_can_create), asked
-//                        before the work, so that a mistyped directory does not cost a forward pass
 #pragma once
 
 #include <cerrno>
@@ -15,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <initializer_list>
 #include <limits>
 #include <map>
 #include <new>
@@ -23,9 +21,8 @@
 #include <set>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
-
-#include "internvl/io/write_file.hpp"
 
 namespace internvl::examples {
 
@@ -46,7 +43,11 @@ class Cli {
         if (i + 1 >= argc) {
           fail("option " + arg + " needs a value");
         }
-        values_[arg].push_back(argv[++i]);
+        const std::string value = argv[++i];
+        if (valued.count(value) != 0 || switches.count(value) != 0 || value == "-h" || value == "--help") {
+          fail("option " + arg + " needs a value, got the option " + value);
+        }
+        values_[arg].push_back(value);
       } else {
         fail("unknown argument '" + arg + "'");
       }
@@ -54,13 +55,31 @@ class Cli {
   }
 
   bool has(const std::string& name) const { return values_.count(name) != 0 || switches_.count(name) != 0; }
+  // The value of an option given at most once.
   std::optional<std::string> get(const std::string& name) const {
     const auto it = values_.find(name);
-    return it == values_.end() ? std::nullopt : std::optional<std::string>(it->second.back());
+    if (it == values_.end()) {
+      return std::nullopt;
+    }
+    if (it->second.size() > 1) {
+      fail("option " + name + " was given " + std::to_string(it->second.size()) + " times");
+    }
+    return it->second.front();
   }
+  // Every value of a repeatable option, in order.
   std::vector<std::string> all(const std::string& name) const {
     const auto it = values_.find(name);
     return it == values_.end() ? std::vector<std::string>{} : it->second;
+  }
+  // Every option with a value, with each of its values: (option, value).
+  std::vector<std::pair<std::string, std::string>> values() const {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const auto& [name, list] : values_) {
+      for (const std::string& value : list) {
+        pairs.emplace_back(name, value);
+      }
+    }
+    return pairs;
   }
   std::string require(const std::string& name) const {
     if (auto v = get(name)) {
@@ -123,15 +142,6 @@ class Cli {
   std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> switches_;
 };
-
-// Throws io::check_can_create's error for the first output file that cannot be created.
-inline void check_outputs(const Cli& cli, std::initializer_list<std::string> options) {
-  for (const std::string& option : options) {
-    if (const auto path = cli.get(option)) {
-      io::check_can_create(*path);
-    }
-  }
-}
 
 template <class Body>
 int run_reporting_errors(Body&& body) {

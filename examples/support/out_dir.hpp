@@ -17,6 +17,9 @@ namespace internvl::examples {
 inline std::vector<std::filesystem::path> stem_paths(const Cli& cli, const std::string& option, const std::string& use,
                                                      const std::vector<std::string>& images, const std::string& dir,
                                                      const std::string& ending) {
+  if (dir.empty()) {
+    cli.fail(option + " names no directory (an empty path)");
+  }
   std::map<std::string, std::string> image_of_stem;
   std::vector<std::filesystem::path> paths;
   for (const std::string& image : images) {

@@ -256,6 +256,10 @@ with tempfile.TemporaryDirectory() as tmp:
                  "cannot create the file")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--out-image", "i.npy"], 2,
                  "--out-image needs --image, --images or --pixels")
+    expect_error(embed, ["--model", model, "--pixels", str(one_image), "--out-image", str(tmp / "e.npy"), "--text", "x",
+                         "--out-text", str(tmp / "e.npy")], 2, f"--out-image {tmp / 'e.npy'} and --out-text {tmp / 'e.npy'} are the same file")
+    expect_error(embed, ["--model", model, "--pixels", str(one_image), "--out-image", str(one_image)], 2,
+                 f"--out-image {one_image} would overwrite --pixels {one_image}")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--mode", "D"], 2,
                  "--mode must be C or G")
     expect_error(embed, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--out-image",
