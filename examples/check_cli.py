@@ -122,6 +122,11 @@ run("classify", ["--model", model, "--head", probe, "--pixels", image], 1, "segm
 np.save(tmp / "no_image.npy", np.zeros((0, 3, 28, 28), dtype=np.float32))
 run("classify", ["--model", model, "--head", probe, "--pixels", str(tmp / "no_image.npy")], 1,
     "no_image.npy: the pixels hold no image")
+nan_pixels = np.zeros((3, 28, 28), dtype=np.float32)
+nan_pixels[0, 0, 5] = np.nan
+np.save(tmp / "nan_pixels.npy", nan_pixels)
+run("classify", ["--model", model, "--head", probe, "--pixels", str(tmp / "nan_pixels.npy")], 1,
+    "nan_pixels.npy: pixel value 5 (in C order) is nan, not a finite number")
 np.save(tmp / "bytes.npy", np.zeros((3, 28, 28), dtype=np.uint8))
 run("classify", ["--model", model, "--head", probe, "--pixels", str(tmp / "bytes.npy")], 1,
     "pixels must be normalised floating-point values, got .npy dtype '|u1'")

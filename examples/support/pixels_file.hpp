@@ -1,9 +1,10 @@
 // read_pixel_batch: the --pixels input of the example programs, pixels already normalised in a .npy file:
 // floating point [3, H, W] (one image) or [B, 3, H, W], returned as f32 [B, 3, H, W]. An array of
-// integers (8-bit pixel values, say, which the preprocessing would have normalised), of another rank or
-// of no image is an internvl::Error naming the file.
+// integers (8-bit pixel values, say, which the preprocessing would have normalised), of another rank, of
+// no image or holding a value that is not a finite number is an internvl::Error naming the file.
 #pragma once
 
+#include <cmath>
 #include <string>
 
 #include "internvl/io/npy.hpp"
@@ -20,7 +21,12 @@ inline Tensor<float, 4> read_pixel_batch(const std::string& path) {
     array.shape.insert(array.shape.begin(), 1);  // one image
   }
   INTERNVL_CHECK(array.shape[0] > 0, path, "the pixels hold no image (a batch of 0)");
-  return io::npy_to_f32<4>(array, path);
+  Tensor<float, 4> pixels = io::npy_to_f32<4>(array, path);
+  for (index_t i = 0; i < pixels.numel(); ++i) {
+    INTERNVL_CHECK(std::isfinite(pixels.data()[i]), path, "pixel value ", i, " (in C order) is ", pixels.data()[i],
+                   ", not a finite number");
+  }
+  return pixels;
 }
 
 }  // namespace internvl::examples

@@ -158,6 +158,14 @@ with tempfile.TemporaryDirectory() as tmp:
                              str(tmp / "weights.npy")], 1,
                  f"weights.npy: class weights [{len(spec['classes'])}, 16] do not fit 2 labels of a model with 16-wide "
                  "embeddings")
+    # Rows of another length than exp(logit_scale) (zero, scaled, NaN) would score silently wrong.
+    scale = norms[0] if norms else 1.0
+    for name, second_row, length in [("zero_row", [0.0] * 16, "0"), ("long_row", [250.0] * 16, "1000"),
+                                     ("nan_row", [float("nan")] * 16, "nan")]:
+        write_npy(tmp / f"{name}.npy", (2, 16), [scale / 4] * 16 + second_row)
+        expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,b", "--class-weights",
+                                 str(tmp / f"{name}.npy")], 1,
+                     f"class weights row 1 has length {length}, not exp(logit_scale) = ")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--class-weights",
                              str(tmp / "weights.npy"), "--templates", str(templates)], 2,
                  "--class-weights replaces encoding the labels")

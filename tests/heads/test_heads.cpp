@@ -168,6 +168,9 @@ TEST_CASE("head files: loading errors name the file and the tensor", "[heads]") 
                       Catch::Contains("extra_tensor.safetensors: unexpected tensor 'decode_head.conv_seg.bias'"));
   REQUIRE_THROWS_WITH(load("bad/int_weight.safetensors"),
                       Catch::Contains("int_weight.safetensors: tensor 'head.weight' is I32"));
+  REQUIRE_THROWS_WITH(load("bad/negative_variance.safetensors"),
+                      Catch::Contains("negative_variance.safetensors: tensor 'norm.running_var' holds -") &&
+                          Catch::Contains(" at [2]: a variance must be a number of at least 0"));
   REQUIRE_THROWS_WITH(
       load("linear_probe.safetensors", 32),
       Catch::Contains("linear_probe.safetensors: tensor 'norm.running_mean' has shape [48], expected [64]"));

@@ -156,6 +156,16 @@ TEST_CASE("zero-shot probabilities follow clip_benchmark's recipe", "[internvl]"
         CHECK(err <= 1e-5);
       }
     }
+    // Class weights read back must be this model's: a row of another length is refused.
+    const models::ZeroShotClassifier<Backend> classifier(ctx, model, tokenizer, classes, templates);
+    models::ZeroShotClassifier<Backend>(model, classes, testing::convert<float>(classifier.host_weights()));
+    Tensor<float, 2> scaled = testing::convert<float>(classifier.host_weights());
+    for (index_t e = 0; e < scaled.size(1); ++e) {
+      scaled(1, e) *= 2.0f;
+    }
+    REQUIRE_THROWS_WITH(
+        models::ZeroShotClassifier<Backend>(model, classes, std::move(scaled)),
+        Catch::Contains("class weights row 1 has length") && Catch::Contains("not this model's class weights"));
   };
   check(backend::reference{});
   check(backend::cpu{});

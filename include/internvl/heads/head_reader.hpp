@@ -27,13 +27,23 @@ class HeadReader {
   CView<float, 1> vector(const std::string& name, index_t length) {
     return store_.table(file_.weight(name, Extents<1>{length}));
   }
-  // `prefix`.{weight, bias, running_mean, running_var} of a BatchNorm over `channels`.
+  // `prefix`.{weight, bias, running_mean, running_var} of a BatchNorm over `channels`. A variance must
+  // be a number ≥ 0 (a negative one would make the normalised features NaN, silently).
   ops::BatchNormParams batch_norm(const std::string& prefix, index_t channels, float eps) {
-    return {.running_mean = vector(prefix + ".running_mean", channels),
-            .running_var = vector(prefix + ".running_var", channels),
-            .weight = vector(prefix + ".weight", channels),
-            .bias = vector(prefix + ".bias", channels),
-            .eps = eps};
+    const ops::BatchNormParams params{.running_mean = vector(prefix + ".running_mean", channels),
+                                      .running_var = vector(prefix + ".running_var", channels),
+                                      .weight = vector(prefix + ".weight", channels),
+                                      .bias = vector(prefix + ".bias", channels),
+                                      .eps = eps};
+    const std::string variance = prefix + ".running_var";
+    file_.weight(variance, Extents<1>{channels}).visit([&]<class U>(CView<U, 1> values) {
+      for (index_t c = 0; c < channels; ++c) {
+        const auto v = static_cast<float>(values(c));
+        INTERNVL_CHECK(v >= 0.0f, file_.path(), "tensor '", variance, "' holds ", v, " at [", c,
+                       "]: a variance must be a number of at least 0");
+      }
+    });
+    return params;
   }
 
  private:

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -80,7 +81,9 @@ class ZeroShotClassifier {
   }
 
   // The classifier from class weights computed before for the same model and classes (host_weights() of
-  // an earlier classifier, saved and read back): [C, E], one row per class name. Encodes nothing.
+  // an earlier classifier, saved and read back): [C, E], one row per class name. Encodes nothing. Each row
+  // must have the length exp(logit_scale) (within 1e-3), as this model's classifier makes them: a zero,
+  // non-finite or otherwise scaled row would give wrong probabilities silently.
   ZeroShotClassifier(const InternVLModel<Backend, T>& model, std::vector<std::string> classnames,
                      Tensor<float, 2> weights)
       : classnames_(std::move(classnames)) {
@@ -88,6 +91,15 @@ class ZeroShotClassifier {
     INTERNVL_CHECK(weights.size(0) == classes && weights.size(1) == width, "models::ZeroShotClassifier",
                    "class weights [", weights.size(0), ", ", weights.size(1), "] do not fit ", classes,
                    " classes of a model with ", width, "-wide embeddings");
+    for (index_t c = 0; c < classes; ++c) {
+      double squares = 0.0;
+      for (index_t e = 0; e < width; ++e) {
+        squares += static_cast<double>(weights(c, e)) * weights(c, e);
+      }
+      INTERNVL_CHECK(std::abs(std::sqrt(squares) / model.logit_scale() - 1.0) <= 1e-3, "models::ZeroShotClassifier",
+                     "class weights row ", c, " has length ", std::sqrt(squares),
+                     ", not exp(logit_scale) = ", model.logit_scale(), ": not this model's class weights");
+    }
     keep(std::move(weights));
   }
 

@@ -320,6 +320,7 @@ ok = description("linear_probe", 3, bn_eps=1e-6)
 save_head("bad/missing_tensor", {k: v for k, v in good.items() if k != "head.bias"}, ok)
 save_head("bad/extra_tensor", {**good, "decode_head.conv_seg.bias": torch.zeros(3)}, ok)
 save_head("bad/int_weight", {**good, "head.weight": good["head.weight"].to(torch.int32)}, ok)
+save_head("bad/negative_variance", {**good, "norm.running_var": good["norm.running_var"] * torch.tensor([1, 1, -1, 1, 1, 1, 1, 1])}, ok)
 save_file({k: v.contiguous() for k, v in good.items()}, bad / "no_description.safetensors", metadata={"format": "pt"})
 save_file({k: v.contiguous() for k, v in good.items()}, bad / "broken_json.safetensors",
           metadata={"internvl_head": '{"type": "linear_probe", "num_classes": 3,'})
