@@ -6,6 +6,8 @@
 //   build/examples/03_vision_block [MODEL_DIR]      (default: the tiny 6B-style golden model)
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/transfer.hpp"
@@ -14,6 +16,11 @@
 using namespace internvl;
 
 int main(int argc, char** argv) {
+  const bool help = argc == 2 && std::string_view(argv[1]) == "--help";
+  if (help || argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+    std::fprintf(help ? stdout : stderr, "usage: 03_vision_block [MODEL_DIR]\n");
+    return help ? 0 : 2;
+  }
   const std::string dir = argc > 1 ? argv[1] : "tests/golden/vision/tiny6b_orig_f32";
   try {
     auto model = models::load_intern_vit<presets::Dynamic, backend::cpu>(dir);

@@ -6,12 +6,19 @@
 //   build/examples/04_intern_vit [MODEL_DIR] [IMAGE]   (defaults: the tiny golden model, a synthetic image)
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "internvl/internvl.hpp"  // everything for host code; the narrower headers compile faster
 
 using namespace internvl;
 
 int main(int argc, char** argv) {
+  const bool help = argc == 2 && std::string_view(argv[1]) == "--help";
+  if (help || argc > 3 || (argc > 1 && argv[1][0] == '-')) {
+    std::fprintf(help ? stdout : stderr, "usage: 04_intern_vit [MODEL_DIR] [IMAGE]\n");
+    return help ? 0 : 2;
+  }
   const std::string dir = argc > 1 ? argv[1] : "tests/golden/vision/tiny6b_orig_bf16";
   try {
     models::with_intern_vit<backend::cpu>(dir, [&]<class Model>(Model& model) {

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "internvl/backend/cpu/all.hpp"
@@ -24,9 +26,10 @@
 using namespace internvl;
 
 int main(int argc, char** argv) {
-  if (argc != 1 && argc != 4) {
-    std::fprintf(stderr, "usage: 05_linear_probe_by_hand [MODEL_DIR HEAD_FILE IMAGE]\n");
-    return 2;
+  const bool help = argc == 2 && std::string_view(argv[1]) == "--help";
+  if (help || (argc != 1 && argc != 4)) {
+    std::fprintf(help ? stdout : stderr, "usage: 05_linear_probe_by_hand [MODEL_DIR HEAD_FILE IMAGE]\n");
+    return help ? 0 : 2;
   }
   const std::string dir = argc > 1 ? argv[1] : "demo/models/digits-vit";
   const std::string head_path = argc > 1 ? argv[2] : "demo/models/digits-linear-probe.safetensors";

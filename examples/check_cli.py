@@ -106,6 +106,11 @@ run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", 
     "--out-dir names no directory (an empty path)")
 run("extract", ["--model", model, "--image", str(tmp / "inputs" / "a.png"), "--out", str(tmp / "inputs" / "a.png")], 2,
     "would overwrite --image")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--truth-dir", str(tmp / "truth"), "--ignore-index",
+                "-1"], 2, "--ignore-index must lie in [0, 255] (a label of the 8-bit masks), got -1")
+(tmp / "blank_label.txt").write_text("a\n\nc\n")
+run("classify", ["--model", model, "--head", probe, "--image", image, "--labels", str(tmp / "blank_label.txt")], 1,
+    "blank_label.txt:2: an empty label")
 run("extract", ["--model", model, "--image", image, "--out", "--projector"], 2,
     "option --out needs a value, got the option --projector")
 run("extract", ["--model", model, "--image", image, "--layer", "1", "--layer", "2"], 2, "option --layer was given 2 times")

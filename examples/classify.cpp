@@ -61,6 +61,9 @@ std::vector<std::string> read_labels(const std::string& path, index_t classes) {
   while (!labels.empty() && labels.back().empty()) {
     labels.pop_back();
   }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    INTERNVL_CHECK(!labels[i].empty(), path + ":" + std::to_string(i + 1), "an empty label");
+  }
   INTERNVL_CHECK(static_cast<index_t>(labels.size()) == classes, path, "has ", labels.size(),
                  " labels (one per line), the head has ", classes, " classes");
   return labels;

@@ -19,10 +19,12 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
 #include "internvl/models/load_internvl.hpp"
+#include "internvl/text/utf8.hpp"
 #include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
@@ -80,6 +82,13 @@ int main(int argc, char** argv) {
   if (cli.has("--text") && cli.has("--texts")) {
     cli.fail("give --text or --texts, not both");
   }
+  const std::vector<std::string> given_texts = cli.all("--text");
+  for (std::size_t i = 0; i < given_texts.size(); ++i) {
+    if (const std::optional<std::size_t> bad = text::first_ill_formed_utf8(given_texts[i])) {
+      cli.fail("--text number " + std::to_string(i + 1) + " is not UTF-8 text (byte " + std::to_string(*bad + 1) +
+               " starts no well-formed UTF-8 sequence)");
+    }
+  }
   const int batch = cli.positive("--batch", 16);
   if (images != cli.has("--out-image")) {
     cli.fail(images ? "images need --out-image" : "--out-image needs --image, --images or --pixels");
@@ -101,6 +110,7 @@ int main(int argc, char** argv) {
     }
     const auto batches = [&] { return image_batches ? image_batches->batches() : examples::PixelBatches(); };
     job.texts = cli.has("--texts") ? examples::read_lines(*cli.get("--texts"), "texts file") : cli.all("--text");
+    INTERNVL_CHECK(!texts || !job.texts.empty(), *cli.get("--texts"), "the texts file holds no line");
     job.batch = batch;
     job.report = &report;
     report.stage("read inputs");

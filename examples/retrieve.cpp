@@ -8,6 +8,7 @@
 // asks whether any of an image's texts is among its K best texts, text-to-image whether a text's image
 // is among its K best images), in percent, and their mean, as the InternVL paper's retrieval tables
 // report them. The scores are computed on the cpu backend, 1024 texts at a time.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -92,7 +93,10 @@ Tensor<float, 2> unit_rows(const std::string& path) {
 std::vector<index_t> image_of_text(const examples::Cli& cli, index_t per_image, index_t images, index_t texts) {
   std::vector<index_t> result;
   if (const std::optional<std::string> path = cli.get("--text-images")) {
-    const std::vector<std::string> lines = examples::read_lines(*path, "text-images file");
+    std::vector<std::string> lines = examples::read_lines(*path, "text-images file");
+    while (!lines.empty() && lines.back().empty()) {  // blank lines at the end, as other list files allow
+      lines.pop_back();
+    }
     for (std::size_t line = 0; line < lines.size(); ++line) {
       const std::optional<index_t> image = parse_integer(lines[line]);
       INTERNVL_CHECK(image && *image >= 0 && *image < images, *path + ":" + std::to_string(line + 1), "'", lines[line],
@@ -101,6 +105,13 @@ std::vector<index_t> image_of_text(const examples::Cli& cli, index_t per_image, 
     }
     INTERNVL_CHECK(static_cast<index_t>(result.size()) == texts, *path, "names the image of ", result.size(),
                    " texts; the text embeddings hold ", texts);
+    std::vector<bool> described(static_cast<std::size_t>(images), false);
+    for (const index_t image : result) {
+      described[static_cast<std::size_t>(image)] = true;
+    }
+    const auto missing = std::find(described.begin(), described.end(), false);
+    INTERNVL_CHECK(missing == described.end(), *path, "no line names image ", missing - described.begin(),
+                   ": every image needs a text to be retrieved by");
     return result;
   }
   INTERNVL_CHECK(texts == per_image * images, cli.require("--text-embeddings"), "holds ", texts, " texts, not ",
@@ -134,6 +145,8 @@ int main(int argc, char** argv) {
   const std::vector<index_t> ks = parse_ks(cli);
   return examples::run_reporting_errors([&] {
     const Tensor<float, 2> images = unit_rows(images_path), texts = unit_rows(texts_path);
+    INTERNVL_CHECK(images.size(1) == texts.size(1), texts_path, "holds ", texts.size(1), "-wide embeddings, ",
+                   images_path, " ", images.size(1), "-wide ones");
     for (const index_t k : ks) {
       INTERNVL_CHECK(k <= images.size(0) && k <= texts.size(0), "--k", "recall@", k, " needs at least ", k,
                      " images and texts to rank; there are ", images.size(0), " images and ", texts.size(0), " texts");

@@ -70,7 +70,7 @@ constexpr const char* kUsage =
     "                    class, aAcc, mIoU, mAcc\n"
     "  --truth-suffix S  the label masks' file name after the image's stem (default .png)\n"
     "  --reduce-zero-label  label 0 is ignored and label l is class l - 1 (ADE20K's masks)\n"
-    "  --ignore-index N  the label of pixels left out of the scores (default 255)\n"
+    "  --ignore-index N  the label of pixels left out of the scores, 0-255 (default 255)\n"
     "Prints the share of the image each predicted class covers; with several images, each image's lines\n"
     "follow a header line \"# <image>\". With --truth-dir, the scores follow, in percent.\n";
 
@@ -237,6 +237,9 @@ int main(int argc, char** argv) {
     cli.fail("--truth-suffix, --reduce-zero-label and --ignore-index go with --truth-dir");
   }
   const int ignore_index = cli.integer("--ignore-index", 255);
+  if (ignore_index < 0 || ignore_index > 255) {
+    cli.fail("--ignore-index must lie in [0, 255] (a label of the 8-bit masks), got " + std::to_string(ignore_index));
+  }
 
   const examples::BackendChoice backend = examples::backend_choice(cli);
   return examples::run_reporting_errors([&] {

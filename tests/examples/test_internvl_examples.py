@@ -268,6 +268,11 @@ with tempfile.TemporaryDirectory() as tmp:
                          "--out-text", str(tmp / "e.npy")], 2, f"--out-image {tmp / 'e.npy'} and --out-text {tmp / 'e.npy'} are the same file")
     expect_error(embed, ["--model", model, "--pixels", str(one_image), "--out-image", str(one_image)], 2,
                  f"--out-image {one_image} would overwrite --pixels {one_image}")
+    (tmp / "no_texts.txt").write_text("")
+    expect_error(embed, ["--model", model, "--texts", str(tmp / "no_texts.txt"), "--out-text", str(tmp / "t.npy")], 1,
+                 "no_texts.txt: the texts file holds no line")
+    expect_error(embed, ["--model", model, "--text", "a", "--text", "caf\udcff", "--out-text", str(tmp / "t.npy")], 2,
+                 "--text number 2 is not UTF-8 text (byte 4 starts no well-formed UTF-8 sequence)")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--mode", "D"], 2,
                  "--mode must be C or G")
     expect_error(embed, ["--model", model, "--image", image_file, "--pixels", str(one_image), "--out-image",

@@ -107,7 +107,12 @@ with tempfile.TemporaryDirectory() as tmp:
                  "short.txt: names the image of 69 texts; the text embeddings hold 70")
     without_2 = [g if g != 2 else 3 for g in varied["image_of_text"]]
     (tmp / "without_2.txt").write_text("".join(f"{g}\n" for g in without_2))
-    expect_error(both + ["--text-images", tmp / "without_2.txt"], 1, "image 2 has no text")
+    expect_error(both + ["--text-images", tmp / "without_2.txt"], 1,
+                 "without_2.txt: no line names image 2: every image needs a text to be retrieved by")
+    (tmp / "trailing_blank.txt").write_text("\n".join(lines) + "\n\n\n")  # blank lines at the end are allowed
+    code = subprocess.run([str(retrieve), *map(str, both + ["--text-images", tmp / "trailing_blank.txt"])],
+                          capture_output=True).returncode
+    check(code == 0, f"retrieve with blank lines after --text-images' last: exit {code}")
     expect_error(["--image-embeddings", tmp / "none.npy", "--text-embeddings", varied_texts, "--texts-per-image", 1],
                  1, "none.npy")
     expect_error(both + ["--text-images", tmp], 1, "is a directory, not the text-images file")
@@ -116,7 +121,7 @@ with tempfile.TemporaryDirectory() as tmp:
                  1, "three_d.npy")
     np.save(tmp / "narrow.npy", np.load(varied_texts)[:, :16])
     expect_error(["--image-embeddings", varied_images, "--text-embeddings", tmp / "narrow.npy", "--text-images",
-                  text_images], 1, "the image embeddings are 32 wide and the text embeddings 16")
+                  text_images], 1, "narrow.npy: holds 16-wide embeddings, ")
     for name, value in [("zero", 0.0), ("nan", np.nan)]:
         rows = np.load(varied_images)
         rows[3] = value

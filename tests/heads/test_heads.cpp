@@ -126,6 +126,12 @@ TEST_CASE("head descriptions: fields, defaults and errors", "[heads]") {
                       Catch::Contains("'num_classes' must be a positive integer"));
   REQUIRE_THROWS_WITH(parse(R"({"type": "linear_probe", "num_classes": 3, "bn_eps": 1e-6, "labels": ["a"]})"),
                       Catch::Contains("'labels' has 1 names for 3 classes"));
+  for (const char* bad : {R"(["a", "", "c"])", R"(["a", "b\nc", "d"])", R"(["a", 2, "c"])"}) {
+    REQUIRE_THROWS_WITH(
+        parse((std::string(R"({"type": "linear_probe", "num_classes": 3, "bn_eps": 1e-6, "labels": )") + bad + "}")
+                  .c_str()),
+        Catch::Contains("field 'labels' must hold non-empty strings of one line"));
+  }
   REQUIRE_THROWS_WITH(parse(R"({"type": "seg_linear", "num_classes": 3, "bn_eps": 1e-5, "crop_size": 504,
       "stride": 322})"),
                       Catch::Contains("field 'layer' is missing"));

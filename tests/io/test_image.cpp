@@ -124,6 +124,11 @@ TEST_CASE("a PNG chunk that fails its CRC or runs past the end of the file is re
   broken = bytes;
   broken[33 + 2] = 0x10;  // IDAT's length: 0x1063 bytes instead of 0x363
   REQUIRE_THAT(refused(broken), Catch::Contains("PNG is truncated: chunk 'IDAT' at offset 33 holds 4195 bytes, the file has 879 left"));
+  broken = bytes;
+  broken[33 + 4] = 0xff;  // IDAT's type, a byte no type has: shown escaped, the message not cut at a NUL
+  broken[33 + 5] = 0x00;
+  REQUIRE_THAT(refused(broken),
+               Catch::Contains("PNG is corrupt: chunk '\\xff\\x00AT' at offset 33 fails its CRC check"));
   broken = std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 33 + 6);
   REQUIRE_THAT(refused(broken), Catch::Contains("PNG is truncated: 6 bytes at offset 33 are too few for a chunk"));
   broken = bytes;  // bytes after IEND are not read

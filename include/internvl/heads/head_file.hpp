@@ -168,7 +168,9 @@ inline HeadDescription parse_head_description(const nlohmann::json& json, const 
     INTERNVL_CHECK(static_cast<index_t>(labels.size()) == d.num_classes, r.where(), "field 'labels' has ",
                    labels.size(), " names for ", d.num_classes, " classes");
     for (const nlohmann::json& v : labels) {
-      INTERNVL_CHECK(v.is_string(), r.where(), "field 'labels' must hold strings, got ", v.dump());
+      INTERNVL_CHECK(v.is_string() && !v.get<std::string>().empty() &&
+                         v.get<std::string>().find_first_of("\r\n") == std::string::npos,
+                     r.where(), "field 'labels' must hold non-empty strings of one line, got ", v.dump());
       d.labels.push_back(v.get<std::string>());
     }
   }

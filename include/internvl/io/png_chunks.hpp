@@ -51,6 +51,22 @@ inline void write_u32_be(std::vector<std::uint8_t>& out, std::size_t at, std::ui
   }
 }
 
+// A chunk type as an error message shows it: letters as they are (a valid type is four ASCII letters),
+// any other byte as \xNN, so that a corrupt file's bytes neither garble nor cut the message.
+inline std::string printable_chunk_type(std::string_view type) {
+  std::string shown;
+  for (const char c : type) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
+      shown += c;
+    } else {
+      constexpr char kHex[] = "0123456789abcdef";
+      const auto byte = static_cast<unsigned char>(c);
+      shown += {'\\', 'x', kHex[byte >> 4], kHex[byte & 15]};
+    }
+  }
+  return shown;
+}
+
 }  // namespace detail
 
 inline std::uint32_t png_crc(std::span<const std::uint8_t> bytes) {
@@ -72,13 +88,13 @@ void for_each_png_chunk(std::span<const std::uint8_t> bytes, const std::string& 
                    " bytes at offset ", at, " are too few for a chunk");
     const std::uint32_t length = detail::read_u32_be(bytes, at);
     const std::string type(reinterpret_cast<const char*>(bytes.data() + at + 4), 4);
-    INTERNVL_CHECK(length <= bytes.size() - at - kHeader - kCrc, name, "PNG is truncated: chunk '", type,
-                   "' at offset ", at, " holds ", length, " bytes, the file has ", bytes.size() - at - kHeader - kCrc,
-                   " left");
+    INTERNVL_CHECK(length <= bytes.size() - at - kHeader - kCrc, name, "PNG is truncated: chunk '",
+                   detail::printable_chunk_type(type), "' at offset ", at, " holds ", length, " bytes, the file has ",
+                   bytes.size() - at - kHeader - kCrc, " left");
     const std::uint32_t stored = detail::read_u32_be(bytes, at + kHeader + length);
     const std::uint32_t computed = png_crc(bytes.subspan(at + 4, 4 + length));
-    INTERNVL_CHECK(stored == computed, name, "PNG is corrupt: chunk '", type, "' at offset ", at,
-                   " fails its CRC check (stored ", stored, ", computed ", computed, ")");
+    INTERNVL_CHECK(stored == computed, name, "PNG is corrupt: chunk '", detail::printable_chunk_type(type),
+                   "' at offset ", at, " fails its CRC check (stored ", stored, ", computed ", computed, ")");
     visit(std::string_view(type), at, length);
     if (type == "IEND") {
       return;
