@@ -1,10 +1,10 @@
 // mean_tokens: the reference against PyTorch (x[:, 1:S].mean(1)), the cpu backend against the
 // reference over batches × token counts × widths and token ranges (with a large common offset,
 // where uncompensated f32 sums drift), the same bits on any number of threads, and argument errors.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "grid.hpp"
 #include "internvl/backend/cpu/mean_tokens.hpp"
@@ -73,6 +73,25 @@ TEST_CASE("mean_tokens rejects bad arguments", "[mean_tokens]") {
                       Catch::Contains("token range [3, 3) is empty or outside the 5 tokens"));
   REQUIRE_THROWS_WITH(ops::mean_tokens(cpu, out.view(), x.view(), 1, 6), Catch::Contains("token range [1, 6)"));
   REQUIRE_THROWS_WITH(ops::mean_tokens(cpu, out.view(), x.view(), -1, 2), Catch::Contains("token range [-1, 2)"));
+}
+
+TEST_CASE("cpu mean_tokens over infinite tokens is infinite, as the reference's", "[mean_tokens]") {
+  // The compensated sum's error term would be ∞ − ∞ = NaN once the running sum is infinite.
+  Context<backend::reference> ref;
+  Context<backend::cpu> cpu;
+  for (const float big : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+    Tensor<float, 3> x(Extents<3>{1, 9, 40}, 1.0f);
+    for (index_t e = 0; e < 40; e += 3) {
+      x(0, e % 9, e) = big;  // one infinite token in some columns, at different places
+    }
+    Tensor<float, 2> want(Extents<2>{1, 40}), got(Extents<2>{1, 40});
+    ops::mean_tokens(ref, want.view(), x.view(), 0, 9);
+    ops::mean_tokens(cpu, got.view(), x.view(), 0, 9);
+    INFO("tokens of " << big);
+    for (index_t e = 0; e < 40; ++e) {
+      REQUIRE(got(0, e) == want(0, e));
+    }
+  }
 }
 
 TEST_CASE("cpu mean_tokens gives the same bits on any number of threads", "[mean_tokens]") {

@@ -51,4 +51,11 @@ TEST_CASE("rms_norm rejects mismatched shapes", "[rms_norm]") {
                       Catch::Contains("ops::rms_norm") && Catch::Contains("[4, 9]"));
   REQUIRE_THROWS_WITH(ops::rms_norm(cpu, x.view(), x.view(), w_bad.view(), 1e-6f),
                       Catch::Contains("weight has shape [7], expected [8]"));
+  // The cpu kernel reads the weight as dense floats: every other element of a longer vector is refused,
+  // not read as the first eight.
+  Tensor<float, 1> w_long(Extents<1>{16}, 1.0f);
+  const CView<float, 1> every_other(w_long.data(), Extents<1>{8}, Extents<1>{2});
+  REQUIRE_THROWS_WITH(ops::rms_norm(cpu, x.view(), x.view(), every_other, 1e-6f),
+                      Catch::Contains("ops::rms_norm") && Catch::Contains("weight"));
+  REQUIRE_THROWS_WITH(ops::rms_norm(cpu, x.view(), x.view(), w.view(), -1e-6f), Catch::Contains("eps must be >= 0"));
 }

@@ -22,7 +22,8 @@ template <class Backend, class T>
 void rms_norm(Context<Backend>& ctx, View<T, 2> y, std::type_identity_t<CView<T, 2>> x, CView<float, 1> w, float eps) {
   static_assert(computes_in<Backend, T>, "internvl: ops::rms_norm: this backend does not compute in this element type");
   detail::check_same_shape("ops::rms_norm", "y", y, "x", x);
-  detail::check_shape("ops::rms_norm", "weight", w, Extents<1>{x.size(1)});
+  detail::check_vector("ops::rms_norm", "weight", w, x.size(1));
+  detail::check_eps("ops::rms_norm", eps);
   detail::check_dense_rows("ops::rms_norm", "x", x);
   detail::check_dense_rows("ops::rms_norm", "y", y);
   detail::profiled(ctx, "ops::rms_norm", 0.0, [&] { RmsNorm<Backend>::run(ctx, y, x, w, eps); });

@@ -15,10 +15,13 @@ struct CompensatedSum {
   VecF sum = VecF(0.0f);
   VecF lost = VecF(0.0f);  // the sum of the rounding errors of the additions so far
 
+  // Once the sum is infinite (or NaN) the error term would be ∞ − ∞ = NaN: it is left out, so that the
+  // total is the sum's ±∞ as a plain sum gives it.
   void add(const VecF& v) {
     const VecF next = sum + v;
     const VecF v_added = next - sum;
-    lost += (sum - (next - v_added)) + (v - v_added);
+    const VecF error = (sum - (next - v_added)) + (v - v_added);
+    lost += xsimd::select(xsimd::isfinite(next), error, VecF(0.0f));
     sum = next;
   }
 
