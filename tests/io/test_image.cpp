@@ -317,4 +317,19 @@ TEST_CASE("read_label_mask reads an 8-bit palette PNG's indices, as numpy reads 
   REQUIRE(std::string(bytes.begin() + 37, bytes.begin() + 41) == "PLTE");
   REQUIRE_THROWS_WITH(io::decode_label_mask(bytes, "flipped.png"),
                       Catch::Contains("flipped.png") && Catch::Contains("chunk 'PLTE'") && Catch::Contains("CRC"));
+  // An empty IHDR followed by a chunk whose type bytes sit where the bit depth and colour type belong
+  // (8, 3: palette), every CRC right: refused, where the grey rewrite used to write past IHDR's bytes.
+  std::vector<std::uint8_t> forged(bytes.begin(), bytes.begin() + 8);
+  const auto add_chunk = [&](std::vector<std::uint8_t> type) {
+    forged.insert(forged.end(), {0, 0, 0, 0});
+    forged.insert(forged.end(), type.begin(), type.end());
+    const std::uint32_t crc = io::png_crc(type);
+    for (const int shift : {24, 16, 8, 0}) forged.push_back(static_cast<std::uint8_t>(crc >> shift));
+  };
+  add_chunk({'I', 'H', 'D', 'R'});
+  add_chunk({8, 3, 'a', 'a'});
+  add_chunk({'I', 'E', 'N', 'D'});
+  REQUIRE(forged.size() == 44);
+  REQUIRE_THROWS_WITH(io::decode_label_mask(forged, "forged.png"),
+                      Catch::Contains("forged.png") && Catch::Contains("does not start with a 13-byte IHDR chunk"));
 }

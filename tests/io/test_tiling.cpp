@@ -46,6 +46,12 @@ TEST_CASE("chosen grids equal dynamic_preprocess's for every size and setting", 
     }
   }
   std::cout << "tiling: " << checked << " grid choices identical to dynamic_preprocess\n";
+  // min_tiles = max_tiles = 4 at 500×200 (aspect 2.5): 2×2 and 4×1 are both 1.5 away, and the official
+  // code takes the one its Python set lists first (4×1 in CPython 3.8+): refused, not guessed.
+  io::TilingOptions four;
+  four.min_tiles = four.max_tiles = 4;
+  REQUIRE_THROWS_WITH(io::choose_tile_grid({500, 200}, four),
+                      Catch::Contains("the grids 2x2 and 4x1 tie") && Catch::Contains("Python set"));
 }
 
 TEST_CASE("tiles and their tensors equal dynamic_preprocess + build_transform", "[tiling]") {

@@ -9,6 +9,7 @@
 // to grey would turn colours into labels without a word.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -37,6 +38,7 @@ inline std::vector<std::uint8_t> palette_png_as_grey(std::span<const std::uint8_
     grey.insert(grey.end(), bytes.begin() + static_cast<std::ptrdiff_t>(at),
                 bytes.begin() + static_cast<std::ptrdiff_t>(at + 12 + length));
     if (type == "IHDR") {
+      INTERNVL_CHECK(length == 13, name, "PNG's IHDR chunk holds ", length, " bytes, not 13");
       grey[start + kColourType] = 0;
       write_u32_be(grey, start + 8 + length, png_crc(std::span(grey).subspan(start + 4, 4 + length)));
     }
@@ -49,10 +51,13 @@ inline std::vector<std::uint8_t> palette_png_as_grey(std::span<const std::uint8_
 // Decodes a label mask held in memory; `name` (usually the file path) is used in errors.
 inline Tensor<std::uint8_t, 2> decode_label_mask(std::span<const std::uint8_t> bytes, const std::string& name) {
   INTERNVL_CHECK(sniff_image_format(bytes) == ImageFormat::png, name, "a label mask must be a PNG file");
-  // The IHDR chunk comes first: 8 signature bytes, length and type (8), width and height (8), then the
-  // bit depth and the colour type (0: greyscale, 3: palette).
+  // The IHDR chunk comes first: 8 signature bytes, length (13) and type (8), width and height (8), then
+  // the bit depth and the colour type (0: greyscale, 3: palette).
   constexpr std::size_t kBitDepth = 24, kColourType = 25;
+  constexpr std::uint8_t kIhdr[] = {0, 0, 0, 13, 'I', 'H', 'D', 'R'};
   INTERNVL_CHECK(bytes.size() > kColourType, name, "PNG is truncated before its header's colour type");
+  INTERNVL_CHECK(std::equal(std::begin(kIhdr), std::end(kIhdr), bytes.begin() + 8), name,
+                 "PNG does not start with a 13-byte IHDR chunk");
   const int colour_type = bytes[kColourType];
   INTERNVL_CHECK((colour_type == 0 || colour_type == 3) && bytes[kBitDepth] == 8, name,
                  "a label mask must be an 8-bit greyscale or palette PNG (pixel value or palette index = label); "

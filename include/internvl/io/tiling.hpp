@@ -37,8 +37,9 @@ struct TilingOptions {
   PillowPassOrder order = PillowPassOrder::horizontal_first;
 };
 
-// Every grid with min_tiles ≤ columns·rows ≤ max_tiles, by ascending tile count (then by columns; the order
-// among equal counts never changes the choice).
+// Every grid with min_tiles ≤ columns·rows ≤ max_tiles, by ascending tile count, then by columns. (The
+// official code orders grids of one count as a Python set iterates them. With min_tiles = 1 that order
+// never changes the choice; above 1 it can, which choose_tile_grid refuses to guess.)
 inline std::vector<TileGrid> candidate_grids(index_t min_tiles, index_t max_tiles) {
   INTERNVL_CHECK(min_tiles >= 1 && min_tiles <= max_tiles, "io::candidate_grids",
                  "need 1 <= min_tiles <= max_tiles, got min_tiles ", min_tiles, ", max_tiles ", max_tiles);
@@ -62,17 +63,31 @@ inline TileGrid choose_tile_grid(ImageSize image, const TilingOptions& options) 
   const double aspect = static_cast<double>(image.width) / static_cast<double>(image.height);
   const auto area = static_cast<double>(image.width * image.height);
   const auto s = static_cast<double>(options.tile_size);
-  double best_diff = std::numeric_limits<double>::infinity();
-  TileGrid best{1, 1};
-  for (const TileGrid& g : candidate_grids(options.min_tiles, options.max_tiles)) {
-    const double diff = std::fabs(aspect - static_cast<double>(g.columns) / static_cast<double>(g.rows));
-    if (diff < best_diff) {
-      best_diff = diff;
-      best = g;
-    } else if (diff == best_diff && area > 0.5 * s * s * static_cast<double>(g.columns) * static_cast<double>(g.rows)) {
-      best = g;
+  const auto scan = [&](const std::vector<TileGrid>& grids) {
+    double best_diff = std::numeric_limits<double>::infinity();
+    TileGrid best{1, 1};
+    for (const TileGrid& g : grids) {
+      const double diff = std::fabs(aspect - static_cast<double>(g.columns) / static_cast<double>(g.rows));
+      if (diff < best_diff) {
+        best_diff = diff;
+        best = g;
+      } else if (diff == best_diff &&
+                 area > 0.5 * s * s * static_cast<double>(g.columns) * static_cast<double>(g.rows)) {
+        best = g;
+      }
     }
-  }
+    return best;
+  };
+  std::vector<TileGrid> grids = candidate_grids(options.min_tiles, options.max_tiles);
+  const TileGrid best = scan(grids);
+  std::stable_sort(grids.begin(), grids.end(), [](const TileGrid& a, const TileGrid& b) {
+    return a.count() < b.count() || (a.count() == b.count() && a.columns > b.columns);
+  });
+  const TileGrid other = scan(grids);  // grids of one count the other way round
+  INTERNVL_CHECK(other == best, "io::choose_tile_grid", "with min_tiles ", options.min_tiles, " the grids ",
+                 best.columns, "x", best.rows, " and ", other.columns, "x", other.rows, " tie for a ", image,
+                 " image, and the official dynamic_preprocess breaks such a tie by the order of a Python set, ",
+                 "which is not reproduced here; min_tiles 1 (every official setting) has no such ties");
   return best;
 }
 
