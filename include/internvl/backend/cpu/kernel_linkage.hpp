@@ -7,6 +7,7 @@
 //     (meson: use dependency('internvl-cpu-kernels') instead of 'internvl'; it does both).
 // The entry points, the only functions that see every kernel set:
 //   cpu::packed::kernel_set(isa, precision)      gemm/gemm.hpp: the GEMM's kernel tables
+//   cpu::gemm_streamed(...), gemm_streamed_bf16   gemm/few_rows.hpp: the product of few rows, B unpacked
 //   ops::Attention<backend::cpu>::run(...)        attention.hpp: the attention's kernel sets
 // Everything else stays inline; code that names a kernel set itself (tests on emulated AMX tiles,
 // microbenchmarks) compiles that set where it names it.

@@ -24,6 +24,7 @@
 
 #include "internvl/backend/cpu/gemm/pack.hpp"
 #include "internvl/backend/cpu/isa.hpp"
+#include "internvl/backend/cpu/kernel_linkage.hpp"
 #include "internvl/core/thread_pool.hpp"
 #include "internvl/core/weight_view.hpp"
 
@@ -196,15 +197,25 @@ inline void check_streamed_shapes(CView<float, 2> c, Extents<2> a, Extents<2> b)
 }  // namespace detail
 
 // C [M, N] = A [M, K]·B [N, K]ᵀ (+ bias [N]), B unpacked, 1 ≤ M ≤ kFewRows; A, B and C with dense rows,
-// K ≥ 1. Every path but avx2 (the CPU has AVX-512) uses the 32-register build.
-inline void gemm_streamed(ThreadPool& pool, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
-                          const float* bias, Isa isa = active_isa()) {
+// K ≥ 1. Every path but avx2 (the CPU has AVX-512) uses the 32-register build. An entry point
+// (kernel_linkage.hpp): with separate kernels, compiled once.
+INTERNVL_CPU_ENTRY void gemm_streamed(ThreadPool& pool, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
+                                      const float* bias, Isa isa);
+
+// The same product on bf16 operands: A [M, K] already rounded to bf16, B stored in bf16, f32 sums; for
+// CPUs with AVX512-BF16 (the caller checks). An entry point too.
+INTERNVL_CPU_ENTRY void gemm_streamed_bf16(ThreadPool& pool, View<float, 2> c, CView<bf16, 2> a, CView<bf16, 2> b,
+                                           const float* bias);
+
+#if INTERNVL_CPU_DEFINE_ENTRIES
+INTERNVL_CPU_ENTRY void gemm_streamed(ThreadPool& pool, View<float, 2> c, CView<float, 2> a, const WeightView<2>& b,
+                                      const float* bias, Isa isa) {
   detail::check_streamed_shapes(c, a.shape(), b.shape());
   const bool avx512 = isa != Isa::avx2;
   b.visit([&]<class T>(CView<T, 2> typed) {
-    detail::with_rows(a.size(0), [&](auto rows) {
-      constexpr index_t M = decltype(rows)::value;
-      pool.parallel_for(b.size(0), detail::kColumnsPerChunk, [&](index_t begin, index_t end) {
+    pool.parallel_for(b.size(0), detail::kColumnsPerChunk, [&](index_t begin, index_t end) {
+      detail::with_rows(a.size(0), [&](auto rows) {
+        constexpr index_t M = decltype(rows)::value;
         if (avx512) {
           detail::few_rows_columns_avx512<M>(c, a, typed, bias, begin, end);
         } else {
@@ -215,16 +226,16 @@ inline void gemm_streamed(ThreadPool& pool, View<float, 2> c, CView<float, 2> a,
   });
 }
 
-// The same product on bf16 operands: A [M, K] already rounded to bf16, B stored in bf16, f32 sums; for
-// CPUs with AVX512-BF16 (the caller checks).
-inline void gemm_streamed_bf16(ThreadPool& pool, View<float, 2> c, CView<bf16, 2> a, CView<bf16, 2> b,
-                               const float* bias) {
+INTERNVL_CPU_ENTRY void gemm_streamed_bf16(ThreadPool& pool, View<float, 2> c, CView<bf16, 2> a, CView<bf16, 2> b,
+                                           const float* bias) {
   detail::check_streamed_shapes(c, a.shape(), b.shape());
-  detail::with_rows(a.size(0), [&](auto rows) {
-    constexpr index_t M = decltype(rows)::value;
-    pool.parallel_for(b.size(0), detail::kColumnsPerChunk,
-                      [&](index_t begin, index_t end) { detail::few_rows_columns_bf16<M>(c, a, b, bias, begin, end); });
+  pool.parallel_for(b.size(0), detail::kColumnsPerChunk, [&](index_t begin, index_t end) {
+    detail::with_rows(a.size(0), [&](auto rows) {
+      constexpr index_t M = decltype(rows)::value;
+      detail::few_rows_columns_bf16<M>(c, a, b, bias, begin, end);
+    });
   });
 }
+#endif
 
 }  // namespace internvl::cpu
