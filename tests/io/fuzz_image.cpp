@@ -5,7 +5,8 @@
 // goes through the preprocessing at small sizes (classification, retrieval, the segmentation resize, InternVL
 // 1.5's tiles), which must accept it or refuse it with internvl::Error (say, an extreme aspect ratio whose
 // resized image would exceed kMaxImageBytes). The same bytes as a label mask (label_mask.hpp) must be refused
-// or give one label per pixel of what decode_image gives. Anything else aborts and is reported as a crash.
+// or give one label per pixel of what decode_image gives; decoded turned as its EXIF says, it must give the same
+// number of pixels. Anything else aborts and is reported as a crash.
 // Built only by compilers that support -fsanitize=fuzzer (clang), with ASan and UBSan:
 //   CXX=clang++ meson setup build-fuzz && ninja -C build-fuzz tests/io/fuzz_image
 //   build-fuzz/tests/io/fuzz_image -dict=tests/io/fuzz_image.dict CORPUS_DIR tests/golden/image
@@ -69,6 +70,9 @@ void check_decoded_and_preprocess(std::span<const std::uint8_t> bytes) {
     const Tensor<std::uint8_t, 2> labels = io::decode_label_mask(bytes, "fuzz input");
     expect(labels.size(0) == image.size(0) && labels.size(1) == image.size(1), "a label mask has the image's size");
   });
+  const io::Image turned = io::decode_image(bytes, "fuzz input", io::Orientation::exif);
+  expect(turned.numel() == image.numel() && (turned.size(0) == image.size(0) || turned.size(0) == image.size(1)),
+         "an EXIF orientation keeps the pixels and at most swaps the sides");
   const io::ImageSize decoded = io::size_of(image.view());
   expect(image.size(2) == 3, "a decoded image is RGB");
   expect(decoded.width > 0 && decoded.height > 0, "a decoded image has pixels");

@@ -1,7 +1,7 @@
 // Image decoding against Pillow's Image.open(path).convert('RGB') on every PNG / PNM / JPEG flavour make.py
 // writes, the errors for broken files, and PNG writing, RGB, grey and palette (round trips through the decoder);
 // label masks (read_label_mask): 8-bit grey PNGs read as their values, 8-bit palette PNGs as their indices,
-// every other kind refused by name.
+// every other kind refused by name; EXIF orientation, against OpenCV (tests/golden/image/exif).
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +11,7 @@
 #include "internvl/io/label_mask.hpp"
 #include "internvl/io/palette_png.hpp"
 #include "internvl/io/png_chunks.hpp"
+#include "internvl/io/segmentation_input.hpp"
 #include "internvl/io/write_file.hpp"
 #include "pixel_fixtures.hpp"
 
@@ -53,6 +54,34 @@ TEST_CASE("decoding from memory names the source", "[image]") {
   REQUIRE(io::sniff_image_format(bytes) == io::ImageFormat::pnm);
   const std::vector<std::uint8_t> junk = {1, 2, 3};
   REQUIRE_THROWS_WITH(io::decode_image(junk, "memory:junk"), Catch::Contains("memory:junk") && Catch::Contains("not an image"));
+}
+
+TEST_CASE("Orientation::exif turns the pixels as OpenCV's IMREAD_COLOR does; by default they stay as stored",
+          "[image][exif]") {
+  // tests/golden/image/exif (make.py): orientations 1..8 in JPEG, big-endian TIFF, XMP before the EXIF,
+  // an out-of-range value, an IFD cut short after the orientation entry, a PNG eXIf chunk.
+  std::ifstream in(image_fixture("exif/manifest.json"));
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  REQUIRE(manifest["cases"].size() == 13);
+  for (const auto& c : manifest["cases"]) {
+    const std::string file = "exif/" + c["file"].get<std::string>();
+    INFO(file);
+    const testing::PixelDiff turned =
+        testing::compare_pixels(io::read_image(image_fixture(file), io::Orientation::exif),
+                                {{"file", "exif/" + c["turned"].get<std::string>()}});
+    REQUIRE(turned.same_shape);
+    REQUIRE(turned.max == 0);
+    const testing::PixelDiff stored = testing::compare_pixels(io::read_image(image_fixture(file)),
+                                                              {{"file", "exif/" + c["stored"].get<std::string>()}});
+    REQUIRE(stored.same_shape);
+    REQUIRE(stored.max == 0);
+  }
+  // The segmentation input is read turned: orientation 6 makes the 7 x 4 image 4 wide and 7 high, so the
+  // shorter side (4 -> 504) is the width.
+  const Tensor<float, 4> input = io::load_segmentation_input(image_fixture("exif/orientation6.jpg"));
+  REQUIRE(input.shape() == Extents<4>{1, 3, 882, 504});
+  REQUIRE_THROWS_WITH(io::apply_exif_orientation(io::read_image(image_fixture("exif/orientation1.jpg")).view(), 9),
+                      Catch::Contains("EXIF orientation must be 1..8, got 9"));
 }
 
 TEST_CASE("broken and missing files are errors that name the file and the problem", "[image]") {

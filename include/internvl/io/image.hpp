@@ -2,7 +2,8 @@
 // the way Pillow's Image.open(path).convert('RGB') does: grey is replicated, alpha is dropped (not
 // composited), palettes are expanded, 16-bit PNG samples keep their high byte, PNM samples are scaled by
 // maxval (pnm.hpp). PNG is decoded by stb_image (libstb), JPEG by libjpeg-turbo as Pillow decodes it
-// (jpeg.hpp); the pixels of both are Pillow's, bit for bit.
+// (jpeg.hpp); the pixels of both are Pillow's, bit for bit. By default the pixels are as stored, as Pillow
+// gives them; Orientation::exif turns them as the file's EXIF says, as OpenCV does (exif_orientation.hpp).
 // write_png writes an 8-bit grey (1 channel, e.g. a class-index mask) or RGB (3 channels) PNG.
 // Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt
 // (a PNG's chunk CRCs are checked before decoding: png_chunks.hpp), or declaring more pixels than Pillow
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "internvl/core/error.hpp"
+#include "internvl/io/exif_orientation.hpp"
 #include "internvl/io/jpeg.hpp"
 #include "internvl/io/pixels.hpp"
 #include "internvl/io/png_chunks.hpp"
@@ -42,12 +44,15 @@ inline ImageFormat sniff_image_format(std::span<const std::uint8_t> bytes) {
   return ImageFormat::unknown;
 }
 
-// Decodes an image held in memory to RGB; `name` (usually the file path) is used in errors.
-inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name) {
-  INTERNVL_CHECK(!bytes.empty(), name, "file is empty (0 bytes), not an image");
-  const ImageFormat format = sniff_image_format(bytes);
-  INTERNVL_CHECK(format != ImageFormat::unknown, name,
-                 "not an image: the contents are not PNG, JPEG or binary PPM/PGM (", bytes.size(), " bytes)");
+// Whether decoding turns the pixels as the file's EXIF orientation says (exif_orientation.hpp). Pillow's
+// Image.open does not, and neither do the classification, zero-shot, embedding and captioning inputs
+// (as_stored); OpenCV's imread does, and so does the segmentation input (exif), as MMSegmentation reads it.
+enum class Orientation { as_stored, exif };
+
+namespace detail {
+
+// The pixels as the file stores them.
+inline Image decode_stored_image(std::span<const std::uint8_t> bytes, ImageFormat format, const std::string& name) {
   if (format == ImageFormat::pnm) {
     return decode_pnm(bytes, name);
   }
@@ -73,6 +78,25 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   return image;
 }
 
+}  // namespace detail
+
+// Decodes an image held in memory to RGB; `name` (usually the file path) is used in errors.
+inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
+                          Orientation orientation = Orientation::as_stored) {
+  INTERNVL_CHECK(!bytes.empty(), name, "file is empty (0 bytes), not an image");
+  const ImageFormat format = sniff_image_format(bytes);
+  INTERNVL_CHECK(format != ImageFormat::unknown, name,
+                 "not an image: the contents are not PNG, JPEG or binary PPM/PGM (", bytes.size(), " bytes)");
+  Image image = detail::decode_stored_image(bytes, format, name);
+  if (orientation == Orientation::exif && format != ImageFormat::pnm) {
+    const int turn = format == ImageFormat::jpeg ? jpeg_exif_orientation(bytes) : png_exif_orientation(bytes);
+    if (turn != 1) {
+      image = apply_exif_orientation(image.view(), turn);
+    }
+  }
+  return image;
+}
+
 // An error unless `path` names something that read_image can open: a file, not a directory. Cheap (one
 // stat), so a program given many images can check them all before it starts on the first.
 inline void check_image_path(const std::string& path) {
@@ -84,20 +108,20 @@ inline void check_image_path(const std::string& path) {
 }
 
 // Reads and decodes an image file to RGB.
-inline Image read_image(const std::string& path) {
+inline Image read_image(const std::string& path, Orientation orientation = Orientation::as_stored) {
   check_image_path(path);
   std::ifstream in(path, std::ios::binary);
   INTERNVL_CHECK(in.good(), path, "cannot open the file for reading");
   std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   INTERNVL_CHECK(!in.bad(), path, "read error");
-  return decode_image(bytes, path);
+  return decode_image(bytes, path, orientation);
 }
 
 // Reads the image file at `path` and runs a preprocessing step on it, step(ImageView); an error the step
 // raises (an extreme aspect ratio whose resized image would not fit, say) is reported as the file's.
 template <class Step>
-auto preprocess_file(const std::string& path, Step step) {
-  const Image image = read_image(path);
+auto preprocess_file(const std::string& path, Step step, Orientation orientation = Orientation::as_stored) {
+  const Image image = read_image(path, orientation);
   try {
     return step(image.view());
   } catch (const Error& e) {

@@ -1,4 +1,6 @@
 // MMSegmentation's test-time input for InternViT segmentation on ADE20K (facts 6.3), single scale, no flip:
+//   0. the image file is read as OpenCV reads it (LoadImageFromFile): turned as its EXIF orientation says
+//      (io::Orientation::exif, exif_orientation.hpp), which Pillow, and so the other tasks' inputs, do not;
 //   1. SETR_Resize (setr_multi_scale, crop 504) + mmcv.imrescale: the shorter side goes to 504; in Python floats,
 //      scale = min((504·long/short) / long, 504 / short), new side = int(side·scale + 0.5);
 //   2. ResizeToMultiple(14): each side rounded up to a multiple of 14;
@@ -63,14 +65,17 @@ inline Tensor<float, 3> segmentation_input(ImageView image, const SegmentationRe
   return normalize_to_chw(segmentation_resize(image, options).view(), mmseg_normalization());
 }
 
-// Reads an image file into the [1, 3, H', W'] segmentation input.
+// Reads an image file, turned as its EXIF says, into the [1, 3, H', W'] segmentation input.
 inline Tensor<float, 4> load_segmentation_input(const std::string& path, const SegmentationResize& options = {}) {
-  return preprocess_file(path, [&](ImageView image) {
-    const Image pixels = segmentation_resize(image, options);
-    Tensor<float, 4> batch(Extents<4>{1, 3, pixels.size(0), pixels.size(1)});
-    normalize_to_chw(batch.view()[0], pixels.view(), mmseg_normalization());
-    return batch;
-  });
+  return preprocess_file(
+      path,
+      [&](ImageView image) {
+        const Image pixels = segmentation_resize(image, options);
+        Tensor<float, 4> batch(Extents<4>{1, 3, pixels.size(0), pixels.size(1)});
+        normalize_to_chw(batch.view()[0], pixels.view(), mmseg_normalization());
+        return batch;
+      },
+      Orientation::exif);
 }
 
 }  // namespace internvl::io

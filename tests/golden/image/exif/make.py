@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Fixtures for the EXIF orientation cases of tests/io/test_image.cpp: how OpenCV reads an image that says it
+is to be turned, as MMSegmentation's LoadImageFromFile reads it (mmcv.imfrombytes, flag 'color', cv2 backend:
+cv2.imdecode(bytes, cv2.IMREAD_COLOR)), and the pixels as stored (IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION,
+which are also Pillow's: the decoders agree bit for bit on these files).
+
+Inputs: a small image of distinct pixels (7 wide, 4 high, so that a turn changes the shape) stored as JPEG
+with each orientation 1..8 in an APP1 "Exif" segment (little-endian TIFF, as Pillow writes it), and as variants:
+big-endian TIFF with the orientation after another entry, an XMP APP1 segment before the Exif one, an
+out-of-range value (9), an IFD cut short after the orientation entry, and a PNG with an eXIf chunk. Every
+expected image is stored whole, RGB, as .npy; manifest.json lists the cases and the library versions.
+
+Needs: numpy, pillow, opencv-python-headless (< 5, as mmcv used).
+Run: python3 tests/golden/image/exif/make.py   (rewrites tests/golden/image/exif/*)"""
+import io
+import json
+import pathlib
+import struct
+
+import cv2
+import numpy as np
+import PIL
+from PIL import Image
+
+out = pathlib.Path(__file__).resolve().parent
+for old in list(out.glob("*.npy")) + list(out.glob("*.jpg")) + list(out.glob("*.png")):
+    old.unlink()
+
+rows, cols = 4, 7
+y, x = np.mgrid[0:rows, 0:cols]
+pixels = np.stack([x * 36, y * 80, (x + y * cols) * 9], axis=-1).astype(np.uint8)
+
+
+def tiff(entries, order="<"):
+    """A TIFF structure of one IFD: entries = [(tag, type, count, value16)], values stored in place."""
+    ifd = struct.pack(order + "H", len(entries))
+    for tag, kind, count, value in entries:
+        ifd += struct.pack(order + "HHIHH", tag, kind, count, value, 0)
+    return (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, 8) + ifd + struct.pack(order + "I", 0)
+
+
+def jpeg_with_app1(segments):
+    """A baseline JPEG of `pixels` (Pillow, quality 95) with APP1 segments inserted after APP0."""
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=95)
+    data = buf.getvalue()
+    assert data[2:4] == b"\xff\xe0"
+    app0_end = 4 + struct.unpack(">H", data[4:6])[0]
+    app1 = b"".join(b"\xff\xe1" + struct.pack(">H", len(s) + 2) + s for s in segments)
+    return data[:app0_end] + app1 + data[app0_end:]
+
+
+ORIENTATION = (0x0112, 3, 1)
+cases = {f"orientation{o}.jpg": jpeg_with_app1([b"Exif\0\0" + tiff([ORIENTATION + (o,)])]) for o in range(1, 9)}
+cases["big_endian_second_entry.jpg"] = jpeg_with_app1(
+    [b"Exif\0\0" + tiff([(0x0100, 3, 1, cols), ORIENTATION + (6,)], order=">")])
+cases["xmp_before_exif.jpg"] = jpeg_with_app1(
+    [b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta xmlns:x='adobe:ns:meta/'/>", b"Exif\0\0" + tiff([ORIENTATION + (8,)])])
+cases["out_of_range.jpg"] = jpeg_with_app1([b"Exif\0\0" + tiff([ORIENTATION + (9,)])])
+cut = tiff([ORIENTATION + (3,), (0x0100, 3, 1, cols), (0x0101, 3, 1, rows)])
+cases["ifd_cut_short.jpg"] = jpeg_with_app1([b"Exif\0\0" + cut[:8 + 2 + 12 + 5]])
+png = io.BytesIO()
+Image.fromarray(pixels).save(png, "PNG", exif=b"Exif\0\0" + tiff([ORIENTATION + (5,)]))
+cases["exif_chunk.png"] = png.getvalue()
+assert b"eXIf" in cases["exif_chunk.png"]
+
+manifest = {"versions": {"opencv": cv2.__version__, "pillow": PIL.__version__, "numpy": np.__version__}, "cases": []}
+for name, data in cases.items():
+    (out / name).write_bytes(data)
+    buffer = np.frombuffer(data, np.uint8)
+    turned = cv2.imdecode(buffer, cv2.IMREAD_COLOR)[..., ::-1]
+    stored = cv2.imdecode(buffer, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)[..., ::-1]
+    assert np.array_equal(stored, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    stem = name.replace(".", "_")
+    np.save(out / f"{stem}_turned.npy", np.ascontiguousarray(turned))
+    np.save(out / f"{stem}_stored.npy", np.ascontiguousarray(stored))
+    manifest["cases"].append({"file": name, "turned": f"{stem}_turned.npy", "stored": f"{stem}_stored.npy",
+                              "turned_shape": list(turned.shape)})
+(out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+for c in manifest["cases"]:
+    print(c["file"], c["turned_shape"])
