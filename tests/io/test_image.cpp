@@ -224,6 +224,19 @@ TEST_CASE("write_png round-trips RGB, grey and strided views", "[image]") {
                       Catch::Contains("1 (grey) or 3 (RGB) channels, got 2"));
 }
 
+TEST_CASE("PNG writers refuse images whose scanlines stb_image_write cannot hold, before copying them", "[image]") {
+  // One pixel repeated (zero strides): a view of 32768 x 32768 takes no memory, its scanlines 1 GiB + 32 KiB.
+  const std::uint8_t pixel = 7;
+  const CView<std::uint8_t, 3> huge(&pixel, Extents<3>{32768, 32768, 1}, Extents<3>{0, 0, 0});
+  const std::string path = (std::filesystem::temp_directory_path() / "internvl_test_huge.png").string();
+  const std::string message = path + ": cannot write a PNG of 32768x32768 pixels and 1 channels";
+  REQUIRE_THROWS_WITH(io::write_png(path, huge), Catch::Contains(message));
+  const io::PaletteColour colours[] = {{0, 0, 0}};
+  REQUIRE_THROWS_WITH(io::write_palette_png(path, huge, colours), Catch::Contains(message));
+  REQUIRE_FALSE(std::filesystem::exists(path));
+  REQUIRE_NOTHROW(io::check_png_size(path, 16384, 16384, 3));  // 0.8 GiB
+}
+
 TEST_CASE("write_palette_png stores indices with a PLTE chunk; decoders expand them to the palette", "[image]") {
   namespace fs = std::filesystem;
   const std::string path = (fs::temp_directory_path() / "internvl_test_palette.png").string();

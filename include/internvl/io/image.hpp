@@ -129,6 +129,17 @@ auto preprocess_file(const std::string& path, Step step, Orientation orientation
   }
 }
 
+// An error unless stb_image_write can encode a PNG of this size: it holds the filtered scanlines,
+// (width·channels + 1)·height bytes, and their deflated form (up to about 9/8 of that) in int-sized
+// buffers, so it is given at most 1 GiB of scanlines (a 16384 x 16384 RGB image is 0.8 GiB).
+inline void check_png_size(const std::string& path, index_t width, index_t height, index_t channels) {
+  constexpr index_t kMaxScanlineBytes = index_t{1} << 30;
+  INTERNVL_CHECK(width > 0 && height > 0 && width <= kMaxScanlineBytes && height <= kMaxScanlineBytes &&
+                     (width * channels + 1) * height <= kMaxScanlineBytes,
+                 path, "cannot write a PNG of ", width, "x", height, " pixels and ", channels,
+                 " channels: its scanlines would take more than the 1 GiB stb_image_write is given");
+}
+
 // The bytes of an 8-bit PNG of dense rows (stb_image_write: filtered and deflated; colour type grey or RGB),
 // for the file `path`.
 inline std::vector<std::uint8_t> encode_png(const std::uint8_t* rows, index_t width, index_t height, index_t channels,
@@ -151,8 +162,7 @@ inline void write_png(const std::string& path, ImageView image) {
   const index_t channels = image.size(2);
   INTERNVL_CHECK(channels == 1 || channels == 3, path, "write_png writes 1 (grey) or 3 (RGB) channels, got ",
                  channels);
-  INTERNVL_CHECK(width > 0 && height > 0 && width <= INT_MAX / channels && height <= INT_MAX, path,
-                 "cannot write an image of size ", width, "x", height);
+  check_png_size(path, width, height, channels);
   std::vector<std::uint8_t> dense;
   dense.reserve(static_cast<std::size_t>(image.numel()));
   for_each_element(image, [&](std::uint8_t v) { dense.push_back(v); });

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <climits>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -29,8 +28,7 @@ inline void write_palette_png(const std::string& path, ImageView indices, std::s
                  " channels");
   INTERNVL_CHECK(!palette.empty() && palette.size() <= 256, path, "a palette holds 1 to 256 colours, got ",
                  palette.size());
-  INTERNVL_CHECK(width > 0 && height > 0 && width <= INT_MAX && height <= INT_MAX, path,
-                 "cannot write an image of size ", width, "x", height);
+  check_png_size(path, width, height, 1);
   std::vector<std::uint8_t> dense;
   dense.reserve(static_cast<std::size_t>(indices.numel()));
   for_each_element(indices, [&](std::uint8_t v) {
