@@ -169,12 +169,20 @@ TEST_CASE("captions of the tiny model are the official generate's", "[captioning
   check_captions<backend::cpu>("tiny_bf16", "bf16w");
 }
 
-TEST_CASE("captioning refuses an empty prompt and a cache that cannot hold the text", "[captioning]") {
+TEST_CASE("captioning refuses an empty prompt, a search larger than memory and a cache that cannot hold the text",
+          "[captioning]") {
   Context<backend::cpu> ctx;
   auto model = models::load_internvl<presets::TinyInternVL, backend::cpu>(testing::internvl_golden("tiny_f32"));
   const auto pixels = testing::internvl_expected<4>("tiny_pixels");
   CHECK_THROWS_WITH(models::caption(ctx, model, CView<float, 4>(pixels.view()), std::span<const std::int32_t>{}),
                     Catch::Contains("the prompt has no tokens"));
+  // More memory than any machine has: refused before the search or the cache allocates anything.
+  models::BeamSearchOptions huge;
+  huge.num_beams = 1'000'000'000;
+  const std::int32_t prompt[] = {1, 2};
+  CHECK_THROWS_WITH(models::caption(ctx, model, CView<float, 4>(pixels.view()), prompt, huge),
+                    Catch::Contains("images x 1000000000 beams over") &&
+                        Catch::Contains("GB for the key/value cache and the logits, more than this machine's"));
   const auto& qllama = model.qllama();
   models::QLlamaKvCache<backend::cpu> cache(ctx, qllama.config(), 2, qllama.config().num_query_token + 1);
   model.vision_tokens(ctx, pixels.view(), [&](CView<float, 3> tokens) {

@@ -1,12 +1,14 @@
-// Resident memory of this process, for the examples and benchmarks that report it.
+// Resident memory of this process, for the examples and benchmarks that report it, and the machine's.
 //   peak_rss_bytes():    the high-water mark of the resident set (VmHWM, getrusage's ru_maxrss)
 //   current_rss_bytes(): the resident set now (VmRSS), and its two parts: anonymous memory (heap, scratch,
 //                        f32 tables: RssAnon) and pages of mapped files (RssFile)
+//   physical_memory_bytes(): the machine's memory (what a request larger than it can never get)
 // Resident pages include pages of memory-mapped files that have been touched (a checkpoint read
 // through io::SafetensorsFile counts once its weights are used). Linux only; other systems: 0.
 #pragma once
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -70,6 +72,13 @@ inline std::size_t peak_rss_bytes() {
   rusage usage{};
   const std::size_t maxrss = getrusage(RUSAGE_SELF, &usage) == 0 ? static_cast<std::size_t>(usage.ru_maxrss) * 1024 : 0;
   return detail::record_rss_reading(std::max({detail::proc_status_kib_field("VmHWM"), maxrss, current_rss_bytes()}));
+}
+
+// This machine's physical memory, in bytes; 0 where the system does not say.
+inline std::size_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) : 0;
 }
 
 }  // namespace internvl

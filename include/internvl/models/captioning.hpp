@@ -14,14 +14,19 @@
 // can differ between one image and a batch). Every row is
 // decoded until the whole batch is finished (a done image's rows decode pads), as generate does. Returns each image's
 // best hypothesis: its tokens (decode them with text::Tokenizer::decode) and score.
+// What the search holds besides the model (caption_memory) grows with images × beams and the new tokens;
+// a request for more host memory than the machine has is refused before anything is allocated (Linux
+// would grant it page by page and then kill the process).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "internvl/backend/transfer.hpp"
+#include "internvl/core/memory.hpp"
 #include "internvl/models/beam_search.hpp"
 #include "internvl/models/internvl.hpp"
 
@@ -55,6 +60,31 @@ class StreamedWeights {
 
 }  // namespace detail
 
+// The positions of a caption's key/value cache: the Q queries, the prompt's tokens and every new token but
+// the last, which is never decoded.
+inline index_t caption_positions(const config::QLlamaConfig& c, index_t prompt_tokens, const BeamSearchOptions& o) {
+  return c.num_query_token + prompt_tokens + o.max_new_tokens - 1;
+}
+
+// What caption() holds for `images` images besides the model, with rows = images × beams: the key/value
+// cache [L layers × 2, rows, caption_positions, D] and one step's logits [rows, V] in the context's
+// workspace (elements of T), and the logits on the host (f32, two at a time while a step's replace the
+// last's).
+struct CaptionMemory {
+  double workspace_bytes = 0;  // the backend's memory: the host's for reference and cpu, the GPU's for cuda
+  double host_bytes = 0;
+};
+
+template <class T>
+CaptionMemory caption_memory(const config::QLlamaConfig& c, index_t images, index_t prompt_tokens,
+                             const BeamSearchOptions& o) {
+  const double rows = static_cast<double>(images) * static_cast<double>(o.num_beams);
+  const double logits = rows * c.vocab_size;
+  const double cache =
+      2.0 * c.num_hidden_layers * rows * static_cast<double>(caption_positions(c, prompt_tokens, o)) * c.hidden_size;
+  return {(cache + logits) * sizeof(T), 2.0 * logits * sizeof(float)};
+}
+
 template <class Backend, class T>
 std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>& model, CView<T, 4> pixels,
                                 std::span<const std::int32_t> prompt, const BeamSearchOptions& options = {}) {
@@ -63,11 +93,18 @@ std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>
   const index_t images = pixels.size(0), beams = options.num_beams, length = static_cast<index_t>(prompt.size());
   const index_t d = c.hidden_size, vocab = c.vocab_size;
   INTERNVL_CHECK(length > 0, "caption", "the prompt has no tokens");
+  const CaptionMemory memory = caption_memory<T>(c, images, length, options);
+  const double host = memory.host_bytes + (std::is_same_v<Backend, backend::cuda> ? 0.0 : memory.workspace_bytes);
+  const auto machine = static_cast<double>(physical_memory_bytes());
+  INTERNVL_CHECK(machine == 0 || host <= machine, "caption", images, " images x ", beams, " beams over ",
+                 caption_positions(c, length, options), " positions (", options.max_new_tokens, " new tokens) need ",
+                 host / 1e9, " GB for the key/value cache and the logits, more than this machine's ", machine / 1e9,
+                 " GB of memory: use fewer beams, new tokens or images at a time");
   BeamSearch search(images, options);
   const index_t rows = search.rows(), prefix = c.num_query_token + length;
   auto& ws = ctx.workspace();
   auto scope = ws.scope();
-  QLlamaKvCache<Backend, T> cache(ctx, c, rows, prefix + options.max_new_tokens - 1);  // the last token is not decoded
+  QLlamaKvCache<Backend, T> cache(ctx, c, rows, caption_positions(c, length, options));
   model.vision_tokens(ctx, pixels, [&](CView<T, 3> tokens) { qllama.cache_queries(ctx, cache, tokens); });
 
   Tensor<float, 2> logits(Extents<2>{rows, vocab});  // host, row r for search row r
