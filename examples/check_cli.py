@@ -262,6 +262,9 @@ run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "no_li
 (tmp / "empty_list.txt").write_text("\n\n")
 run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "empty_list.txt")], 1,
     "the list of image files names no file")
+(tmp / "missing_in_list.txt").write_text(f"{image}\n\n{tmp / 'gone.png'}\n")
+run("classify", ["--model", model, "--head", probe, "--images", str(tmp / "missing_in_list.txt")], 1,
+    f"missing_in_list.txt:3: {tmp / 'gone.png'}: no such file")
 
 # --truth: the demo's 360 held-out digits against their labels, top-1 as PyTorch's evaluation counted it
 # (demo/reference_results.json), and top-5 where the true class is among the five classes printed first.

@@ -29,14 +29,23 @@ inline void check_image_input(const Cli& cli) {
 }
 
 // The image files of the command line: each --image in argument order, then the lines of --images FILE
-// (one path per line; blank lines are skipped).
+// (one path per line; blank lines are skipped). A listed path that names no file is an error naming the
+// list's line.
 inline std::vector<std::string> image_paths(const Cli& cli) {
   std::vector<std::string> paths = cli.all("--image");
   if (const auto list = cli.get("--images")) {
+    std::size_t line_number = 0;
     for (std::string& line : read_lines(*list, "list of image files", Lines::bytes)) {
-      if (!line.empty()) {
-        paths.push_back(std::move(line));
+      ++line_number;
+      if (line.empty()) {
+        continue;
       }
+      try {
+        io::check_image_path(line);
+      } catch (const Error& e) {
+        fail(*list + ":" + std::to_string(line_number), e.where(), ": ", e.message());
+      }
+      paths.push_back(std::move(line));
     }
     INTERNVL_CHECK(!paths.empty(), *list, "the list of image files names no file");
   }
