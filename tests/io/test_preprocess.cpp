@@ -64,6 +64,12 @@ TEST_CASE("bicubic resize reads strided views and any channel count", "[resize]"
   REQUIRE_THROWS_WITH(io::resize_bicubic_pillow(input.view(), 0, 5), Catch::Contains("output size must be positive"));
   const io::Image five(Extents<3>{4, 4, 5}, 0);
   REQUIRE_THROWS_WITH(io::resize_bicubic_pillow(five.view(), 2, 2), Catch::Contains("1 to 4 channels, got 5"));
+  // An axis of 10^8 samples needs a larger filter table than Pillow allows, whatever the output size
+  // (one pixel repeated by zero strides: the view takes no memory).
+  const std::uint8_t pixel = 9;
+  const CView<std::uint8_t, 3> long_row(&pixel, Extents<3>{1, 100'000'000, 3}, Extents<3>{0, 0, 0});
+  REQUIRE_THROWS_WITH(io::resize_bicubic_pillow(long_row, 1000, 1),
+                      Catch::Contains("resizing 100000000 samples to 1000 takes 400001 taps each"));
 }
 
 TEST_CASE("bilinear resize matches cv2.resize(INTER_LINEAR), exact 2x reductions included", "[resize]") {

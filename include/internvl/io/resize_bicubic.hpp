@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -55,6 +56,11 @@ inline ResampleTaps pillow_bicubic_taps(index_t in_size, index_t out_size) {
   const double inv = 1.0 / filterscale;
   ResampleTaps t;
   t.taps = static_cast<index_t>(std::ceil(support)) * 2 + 1;
+  // Pillow's table holds out·taps doubles and must stay within INT_MAX bytes (about 32·in bytes when
+  // shrinking: an axis of more than about 67 million samples); beyond, Image.resize raises MemoryError.
+  INTERNVL_CHECK(out_size <= INT_MAX / (t.taps * static_cast<index_t>(sizeof(double))), "io::resize_bicubic_pillow",
+                 "resizing ", in_size, " samples to ", out_size, " takes ", t.taps,
+                 " taps each, more than Pillow's filter table holds (Image.resize raises MemoryError)");
   t.first.resize(static_cast<std::size_t>(out_size));
   t.count.resize(static_cast<std::size_t>(out_size));
   t.weights.assign(static_cast<std::size_t>(out_size * t.taps), 0);
