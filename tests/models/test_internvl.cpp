@@ -96,8 +96,22 @@ TEST_CASE("InternVL-C and -G embeddings and logits match modeling_internvl.py", 
   check_embeddings<backend::cpu>(dynamic, "dyn", "dyn_f32", 1e-5);
 }
 
+TEST_CASE("a checkpoint with force_image_size stores and runs the position table of that size", "[internvl]") {
+  // forced_f32: vision_config.image_size 56, force_image_size 84; the official model resized its table to
+  // 6 x 6 when it was built, and that table is what the checkpoint holds.
+  auto forced = models::load_internvl<presets::Dynamic, backend::cpu>(testing::internvl_golden("forced_f32"));
+  REQUIRE(forced.config().image_size() == 84);
+  check_embeddings<backend::cpu>(forced, "forced", "forced_f32", 1e-5);
+  // The 56 px checkpoint with force_image_size 84 holds a 4 x 4 table, which the official model refuses too
+  // (from_pretrained: size mismatch).
+  REQUIRE_THROWS_WITH((models::load_internvl<presets::Dynamic, backend::cpu>(
+                          edited_copy("dyn_f32", [](auto& c) { c["force_image_size"] = 84; }))),
+                      Catch::Contains("vision_model.embeddings.position_embedding") && Catch::Contains("[1, 17, 40]") &&
+                          Catch::Contains("[1, 37, 40]"));
+}
+
 TEST_CASE("parameters counted from the loaded tensors match the config and the files", "[internvl]") {
-  for (const std::string dir : {"tiny_f32", "tiny_bf16", "dyn_f32"}) {
+  for (const std::string dir : {"tiny_f32", "tiny_bf16", "dyn_f32", "forced_f32"}) {
     models::with_internvl<backend::cpu>(testing::internvl_golden(dir), [&](auto& model) {
       const io::ModelDir files(testing::internvl_golden(dir));
       std::int64_t stored = 0;

@@ -27,6 +27,14 @@ struct InternVLConfig {
 
   // The side of the images the model is evaluated at.
   constexpr int image_size() const { return force_image_size != 0 ? force_image_size : vision_config.image_size; }
+  // The vision model as the official InternVLModel builds it: with force_image_size set, it resizes the
+  // position table to that size before the checkpoint is read (facts §1.2), so a checkpoint (the
+  // fine-tuned 364 px ones) stores the table of image_size(), not of vision_config.image_size.
+  constexpr VisionConfig vision_model_config() const {
+    VisionConfig built = vision_config;
+    built.image_size = image_size();
+    return built;
+  }
 
   static constexpr std::int64_t pooling_parameter_count(std::int64_t dim, std::int64_t out) {
     return 3 * 2 * dim + 3 * (dim * dim + dim) + dim * out + out;
@@ -37,7 +45,7 @@ struct InternVLConfig {
            pooling_parameter_count(vision_config.hidden_size, e) + pooling_parameter_count(d, e) + 2 * d + 2;
   }
   constexpr std::int64_t parameter_count() const {
-    return vision_config.parameter_count() + qllama_config.parameter_count() + head_parameter_count();
+    return vision_model_config().parameter_count() + qllama_config.parameter_count() + head_parameter_count();
   }
 
   friend constexpr bool operator==(const InternVLConfig&, const InternVLConfig&) = default;

@@ -98,7 +98,7 @@ InternVLModel<Backend, T> load_internvl_model(std::shared_ptr<const io::ModelDir
                                               const config::InternVLConfig& c) {
   const std::string_view bad = config::invalid_field(c);
   INTERNVL_CHECK(bad.empty(), dir->path().string(), "the config cannot be run: field '", bad, "'");
-  VisionEncoder<Backend, T> vision = load_vision_encoder<Backend, T>(dir, c.vision_config);
+  VisionEncoder<Backend, T> vision = load_vision_encoder<Backend, T>(dir, c.vision_model_config());
   auto store = std::make_shared<WeightStore<Backend, T>>();
   const VisionNaming top_level{};  // the reader with an empty prefix reads any tensor of the directory
   detail::VisionReader<Backend, T> r(*dir, top_level, *store);

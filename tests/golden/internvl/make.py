@@ -7,7 +7,7 @@ directory that holds those files (with configuration_*.py and flash_attention.py
 It needs transformers 4.3x (it was run with transformers 4.37.2, torch 2.15, timm 0.9.12, peft 0.8.2,
 einops 0.7.0 in a venv with --system-site-packages).
 
-Two tiny random models, each saved as a Hugging Face model directory in InternVL-14B-224px's layout
+Three tiny random models, each saved as a Hugging Face model directory in InternVL-14B-224px's layout
 (vision_model.*, qllama.*, query_tokens, clip_projector*, text_projection, logit_scale, itm_head.*):
 
   tiny  preset TinyInternVL: tiny 6B-style InternViT (64 wide, 3 blocks, 56 px) + an 8-wide QLLaMA with
@@ -18,6 +18,9 @@ Two tiny random models, each saved as a Hugging Face model directory in InternVL
         QLLaMA's tokenizer.model is placed in both directories.
   dyn   a shape that matches no preset (the runtime-shaped path): 40-wide InternViT, 24-wide QLLaMA of
         3 layers with 12 queries, vocabulary 300, embeddings of 10. f32 only, one file.
+  forced  dyn's shape with force_image_size 84 (vision_config.image_size stays 56), as the official
+        fine-tuned 364 px checkpoints are: InternVLModel resizes its position table to the forced size
+        when it is built, so the checkpoint stores the 6 x 6 table and the model runs on 84 px images.
 
 Two generalisations of the official code, needed for widths other than the real ones, are applied to
 the constructed modules (official.py; the forward code runs unmodified; dyn has 12 queries).
@@ -37,8 +40,8 @@ forward of InternVLModel and forward hooks on QLLaMA's decoder layers:
                         zero_shot.json, by clip_benchmark's recipe on encode_text / encode_image (each
                         template's text embedding normalised, averaged per class, normalised again;
                         softmax of exp(logit_scale) · normalised image · class weightsᵀ); texts padded to 80
-Inputs: pixels [B, 3, 56, 56] and text ids [T, L] (tiny: the real tokenizer's ids for texts.json, with the
-rules of text/tokenizer.hpp, padded to 16; dyn: synthetic ids).
+Inputs: pixels [B, 3, 56, 56] (forced: 84) and text ids [T, L] (tiny: the real tokenizer's ids for texts.json, with the
+rules of text/tokenizer.hpp, padded to 16; dyn and forced: synthetic ids).
 Run: python3 tests/golden/internvl/make.py --reference /path/to/internvl_huggingface
 """
 import argparse
@@ -74,6 +77,11 @@ MODELS = {
         vision=dict(hidden_size=40, num_hidden_layers=2, num_attention_heads=5, intermediate_size=80),
         qllama=dict(vocab_size=300, hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=3),
         top=dict(clip_embed_dim=10, attn_pool_num_heads=4, num_query_token=12, cross_attention_frequency=2)),
+    "forced": dict(
+        vision=dict(hidden_size=40, num_hidden_layers=2, num_attention_heads=5, intermediate_size=80),
+        qllama=dict(vocab_size=300, hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=3),
+        top=dict(clip_embed_dim=10, attn_pool_num_heads=4, num_query_token=12, cross_attention_frequency=2),
+        force_image_size=84),
 }
 
 
@@ -82,7 +90,8 @@ def build(spec_):
                   layer_norm_eps=1e-6, initializer_factor=0.1, **spec_["vision"])
     qllama = dict(rms_norm_eps=1e-6, hidden_act="silu", pad_token_id=0, bos_token_id=1, eos_token_id=2,
                   tie_word_embeddings=False, max_position_embeddings=2048, **spec_["qllama"])
-    config = InternVLConfig(vision_config=vision, qllama_config=qllama, force_image_size=None, **spec_["top"])
+    config = InternVLConfig(vision_config=vision, qllama_config=qllama,
+                            force_image_size=spec_.get("force_image_size"), **spec_["top"])
     return config, build_official(config)
 
 
@@ -210,7 +219,8 @@ texts = json.loads((here / "texts.json").read_text())
 for name, spec_ in MODELS.items():
     config, model = build(spec_)
     randomize(model)
-    pixels = torch.randn(2, 3, 56, 56)
+    size = spec_.get("force_image_size", 56)
+    pixels = torch.randn(2, 3, size, size)
     if name == "tiny":
         ids = tokenize(texts, 16)
     else:  # synthetic ids of the small vocabulary, right-padded, one of full length
