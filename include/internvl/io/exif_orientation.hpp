@@ -4,8 +4,8 @@
 // classification, zero-shot, embedding and captioning inputs keep the stored pixels and only the
 // segmentation input turns them (segmentation_input.hpp, examples/segment.cpp).
 //
-// Where the EXIF is: in a JPEG, the first APP1 segment whose data begins "Exif\0\0"; in a PNG, the eXIf
-// chunk (OpenCV 4.14 reads both). Either holds a TIFF structure:
+// Where the EXIF is: in a JPEG, the first APP1 segment whose data begins "Exif\0\0"; in a PNG, the first
+// eXIf chunk (image.hpp reads it while it checks the chunks; OpenCV 4.14 reads both). Either holds a TIFF structure:
 //   byte order "II" (little-endian) or "MM" (big-endian) | 42 | offset of IFD0      (2 + 2 + 4 bytes)
 //   IFD0: entry count (2 bytes), then 12-byte entries: tag (2) | type (2) | count (4) | value (4)
 // Orientation is IFD0's first entry with tag 0x0112; its value is the 16-bit number at byte 8 of the entry.
@@ -21,11 +21,9 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <string_view>
 #include <utility>
 
 #include "internvl/io/pixels.hpp"
-#include "internvl/io/png_chunks.hpp"
 
 namespace internvl::io {
 
@@ -91,19 +89,6 @@ inline int jpeg_exif_orientation(std::span<const std::uint8_t> jpeg) {
     at += 2 + length;
   }
   return 1;
-}
-
-// The orientation a PNG file's eXIf chunk declares, 1 when it has none. `png` has passed check_png_chunks.
-inline int png_exif_orientation(std::span<const std::uint8_t> png) {
-  int orientation = 1;
-  bool found = false;
-  for_each_png_chunk(png, "PNG", [&](std::string_view type, std::size_t offset, std::uint32_t length) {
-    if (type == "eXIf" && !found) {
-      found = true;
-      orientation = exif_orientation(png.subspan(offset + 8, length));
-    }
-  });
-  return orientation;
 }
 
 // The stored pixel (row, column) shown at (r, c) under `orientation` (1..8), for a stored image h × w:

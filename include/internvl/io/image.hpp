@@ -13,6 +13,7 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +22,8 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "internvl/core/error.hpp"
@@ -51,17 +54,29 @@ enum class Orientation { as_stored, exif };
 
 namespace detail {
 
-// The pixels as the file stores them.
-inline Image decode_stored_image(std::span<const std::uint8_t> bytes, ImageFormat format, const std::string& name) {
+// The pixels as the file stores them, and the orientation its EXIF declares (1 when none).
+struct StoredImage {
+  Image pixels;
+  int exif_orientation = 1;
+};
+
+inline StoredImage decode_stored_image(std::span<const std::uint8_t> bytes, ImageFormat format,
+                                       const std::string& name) {
   if (format == ImageFormat::pnm) {
-    return decode_pnm(bytes, name);
+    return {decode_pnm(bytes, name)};
   }
   if (format == ImageFormat::jpeg) {
-    return decode_jpeg(bytes, name);
+    return {decode_jpeg(bytes, name), jpeg_exif_orientation(bytes)};
   }
   INTERNVL_CHECK(bytes.size() <= static_cast<std::size_t>(INT_MAX), name, "file is too large to decode (",
                  bytes.size(), " bytes)");
-  check_png_chunks(bytes, name);
+  // The chunks are checked, and the first eXIf chunk read, before stb_image sees the file.
+  int orientation = 0;  // 0 until an eXIf chunk is seen
+  for_each_png_chunk(bytes, name, [&](std::string_view type, std::size_t offset, std::uint32_t length) {
+    if (type == "eXIf" && orientation == 0) {
+      orientation = exif_orientation(bytes.subspan(offset + 8, length));
+    }
+  });
   int width = 0;
   int height = 0;
   int channels_in_file = 0;
@@ -75,7 +90,7 @@ inline Image decode_stored_image(std::span<const std::uint8_t> bytes, ImageForma
   INTERNVL_CHECK(width > 0 && height > 0, name, "image has zero size (", width, "x", height, ")");
   Image image = make_image({width, height}, 3);
   std::memcpy(image.data(), pixels.get(), static_cast<std::size_t>(image.numel()));
-  return image;
+  return {std::move(image), std::max(orientation, 1)};
 }
 
 }  // namespace detail
@@ -87,14 +102,11 @@ inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string
   const ImageFormat format = sniff_image_format(bytes);
   INTERNVL_CHECK(format != ImageFormat::unknown, name,
                  "not an image: the contents are not PNG, JPEG or binary PPM/PGM (", bytes.size(), " bytes)");
-  Image image = detail::decode_stored_image(bytes, format, name);
-  if (orientation == Orientation::exif && format != ImageFormat::pnm) {
-    const int turn = format == ImageFormat::jpeg ? jpeg_exif_orientation(bytes) : png_exif_orientation(bytes);
-    if (turn != 1) {
-      image = apply_exif_orientation(image.view(), turn);
-    }
+  detail::StoredImage stored = detail::decode_stored_image(bytes, format, name);
+  if (orientation == Orientation::exif && stored.exif_orientation != 1) {
+    return apply_exif_orientation(stored.pixels.view(), stored.exif_orientation);
   }
-  return image;
+  return std::move(stored.pixels);
 }
 
 // An error unless `path` names something that read_image can open: a file, not a directory. Cheap (one
