@@ -197,6 +197,22 @@ print(("ok   " if alone_ok else "FAIL ") + "segment --out-dir: each image's file
 if not alone_ok:
     failures.append("segment --out-dir")
     print(several.stdout)
+# A JPEG whose EXIF says "turned 90 degrees clockwise" (orientation 6) is segmented as mmseg's OpenCV reads it:
+# the same mask as the stored pixels turned by numpy and given as a PNG.
+with Image.open(image) as original:
+    exif = original.getexif()
+    exif[0x0112] = 6
+    original.convert("RGB").save(tmp / "exif6.jpg", quality=95, exif=exif.tobytes())
+with Image.open(tmp / "exif6.jpg") as stored:
+    Image.fromarray(np.rot90(np.asarray(stored.convert("RGB")), k=-1)).save(tmp / "turned.png")
+for source, mask in [(tmp / "exif6.jpg", tmp / "exif6_mask.png"), (tmp / "turned.png", tmp / "turned_mask.png")]:
+    run("segment", ["--model", model, "--head", seg, "--image", str(source), "--out", str(mask)], 0, "")
+with Image.open(image) as original, Image.open(tmp / "exif6_mask.png") as turned_mask:
+    exif_ok = turned_mask.size == original.size[::-1] and (
+        (tmp / "exif6_mask.png").read_bytes() == (tmp / "turned_mask.png").read_bytes())
+print(("ok   " if exif_ok else "FAIL ") + "segment: an EXIF-turned JPEG gives the mask of its turned pixels")
+if not exif_ok:
+    failures.append("segment EXIF orientation")
 # Whole-image inference on an image far longer than wide says what it costs and how to avoid it.
 Image.new("RGB", (1, 60), (40, 80, 120)).save(tmp / "tall.png")
 run("segment", ["--model", model, "--head", seg, "--image", str(tmp / "tall.png"), "--out", str(tmp / "m.png")], 0,
