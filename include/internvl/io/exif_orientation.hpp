@@ -4,9 +4,10 @@
 // classification, zero-shot, embedding and captioning inputs keep the stored pixels and only the
 // segmentation input turns them (segmentation_input.hpp, examples/segment.cpp).
 //
-// Where the EXIF is: in a JPEG, the first APP1 segment whose data begins "Exif\0\0"; in a PNG, the first
-// eXIf chunk (image.hpp reads it while it checks the chunks; OpenCV 4.14 reads both). Either holds a TIFF structure:
-//   byte order "II" (little-endian) or "MM" (big-endian) | 42 | offset of IFD0      (2 + 2 + 4 bytes)
+// Where the EXIF is (as OpenCV 4.14 reads it): in a JPEG, the APP1 segments whose data begins "Exif\0\0",
+// in order, until one holds the orientation; in a PNG, the first eXIf chunk that begins "II" or "MM" (the
+// ones libpng keeps; image.hpp finds it while it checks the chunks). Either holds a TIFF structure:
+//   byte order "II" (little-endian; anything else is read big-endian) | 42 | offset of IFD0  (2 + 2 + 4 bytes)
 //   IFD0: entry count (2 bytes), then 12-byte entries: tag (2) | type (2) | count (4) | value (4)
 // Orientation is IFD0's first entry with tag 0x0112; its value is the 16-bit number at byte 8 of the entry.
 // For a stored image of H rows and W columns, the displayed pixel (r, c) is the stored pixel
@@ -14,12 +15,14 @@
 //   2: (r, W−1−c)          mirrored left-right     6: (H−1−c, r)          turned 90° clockwise (W × H)
 //   3: (H−1−r, W−1−c)      turned 180°             7: (H−1−c, W−1−r)      transversed (W × H)
 //   4: (H−1−r, c)          mirrored top-bottom     8: (c, W−1−r)          turned 90° counter-clockwise (W × H)
-// Any other value, and EXIF too short for what it declares, leave the image as stored: OpenCV ignores
-// EXIF it cannot parse, and so does this (the image itself is fine).
+// Any other value leaves the image as stored, and so does an IFD0 cut short before its orientation entry
+// (entries before the cut still count, as in OpenCV). Not reproduced: OpenCV also stops at an earlier
+// string or rational entry whose data lies outside the EXIF; here such an entry is skipped.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <utility>
 
@@ -27,12 +30,12 @@
 
 namespace internvl::io {
 
-// The orientation a TIFF structure (the EXIF data after any "Exif\0\0" prefix) declares, 1 when none.
-inline int exif_orientation(std::span<const std::uint8_t> tiff) {
-  if (tiff.size() < 8 || tiff[0] != tiff[1] || (tiff[0] != 'I' && tiff[0] != 'M')) {
-    return 1;
+// The orientation value a TIFF structure (EXIF data after any "Exif\0\0" prefix) holds, if its IFD0 has one.
+inline std::optional<std::uint32_t> exif_orientation_tag(std::span<const std::uint8_t> tiff) {
+  if (tiff.size() < 8) {
+    return std::nullopt;
   }
-  const bool little_endian = tiff[0] == 'I';
+  const bool little_endian = tiff[0] == 'I' && tiff[1] == 'I';
   const auto u16 = [&](std::size_t at) -> std::uint32_t {
     return little_endian ? tiff[at] | tiff[at + 1] << 8 : tiff[at] << 8 | tiff[at + 1];
   };
@@ -43,32 +46,37 @@ inline int exif_orientation(std::span<const std::uint8_t> tiff) {
   constexpr std::uint32_t kOrientationTag = 0x0112;
   const std::size_t ifd0 = u32(4);
   if (u16(2) != 42 || ifd0 > tiff.size() - 2) {
-    return 1;
+    return std::nullopt;
   }
   const std::size_t entries = u16(ifd0);
   for (std::size_t e = 0; e < entries; ++e) {
     const std::size_t entry = ifd0 + 2 + e * kEntry;
     if (entry + 10 > tiff.size()) {
-      return 1;  // cut short before the tag
+      return std::nullopt;  // cut short before the tag
     }
     if (u16(entry) == kOrientationTag) {
-      const std::uint32_t value = u16(entry + 8);
-      return value >= 1 && value <= 8 ? static_cast<int>(value) : 1;
+      return u16(entry + 8);
     }
   }
-  return 1;
+  return std::nullopt;
+}
+
+// The orientation 1..8 to apply for a tag value (none, or out of range: 1, as stored).
+inline int orientation_of(std::optional<std::uint32_t> tag) {
+  return tag && *tag >= 1 && *tag <= 8 ? static_cast<int>(*tag) : 1;
 }
 
 // The orientation a JPEG file's EXIF declares, 1 when it has none. The segments before the image data
-// (SOS) are walked: marker 0xFF xx (fill bytes 0xFF skipped), then a big-endian length that counts itself;
-// a file whose segments do not parse has no orientation here (the decoder reports what is wrong with it).
+// (SOS) are walked: marker 0xFF xx (fill bytes 0xFF, and stray bytes before a marker, skipped as libjpeg
+// skips them), then a big-endian length that counts itself; a file whose segments do not parse has no
+// orientation here (the decoder reports what is wrong with it).
 inline int jpeg_exif_orientation(std::span<const std::uint8_t> jpeg) {
   constexpr std::uint8_t kApp1 = 0xE1, kStartOfScan = 0xDA, kEndOfImage = 0xD9;
   std::size_t at = 2;  // after SOI
-  while (at + 4 <= jpeg.size() && jpeg[at] == 0xFF) {
+  while (at + 4 <= jpeg.size()) {
     const std::uint8_t marker = jpeg[at + 1];
-    if (marker == 0xFF) {
-      ++at;  // a fill byte
+    if (jpeg[at] != 0xFF || marker == 0xFF) {
+      ++at;  // a stray byte or a fill byte
       continue;
     }
     if (marker == kStartOfScan || marker == kEndOfImage) {
@@ -83,8 +91,10 @@ inline int jpeg_exif_orientation(std::span<const std::uint8_t> jpeg) {
       break;
     }
     const std::span<const std::uint8_t> data = jpeg.subspan(at + 4, length - 2);
-    if (marker == kApp1 && data.size() >= 6 && std::memcmp(data.data(), "Exif\0\0", 6) == 0) {
-      return exif_orientation(data.subspan(6));
+    if (marker == kApp1 && data.size() > 6 && std::memcmp(data.data(), "Exif\0\0", 6) == 0) {
+      if (const std::optional<std::uint32_t> tag = exif_orientation_tag(data.subspan(6))) {
+        return orientation_of(tag);
+      }
     }
     at += 2 + length;
   }

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,11 +71,13 @@ inline StoredImage decode_stored_image(std::span<const std::uint8_t> bytes, Imag
   }
   INTERNVL_CHECK(bytes.size() <= static_cast<std::size_t>(INT_MAX), name, "file is too large to decode (",
                  bytes.size(), " bytes)");
-  // The chunks are checked, and the first eXIf chunk read, before stb_image sees the file.
-  int orientation = 0;  // 0 until an eXIf chunk is seen
+  // The chunks are checked, and the first eXIf chunk libpng keeps (it starts "II" or "MM") read, before
+  // stb_image sees the file.
+  std::optional<std::span<const std::uint8_t>> exif;
   for_each_png_chunk(bytes, name, [&](std::string_view type, std::size_t offset, std::uint32_t length) {
-    if (type == "eXIf" && orientation == 0) {
-      orientation = exif_orientation(bytes.subspan(offset + 8, length));
+    const std::span<const std::uint8_t> data = bytes.subspan(offset + 8, length);
+    if (type == "eXIf" && !exif && length >= 2 && data[0] == data[1] && (data[0] == 'I' || data[0] == 'M')) {
+      exif = data;
     }
   });
   int width = 0;
@@ -90,7 +93,7 @@ inline StoredImage decode_stored_image(std::span<const std::uint8_t> bytes, Imag
   INTERNVL_CHECK(width > 0 && height > 0, name, "image has zero size (", width, "x", height, ")");
   Image image = make_image({width, height}, 3);
   std::memcpy(image.data(), pixels.get(), static_cast<std::size_t>(image.numel()));
-  return {std::move(image), std::max(orientation, 1)};
+  return {std::move(image), exif ? orientation_of(exif_orientation_tag(*exif)) : 1};
 }
 
 }  // namespace detail

@@ -7,7 +7,9 @@ which are also Pillow's: the decoders agree bit for bit on these files).
 Inputs: a small image of distinct pixels (7 wide, 4 high, so that a turn changes the shape) stored as JPEG
 with each orientation 1..8 in an APP1 "Exif" segment (little-endian TIFF, as Pillow writes it), and as variants:
 big-endian TIFF with the orientation after another entry, an XMP APP1 segment before the Exif one, an
-out-of-range value (9), an IFD cut short after the orientation entry, and a PNG with an eXIf chunk. Every
+out-of-range value (9), an IFD cut short after the orientation entry, a first Exif segment without the orientation
+and a second with it, stray bytes before a segment, a byte order mark that is neither II nor MM, a PNG with
+an eXIf chunk, and a PNG whose first eXIf chunk libpng discards (it starts "Exif") before a valid one. Every
 expected image is stored whole, RGB, as .npy; manifest.json lists the cases and the library versions.
 
 Needs: numpy, pillow, opencv-python-headless (< 5, as mmcv used).
@@ -16,6 +18,7 @@ import io
 import json
 import pathlib
 import struct
+import zlib
 
 import cv2
 import numpy as np
@@ -59,10 +62,27 @@ cases["xmp_before_exif.jpg"] = jpeg_with_app1(
 cases["out_of_range.jpg"] = jpeg_with_app1([b"Exif\0\0" + tiff([ORIENTATION + (9,)])])
 cut = tiff([ORIENTATION + (3,), (0x0100, 3, 1, cols), (0x0101, 3, 1, rows)])
 cases["ifd_cut_short.jpg"] = jpeg_with_app1([b"Exif\0\0" + cut[:8 + 2 + 12 + 5]])
+cases["second_exif_segment.jpg"] = jpeg_with_app1(
+    [b"Exif\0\0" + tiff([(0x0100, 3, 1, cols)]), b"Exif\0\0" + tiff([ORIENTATION + (6,)])])
+junk = jpeg_with_app1([b"Exif\0\0" + tiff([ORIENTATION + (8,)])])
+app1 = junk.index(b"\xff\xe1")
+cases["stray_bytes_before_segment.jpg"] = junk[:app1] + b"\0\0" + junk[app1:]
+cases["unusual_byte_order.jpg"] = jpeg_with_app1([b"Exif\0\0IM" + tiff([ORIENTATION + (6,)], order=">")[2:]])
 png = io.BytesIO()
 Image.fromarray(pixels).save(png, "PNG", exif=b"Exif\0\0" + tiff([ORIENTATION + (5,)]))
 cases["exif_chunk.png"] = png.getvalue()
 assert b"eXIf" in cases["exif_chunk.png"]
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+plain = io.BytesIO()
+Image.fromarray(pixels).save(plain, "PNG")
+idat = plain.getvalue().index(b"IDAT") - 4
+cases["second_exif_chunk.png"] = (plain.getvalue()[:idat] + png_chunk(b"eXIf", b"Exif\0\0" + tiff([ORIENTATION + (3,)]))
+                                  + png_chunk(b"eXIf", tiff([ORIENTATION + (7,)])) + plain.getvalue()[idat:])
 
 manifest = {"versions": {"opencv": cv2.__version__, "pillow": PIL.__version__, "numpy": np.__version__}, "cases": []}
 for name, data in cases.items():
