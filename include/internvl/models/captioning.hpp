@@ -66,7 +66,8 @@ inline index_t caption_positions(const config::QLlamaConfig& c, index_t prompt_t
   return c.num_query_token + prompt_tokens + o.max_new_tokens - 1;
 }
 
-// What caption() holds for `images` images besides the model, with rows = images × beams: the key/value
+// The largest parts of what caption() holds for `images` images besides the model (a lower bound: the
+// vision pass and each step's activations come on top), with rows = images × beams: the key/value
 // cache [L layers × 2, rows, caption_positions, D] and one step's logits [rows, V] in the context's
 // workspace (elements of T), and the logits on the host (f32, two at a time while a step's replace the
 // last's).
@@ -98,8 +99,9 @@ std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>
   const auto machine = static_cast<double>(physical_memory_bytes());
   INTERNVL_CHECK(machine == 0 || host <= machine, "caption", images, " images x ", beams, " beams over ",
                  caption_positions(c, length, options), " positions (", options.max_new_tokens, " new tokens) need ",
-                 host / 1e9, " GB for the key/value cache and the logits, more than this machine's ", machine / 1e9,
-                 " GB of memory: use fewer beams, new tokens or images at a time");
+                 "at least ", host / 1e9, " GB of host memory for ",
+                 std::is_same_v<Backend, backend::cuda> ? "the logits" : "the key/value cache and the logits",
+                 ", more than this machine's ", machine / 1e9, " GB: use fewer beams, new tokens or images at a time");
   BeamSearch search(images, options);
   const index_t rows = search.rows(), prefix = c.num_query_token + length;
   auto& ws = ctx.workspace();
