@@ -9,6 +9,7 @@
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
+#include "internvl/models/load_intern_vit.hpp"
 #include "internvl/models/load_internvl.hpp"
 #include "internvl/models/zero_shot.hpp"
 #include "internvl_golden.hpp"
@@ -102,6 +103,17 @@ TEST_CASE("a checkpoint with force_image_size stores and runs the position table
   auto forced = models::load_internvl<presets::Dynamic, backend::cpu>(testing::internvl_golden("forced_f32"));
   REQUIRE(forced.config().image_size() == 84);
   check_embeddings<backend::cpu>(forced, "forced", "forced_f32", 1e-5);
+  // The vision model alone, read from the same directory, is built at 84 px too.
+  auto vision = models::load_intern_vit<presets::Dynamic, backend::cpu>(testing::internvl_golden("forced_f32"));
+  REQUIRE(vision.config().image_size == 84);
+  Context<backend::cpu> ctx;
+  const auto pixels = testing::internvl_expected<4>("forced_pixels");
+  const int last[] = {vision.config().num_hidden_layers};
+  vision.forward(ctx, pixels.view(), last, [&](int, CView<float, 3> hidden) {
+    const double err = testing::relative_l2(hidden, testing::internvl_expected<3>("forced_f32_vit_tokens").view());
+    INFO("vision model of forced_f32: relative L2 " << err);
+    CHECK(err <= 1e-5);
+  });
   // The 56 px checkpoint with force_image_size 84 holds a 4 x 4 table, which the official model refuses too
   // (from_pretrained: size mismatch).
   REQUIRE_THROWS_WITH((models::load_internvl<presets::Dynamic, backend::cpu>(

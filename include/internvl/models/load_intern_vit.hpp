@@ -12,9 +12,22 @@
 
 namespace internvl::models {
 
-// The vision config of a directory: config.json's own fields or its "vision_config".
+// The vision config of a directory: config.json's own fields or its "vision_config". In a directory of a
+// whole InternVL model with "force_image_size" set, the vision model was built at that size, position
+// table included (config::InternVLConfig::vision_model_config), and is read so.
 inline config::VisionConfig read_vision_config(const io::ModelDir& dir) {
-  return config::vision_config_from_json(dir.config(), (dir.path() / "config.json").string());
+  const std::string path = (dir.path() / "config.json").string();
+  config::VisionConfig c = config::vision_config_from_json(dir.config(), path);
+  const nlohmann::json& j = dir.config();
+  if (j.contains("vision_config") && j.contains("force_image_size") && !j["force_image_size"].is_null()) {
+    const nlohmann::json& forced = j["force_image_size"];
+    INTERNVL_CHECK(forced.is_number_integer() && forced.get<long long>() > 0 &&
+                       forced.get<long long>() % c.patch_size == 0 && forced.get<long long>() <= 1 << 20,
+                   path, "'force_image_size' must be a positive multiple of the patch size ", c.patch_size, ", got ",
+                   forced.dump());
+    c.image_size = forced.get<int>();
+  }
+  return c;
 }
 
 // Loads a directory as the compiled Preset (its config.json must describe exactly that model) or,
