@@ -13,7 +13,6 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <cstring>
