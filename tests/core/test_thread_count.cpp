@@ -1,33 +1,23 @@
 // The default thread count: physical cores from Linux's topology files, CPU quotas from cgroup v1 and v2
 // files, each read from a tree the test writes, and INTERNVL_NUM_THREADS over both.
+#include <sched.h>
+
 #include <catch2/catch.hpp>
-
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <string>
 
 #include "internvl/core/thread_count.hpp"
+#include "scratch_dir.hpp"
 
 using namespace internvl;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A directory of its own under the system's temporary one, removed with everything in it.
-struct ScratchDir {
-  fs::path path = fs::temp_directory_path() / ("internvl_test_thread_count_" + std::to_string(::getpid()));
-  ScratchDir() { fs::create_directories(path); }
-  ~ScratchDir() { fs::remove_all(path); }
-};
-
-void write(const fs::path& file, const std::string& text) {
-  fs::create_directories(file.parent_path());
-  std::ofstream(file) << text << "\n";
-}
+using testing::ScratchDir;
+using testing::write_line;
 
 cpu_set_t cpu_set(std::initializer_list<int> cpus) {
   cpu_set_t set;
@@ -39,11 +29,11 @@ cpu_set_t cpu_set(std::initializer_list<int> cpus) {
 }  // namespace
 
 TEST_CASE("physical cores count CPUs that share SMT siblings once", "[threads]") {
-  const ScratchDir sysfs;
+  const ScratchDir sysfs("thread_count");
   // Two cores of two threads each, numbered as Linux numbers them (siblings n and n + 2), and a fifth
   // CPU without a sibling.
   for (const auto& [cpu, siblings] : {std::pair{0, "0,2"}, {1, "1,3"}, {2, "0,2"}, {3, "1,3"}, {4, "4"}}) {
-    write(sysfs.path / ("cpu" + std::to_string(cpu)) / "topology" / "thread_siblings_list", siblings);
+    write_line(sysfs.path / ("cpu" + std::to_string(cpu)) / "topology" / "thread_siblings_list", siblings);
   }
   REQUIRE(physical_cores(cpu_set({0, 1, 2, 3, 4}), sysfs.path) == 3);
   REQUIRE(physical_cores(cpu_set({0, 2}), sysfs.path) == 1);  // an affinity mask of one core's two threads
@@ -52,34 +42,34 @@ TEST_CASE("physical cores count CPUs that share SMT siblings once", "[threads]")
 }
 
 TEST_CASE("the cgroup CPU quota is the smallest on the way up, rounded down", "[threads]") {
-  const ScratchDir root;
+  const ScratchDir root("thread_count");
   const fs::path proc = root.path / "cgroup";
   const fs::path cgroup = root.path / "fs";
 
   SECTION("cgroup v2: cpu.max in the process's cgroup and its ancestors") {
-    write(proc, "0::/user.slice/job");
-    write(cgroup / "cpu.max", "max 100000");
+    write_line(proc, "0::/user.slice/job");
+    write_line(cgroup / "cpu.max", "max 100000");
     REQUIRE_FALSE(cgroup_cpu_quota(proc, cgroup).has_value());
-    write(cgroup / "user.slice" / "job" / "cpu.max", "250000 100000");
+    write_line(cgroup / "user.slice" / "job" / "cpu.max", "250000 100000");
     REQUIRE(cgroup_cpu_quota(proc, cgroup) == 2);
-    write(cgroup / "user.slice" / "cpu.max", "150000 100000");
+    write_line(cgroup / "user.slice" / "cpu.max", "150000 100000");
     REQUIRE(cgroup_cpu_quota(proc, cgroup) == 1);
-    write(cgroup / "user.slice" / "cpu.max", "50000 100000");
+    write_line(cgroup / "user.slice" / "cpu.max", "50000 100000");
     REQUIRE(cgroup_cpu_quota(proc, cgroup) == 1);  // half a CPU still runs one thread
   }
   SECTION("cgroup v2 in a container: the path is not visible, the root's limit counts") {
-    write(proc, "0::/kubepods/pod1/abc");
-    write(cgroup / "cpu.max", "400000 100000");
+    write_line(proc, "0::/kubepods/pod1/abc");
+    write_line(cgroup / "cpu.max", "400000 100000");
     REQUIRE(cgroup_cpu_quota(proc, cgroup) == 4);
   }
   SECTION("cgroup v1: the cpu controller's quota and period, -1 for none") {
-    write(proc, "5:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/");
-    write(cgroup / "cpu" / "docker" / "abc" / "cpu.cfs_quota_us", "-1");
-    write(cgroup / "cpu" / "docker" / "abc" / "cpu.cfs_period_us", "100000");
+    write_line(proc, "5:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/");
+    write_line(cgroup / "cpu" / "docker" / "abc" / "cpu.cfs_quota_us", "-1");
+    write_line(cgroup / "cpu" / "docker" / "abc" / "cpu.cfs_period_us", "100000");
     REQUIRE_FALSE(cgroup_cpu_quota(proc, cgroup).has_value());
-    write(cgroup / "cpu" / "docker" / "abc" / "cpu.cfs_quota_us", "300000");
+    write_line(cgroup / "cpu" / "docker" / "abc" / "cpu.cfs_quota_us", "300000");
     REQUIRE(cgroup_cpu_quota(proc, cgroup) == 3);
-    write(cgroup / "memory" / "docker" / "abc" / "cpu.cfs_quota_us", "100000");  // not the cpu controller's
+    write_line(cgroup / "memory" / "docker" / "abc" / "cpu.cfs_quota_us", "100000");  // not the cpu controller's
     REQUIRE(cgroup_cpu_quota(proc, cgroup) == 3);
   }
   SECTION("no cgroup files at all: no limit") {

@@ -2,7 +2,11 @@
 //   peak_rss_bytes():    the high-water mark of the resident set (VmHWM, getrusage's ru_maxrss)
 //   current_rss_bytes(): the resident set now (VmRSS), and its two parts: anonymous memory (heap, scratch,
 //                        f32 tables: RssAnon) and pages of mapped files (RssFile)
-//   physical_memory_bytes(): the machine's memory (what a request larger than it can never get)
+//   physical_memory_bytes(): the machine's memory
+//   cgroup_memory_limit(): the smallest memory limit of this process's cgroups and their ancestors
+//                          (v2 memory.max, v1 memory.limit_in_bytes), nothing where none is set
+//   memory_limit_bytes():  what this process can ever have resident: the smaller of the two (a request
+//                          larger than it gets the process killed by the kernel's OOM killer)
 // Resident pages include pages of memory-mapped files that have been touched (a checkpoint read
 // through io::SafetensorsFile counts once its weights are used). Linux only; other systems: 0.
 #pragma once
@@ -14,7 +18,14 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include "internvl/core/cgroup.hpp"
 
 namespace internvl {
 
@@ -49,6 +60,21 @@ inline std::size_t record_rss_reading(std::size_t bytes) {
   return std::max(seen, bytes);
 }
 
+// The bytes a cgroup directory's memory limit file allows, or nothing if it is missing or unlimited:
+// v2's memory.max ("max" or bytes), v1's memory.limit_in_bytes (no limit reads as the largest
+// page-aligned 63-bit value, 9223372036854771712 with 4 KiB pages).
+inline std::optional<double> cgroup_memory_limit_in(const std::filesystem::path& dir, bool v2) {
+  std::string bytes;
+  std::ifstream(dir / (v2 ? "memory.max" : "memory.limit_in_bytes")) >> bytes;
+  char* end = nullptr;
+  const unsigned long long limit = std::strtoull(bytes.c_str(), &end, 10);
+  constexpr unsigned long long kUnlimitedV1 = 1ULL << 62;  // no machine has 4 EiB: far below v1's "no limit"
+  if (bytes.empty() || bytes[0] == '-' || *end != '\0' || limit >= kUnlimitedV1) {
+    return std::nullopt;
+  }
+  return static_cast<double>(limit);
+}
+
 }  // namespace detail
 
 // The memory this process has resident now, in bytes.
@@ -79,6 +105,30 @@ inline std::size_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page_size = ::sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page_size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page_size) : 0;
+}
+
+// The smallest memory limit, in bytes, of the cgroups this process is in and their ancestors
+// (cgroup.hpp), or nothing where none is set: a container's limit, or a systemd unit's MemoryMax.
+inline std::optional<std::size_t> cgroup_memory_limit(const std::filesystem::path& proc_cgroup = "/proc/self/cgroup",
+                                                      const std::filesystem::path& cgroup_root = "/sys/fs/cgroup") {
+  const std::optional<double> smallest =
+      smallest_cgroup_limit("memory", detail::cgroup_memory_limit_in, proc_cgroup, cgroup_root);
+  if (!smallest) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(*smallest);
+}
+
+// The most memory this process can have resident, in bytes: the machine's, or its cgroup's limit where
+// that is smaller; 0 where neither is known.
+inline std::size_t memory_limit_bytes(const std::filesystem::path& proc_cgroup = "/proc/self/cgroup",
+                                      const std::filesystem::path& cgroup_root = "/sys/fs/cgroup") {
+  const std::size_t machine = physical_memory_bytes();
+  const std::optional<std::size_t> cgroup = cgroup_memory_limit(proc_cgroup, cgroup_root);
+  if (!cgroup) {
+    return machine;
+  }
+  return machine == 0 ? *cgroup : std::min(machine, *cgroup);
 }
 
 }  // namespace internvl

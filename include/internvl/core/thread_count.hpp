@@ -19,10 +19,10 @@
 #include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
+#include "internvl/core/cgroup.hpp"
 #include "internvl/core/error.hpp"
 
 namespace internvl {
@@ -50,7 +50,7 @@ namespace detail {
 // CPUs' worth of time per period in a cgroup directory's limit file, or nothing if it is missing or
 // unlimited: v2's cpu.max ("max 100000" or "QUOTA PERIOD"), v1's cpu.cfs_quota_us (-1: unlimited) over
 // cpu.cfs_period_us.
-inline std::optional<double> cgroup_limit(const std::filesystem::path& dir, bool v2) {
+inline std::optional<double> cgroup_cpu_limit(const std::filesystem::path& dir, bool v2) {
   std::string quota;
   long long period = 0;
   if (v2) {
@@ -69,41 +69,12 @@ inline std::optional<double> cgroup_limit(const std::filesystem::path& dir, bool
 
 }  // namespace detail
 
-// The smallest CPU limit of the cgroups this process is in and their ancestors, rounded down and at
-// least 1, or nothing where none is set. `proc_cgroup` lists the process's cgroups
-// ("ID:controllers:/path"; v2's line is "0::/path"); v1's cpu controller is under <cgroup_root>/cpu. A
-// path that does not exist in this mount namespace (a container that sees only its own cgroup as the
-// root) is skipped on the way up, so the root's own limit still counts.
+// The smallest CPU limit of the cgroups this process is in and their ancestors (cgroup.hpp), rounded
+// down and at least 1, or nothing where none is set.
 inline std::optional<int> cgroup_cpu_quota(const std::filesystem::path& proc_cgroup = "/proc/self/cgroup",
                                            const std::filesystem::path& cgroup_root = "/sys/fs/cgroup") {
-  std::optional<double> smallest;
-  std::ifstream lines(proc_cgroup);
-  for (std::string line; std::getline(lines, line);) {
-    const std::size_t first = line.find(':'), second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
-      continue;
-    }
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    const bool v2 = line.compare(0, first, "0") == 0 && controllers.empty();
-    bool v1_cpu = false;
-    std::istringstream names(controllers);
-    for (std::string name; std::getline(names, name, ',');) {
-      v1_cpu = v1_cpu || name == "cpu";
-    }
-    if (!v2 && !v1_cpu) {
-      continue;
-    }
-    const std::filesystem::path top = v2 ? cgroup_root : cgroup_root / "cpu";
-    const std::filesystem::path below = std::filesystem::path(line.substr(second + 1)).relative_path();
-    for (std::filesystem::path dir = below.empty() ? top : top / below;; dir = dir.parent_path()) {
-      if (const std::optional<double> limit = detail::cgroup_limit(dir, v2)) {
-        smallest = std::min(smallest.value_or(*limit), *limit);
-      }
-      if (dir == top || dir == dir.parent_path()) {
-        break;
-      }
-    }
-  }
+  const std::optional<double> smallest =
+      smallest_cgroup_limit("cpu", detail::cgroup_cpu_limit, proc_cgroup, cgroup_root);
   if (!smallest) {
     return std::nullopt;
   }

@@ -96,12 +96,13 @@ std::vector<Hypothesis> caption(Context<Backend>& ctx, InternVLModel<Backend, T>
   INTERNVL_CHECK(length > 0, "caption", "the prompt has no tokens");
   const CaptionMemory memory = caption_memory<T>(c, images, length, options);
   const double host = memory.host_bytes + (std::is_same_v<Backend, backend::cuda> ? 0.0 : memory.workspace_bytes);
-  const auto machine = static_cast<double>(physical_memory_bytes());
-  INTERNVL_CHECK(machine == 0 || host <= machine, "caption", images, " images x ", beams, " beams over ",
+  const auto limit = static_cast<double>(memory_limit_bytes());
+  INTERNVL_CHECK(limit == 0 || host <= limit, "caption", images, " images x ", beams, " beams over ",
                  caption_positions(c, length, options), " positions (", options.max_new_tokens, " new tokens) need ",
                  "at least ", host / 1e9, " GB of host memory for ",
                  std::is_same_v<Backend, backend::cuda> ? "the logits" : "the key/value cache and the logits",
-                 ", more than this machine's ", machine / 1e9, " GB: use fewer beams, new tokens or images at a time");
+                 ", more than the ", limit / 1e9, " GB this process can have (the machine's memory or its cgroup's ",
+                 "limit): use fewer beams, new tokens or images at a time");
   BeamSearch search(images, options);
   const index_t rows = search.rows(), prefix = c.num_query_token + length;
   auto& ws = ctx.workspace();
