@@ -15,9 +15,9 @@
 //   2: (r, W−1−c)          mirrored left-right     6: (H−1−c, r)          turned 90° clockwise (W × H)
 //   3: (H−1−r, W−1−c)      turned 180°             7: (H−1−c, W−1−r)      transversed (W × H)
 //   4: (H−1−r, c)          mirrored top-bottom     8: (c, W−1−r)          turned 90° counter-clockwise (W × H)
-// Any other value leaves the image as stored, and so does an IFD0 cut short before its orientation entry
-// (entries before the cut still count, as in OpenCV). Not reproduced: OpenCV also stops at an earlier
-// string or rational entry whose data lies outside the EXIF; here such an entry is skipped.
+// Any other value leaves the image as stored, and so does an IFD0 that OpenCV stops reading before its
+// orientation entry (entries before that point still count): one cut short, or one with an earlier entry
+// whose data OpenCV reads from elsewhere in the EXIF and which lies outside it (opencv_entry_data).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,48 @@
 #include "internvl/io/pixels.hpp"
 
 namespace internvl::io {
+
+namespace detail {
+
+// The bytes [first, first + size) of the TIFF structure that OpenCV 4.14 reads for an IFD0 entry besides
+// the entry itself, given its tag, count and 32-bit value; none (size 0) for a tag it reads in place or
+// ignores. Strings (0x010E description, 0x010F make, 0x0110 model, 0x0131 software, 0x0132 date and
+// time, 0x8298 copyright): `count` bytes at the offset `value` when longer than 4 bytes, else at byte 8
+// of the structure (OpenCV's reading, not TIFF's). Rationals of 8 bytes at the offset `value`: x and y
+// resolution (0x011A, 0x011B) 1, white point (0x013E) 2, YCbCr coefficients (0x0211) 3, primary
+// chromaticities (0x013F) and reference black and white (0x0214) 6. The type and count of a rational
+// entry are not read.
+struct ExifEntryData {
+  std::size_t first = 0;
+  std::size_t size = 0;
+};
+
+inline ExifEntryData opencv_entry_data(std::uint32_t tag, std::uint32_t count, std::uint32_t value) {
+  constexpr std::size_t kRational = 8;
+  switch (tag) {
+    case 0x010E:
+    case 0x010F:
+    case 0x0110:
+    case 0x0131:
+    case 0x0132:
+    case 0x8298:
+      return {count > 4 ? value : 8u, count};
+    case 0x011A:
+    case 0x011B:
+      return {value, kRational};
+    case 0x013E:
+      return {value, 2 * kRational};
+    case 0x0211:
+      return {value, 3 * kRational};
+    case 0x013F:
+    case 0x0214:
+      return {value, 6 * kRational};
+    default:
+      return {};
+  }
+}
+
+}  // namespace detail
 
 // The orientation value a TIFF structure (EXIF data after any "Exif\0\0" prefix) holds, if its IFD0 has one.
 inline std::optional<std::uint32_t> exif_orientation_tag(std::span<const std::uint8_t> tiff) {
@@ -54,8 +96,16 @@ inline std::optional<std::uint32_t> exif_orientation_tag(std::span<const std::ui
     if (entry + 10 > tiff.size()) {
       return std::nullopt;  // cut short before the tag
     }
-    if (u16(entry) == kOrientationTag) {
+    const std::uint32_t tag = u16(entry);
+    if (tag == kOrientationTag) {
       return u16(entry + 8);
+    }
+    if (entry + kEntry > tiff.size()) {
+      return std::nullopt;  // cut short inside this entry: no later one fits either
+    }
+    const detail::ExifEntryData data = detail::opencv_entry_data(tag, u32(entry + 4), u32(entry + 8));
+    if (data.first + data.size > tiff.size()) {
+      return std::nullopt;  // OpenCV stops here
     }
   }
   return std::nullopt;

@@ -9,7 +9,9 @@ with each orientation 1..8 in an APP1 "Exif" segment (little-endian TIFF, as Pil
 big-endian TIFF with the orientation after another entry, an XMP APP1 segment before the Exif one, an
 out-of-range value (9), an IFD cut short after the orientation entry, a first Exif segment without the orientation
 and a second with it, stray bytes before a segment, a byte order mark that is neither II nor MM, a PNG with
-an eXIf chunk, and a PNG whose first eXIf chunk libpng discards (it starts "Exif") before a valid one. Every
+an eXIf chunk, a PNG whose first eXIf chunk libpng discards (it starts "Exif") before a valid one, and
+string and rational entries before or after the orientation whose data lies inside, at the end of or outside
+the EXIF. Every
 expected image is stored whole, RGB, as .npy; manifest.json lists the cases and the library versions.
 
 Needs: numpy, pillow, opencv-python-headless (< 5, as mmcv used).
@@ -34,11 +36,18 @@ y, x = np.mgrid[0:rows, 0:cols]
 pixels = np.stack([x * 36, y * 80, (x + y * cols) * 9], axis=-1).astype(np.uint8)
 
 
+ASCII, RATIONAL = 2, 5
+
+
 def tiff(entries, order="<"):
-    """A TIFF structure of one IFD: entries = [(tag, type, count, value16)], values stored in place."""
+    """A TIFF structure of one IFD: entries = [(tag, type, count, value)]; a SHORT value (type 3) is stored in
+    place, an ASCII or RATIONAL one is a 32-bit offset into the structure, pointing wherever the case needs."""
     ifd = struct.pack(order + "H", len(entries))
     for tag, kind, count, value in entries:
-        ifd += struct.pack(order + "HHIHH", tag, kind, count, value, 0)
+        if kind in (ASCII, RATIONAL):
+            ifd += struct.pack(order + "HHII", tag, kind, count, value)
+        else:
+            ifd += struct.pack(order + "HHIHH", tag, kind, count, value, 0)
     return (b"II" if order == "<" else b"MM") + struct.pack(order + "HI", 42, 8) + ifd + struct.pack(order + "I", 0)
 
 
@@ -68,6 +77,20 @@ junk = jpeg_with_app1([b"Exif\0\0" + tiff([ORIENTATION + (8,)])])
 app1 = junk.index(b"\xff\xe1")
 cases["stray_bytes_before_segment.jpg"] = junk[:app1] + b"\0\0" + junk[app1:]
 cases["unusual_byte_order.jpg"] = jpeg_with_app1([b"Exif\0\0IM" + tiff([ORIENTATION + (6,)], order=">")[2:]])
+# Entries OpenCV reads from elsewhere in the EXIF (strings longer than 4 bytes, rationals) stop its reading of
+# IFD0 where that data lies outside the EXIF: an orientation after them is not seen, one before them is. The
+# structure here is 38 bytes (header 8, count 2, two entries 24, next-IFD offset 4).
+MAKE, XRESOLUTION, WHITE_POINT, PRIMARY_CHROMATICITIES, EXIF_IFD = 0x010F, 0x011A, 0x013E, 0x013F, 0x8769
+for name, entry, first in [("string_out_of_bounds", (MAKE, ASCII, 100, 8), False),
+                           ("string_in_bounds", (MAKE, ASCII, 30, 8), False),
+                           ("rational_half_out_of_bounds", (XRESOLUTION, RATIONAL, 1, 34), False),
+                           ("rationals_end_at_the_end", (WHITE_POINT, RATIONAL, 2, 22), False),
+                           ("rationals_out_of_bounds", (PRIMARY_CHROMATICITIES, RATIONAL, 6, 8), False),
+                           ("string_out_of_bounds_after", (MAKE, ASCII, 100, 8), True),
+                           ("other_tag_out_of_bounds", (EXIF_IFD, ASCII, 100, 4096), False)]:
+    entries = [ORIENTATION + (6,), entry] if first else [entry, ORIENTATION + (6,)]
+    cases[f"{name}.jpg"] = jpeg_with_app1([b"Exif\0\0" + tiff(entries)])
+    assert len(tiff(entries)) == 38
 png = io.BytesIO()
 Image.fromarray(pixels).save(png, "PNG", exif=b"Exif\0\0" + tiff([ORIENTATION + (5,)]))
 cases["exif_chunk.png"] = png.getvalue()
