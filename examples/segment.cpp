@@ -50,8 +50,8 @@ constexpr const char* kUsage =
     "for all the images.\n"
     "  --model DIR       the backbone (config.json + safetensors)\n"
     "  --head FILE       the head file; its crop_size sets the input resize (shorter side -> crop_size)\n"
-    "  --image FILE      a PNG, JPEG or PPM image (repeat for several, with --out-dir), turned as its EXIF\n"
-    "                    orientation says, as mmseg (OpenCV) reads it: the mask has the turned size\n"
+    "  --image FILE      a PNG, JPEG or PPM image (repeat for several, with --out-dir), read as mmseg reads it\n"
+    "                    (OpenCV): turned as its EXIF orientation says, and the mask has the turned size\n"
     "  --images LIST     a file naming image files, one per line (with or instead of --image; --out-dir)\n"
     "  --out MASK.png    the class of each pixel as an 8-bit palette PNG: pixel value = class index (at most\n"
     "                    256 classes), shown in the head's colours\n"
@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
     std::size_t read_count = 0;    // images read so far
     std::size_t handed_count = 0;  // images handed to the task so far
     const auto read_next = [&] {
-      image = io::read_image(image_paths[read_count], io::Orientation::exif);
+      image = io::read_image(image_paths[read_count], io::Decoder::opencv);
       check_input(image_paths[read_count], image.view(), d, job.config.patch_size, mode);
       if (evaluation) {
         labels = io::read_label_mask(masks[read_count]);

@@ -70,7 +70,7 @@ void check_decoded_and_preprocess(std::span<const std::uint8_t> bytes) {
     const Tensor<std::uint8_t, 2> labels = io::decode_label_mask(bytes, "fuzz input");
     expect(labels.size(0) == image.size(0) && labels.size(1) == image.size(1), "a label mask has the image's size");
   });
-  const io::Image turned = io::decode_image(bytes, "fuzz input", io::Orientation::exif);
+  const io::Image turned = io::decode_image(bytes, "fuzz input", io::Decoder::opencv);
   expect(turned.numel() == image.numel() && (turned.size(0) == image.size(0) || turned.size(0) == image.size(1)),
          "an EXIF orientation keeps the pixels and at most swaps the sides");
   const io::ImageSize decoded = io::size_of(image.view());

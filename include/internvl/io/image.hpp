@@ -2,8 +2,8 @@
 // the way Pillow's Image.open(path).convert('RGB') does: grey is replicated, alpha is dropped (not
 // composited), palettes are expanded, 16-bit PNG samples keep their high byte, PNM samples are scaled by
 // maxval (pnm.hpp). PNG is decoded by stb_image (libstb), JPEG by libjpeg-turbo as Pillow decodes it
-// (jpeg.hpp); the pixels of both are Pillow's, bit for bit. By default the pixels are as stored, as Pillow
-// gives them; Orientation::exif turns them as the file's EXIF says, as OpenCV does (exif_orientation.hpp).
+// (jpeg.hpp); the pixels of both are Pillow's, bit for bit. Decoder::opencv gives OpenCV's pixels instead,
+// which differ in EXIF orientation, CMYK JPEG and PNM with maxval other than 255 (decoder.hpp).
 // write_png writes an 8-bit grey (1 channel, e.g. a class-index mask) or RGB (3 channels) PNG.
 // Every failure is an internvl::Error naming the file: missing, unreadable, empty, not an image, corrupt
 // (a PNG's chunk CRCs are checked before decoding: png_chunks.hpp), or declaring more pixels than Pillow
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "internvl/core/error.hpp"
+#include "internvl/io/decoder.hpp"
 #include "internvl/io/exif_orientation.hpp"
 #include "internvl/io/jpeg.hpp"
 #include "internvl/io/pixels.hpp"
@@ -47,11 +48,6 @@ inline ImageFormat sniff_image_format(std::span<const std::uint8_t> bytes) {
   return ImageFormat::unknown;
 }
 
-// Whether decoding turns the pixels as the file's EXIF orientation says (exif_orientation.hpp). Pillow's
-// Image.open does not, and neither do the classification, zero-shot, embedding and captioning inputs
-// (as_stored); OpenCV's imread does, and so does the segmentation input (exif), as MMSegmentation reads it.
-enum class Orientation { as_stored, exif };
-
 namespace detail {
 
 // The pixels as the file stores them, and the orientation its EXIF declares (1 when none).
@@ -60,13 +56,13 @@ struct StoredImage {
   int exif_orientation = 1;
 };
 
-inline StoredImage decode_stored_image(std::span<const std::uint8_t> bytes, ImageFormat format,
-                                       const std::string& name) {
+inline StoredImage decode_stored_image(std::span<const std::uint8_t> bytes, ImageFormat format, const std::string& name,
+                                       Decoder decoder) {
   if (format == ImageFormat::pnm) {
-    return {decode_pnm(bytes, name)};
+    return {decode_pnm(bytes, name, decoder)};
   }
   if (format == ImageFormat::jpeg) {
-    return {decode_jpeg(bytes, name), jpeg_exif_orientation(bytes)};
+    return {decode_jpeg(bytes, name, decoder), jpeg_exif_orientation(bytes)};
   }
   INTERNVL_CHECK(bytes.size() <= static_cast<std::size_t>(INT_MAX), name, "file is too large to decode (",
                  bytes.size(), " bytes)");
@@ -97,15 +93,15 @@ inline StoredImage decode_stored_image(std::span<const std::uint8_t> bytes, Imag
 
 }  // namespace detail
 
-// Decodes an image held in memory to RGB; `name` (usually the file path) is used in errors.
+// Decodes an image held in memory to RGB as `decoder` says; `name` (usually the file path) is used in errors.
 inline Image decode_image(std::span<const std::uint8_t> bytes, const std::string& name,
-                          Orientation orientation = Orientation::as_stored) {
+                          Decoder decoder = Decoder::pillow) {
   INTERNVL_CHECK(!bytes.empty(), name, "file is empty (0 bytes), not an image");
   const ImageFormat format = sniff_image_format(bytes);
   INTERNVL_CHECK(format != ImageFormat::unknown, name,
                  "not an image: the contents are not PNG, JPEG or binary PPM/PGM (", bytes.size(), " bytes)");
-  detail::StoredImage stored = detail::decode_stored_image(bytes, format, name);
-  if (orientation == Orientation::exif && stored.exif_orientation != 1) {
+  detail::StoredImage stored = detail::decode_stored_image(bytes, format, name, decoder);
+  if (decoder == Decoder::opencv && stored.exif_orientation != 1) {
     return apply_exif_orientation(stored.pixels.view(), stored.exif_orientation);
   }
   return std::move(stored.pixels);
@@ -121,21 +117,21 @@ inline void check_image_path(const std::string& path) {
   INTERNVL_CHECK(!fs::is_directory(status), path, "is a directory, not an image file");
 }
 
-// Reads and decodes an image file to RGB.
-inline Image read_image(const std::string& path, Orientation orientation = Orientation::as_stored) {
+// Reads and decodes an image file to RGB as `decoder` says.
+inline Image read_image(const std::string& path, Decoder decoder = Decoder::pillow) {
   check_image_path(path);
   std::ifstream in(path, std::ios::binary);
   INTERNVL_CHECK(in.good(), path, "cannot open the file for reading");
   std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   INTERNVL_CHECK(!in.bad(), path, "read error");
-  return decode_image(bytes, path, orientation);
+  return decode_image(bytes, path, decoder);
 }
 
 // Reads the image file at `path` and runs a preprocessing step on it, step(ImageView); an error the step
 // raises (an extreme aspect ratio whose resized image would not fit, say) is reported as the file's.
 template <class Step>
-auto preprocess_file(const std::string& path, Step step, Orientation orientation = Orientation::as_stored) {
-  const Image image = read_image(path, orientation);
+auto preprocess_file(const std::string& path, Step step, Decoder decoder = Decoder::pillow) {
+  const Image image = read_image(path, decoder);
   try {
     return step(image.view());
   } catch (const Error& e) {

@@ -2,8 +2,9 @@
 // the accurate integer IDCT (JDCT_ISLOW) and fancy chroma upsampling, YCbCr converted to RGB by libjpeg,
 // grey replicated. CMYK and YCCK come out of libjpeg inverted, as Adobe writes them; Pillow reads them so
 // ("CMYK;I") and its cmyk2rgb gives each of R, G, B as  k − muldiv255(255 − c, k)  from libjpeg's samples
-// c (the channel's ink) and k, where muldiv255(a, b) is round(a · b / 255) computed as Pillow does.
-// The pixels are Pillow's, bit for bit (the decode fixtures of tests/golden/image).
+// c (the channel's ink) and k, where muldiv255(a, b) is round(a · b / 255) computed as Pillow does;
+// OpenCV's imdecode (Decoder::opencv) gives  k − ((255 − c) · k >> 8)  instead, up to 2 darker.
+// The pixels are Pillow's, or OpenCV's, bit for bit (the decode fixtures of tests/golden/image).
 // libjpeg reports errors by calling error_exit, which must not return: it longjmps back into the two
 // steps below (read_header, read_pixels), which hold only trivially destructible objects, so no C++
 // destructor is skipped. A file that ends before its image does is an error (libjpeg only warns and pads
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "internvl/core/error.hpp"
+#include "internvl/io/decoder.hpp"
 #include "internvl/io/pixels.hpp"
 
 namespace internvl::io {
@@ -97,8 +99,9 @@ inline int muldiv255(int a, int b) {
 
 }  // namespace detail
 
-// Decodes a JPEG held in memory to RGB; `name` (the file path) is used in errors.
-inline Image decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name) {
+// Decodes a JPEG held in memory to RGB as `decoder` says; `name` (the file path) is used in errors.
+inline Image decode_jpeg(std::span<const std::uint8_t> bytes, const std::string& name,
+                         Decoder decoder = Decoder::pillow) {
   static_assert(sizeof(unsigned long) >= sizeof(std::size_t), "jpeg_mem_src takes the size as unsigned long");
   jpeg_decompress_struct cinfo{};
   detail::JpegErrors errors{};
@@ -135,7 +138,8 @@ inline Image decode_jpeg(std::span<const std::uint8_t> bytes, const std::string&
     } else {  // CMYK as libjpeg gives it, i.e. inverted: k = 255 − K
       const int k = in[3];
       for (int c = 0; c < 3; ++c) {
-        out[c] = static_cast<std::uint8_t>(k - detail::muldiv255(255 - in[c], k));
+        const int ink = 255 - in[c];
+        out[c] = static_cast<std::uint8_t>(k - (decoder == Decoder::pillow ? detail::muldiv255(ink, k) : ink * k >> 8));
       }
     }
   }

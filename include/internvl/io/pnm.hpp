@@ -1,8 +1,10 @@
-// Binary PGM (P5) and PPM (P6) decoding to 8-bit RGB, the way Pillow's Image.open(...).convert('RGB') reads them.
+// Binary PGM (P5) and PPM (P6) decoding to 8-bit RGB, the way Pillow's Image.open(...).convert('RGB') reads
+// them, or OpenCV's imdecode (Decoder::opencv, decoder.hpp).
 //   header: magic, width, height, maxval (1..65535), separated by whitespace and '#' comments, then one
-//   whitespace byte and the raster, one byte per sample (maxval < 256) or two bytes big-endian.
-//   8-bit value = round_half_even(min(v, maxval) · 255 / maxval) (the identity for maxval 255); grey is
-//   replicated to RGB.
+//   whitespace byte and the raster, one byte per sample v (maxval < 256) or two bytes big-endian.
+//   8-bit value, Pillow: round_half_even(min(v, maxval) · 255 / maxval) (the identity for maxval 255);
+//                OpenCV: v for one byte, v >> 8 for two (maxval is not used).
+//   Grey is replicated to RGB.
 // One deliberate difference: Pillow opens a P5 file with maxval > 255 as 32-bit 'I' and convert('RGB') then
 // clamps every value above 255 to white; we scale it like every other sample.
 // Refused with an Error naming the file: ASCII (P1-P3) and bitmap (P4) variants, zero sizes, bad headers,
@@ -16,6 +18,7 @@
 #include <string>
 
 #include "internvl/core/error.hpp"
+#include "internvl/io/decoder.hpp"
 #include "internvl/io/pixels.hpp"
 
 namespace internvl::io {
@@ -79,8 +82,9 @@ inline bool is_pnm(std::span<const std::uint8_t> bytes) {
   return bytes.size() >= 2 && bytes[0] == 'P' && bytes[1] >= '1' && bytes[1] <= '7';
 }
 
-// Decodes a binary PGM/PPM held in memory; `name` (the file path) is used in errors.
-inline Image decode_pnm(std::span<const std::uint8_t> bytes, const std::string& name) {
+// Decodes a binary PGM/PPM held in memory as `decoder` says; `name` (the file path) is used in errors.
+inline Image decode_pnm(std::span<const std::uint8_t> bytes, const std::string& name,
+                        Decoder decoder = Decoder::pillow) {
   INTERNVL_CHECK(is_pnm(bytes), name, "not a PNM file (no P1-P7 magic)");
   const char kind = static_cast<char>(bytes[1]);
   INTERNVL_CHECK(kind == '5' || kind == '6', name, "PNM variant P", kind,
@@ -109,7 +113,9 @@ inline Image decode_pnm(std::span<const std::uint8_t> bytes, const std::string& 
   for (std::size_t i = 0; i < samples; ++i) {
     const std::uint32_t raw = sample_bytes == 2 ? (std::uint32_t{in[2 * i]} << 8) | in[2 * i + 1] : in[i];
     const std::uint32_t v = std::min(raw, max);  // Pillow clamps samples above maxval
-    const std::uint8_t v8 = max == 255 ? static_cast<std::uint8_t>(v) : detail::scale_pnm_sample(v, max);
+    const std::uint8_t v8 = decoder == Decoder::opencv ? static_cast<std::uint8_t>(sample_bytes == 2 ? raw >> 8 : raw)
+                            : max == 255               ? static_cast<std::uint8_t>(v)
+                                                       : detail::scale_pnm_sample(v, max);
     if (channels == 3) {
       out[i] = v8;
     } else {

@@ -1,6 +1,6 @@
 // MMSegmentation's test-time input for InternViT segmentation on ADE20K (facts 6.3), single scale, no flip:
-//   0. the image file is read as OpenCV reads it (LoadImageFromFile): turned as its EXIF orientation says
-//      (io::Orientation::exif, exif_orientation.hpp), which Pillow, and so the other tasks' inputs, do not;
+//   0. the image file is read as OpenCV reads it (LoadImageFromFile; io::Decoder::opencv, decoder.hpp):
+//      turned as its EXIF orientation says, which Pillow, and so the other tasks' inputs, do not;
 //   1. SETR_Resize (setr_multi_scale, crop 504) + mmcv.imrescale: the shorter side goes to 504; in Python floats,
 //      scale = min((504·long/short) / long, 504 / short), new side = int(side·scale + 0.5);
 //   2. ResizeToMultiple(14): each side rounded up to a multiple of 14;
@@ -65,7 +65,7 @@ inline Tensor<float, 3> segmentation_input(ImageView image, const SegmentationRe
   return normalize_to_chw(segmentation_resize(image, options).view(), mmseg_normalization());
 }
 
-// Reads an image file, turned as its EXIF says, into the [1, 3, H', W'] segmentation input.
+// Reads an image file as OpenCV does (turned as its EXIF says) into the [1, 3, H', W'] segmentation input.
 inline Tensor<float, 4> load_segmentation_input(const std::string& path, const SegmentationResize& options = {}) {
   return preprocess_file(
       path,
@@ -75,7 +75,7 @@ inline Tensor<float, 4> load_segmentation_input(const std::string& path, const S
         normalize_to_chw(batch.view()[0], pixels.view(), mmseg_normalization());
         return batch;
       },
-      Orientation::exif);
+      Decoder::opencv);
 }
 
 }  // namespace internvl::io

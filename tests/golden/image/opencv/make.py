@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Fixtures for the EXIF orientation cases of tests/io/test_image.cpp: how OpenCV reads an image that says it
-is to be turned, as MMSegmentation's LoadImageFromFile reads it (mmcv.imfrombytes, flag 'color', cv2 backend:
-cv2.imdecode(bytes, cv2.IMREAD_COLOR)), and the pixels as stored (IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION,
-which are also Pillow's: the decoders agree bit for bit on these files).
+"""Fixtures for io::Decoder::opencv in tests/io/test_image.cpp: how OpenCV reads an image, as MMSegmentation's
+LoadImageFromFile reads it (mmcv.imfrombytes, flag 'color', cv2 backend: cv2.imdecode(bytes, cv2.IMREAD_COLOR)).
+
+1. EXIF orientation: images that say they are to be turned, turned by OpenCV, and the pixels as stored
+(IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION, which are also Pillow's: the decoders agree bit for bit on these files).
 
 Inputs: a small image of distinct pixels (7 wide, 4 high, so that a turn changes the shape) stored as JPEG
 with each orientation 1..8 in an APP1 "Exif" segment (little-endian TIFF, as Pillow writes it), and as variants:
@@ -14,8 +15,12 @@ string and rational entries before or after the orientation whose data lies insi
 the EXIF. Every
 expected image is stored whole, RGB, as .npy; manifest.json lists the cases and the library versions.
 
+2. The decode fixtures of tests/golden/image (its manifest's "decode" list: every PNG colour type, JPEG
+subsamplings, progressive, grey and CMYK JPEG, PNM with several maxvals, and the 16-bit grey PNG), as OpenCV
+decodes them, in RGB order: decode/<file>.npy, listed under "decode" here with whether Pillow's pixels differ.
+
 Needs: numpy, pillow, opencv-python-headless (< 5, as mmcv used).
-Run: python3 tests/golden/image/exif/make.py   (rewrites tests/golden/image/exif/*)"""
+Run: python3 tests/golden/image/opencv/make.py   (rewrites tests/golden/image/opencv/*)"""
 import io
 import json
 import pathlib
@@ -28,7 +33,7 @@ import PIL
 from PIL import Image
 
 out = pathlib.Path(__file__).resolve().parent
-for old in list(out.glob("*.npy")) + list(out.glob("*.jpg")) + list(out.glob("*.png")):
+for old in list(out.glob("*.npy")) + list(out.glob("*.jpg")) + list(out.glob("*.png")) + list(out.glob("decode/*")):
     old.unlink()
 
 rows, cols = 4, 7
@@ -119,6 +124,19 @@ for name, data in cases.items():
     np.save(out / f"{stem}_stored.npy", np.ascontiguousarray(stored))
     manifest["cases"].append({"file": name, "turned": f"{stem}_turned.npy", "stored": f"{stem}_stored.npy",
                               "turned_shape": list(turned.shape)})
+
+(out / "decode").mkdir(exist_ok=True)
+manifest["decode"] = []
+shared = json.loads((out.parent / "manifest.json").read_text())
+for file in [entry["file"] for entry in shared["decode"]] + [shared["grey16"]["file"]]:
+    decoded = cv2.imdecode(np.fromfile(out.parent / file, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+    pillow = np.asarray(Image.open(out.parent / file).convert("RGB"))
+    name = "decode/" + file.replace(".", "_") + ".npy"
+    np.save(out / name, np.ascontiguousarray(decoded))
+    manifest["decode"].append({"file": file, "opencv": name,
+                               "differs_from_pillow": bool(not np.array_equal(decoded, pillow))})
 (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 for c in manifest["cases"]:
     print(c["file"], c["turned_shape"])
+for d in manifest["decode"]:
+    print(d["file"], "differs from Pillow" if d["differs_from_pillow"] else "")
