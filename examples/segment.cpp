@@ -249,8 +249,8 @@ int main(int argc, char** argv) {
     examples::check_image_files(image_paths);
     const std::vector<std::string> masks = truth_masks(cli, image_paths);
     std::vector<examples::OutputFile> files;
+    const bool in_dir = cli.has("--out-dir");
     for (const Outputs& o : outputs) {
-      const bool in_dir = cli.has("--out-dir");
       for (const auto& [option, path] : {std::pair{in_dir ? "--out-dir" : "--out", o.mask},
                                          std::pair{in_dir ? "--overlays" : "--overlay", o.overlay},
                                          std::pair{in_dir ? "--logits" : "--out-npy", o.logits}}) {

@@ -1,6 +1,7 @@
 // The scratch arena: alignment, scoping, growth, and no allocation once it has seen its peak.
 #include <catch2/catch.hpp>
 
+#include "internvl/core/memory.hpp"
 #include "internvl/core/workspace.hpp"
 
 using namespace internvl;
@@ -59,4 +60,52 @@ TEST_CASE("after the first pass the arena never allocates again", "[workspace]")
   }
   REQUIRE(ws.allocation_count() == after_first);
   REQUIRE(ws.live_bytes() == 0);
+}
+
+TEST_CASE("host scratch beyond what the process can ever have is an error, before anything is allocated",
+          "[workspace]") {
+  Workspace<> ws;
+  const std::size_t limit = memory_limit_bytes();
+  REQUIRE(limit > 0);
+  auto scope = ws.scope();
+  REQUIRE(ws.allocate<float>(1024) != nullptr);
+  // What the process holds counts: the limit less 2 KiB does not fit on top of its heap and stacks.
+  REQUIRE(current_anonymous_rss_bytes() > 2048);
+  REQUIRE_THROWS_WITH(ws.allocate<std::byte>(limit - 2048),
+                      Catch::Contains("Workspace") && Catch::Contains("GB this process holds would exceed the") &&
+                          Catch::Contains("use a smaller batch"));
+  REQUIRE(ws.allocation_count() == 1);
+  REQUIRE(ws.allocate<float>(16) != nullptr);  // the arena is still usable
+}
+
+namespace {
+// Host memory that refuses any one allocation above `largest` bytes, as a system refuses address space
+// it cannot back.
+struct RefusingAllocator {
+  static inline std::size_t largest = 0;
+  static void* allocate(std::size_t bytes) {
+    if (bytes > largest) {
+      throw std::bad_alloc();
+    }
+    return HostAllocator::allocate(bytes);
+  }
+  static void deallocate(void* p) noexcept { HostAllocator::deallocate(p); }
+};
+}  // namespace
+
+TEST_CASE("growth falls back to the exact request, and a refused fold leaves an empty arena", "[workspace]") {
+  RefusingAllocator::largest = 3000;
+  Workspace<RefusingAllocator> ws;
+  {
+    auto scope = ws.scope();
+    ws.allocate<std::byte>(1024);
+    ws.allocate<std::byte>(1600);  // a second block, twice the first: 2048 bytes
+    ws.allocate<std::byte>(2880);  // a third: twice the second (4096) is refused, exactly 2880 is given
+    REQUIRE(ws.capacity() == 1024 + 2048 + 2880);
+    REQUIRE(ws.allocation_count() == 3);
+  }  // the fold asks for the peak, 1024 + 2048 + 2880 bytes, in one block: refused, and no exception escapes
+  REQUIRE(ws.capacity() == 0);
+  REQUIRE(ws.live_bytes() == 0);
+  REQUIRE(ws.allocate<std::byte>(512) != nullptr);  // it grows again when asked
+  REQUIRE(ws.capacity() == 512);
 }

@@ -1,17 +1,29 @@
 // Workspace: a 64-byte-aligned bump arena for the scratch tensors of a forward pass.
 //   auto scope = ws.scope();                  // everything taken below is released at scope exit
 //   View<float, 2> h = ws.tensor<float>(Extents<2>{tokens, width});
-// The arena grows when a request does not fit; once nothing is live it folds its blocks into one
-// of the peak size, so from the second forward pass on it performs no allocation at all.
-// The Allocator (host memory by default, device memory for CUDA) provides allocate/deallocate.
+// The arena grows when a request does not fit, by a block twice the last one (or exactly the request
+// where the system refuses that much); once nothing is live it folds its blocks into one of the peak
+// size, so from the second forward pass on it performs no allocation at all. A fold the system refuses
+// leaves the arena empty, to grow again: it happens in a Scope's destructor, which must not throw.
+// The Allocator (host memory by default, device memory for CUDA) provides allocate/deallocate. In host
+// memory, growing by a request that, on top of the process's anonymous resident memory (the heap, the
+// scratch so far: not the pages of memory-mapped weights, which the kernel can drop), exceeds what the
+// process can ever have resident (memory_limit_bytes: the machine's memory or its cgroup's limit) is an
+// Error, not a process the kernel's OOM killer ends halfway through a pass (a batch many times too
+// large, say). It is a bound that nothing can beat, not a forecast: nearer the limit, other processes
+// and the weights' pages can still leave the kernel no choice.
 #pragma once
 
 #include <cstddef>
 #include <cstdlib>
+#include <exception>
 #include <new>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "internvl/core/error.hpp"
+#include "internvl/core/memory.hpp"
 #include "internvl/core/tensor.hpp"
 
 namespace internvl {
@@ -68,9 +80,10 @@ class Workspace {
       top_ = {top_.block + 1, 0};
     }
     if (top_.block == blocks_.size()) {
-      const std::size_t last = blocks_.empty() ? 0 : blocks_.back().size;
-      const std::size_t size = std::max(bytes, 2 * last);
-      blocks_.push_back({static_cast<std::byte*>(Allocator::allocate(size)), size});
+      if constexpr (std::is_same_v<Allocator, HostAllocator>) {
+        check_fits_in_memory(bytes);
+      }
+      blocks_.push_back(new_block(bytes));
       ++allocations_;
     }
     std::byte* p = blocks_[top_.block].base + top_.offset;
@@ -117,13 +130,38 @@ class Workspace {
   std::size_t allocation_count() const { return allocations_; }
 
  private:
-  void rewind(Mark mark) {
+  static void check_fits_in_memory(std::size_t bytes) {
+    const std::size_t limit = memory_limit_bytes();
+    const std::size_t held = current_anonymous_rss_bytes();
+    INTERNVL_CHECK(
+        limit == 0 || held + bytes <= limit, "Workspace", "a scratch tensor of ", static_cast<double>(bytes) / 1e9,
+        " GB on top of the ", static_cast<double>(held) / 1e9, " GB this process holds would exceed the ",
+        static_cast<double>(limit) / 1e9,
+        " GB it can have (the machine's memory or its cgroup's limit): use a smaller batch or smaller images");
+  }
+
+  // A block for a request of `bytes` that does not fit: twice the last block, so that a pass needs few,
+  // or exactly `bytes` where the system refuses that much address space.
+  Block new_block(std::size_t bytes) {
+    const std::size_t doubled = blocks_.empty() ? bytes : std::max(bytes, 2 * blocks_.back().size);
+    if (doubled > bytes) {
+      try {
+        return {static_cast<std::byte*>(Allocator::allocate(doubled)), doubled};
+      } catch (const std::exception&) {  // std::bad_alloc, or the device's out-of-memory Error
+      }
+    }
+    return {static_cast<std::byte*>(Allocator::allocate(bytes)), bytes};
+  }
+
+  void rewind(Mark mark) noexcept {
     top_ = mark;
     if (top_.block == 0 && top_.offset == 0 && blocks_.size() > 1) {
-      const std::size_t size = std::max(peak_, capacity());
       release_blocks();
-      blocks_.push_back({static_cast<std::byte*>(Allocator::allocate(size)), size});
-      ++allocations_;
+      try {
+        blocks_.push_back({static_cast<std::byte*>(Allocator::allocate(peak_)), peak_});
+        ++allocations_;
+      } catch (const std::exception&) {  // refused: the arena stays empty and grows again when asked
+      }
     }
   }
 
