@@ -5,7 +5,9 @@ one good run of each program on the tiny fixtures (tests/golden) as a control, a
 the build has CUDA and a GPU is present, the same output as the cpu run (bf16 against f32 on random
 weights: the same top class, probabilities within 2e-2, logits within 5e-2 relative L2, masks equal in 95%
 of the pixels; a wrong kernel is off by far more); otherwise a clean failure (status 1 or 2, a message
-naming CUDA, the usage) rather than a crash. The trained demo models get the closer comparison
+naming CUDA, the usage) rather than a crash; and with CUDA, that a cpu run loads no CUDA library (the
+CUDA tasks are a module loaded only for --backend cuda) and that a program without that module still runs on
+the cpu. The trained demo models get the closer comparison
 (tests/examples/check_heads_examples.py); segment --truth-dir scores their scenes as PyTorch's evaluation did.
 Usage: check_cli.py BUILD_EXAMPLES_DIR SOURCE_ROOT"""
 import json
@@ -413,6 +415,27 @@ def top_classes(stdout):
 
 classify_args = ["--model", model, "--head", probe, "--image", image, "--topk", "6"]  # all 6 classes
 cpu = subprocess.run([str(build / "classify")] + classify_args, capture_output=True, text=True)
+# With CUDA, the CUDA tasks are a module beside the programs, loaded only for --backend cuda: a cpu run loads
+# no CUDA library, and a program without the module runs on the cpu and names the module it cannot load.
+if (build / "internvl_tasks_cuda.so").exists():
+    traced = subprocess.run([str(build / "classify")] + classify_args, capture_output=True, text=True,
+                            env={**os.environ, "LD_DEBUG": "files"})
+    cuda_libraries = sorted({word for word in traced.stderr.split() if word.startswith(("file=libcu", "file=libnv"))})
+    ok = traced.returncode == 0 and not cuda_libraries
+    print(("ok   " if ok else "FAIL ") + f"classify --backend cpu loads no CUDA library {cuda_libraries}")
+    if not ok:
+        failures.append("classify --backend cpu loads CUDA")
+    alone = tmp / "alone"
+    alone.mkdir()
+    shutil.copy(build / "classify", alone / "classify")
+    missing = subprocess.run([str(alone / "classify")] + classify_args + ["--backend", "cuda"], capture_output=True, text=True)
+    on_cpu = subprocess.run([str(alone / "classify")] + classify_args, capture_output=True, text=True)
+    ok = (missing.returncode == 1 and f"cannot load the CUDA tasks {alone / 'internvl_tasks_cuda.so'}" in missing.stderr
+          and not missing.stdout and on_cpu.returncode == 0 and on_cpu.stdout == cpu.stdout)
+    print(("ok   " if ok else "FAIL ") + "classify without the CUDA tasks module: cpu runs, --backend cuda names the module")
+    if not ok:
+        failures.append("classify without the CUDA tasks module")
+        print(missing.stderr[:2000])
 gpu = subprocess.run([str(build / "classify")] + classify_args + ["--backend", "cuda"], capture_output=True, text=True)
 if not cuda_unavailable("classify", gpu):
     want, got = top_classes(cpu.stdout), top_classes(gpu.stdout)

@@ -1,16 +1,16 @@
 // The example programs' tasks on a Context<backend::cuda> of GPU 0 (bf16), compiled once by nvcc for all of
 // them, in a translation unit of its own so that nvcc never sees the programs' Boost.Hana config parsing.
-// Each refuses, with the runtime's reason, before anything is loaded when the machine has no usable GPU.
+// It is built as a module (internvl_tasks_cuda.so) whose one exported symbol returns the table of tasks
+// (support/cuda_tasks.hpp); the programs load it only for --backend cuda (cuda_tasks.cpp).
+// Each task refuses, with the runtime's reason, before anything is loaded when the machine has no usable GPU.
 // The InternVL-C/G tasks need the tokenizer (libsentencepiece): INTERNVL_EXAMPLES_TEXT is set where the
 // build has it.
 #include <cuda_runtime_api.h>
 
+#include <string_view>
+
 #include "internvl/cuda.hpp"
-#include "support/extract_features.hpp"
-#include "support/head_tasks.hpp"
-#if INTERNVL_EXAMPLES_TEXT
-#include "support/internvl_tasks.hpp"
-#endif
+#include "support/cuda_tasks.hpp"
 
 namespace internvl::examples {
 
@@ -25,38 +25,51 @@ Context<backend::cuda> gpu_context() {
   return Context<backend::cuda>();
 }
 
-}  // namespace
-
-double extract_features_cuda(const ExtractRequest& request, const PixelBatches& batches, const FeatureSink& sink) {
+double extract_features_on_gpu(const ExtractRequest& request, const PixelBatches& batches, const FeatureSink& sink) {
   auto ctx = gpu_context();
   return extract_features(ctx, request, batches, sink);
 }
 
-void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void classify_on_gpu(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
   auto ctx = gpu_context();
   classify(ctx, job, batches, sink);
 }
 
-void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink) {
+void segment_on_gpu(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink) {
   auto ctx = gpu_context();
   segment(ctx, job, images, mode, sink);
 }
 
 #if INTERNVL_EXAMPLES_TEXT
-Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images) {
+Embeddings embed_on_gpu(const InternVLJob& job, const PixelBatches& images) {
   auto ctx = gpu_context();
   return embed(ctx, job, images);
 }
 
-void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void zero_shot_on_gpu(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
   auto ctx = gpu_context();
   zero_shot(ctx, job, batches, sink);
 }
 
-void caption_cuda(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink) {
+void caption_on_gpu(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink) {
   auto ctx = gpu_context();
   caption(ctx, job, batches, sink);
 }
 #endif
 
+}  // namespace
+
 }  // namespace internvl::examples
+
+// The module's only exported symbol (it is compiled with hidden visibility).
+static_assert(std::string_view(internvl::examples::cuda_tasks_symbol) == "internvl_examples_cuda_tasks");
+extern "C" __attribute__((visibility("default"))) const internvl::examples::CudaTasks* internvl_examples_cuda_tasks() {
+  using namespace internvl::examples;
+  static const CudaTasks tasks {
+    .extract_features = extract_features_on_gpu, .classify = classify_on_gpu, .segment = segment_on_gpu,
+#if INTERNVL_EXAMPLES_TEXT
+    .embed = embed_on_gpu, .zero_shot = zero_shot_on_gpu, .caption = caption_on_gpu,
+#endif
+  };
+  return &tasks;
+}

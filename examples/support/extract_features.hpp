@@ -74,8 +74,8 @@ extern template double extract_features(Context<backend::reference>&, const Extr
 extern template double extract_features(Context<backend::cpu>&, const ExtractRequest&, const PixelBatches&,
                                         const FeatureSink&);
 
-// extract_features on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built when
-// CUDA is enabled).
+// extract_features on a Context<backend::cuda> of GPU 0, run by the CUDA tasks module
+// (tasks_cuda.cu, built when CUDA is enabled), which cuda_tasks.cpp loads on the first call.
 double extract_features_cuda(const ExtractRequest& request, const PixelBatches& batches, const FeatureSink& sink);
 
 }  // namespace internvl::examples

@@ -59,8 +59,8 @@ extern template void segment(Context<backend::reference>&, const HeadJob&, const
 extern template void segment(Context<backend::cpu>&, const HeadJob&, const ImageSource&, heads::Inference,
                              const LogitsSink&);
 
-// classify and segment on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built when
-// CUDA is enabled).
+// classify and segment on a Context<backend::cuda> of GPU 0, run by the CUDA tasks module
+// (tasks_cuda.cu, built when CUDA is enabled), which cuda_tasks.cpp loads on the first call.
 void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
 void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink);
 

@@ -201,8 +201,8 @@ extern template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const
 extern template void caption(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 extern template void caption(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 
-// embed, zero_shot and caption on a Context<backend::cuda> of GPU 0, compiled by nvcc in tasks_cuda.cu (built
-// when CUDA is enabled).
+// embed, zero_shot and caption on a Context<backend::cuda> of GPU 0, run by the CUDA tasks module
+// (tasks_cuda.cu, built when CUDA is enabled), which cuda_tasks.cpp loads on the first call.
 Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images);
 void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
 void caption_cuda(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink);
