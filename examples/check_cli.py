@@ -430,12 +430,20 @@ if (build / "internvl_tasks_cuda.so").exists():
     shutil.copy(build / "classify", alone / "classify")
     missing = subprocess.run([str(alone / "classify")] + classify_args + ["--backend", "cuda"], capture_output=True, text=True)
     on_cpu = subprocess.run([str(alone / "classify")] + classify_args, capture_output=True, text=True)
-    ok = (missing.returncode == 1 and f"cannot load the CUDA tasks {alone / 'internvl_tasks_cuda.so'}" in missing.stderr
+    ok = (missing.returncode == 1 and f"the CUDA tasks module {alone / 'internvl_tasks_cuda.so'} was not built" in missing.stderr
           and not missing.stdout and on_cpu.returncode == 0 and on_cpu.stdout == cpu.stdout)
     print(("ok   " if ok else "FAIL ") + "classify without the CUDA tasks module: cpu runs, --backend cuda names the module")
     if not ok:
         failures.append("classify without the CUDA tasks module")
         print(missing.stderr[:2000])
+    (alone / "internvl_tasks_cuda.so").write_bytes(b"not a shared object, but long enough for the loader to read its header" * 4)
+    broken = subprocess.run([str(alone / "classify")] + classify_args + ["--backend", "cuda"], capture_output=True, text=True)
+    ok = (broken.returncode == 1 and f"cannot load the CUDA tasks {alone / 'internvl_tasks_cuda.so'}" in broken.stderr
+          and "invalid ELF header" in broken.stderr and not broken.stdout)
+    print(("ok   " if ok else "FAIL ") + "classify with a broken CUDA tasks module: --backend cuda says why it cannot load it")
+    if not ok:
+        failures.append("classify with a broken CUDA tasks module")
+        print(broken.stderr[:2000])
 gpu = subprocess.run([str(build / "classify")] + classify_args + ["--backend", "cuda"], capture_output=True, text=True)
 if not cuda_unavailable("classify", gpu):
     want, got = top_classes(cpu.stdout), top_classes(gpu.stdout)

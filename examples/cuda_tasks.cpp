@@ -1,7 +1,7 @@
 // The example programs' --backend cuda entry points (declared in support/*_tasks.hpp and
 // support/extract_features.hpp): each forwards to the table of the CUDA tasks module (support/cuda_tasks.hpp),
-// which the first call loads from the program's own directory. A module that cannot be loaded (not built,
-// or the CUDA libraries it needs are missing) is an Error naming the module and the loader's reason.
+// which the first call loads from the program's own directory. A module that was not built, or cannot be
+// loaded (the CUDA libraries it needs are missing), is an Error naming the module (and the loader's reason).
 #include "support/cuda_tasks.hpp"
 
 #include <dlfcn.h>
@@ -15,6 +15,8 @@ namespace {
 const CudaTasks& cuda_tasks() {
   static const CudaTasks* const tasks = [] {
     const auto path = std::filesystem::read_symlink("/proc/self/exe").parent_path() / cuda_tasks_module;
+    INTERNVL_CHECK(std::filesystem::exists(path), "--backend cuda", "the CUDA tasks module ", path.string(),
+                   " was not built (meson compile -C <build dir> internvl_tasks_cuda)");
     void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     INTERNVL_CHECK(module != nullptr, "--backend cuda", "cannot load the CUDA tasks ", path.string(), " (", dlerror(),
                    ")");
