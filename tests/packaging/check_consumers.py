@@ -4,7 +4,8 @@ and running it on a JPEG fixture (its height, width and sum of samples must be P
 have mean square 1):
   installed   `meson install` of a build with everything optional off, into a temporary prefix: every header
               under include/internvl is installed, and the program compiles with the compiler's command and
-              `pkg-config --cflags --libs internvl` alone (the generated internvl.pc);
+              `pkg-config --cflags --libs internvl` alone (the generated internvl.pc), and, where cmake is
+              on PATH, in a CMake project through pkg_check_modules (consumer/CMakeLists.txt);
   subproject  a project with subprojects/internvl linked to this tree and `dependency('internvl')`: it
               builds, and the subproject adds none of its tests, benchmarks or examples.
 Usage: check_consumers.py SOURCE_ROOT MESON PKG_CONFIG CXX [CXX_ARGS...]"""
@@ -69,6 +70,18 @@ try:
     check(compiled.returncode == 0, "installed: the program compiles with pkg-config's flags alone", compiled.stderr)
     if compiled.returncode == 0:
         check_program("installed", work / "main")
+    # The same install from a CMake project (pkg_check_modules), where CMake is present (setup.sh does not
+    # install it).
+    if shutil.which("cmake"):
+        env = {**os.environ, "PKG_CONFIG_PATH": ":".join(pc_dirs)}
+        configured = run(["cmake", "-S", consumer, "-B", work / "cmake", "-DCMAKE_BUILD_TYPE=Release"], env=env)
+        built = run(["cmake", "--build", work / "cmake"], env=env) if configured.returncode == 0 else configured
+        check(built.returncode == 0, "installed: a CMake project builds the program (pkg_check_modules)",
+              configured.stdout + configured.stderr + built.stdout + built.stderr)
+        if built.returncode == 0:
+            check_program("installed, CMake", work / "cmake" / "main")
+    else:
+        print("skip installed: a CMake project (no cmake on PATH)")
 
     # A Meson subproject.
     project = work / "consumer"
