@@ -119,15 +119,20 @@ Output output_option(const examples::Cli& cli, const std::vector<std::string>& i
 }
 
 // Rows of features gathered as they come: [rows, tokens, hidden], or pooled to [rows, hidden] (the class
-// token; the mean of the patch tokens 1 ..).
+// token; the mean of the patch tokens 1 ..). Where the number of rows is known beforehand (not tiled), the
+// first batch reserves exactly that many, and write() writes from the same storage: the process holds
+// the features once, where growing by doubling and copying for the file held up to three times as much.
 class Features {
  public:
-  explicit Features(Pool pool) : pool_(pool) {}
+  explicit Features(Pool pool, index_t expected_rows = 0) : pool_(pool), expected_rows_(expected_rows) {}
 
   // Rows [begin, end) of a batch.
   void add(CView<float, 3> batch, index_t begin, index_t end) {
     tokens_ = batch.size(1);
     width_ = batch.size(2);
+    if (values_.empty() && expected_rows_ > 0) {
+      values_.reserve(static_cast<std::size_t>(expected_rows_ * (pool_ == Pool::none ? tokens_ * width_ : width_)));
+    }
     for (index_t b = begin; b < end; ++b) {
       ++rows_;
       if (pool_ == Pool::none) {
@@ -152,13 +157,9 @@ class Features {
 
   void write(const std::string& path) const {
     if (pool_ == Pool::none) {
-      Tensor<float, 3> out(Extents<3>{rows_, tokens_, width_});
-      std::copy(values_.begin(), values_.end(), out.data());
-      io::write_npy(path, out.view());
+      io::write_npy(path, CView<float, 3>(values_.data(), Extents<3>{rows_, tokens_, width_}));
     } else {
-      Tensor<float, 2> out(Extents<2>{rows_, width_});
-      std::copy(values_.begin(), values_.end(), out.data());
-      io::write_npy(path, out.view());
+      io::write_npy(path, CView<float, 2>(values_.data(), Extents<2>{rows_, width_}));
     }
     std::fprintf(stderr, "wrote %s [%lld, %lld%s]\n", path.c_str(), static_cast<long long>(rows_),
                  static_cast<long long>(pool_ == Pool::none ? tokens_ : width_),
@@ -167,6 +168,7 @@ class Features {
 
  private:
   Pool pool_;
+  index_t expected_rows_;
   index_t rows_ = 0, tokens_ = 0, width_ = 0;
   std::vector<float> values_;
 };
@@ -245,7 +247,7 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend, Pool p
   };
 
   // To --out when all are in; with --out-dir, each image's rows (a tiled batch is one image) at once.
-  Features features(pool);
+  Features features(pool, tiled ? 0 : static_cast<index_t>(images->names().size()));
   std::size_t next_image = 0;
   const examples::FeatureSink gather = [&](CView<float, 3> batch) {
     if (output.image_files.empty()) {
@@ -254,7 +256,7 @@ int run(const examples::Cli& cli, const examples::BackendChoice& backend, Pool p
     }
     const index_t rows_per_image = tiled ? batch.size(0) : 1;
     for (index_t b = 0; b < batch.size(0); b += rows_per_image) {
-      Features image(pool);
+      Features image(pool, rows_per_image);
       image.add(batch, b, b + rows_per_image);
       image.write(output.image_files[next_image++]);
     }

@@ -216,15 +216,20 @@ inline void write_npy_bytes(const std::string& path, const std::string& descr, c
 
 }  // namespace detail
 
-// Writes a float32 array (a strided view is written in row-major order).
+// Writes a float32 array (a strided view is written in row-major order; a contiguous one straight from its
+// memory, without a copy).
 template <class T, std::size_t Rank>
   requires std::is_same_v<std::remove_const_t<T>, float>
 void write_npy(const std::string& path, const TensorView<T, Rank>& v) {
+    const std::vector<index_t> shape(v.shape().begin(), v.shape().end());
+    if (v.is_contiguous()) {
+      detail::write_npy_bytes(path, "<f4", shape, v.data(), static_cast<std::size_t>(v.numel()) * sizeof(float));
+      return;
+    }
   std::vector<float> dense;
   dense.reserve(static_cast<std::size_t>(v.numel()));
   for_each_element(v, [&](float x) { dense.push_back(x); });
-  detail::write_npy_bytes(path, "<f4", std::vector<index_t>(v.shape().begin(), v.shape().end()), dense.data(),
-                          dense.size() * sizeof(float));
+  detail::write_npy_bytes(path, "<f4", shape, dense.data(), dense.size() * sizeof(float));
 }
 
 inline void write_npy(const std::string& path, const std::vector<std::int64_t>& values) {
