@@ -34,6 +34,7 @@
 
 #include "internvl/backend/cpu/all.hpp"
 #include "internvl/backend/reference/all.hpp"
+#include "internvl/core/memory.hpp"
 #include "internvl/io/npy.hpp"
 #include "internvl/io/preprocess.hpp"
 #include "internvl/io/tiling.hpp"
@@ -120,8 +121,9 @@ Output output_option(const examples::Cli& cli, const std::vector<std::string>& i
 
 // Rows of features gathered as they come: [rows, tokens, hidden], or pooled to [rows, hidden] (the class
 // token; the mean of the patch tokens 1 ..). Where the number of rows is known beforehand (not tiled), the
-// first batch reserves exactly that many, and write() writes from the same storage: the process holds
-// the features once, where growing by doubling and copying for the file held up to three times as much.
+// first batch reserves exactly that many, refusing (check_memory_for) features that could never fit in
+// memory rather than failing after hours of work, and write() writes from the same storage: the process
+// holds the features once, where growing by doubling and copying for the file held up to three times as much.
 class Features {
  public:
   explicit Features(Pool pool, index_t expected_rows = 0) : pool_(pool), expected_rows_(expected_rows) {}
@@ -131,7 +133,13 @@ class Features {
     tokens_ = batch.size(1);
     width_ = batch.size(2);
     if (values_.empty() && expected_rows_ > 0) {
-      values_.reserve(static_cast<std::size_t>(expected_rows_ * (pool_ == Pool::none ? tokens_ * width_ : width_)));
+      const index_t row = pool_ == Pool::none ? tokens_ * width_ : width_;
+      const std::string shape = pool_ == Pool::none ? shape_string(Extents<3>{expected_rows_, tokens_, width_})
+                                                    : shape_string(Extents<2>{expected_rows_, width_});
+      check_memory_for(static_cast<std::size_t>(expected_rows_ * row) * sizeof(float), "--out",
+                       "the features " + shape + " in f32",
+                       "write a file per image with --out-dir, or one row per image with --pool cls or mean");
+      values_.reserve(static_cast<std::size_t>(expected_rows_ * row));
     }
     for (index_t b = begin; b < end; ++b) {
       ++rows_;

@@ -1,8 +1,10 @@
 // Resident-set readings: touching fresh memory raises the current and the peak resident set by at
 // least that much, and the peak never falls below an earlier current reading or back after a release.
 // The memory limit: cgroup v1 and v2 limit files, read from a tree the test writes, under the machine's.
+// check_memory_for: what cannot fit beside what the process holds is an Error naming it.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -80,4 +82,17 @@ TEST_CASE("the cgroup memory limit is the smallest on the way up; the process's 
   const std::size_t limit = memory_limit_bytes();
   CHECK(limit > 0);
   CHECK(limit <= machine);
+}
+
+TEST_CASE("check_memory_for refuses what cannot fit beside what the process holds, and names it", "[memory]") {
+  const std::size_t limit = memory_limit_bytes();
+  REQUIRE(limit > 0);
+  REQUIRE_NOTHROW(check_memory_for(std::size_t{1} << 20, "here", "a buffer", "ask for less"));
+  // The limit itself cannot fit: the process already holds its heap and stacks.
+  REQUIRE_THROWS_WITH(check_memory_for(limit, "here", "a buffer", "ask for less"),
+                      Catch::StartsWith("internvl: here: a buffer of ") &&
+                          Catch::Contains("GB this process holds would exceed") && Catch::EndsWith("ask for less"));
+  // Near the largest size_t the sum with what is held would wrap around: still refused.
+  REQUIRE_THROWS_WITH(check_memory_for(SIZE_MAX - 4096, "here", "a buffer", "ask for less"),
+                      Catch::Contains("a buffer of "));
 }

@@ -7,6 +7,8 @@
 //                          (v2 memory.max, v1 memory.limit_in_bytes), nothing where none is set
 //   memory_limit_bytes():  what this process can ever have resident: the smaller of the two (a request
 //                          larger than it gets the process killed by the kernel's OOM killer)
+//   check_memory_for(bytes, where, what, advice): an Error unless `bytes` more, on top of the anonymous
+//                          memory this process holds, stay within memory_limit_bytes()
 // Resident pages include pages of memory-mapped files that have been touched (a checkpoint read
 // through io::SafetensorsFile counts once its weights are used). Linux only; other systems: 0.
 #pragma once
@@ -24,8 +26,10 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "internvl/core/cgroup.hpp"
+#include "internvl/core/error.hpp"
 
 namespace internvl {
 
@@ -129,6 +133,21 @@ inline std::size_t memory_limit_bytes(const std::filesystem::path& proc_cgroup =
     return machine;
   }
   return machine == 0 ? *cgroup : std::min(machine, *cgroup);
+}
+
+// Before allocating `bytes` that will be written (so become resident): an Error at `where` naming `what`
+// and `advice` unless they fit, on top of the process's anonymous resident memory (heap and scratch; not
+// the pages of memory-mapped weights, which the kernel can drop), in memory_limit_bytes(). A bound that
+// nothing can beat, not a forecast: nearer the limit, other processes and the weights' pages can still
+// leave the kernel no choice but its OOM killer.
+inline void check_memory_for(std::size_t bytes, std::string_view where, std::string_view what,
+                             std::string_view advice) {
+  const std::size_t limit = memory_limit_bytes();
+  const std::size_t held = current_anonymous_rss_bytes();
+  INTERNVL_CHECK(limit == 0 || (bytes <= limit && held <= limit - bytes), where, what, " of ",
+                 static_cast<double>(bytes) / 1e9, " GB on top of the ", static_cast<double>(held) / 1e9,
+                 " GB this process holds would exceed the ", static_cast<double>(limit) / 1e9,
+                 " GB it can have (the machine's memory or its cgroup's limit): ", advice);
 }
 
 }  // namespace internvl

@@ -6,12 +6,9 @@
 // size, so from the second forward pass on it performs no allocation at all. A fold the system refuses
 // leaves the arena empty, to grow again: it happens in a Scope's destructor, which must not throw.
 // The Allocator (host memory by default, device memory for CUDA) provides allocate/deallocate. In host
-// memory, growing by a request that, on top of the process's anonymous resident memory (the heap, the
-// scratch so far: not the pages of memory-mapped weights, which the kernel can drop), exceeds what the
-// process can ever have resident (memory_limit_bytes: the machine's memory or its cgroup's limit) is an
-// Error, not a process the kernel's OOM killer ends halfway through a pass (a batch many times too
-// large, say). It is a bound that nothing can beat, not a forecast: nearer the limit, other processes
-// and the weights' pages can still leave the kernel no choice.
+// memory, growing by a request that cannot fit beside what the process holds (check_memory_for,
+// memory.hpp) is an Error, not a process the kernel's OOM killer ends halfway through a pass (a batch
+// many times too large, say).
 #pragma once
 
 #include <cstddef>
@@ -81,7 +78,7 @@ class Workspace {
     }
     if (top_.block == blocks_.size()) {
       if constexpr (std::is_same_v<Allocator, HostAllocator>) {
-        check_fits_in_memory(bytes);
+        check_memory_for(bytes, "Workspace", "a scratch tensor", "use a smaller batch or smaller images");
       }
       blocks_.push_back(new_block(bytes));
       ++allocations_;
@@ -130,16 +127,6 @@ class Workspace {
   std::size_t allocation_count() const { return allocations_; }
 
  private:
-  static void check_fits_in_memory(std::size_t bytes) {
-    const std::size_t limit = memory_limit_bytes();
-    const std::size_t held = current_anonymous_rss_bytes();
-    INTERNVL_CHECK(
-        limit == 0 || held + bytes <= limit, "Workspace", "a scratch tensor of ", static_cast<double>(bytes) / 1e9,
-        " GB on top of the ", static_cast<double>(held) / 1e9, " GB this process holds would exceed the ",
-        static_cast<double>(limit) / 1e9,
-        " GB it can have (the machine's memory or its cgroup's limit): use a smaller batch or smaller images");
-  }
-
   // A block for a request of `bytes` that does not fit: twice the last block, so that a pass needs few,
   // or exactly `bytes` where the system refuses that much address space.
   Block new_block(std::size_t bytes) {
