@@ -4,6 +4,7 @@
 // runtime, cuBLAS and cuBLASLt: their initialisation costs about 200 MB and most of a second even for
 // --help, and a machine without them could not start the program at all.
 //   CudaTasks                        one entry per task, each on a Context<backend::cuda> of GPU 0 (bf16)
+//   cuda_tasks_module                the module's file name, in the programs' directory
 //   cuda_tasks_symbol                the name of the module's extern "C" function that returns the table
 // The module and the programs come from one build, with the same INTERNVL_EXAMPLES_TEXT.
 #pragma once
