@@ -2,7 +2,9 @@
 // heads::SegmentationEvaluation against mmseg's metrics transcribed there: per-class IoU and accuracy, aAcc,
 // mIoU and mAcc of small evaluations with ignored pixels, with ADE20K's reduce_zero_label, and with a class
 // that is nowhere (NaN, left out of the means) and one that is predicted but never true;
-// heads::TopKAccuracy against the ranks of a stable sort, ties with the true class included;
+// heads::TopKAccuracy against the ranks of a stable sort, ties with the true class included, its mean per-class
+// recall against scikit-learn's balanced accuracy transcribed there, and its ImageNet-ReaL scoring (several
+// true classes per image) against the official RealLabelsImagenet's;
 // plus the errors of bad input.
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -128,6 +130,27 @@ TEST_CASE("TopKAccuracy ranks the true class as top_k lists it", "[metrics]") {
   CHECK(accuracy.at(1) == Approx(c.at("top1").get<double>()));
   CHECK(accuracy.at(5) == Approx(c.at("top5").get<double>()));
   CHECK(accuracy.at(12) == 1.0);
+  CHECK(accuracy.single_label());
+  CHECK(accuracy.mean_per_class_recall() == Approx(c.at("mean_per_class_recall").get<double>()));
+}
+
+TEST_CASE("TopKAccuracy scores ImageNet-ReaL's several true classes per image as the official evaluation",
+          "[metrics]") {
+  const nlohmann::json c = fixtures().at("real");
+  const auto scores = matrix<float>(c.at("scores"));
+  const auto truths = c.at("truths").get<std::vector<std::vector<index_t>>>();
+  heads::TopKAccuracy accuracy;
+  for (index_t i = 0; i < scores.size(0); ++i) {
+    const auto& truth = truths[static_cast<std::size_t>(i)];
+    if (!truth.empty()) {  // as RealLabelsImagenet, images without a ReaL label are not counted
+      accuracy.add_any(CView<float, 2>(scores.view())[i], truth, "image " + std::to_string(i));
+    }
+  }
+  REQUIRE(accuracy.count() == c.at("counted").get<index_t>());
+  CHECK(accuracy.at(1) == Approx(c.at("top1").get<double>()));
+  CHECK(accuracy.at(5) == Approx(c.at("top5").get<double>()));
+  CHECK_FALSE(accuracy.single_label());
+  CHECK_THROWS_WITH(accuracy.mean_per_class_recall(), Catch::Contains("one true class"));
 }
 
 TEST_CASE("TopKAccuracy: a true class outside the classes or a score that is not finite is an error", "[metrics]") {
@@ -136,6 +159,10 @@ TEST_CASE("TopKAccuracy: a true class outside the classes or a score that is not
   CHECK_THROWS_WITH(accuracy.add(CView<float, 1>(scores.view()), 3, "a.png"),
                     Catch::Contains("a.png: true class 3 is not one of the 3 classes"));
   CHECK_THROWS_WITH(accuracy.add(CView<float, 1>(scores.view()), -1, "a.png"), Catch::Contains("true class -1"));
+  CHECK_THROWS_WITH(accuracy.add_any(CView<float, 1>(scores.view()), std::vector<index_t>{0, 5}, "c.png"),
+                    Catch::Contains("c.png: true class 5"));
+  CHECK_THROWS_WITH(accuracy.add_any(CView<float, 1>(scores.view()), std::vector<index_t>{}, "d.png"),
+                    Catch::Contains("d.png: has no true class"));
   scores(1) = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH(accuracy.add(CView<float, 1>(scores.view()), 0, "b.png"),
                     Catch::Contains("b.png: the score of class 1 is nan"));

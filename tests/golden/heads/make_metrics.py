@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 """Writes metrics.json for tests/heads/test_metrics.cpp.
 "top_k": a classifier's scores over a set (random logits with the true class pushed up, and exact ties with
-the true class placed before and after it) and each image's rank and the top-1 and top-5 accuracy by a stable
-sort of the scores, highest first (numpy's argsort, ties to the lower class index, as heads::top_k orders).
+the true class placed before and after it; the last class is nobody's true class) and each image's rank and the
+top-1 and top-5 accuracy by a stable sort of the scores, highest first (numpy's argsort, ties to the lower class
+index, as heads::top_k orders), and the mean per-class recall of the top-1 predictions as scikit-learn's
+balanced_accuracy_score computes it (clip_benchmark's mean_per_class_recall), transcribed here in numpy: the
+confusion matrix's diagonal over its row sums, the rows of classes that are nobody's truth (NaN) left out, then
+the mean.
+"real": the same kind of scores with ImageNet-ReaL's kind of truth, a list of true classes per image (empty for
+some), scored as the official evaluation's RealLabelsImagenet does: the images with an empty list left out, an
+image right at k when any of its first k predictions is in its list.
 "segmentation": small segmentation evaluations
 (predicted classes and true label masks of a few images) and their scores as mmseg computes them, transcribed
 here in numpy from mmseg/core/evaluation/metrics.py (v0.x, which InternVL's segmentation code uses):
@@ -95,7 +102,7 @@ def case(rng, num_classes, sizes, reduce_zero_label, ignore_index=255, absent=No
 
 def top_k_case(rng, images, classes):
     logits = rng.standard_normal((images, classes))
-    truth = rng.integers(0, classes, images)
+    truth = rng.integers(0, classes - 1, images)  # the last class is predicted at times, never true
     logits[np.arange(images), truth] += rng.uniform(0, 2.5, images)
     scores = (np.exp(logits) / np.exp(logits).sum(1, keepdims=True)).astype(np.float32)
     for i in range(0, images, 7):  # a tie with the true class, at a lower class index on every other one
@@ -103,8 +110,27 @@ def top_k_case(rng, images, classes):
         scores[i, other] = scores[i, truth[i]]
     order = np.argsort(-scores, axis=1, kind="stable")
     ranks = [int(np.flatnonzero(order[i] == truth[i])[0]) for i in range(images)]
+    predicted = order[:, 0]
+    confusion = np.zeros((classes, classes), np.int64)
+    np.add.at(confusion, (truth, predicted), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.diag(confusion) / confusion.sum(axis=1)
     return {"scores": scores.tolist(), "truth": truth.tolist(), "ranks": ranks,
-            "top1": float(np.mean(np.asarray(ranks) < 1)), "top5": float(np.mean(np.asarray(ranks) < 5))}
+            "top1": float(np.mean(np.asarray(ranks) < 1)), "top5": float(np.mean(np.asarray(ranks) < 5)),
+            "mean_per_class_recall": float(np.mean(recall[~np.isnan(recall)]))}
+
+
+def real_case(rng, images, classes):
+    logits = rng.standard_normal((images, classes))
+    truths = [sorted(rng.choice(classes, size=rng.integers(0, 4), replace=False).tolist()) for _ in range(images)]
+    for i, truth in enumerate(truths):
+        logits[i, truth] += rng.uniform(0, 2.5, len(truth))
+    scores = logits.astype(np.float32)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    counted = [i for i in range(images) if truths[i]]
+    right = {k: [any(p in truths[i] for p in order[i, :k]) for i in counted] for k in (1, 5)}
+    return {"scores": scores.tolist(), "truths": truths, "counted": len(counted),
+            "top1": float(np.mean(right[1])), "top5": float(np.mean(right[5]))}
 
 
 def main():
@@ -115,11 +141,13 @@ def main():
         "absent_and_never_true": case(rng, 6, [(9, 10), (6, 7)], reduce_zero_label=False, absent=2, never_true=4),
     }
     top_k = top_k_case(rng, 40, 12)
-    (HERE / "metrics.json").write_text(json.dumps({"segmentation": cases, "top_k": top_k},
+    real = real_case(rng, 30, 9)
+    (HERE / "metrics.json").write_text(json.dumps({"segmentation": cases, "top_k": top_k, "real": real},
                                                   separators=(",", ":")) + "\n")
     for name, c in cases.items():
         print(name, c["expected"])
-    print("top_k", top_k["top1"], top_k["top5"])
+    print("top_k", top_k["top1"], top_k["top5"], top_k["mean_per_class_recall"])
+    print("real", real["counted"], real["top1"], real["top5"])
 
 
 if __name__ == "__main__":
