@@ -296,11 +296,19 @@ true_class = dict((name, label) for name, label in digits)
 top5 = sum(true_class[pathlib.Path(b.split("\n")[0]).name] in [line.split("\t")[0] for line in b.strip().split("\n")[1:]]
            for b in blocks)
 digits_reference = json.loads((demo / "reference_results.json").read_text())["digits"]
+# The mean per-class recall as scikit-learn's balanced_accuracy_score (clip_benchmark's mean_per_class_recall):
+# per true class, the share of its images whose first printed class is right; then the mean over the classes.
+recall = {}
+for b in blocks:
+    truth_label = true_class[pathlib.Path(b.split("\n")[0]).name]
+    recall.setdefault(truth_label, []).append(b.strip().split("\n")[1].split("\t")[0] == truth_label)
+mean_recall = 100 * np.mean([np.mean(right) for right in recall.values()])
 want = [f"# accuracy against {demo / 'digits' / 'labels.txt'} (360 images, in percent)",
         f"top-1\t{100 * digits_reference['top1']:.2f}\t({digits_reference['correct']} right)",
-        f"top-5\t{100 * top5 / 360:.2f}\t({top5} right)"]
-ok = result.returncode == 0 and len(blocks) == 360 and result.stdout.strip().split("\n")[-3:] == want
-print(("ok   " if ok else "FAIL ") + "classify --truth on the demo digits: top-1 as PyTorch's, top-5 as printed")
+        f"top-5\t{100 * top5 / 360:.2f}\t({top5} right)", f"mean per-class recall\t{mean_recall:.2f}"]
+ok = result.returncode == 0 and len(blocks) == 360 and result.stdout.strip().split("\n")[-4:] == want
+print(("ok   " if ok else "FAIL ") + "classify --truth on the demo digits: top-1 as PyTorch's, top-5 and the mean "
+      "per-class recall as printed")
 if not ok:
     failures.append("classify --truth")
     print(result.returncode, result.stdout[-400:], want, result.stderr[:500])
@@ -324,6 +332,148 @@ run("classify", one_digit[1:] + ["--image", str(tmp / "copy" / "0021.png"), "--t
     "would both take the class of 0021.png: name them by their paths")
 (tmp / "labels.txt").write_text(f"0021.png 1\n{tmp / 'copy' / '0021.png'} 1\n")
 run("classify", one_digit[1:] + ["--image", str(tmp / "copy" / "0021.png"), "--truth", str(tmp / "labels.txt")], 0, "")
+
+
+# ImageNet's evaluation sets on a 1000-class head (random weights on the tiny model): ImageNet-A's 200 classes
+# (configs/labels/imagenet_a.json) keep 200 of the head's outputs, as the official evaluation masks the others,
+# so each kept probability is the full softmax's renormalised over the kept classes; --truth-folders finds each
+# image's class by its folder (a WordNet id of the labels file, or a class index as ImageNetV2's folders);
+# ImageNet-ReaL's real.json gives several right classes per image, or none (the image is then not counted).
+def write_safetensors(path, tensors, metadata):
+    header, offset, blobs = {"__metadata__": metadata}, 0, []
+    for name, array in tensors.items():
+        blob = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": {np.float32: "F32", np.int64: "I64"}[array.dtype.type], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+        blobs.append(blob)
+    encoded = json.dumps(header).encode()
+    path.write_bytes(len(encoded).to_bytes(8, "little") + encoded + b"".join(blobs))
+
+
+def class_blocks(stdout):
+    """classify's lines per image: {image: [(label, probability)]}, most probable first."""
+    blocks = {}
+    for block in stdout.split("# ")[1:]:
+        lines = block.strip().split("\n")
+        if not lines[0].startswith("accuracy"):
+            blocks[lines[0]] = [(label, float(p)) for label, p in (line.split("\t") for line in lines[1:])]
+    return blocks
+
+
+imagenet_a = json.loads((root / "configs" / "labels" / "imagenet_a.json").read_text())
+rng = np.random.default_rng(1000)
+write_safetensors(tmp / "head1000.safetensors", {
+    "head.weight": (rng.standard_normal((1000, 128)) * 0.5).astype(np.float32),
+    "head.bias": (rng.standard_normal(1000) + 8 * np.isin(np.arange(1000), imagenet_a["imagenet1k_classes"])).astype(
+        np.float32),  # most of the mass on ImageNet-A's classes, so that their printed probabilities have digits
+    "norm.weight": np.ones(128, np.float32), "norm.bias": np.zeros(128, np.float32),
+    "norm.running_mean": np.zeros(128, np.float32), "norm.running_var": np.ones(128, np.float32),
+    "norm.num_batches_tracked": np.zeros((), np.int64)},
+    {"format": "pt", "internvl_head": json.dumps({"type": "linear_probe", "num_classes": 1000, "bn_eps": 1e-6})})
+# The full softmax of 8 digits, then each digit copied into the folder of a class chosen by its rank among the
+# kept classes in the full run's order: its best (right at top-1) for 4 of them, its 4th best (right at top-5
+# only) for 2 and its 11th best (wrong) for 2, so the accuracy printed depends on every folder being read right.
+(tmp / "eight.txt").write_text("".join(str(demo / "digits" / name) + "\n" for name, _ in digits[:8]))
+head1000 = ["--model", model, "--head", str(tmp / "head1000.safetensors")]
+full = subprocess.run([str(build / "classify")] + head1000 + ["--images", str(tmp / "eight.txt"), "--topk", "1000"],
+                      capture_output=True, text=True)
+full_p = {pathlib.Path(path).name: got for path, got in class_blocks(full.stdout).items()}
+renormalised, sorted_images = {}, []  # file name -> kept probabilities; (copied path, class among the 200)
+for i, (name, _) in enumerate(digits[:8] if len(full_p) == 8 else []):
+    p = dict(full_p[name])
+    kept_p = np.array([p[str(k)] for k in imagenet_a["imagenet1k_classes"]])
+    renormalised[name] = kept_p / kept_p.sum()
+    kept_order = [imagenet_a["imagenet1k_classes"].index(int(k)) for k, _ in full_p[name]
+                  if int(k) in imagenet_a["imagenet1k_classes"]]
+    c = kept_order[[0, 3, 0, 10, 0, 3, 0, 10][i]]
+    folder = tmp / "imagenet-a" / imagenet_a["folders"][c]
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(demo / "digits" / name, folder / name)
+    sorted_images.append((str(folder / name), c))
+(tmp / "imagenet-a.txt").write_text("".join(path + "\n" for path, _ in sorted_images))
+kept = subprocess.run([str(build / "classify")] + head1000 + ["--images", str(tmp / "imagenet-a.txt"), "--topk", "200",
+                      "--labels", str(root / "configs" / "labels" / "imagenet_a.json"), "--truth-folders"],
+                      capture_output=True, text=True)
+kept_p = class_blocks(kept.stdout)
+ok = full.returncode == 0 and kept.returncode == 0 and len(renormalised) == len(kept_p) == 8
+right1 = right5 = 0
+per_class = {}
+for path, c in sorted_images if ok else []:
+    got = kept_p[path]
+    names = [label for label, _ in got]
+    ok &= sorted(names) == sorted(imagenet_a["labels"]) and all(
+        abs(q - renormalised[pathlib.Path(path).name][imagenet_a["labels"].index(label)]) <= 2e-6 + 3e-4 * q
+        for label, q in got)
+    right1 += names[0] == imagenet_a["labels"][c]
+    right5 += imagenet_a["labels"][c] in names[:5]
+    per_class.setdefault(c, []).append(names[0] == imagenet_a["labels"][c])
+want = ["# accuracy against the images' folders (8 images, in percent)", "top-1\t50.00\t(4 right)",
+        "top-5\t75.00\t(6 right)", f"mean per-class recall\t{100 * np.mean([np.mean(r) for r in per_class.values()]):.2f}"]
+ok &= (right1, right5) == (4, 6) and kept.stdout.strip().split("\n")[-4:] == want
+print(("ok   " if ok else "FAIL ") + "classify --labels imagenet_a.json --truth-folders: the 200 kept classes' softmax is "
+      "the full one renormalised; top-1, top-5 and mean per-class recall by folder")
+if not ok:
+    failures.append("classify --labels imagenet_a.json --truth-folders")
+    print(full.stderr[:500], kept.stderr[:500], kept.stdout[-300:], want)
+# ImageNetV2's layout: folders named by the class index.
+(tmp / "imagenet-v2" / "7").mkdir(parents=True)
+shutil.copy(demo / "digits" / digits[0][0], tmp / "imagenet-v2" / "7" / "a.png")
+v2 = subprocess.run([str(build / "classify")] + head1000 + ["--image", str(tmp / "imagenet-v2" / "7" / "a.png"),
+                    "--topk", "1000", "--truth-folders"], capture_output=True, text=True)
+ranked = [label for label, _ in class_blocks("# one image\n" + v2.stdout).get("one image", [])]  # no header for one
+rank = ranked.index("7") if "7" in ranked else -1
+ok = rank >= 0 and v2.stdout.strip().split("\n")[-3:-1] == [f"top-1\t{100.0 * (rank < 1):.2f}\t({int(rank < 1)} right)",
+                                                            f"top-5\t{100.0 * (rank < 5):.2f}\t({int(rank < 5)} right)"]
+print(("ok   " if ok else "FAIL ") + f"classify --truth-folders on ImageNetV2's layout: class 7 ranked {rank}")
+if not ok:
+    failures.append("classify --truth-folders (ImageNetV2)")
+    print(v2.stdout[-300:], v2.stderr[:500])
+# ImageNet-ReaL: three val images, the second with no ReaL label; the first right at k when either of its two
+# classes is among its k best.
+real_images = []
+for i, (name, _) in enumerate(digits[:3]):
+    real_images.append(tmp / "real" / f"ILSVRC2012_val_{i + 1:08d}.JPEG")
+    real_images[-1].parent.mkdir(exist_ok=True)
+    shutil.copy(demo / "digits" / name, real_images[-1])
+real_full = subprocess.run([str(build / "classify")] + head1000 + ["--topk", "1000"] +
+                           [arg for path in real_images for arg in ("--image", str(path))], capture_output=True, text=True)
+ranked = {path: [int(label) for label, _ in got] for path, got in class_blocks(real_full.stdout).items()}
+first, third = ranked.get(str(real_images[0]), []), ranked.get(str(real_images[2]), [])
+real_labels = [[first[3], first[40]], [], [third[0]]] if first and third else [[0], [], [0]]
+(tmp / "real.json").write_text(json.dumps(real_labels))
+real = subprocess.run([str(build / "classify")] + head1000 + ["--topk", "1", "--truth", str(tmp / "real.json")] +
+                      [arg for path in real_images for arg in ("--image", str(path))], capture_output=True, text=True)
+want = [f"# accuracy against {tmp / 'real.json'} (2 images of 3: the others have no true class, in percent)",
+        "top-1\t50.00\t(1 right)", "top-5\t100.00\t(2 right)"]
+ok = real.returncode == 0 and real.stdout.strip().split("\n")[-3:] == want
+print(("ok   " if ok else "FAIL ") + "classify --truth real.json: several right classes per image, an image without "
+      "one not counted")
+if not ok:
+    failures.append("classify --truth real.json")
+    print(real.stdout[-300:], real.stderr[:500])
+a_image = pathlib.Path(sorted_images[0][0] if sorted_images else image)
+one_a = head1000 + ["--image", str(a_image)]
+run("classify", one_a + ["--truth", str(tmp / "real.json"), "--truth-folders"], 2,
+    "give the true classes with --truth or with --truth-folders, not both")
+run("classify", ["--model", model, "--head", probe, "--pixels", str(tmp / "three.npy"), "--truth-folders"], 2,
+    "--truth-folders needs image files")
+run("classify", one_a + ["--truth-folders"], 1,
+    f"{a_image}: --truth-folders: its folder '{a_image.parent.name}' is not a class index (the labels file names no "
+    "folders) (0 to 999)")
+run("classify", ["--model", model, "--head", probe, "--image", image, "--labels",
+                 str(root / "configs" / "labels" / "imagenet_a.json")], 1,
+    "imagenet_a.json: keeps 200 of ImageNet-1K's classes, for a head of 1000; this head has 6")
+for name, content, message in [
+        ("dup.json", {"labels": ["a", "b"], "folders": ["x", "x"]}, "dup.json: folders[1]: folder \"x\" is another class's"),
+        ("short.json", {"labels": ["a", "b"], "folders": ["x"]}, "short.json: \"folders\" must be an array with one entry "
+                                                                "per label (2)"),
+        ("order.json", {"labels": ["a", "b"], "imagenet1k_classes": [5, 5]},
+         "order.json: imagenet1k_classes[1]: expected an ImageNet-1K class index above 5 and below 1000, got 5")]:
+    (tmp / name).write_text(json.dumps(content))
+    run("classify", one_a + ["--labels", str(tmp / name)], 1, message)
+(tmp / "real_bad.json").write_text(json.dumps([[1], [1000]]))
+run("classify", one_a + ["--truth", str(tmp / "real_bad.json")], 1, "real_bad.json: [1]: 1000 is not a class index (0 to 999)")
 
 # --truth-dir: the demo's 40 held-out scenes against their label masks, scored as mmseg scores them; the
 # per-class IoU and the mIoU equal PyTorch's (demo/reference_results.json) to the printed 0.01%. The same

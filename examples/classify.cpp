@@ -3,7 +3,9 @@
 //   probe (linear or attention pooling) on the head's block -> softmax -> the top-k classes,
 // printed one per line as "label<TAB>probability". With several images (several --image, or a
 // batch in --pixels) each image's lines follow a header line "# <file or batch index>"; with --truth FILE
-// (support/class_truth.hpp) the top-1 and top-5 accuracy over them follow. The images go through
+// or --truth-folders (support/class_truth.hpp) the top-1 and top-5 accuracy and the mean per-class recall over
+// them follow. A labels file may keep some of the head's classes (ImageNet-A and -R: 200 of 1000), the softmax
+// and the accuracy then over those, as the official evaluation masks the head's other outputs. The images go through
 // the model --batch at a time, each batch's lines printed as it is done. The cpu backend's results do not
 // depend on the batch (each image's sums run in an order fixed by its own shapes); the reference
 // backend's (Eigen's GEMM blocking) and cuda's (cuBLASLt's choice of kernel) may move in the last bits
@@ -24,6 +26,7 @@
 #include "support/cli.hpp"
 #include "support/head_tasks.hpp"
 #include "support/image_batches.hpp"
+#include "support/label_set.hpp"
 #include "support/text_file.hpp"
 
 using namespace internvl;
@@ -32,8 +35,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: classify --model DIR [--head FILE] (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
-    "                [--topk K] [--batch N] [--labels FILE] [--truth FILE] [--backend reference|cpu|cuda]\n"
-    "                [--precision f32|bf16] [--profile]\n"
+    "                [--topk K] [--batch N] [--labels FILE] [--truth FILE | --truth-folders]\n"
+    "                [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "\n"
     "Classifies images with an InternViT model directory (config.json + safetensors) and a probe head file\n"
     "(linear_probe or attention_pool_probe; scripts/convert_heads.py converts the official .pth head).\n"
@@ -46,9 +49,16 @@ constexpr const char* kUsage =
     "  --topk K          how many classes to print (default 5)\n"
     "  --batch N         images per forward pass (default 16): memory holds one batch, however many images\n"
     "                    there are (the cpu backend's results do not depend on N)\n"
-    "  --labels FILE     class names, one per line (UTF-8; default: the head's labels, else class indices)\n"
+    "  --labels FILE     class names, one per line (UTF-8; default: the head's labels, else class indices), or\n"
+    "                    a .json labels file of configs/labels/: imagenet1k.json, or imagenet_a.json and\n"
+    "                    imagenet_r.json, which keep 200 of a 1000-class head's outputs (the softmax and the\n"
+    "                    accuracy over those 200, as the official ImageNet-A and -R evaluation)\n"
     "  --truth FILE      the true class of each image, a line \"<image file name> <class index>\" each (as\n"
-    "                    ImageNet's val.txt); the top-1 and top-5 accuracy follow the images' lines\n"
+    "                    ImageNet's val.txt), or ImageNet-ReaL's real.json (the right classes of each\n"
+    "                    ILSVRC2012_val_*.JPEG); the top-1 and top-5 accuracy and the mean per-class recall\n"
+    "                    follow the images' lines\n"
+    "  --truth-folders   the true class of each image is its folder: a WordNet id of the labels file's\n"
+    "                    \"folders\" (ImageNet val/ in folders, -Sketch, -A, -R) or the class index (ImageNetV2)\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
@@ -56,17 +66,41 @@ constexpr const char* kUsage =
     "Prints \"label<TAB>probability\" lines, most probable first; with several images, each block of lines\n"
     "follows a header line \"# <image>\".\n";
 
-std::vector<std::string> read_labels(const std::string& path, index_t classes) {
-  std::vector<std::string> labels = examples::read_lines(path, "labels file");
-  while (!labels.empty() && labels.back().empty()) {
-    labels.pop_back();
+// The classes the run evaluates: the head's, named by its labels or by --labels, or the subset of a
+// 1000-class head that a labels file's imagenet1k_classes keeps.
+struct Classes {
+  std::vector<std::string> labels;   // one per evaluated class, or none (then named by index)
+  std::vector<std::string> folders;  // for --truth-folders: one per evaluated class, or none
+  std::vector<index_t> kept;         // the head's outputs evaluated, or none for all of them
+  index_t count;
+};
+
+Classes evaluated_classes(const examples::Cli& cli, const heads::HeadDescription& head) {
+  const auto file = cli.get("--labels");
+  if (!file) {
+    return {head.labels, {}, {}, head.num_classes};
   }
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    INTERNVL_CHECK(!labels[i].empty(), path + ":" + std::to_string(i + 1), "an empty label");
+  examples::LabelSet set = examples::read_label_set(*file);
+  const auto count = static_cast<index_t>(set.labels.size());
+  if (set.imagenet1k_classes.empty()) {
+    INTERNVL_CHECK(count == head.num_classes, *file, "has ", count, " labels, the head has ", head.num_classes,
+                   " classes");
+  } else {
+    INTERNVL_CHECK(head.num_classes == 1000, *file, "keeps ", count, " of ImageNet-1K's classes, for a head of 1000; ",
+                   "this head has ", head.num_classes);
   }
-  INTERNVL_CHECK(static_cast<index_t>(labels.size()) == classes, path, "has ", labels.size(),
-                 " labels (one per line), the head has ", classes, " classes");
-  return labels;
+  return {std::move(set.labels), std::move(set.folders), std::move(set.imagenet1k_classes), count};
+}
+
+// The logits [B, K'] of the evaluated classes, from the head's [B, K].
+Tensor<float, 2> evaluated_logits(CView<float, 2> logits, const Classes& classes) {
+  Tensor<float, 2> kept(Extents<2>{logits.size(0), classes.count});
+  for (index_t b = 0; b < logits.size(0); ++b) {
+    for (index_t c = 0; c < classes.count; ++c) {
+      kept(b, c) = logits(b, classes.kept.empty() ? c : classes.kept[static_cast<std::size_t>(c)]);
+    }
+  }
+  return kept;
 }
 
 }  // namespace
@@ -75,7 +109,7 @@ int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
                           {"--model", "--head", "--image", "--images", "--pixels", "--topk", "--batch", "--labels",
                            "--truth", "--backend", "--precision"},
-                          {"--profile"});
+                          {"--truth-folders", "--profile"});
   const std::string model_dir = cli.require("--model");
   examples::check_image_input(cli);
   const int topk = cli.positive("--topk", 5);
@@ -87,20 +121,21 @@ int main(int argc, char** argv) {
   return examples::run_reporting_errors([&] {
     const auto dir = std::make_shared<const io::ModelDir>(model_dir);
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
-    const heads::HeadDescription description = heads::HeadFile(head_path).description();
-    std::vector<std::string> labels = description.labels;
-    if (const auto file = cli.get("--labels")) {
-      labels = read_labels(*file, description.num_classes);
-    }
+    const Classes classes = evaluated_classes(cli, heads::HeadFile(head_path).description());
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size, batch_size);
-    examples::ClassTruth truth(cli, images.names(), description.num_classes);
+    examples::ClassTruth truth(cli, images.names(), classes.count, classes.folders);
+    Context<backend::reference> host;  // the softmax over the evaluated classes, in f32 on the host
     index_t printed = 0;
-    const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
+    const examples::ClassLogitsSink print = [&](CView<float, 2> logits) {
+      Tensor<float, 2> probabilities = evaluated_logits(logits, classes);
+      ops::softmax(host, probabilities.view(), CView<float, 2>(probabilities.view()));
       for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
         images.print_header(printed);
-        truth.add(probabilities[b], printed);
-        for (const auto& [k, p] : heads::top_k(probabilities[b], topk)) {
-          const std::string label = labels.empty() ? std::to_string(k) : labels[static_cast<std::size_t>(k)];
+        const CView<float, 1> row = CView<float, 2>(probabilities.view())[b];
+        truth.add(row, printed);
+        for (const auto& [k, p] : heads::top_k(row, topk)) {
+          const std::string label =
+              classes.labels.empty() ? std::to_string(k) : classes.labels[static_cast<std::size_t>(k)];
           std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
         }
       }

@@ -33,7 +33,7 @@ double extract_features_cuda(const ExtractRequest& request, const PixelBatches& 
   return cuda_tasks().extract_features(request, batches, sink);
 }
 
-void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ClassLogitsSink& sink) {
   cuda_tasks().classify(job, batches, sink);
 }
 

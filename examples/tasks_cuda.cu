@@ -30,7 +30,7 @@ double extract_features_on_gpu(const ExtractRequest& request, const PixelBatches
   return extract_features(ctx, request, batches, sink);
 }
 
-void classify_on_gpu(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void classify_on_gpu(const HeadJob& job, const PixelBatches& batches, const ClassLogitsSink& sink) {
   auto ctx = gpu_context();
   classify(ctx, job, batches, sink);
 }

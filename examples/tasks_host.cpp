@@ -15,7 +15,7 @@ namespace internvl::examples {
 
 #define INTERNVL_EXAMPLE_TASKS(Backend)                                                                                \
   template double extract_features(Context<Backend>&, const ExtractRequest&, const PixelBatches&, const FeatureSink&); \
-  template void classify(Context<Backend>&, const HeadJob&, const PixelBatches&, const ProbabilitySink&);              \
+  template void classify(Context<Backend>&, const HeadJob&, const PixelBatches&, const ClassLogitsSink&);              \
   template void segment(Context<Backend>&, const HeadJob&, const ImageSource&, heads::Inference, const LogitsSink&);
 INTERNVL_EXAMPLE_TASKS(backend::reference)
 INTERNVL_EXAMPLE_TASKS(backend::cpu)

@@ -1,6 +1,7 @@
 // Zero-shot classification with InternVL-C or InternVL-G: images against a list of labels.
 //   zero_shot --model DIR (--image FILE ... | --images LIST | --pixels FILE.npy) (--labels "a,b,c" |
-//             --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K] [--batch N] [--truth FILE]
+//             --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K] [--batch N]
+//             [--truth FILE | --truth-folders]
 //             [--save-class-weights FILE.npy | --class-weights FILE.npy] [--report]
 //             [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]
 // DIR is an InternVL model directory (config.json, safetensors, tokenizer.model), e.g. InternVL-14B-224px.
@@ -12,7 +13,8 @@
 // and can be saved and given to later runs, on any backend; the images then go through the model --batch at a time
 // (support/image_batches.hpp), so an evaluation set of any size needs one batch's memory. Prints label<TAB>probability,
 // one per line, most probable first (--topk of them), each image's lines after a header "# <image>" when there are
-// several; with --truth FILE (support/class_truth.hpp) the top-1 and top-5 accuracy over them follow.
+// several; with --truth FILE or --truth-folders (support/class_truth.hpp) the top-1 and top-5 accuracy and the
+// mean per-class recall over them follow (clip_benchmark's acc1, acc5 and mean_per_class_recall).
 // --report prints stage times and resident memory to stderr (as embed does); --backend cuda
 // (GPU 0, bf16) exists when the build has CUDA (tasks_cuda.cu). --precision bf16 runs the cpu backend's
 // matrix products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only
@@ -33,6 +35,7 @@
 #include "support/image_batches.hpp"
 #include "support/inputs.hpp"
 #include "support/internvl_tasks.hpp"
+#include "support/label_set.hpp"
 #include "support/outputs.hpp"
 #include "support/text_file.hpp"
 
@@ -43,7 +46,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: zero_shot --model DIR (--image FILE [--image FILE ...] | --images LIST | --pixels FILE.npy)\n"
     "                 (--labels \"a,b,c\" | --labels-file FILE) [--mode C|G] [--templates FILE] [--topk K]\n"
-    "                 [--batch N] [--truth FILE] [--save-class-weights FILE.npy | --class-weights FILE.npy]\n"
+    "                 [--batch N] [--truth FILE | --truth-folders]\n"
+    "                 [--save-class-weights FILE.npy | --class-weights FILE.npy]\n"
     "                 [--report] [--backend reference|cpu|cuda] [--precision f32|bf16] [--profile]\n"
     "  --model DIR          InternVL model directory (config.json, model*.safetensors, tokenizer.model)\n"
     "  --image FILE         an image file (PNG, JPEG, PPM), resized and centre-cropped to the model's size\n"
@@ -53,7 +57,8 @@ constexpr const char* kUsage =
     "  --labels LIST        comma-separated class names\n"
     "  --labels-file FILE   class names, one per line (UTF-8), instead of --labels; or a .json labels file of\n"
     "                       configs/labels/ (imagenet1k.json: the 1000 ImageNet classes; imagenet1k_zh, _ja,\n"
-    "                       _ar, _it.json: in Chinese, Japanese, Arabic, Italian)\n"
+    "                       _ar, _it.json: in Chinese, Japanese, Arabic, Italian; imagenet_a.json and\n"
+    "                       imagenet_r.json: the 200 classes of ImageNet-A and ImageNet-R)\n"
     "  --mode C|G           InternVL-C (vision tokens pooled) or InternVL-G (+ QLLaMA's queries); default C\n"
     "  --templates FILE     prompt templates, one per line (UTF-8), {c} marks the label; or a .json file of\n"
     "                       configs/labels/ (imagenet1k_templates.json: the 80 of the paper's ImageNet\n"
@@ -62,7 +67,10 @@ constexpr const char* kUsage =
     "  --topk K             how many labels to print per image (default: all)\n"
     "  --batch N            images per forward pass (default 16); the class weights are computed once\n"
     "  --truth FILE         the true class of each image, a line \"<image file name> <label index>\" each (as\n"
-    "                       ImageNet's val.txt); the top-1 and top-5 accuracy follow the images' lines\n"
+    "                       ImageNet's val.txt), or ImageNet-ReaL's real.json; the top-1 and top-5 accuracy\n"
+    "                       and the mean per-class recall follow the images' lines\n"
+    "  --truth-folders      the true class of each image is its folder: a WordNet id of the labels file's\n"
+    "                       \"folders\" (ImageNet val/ in folders, -Sketch, -A, -R) or the label index (ImageNetV2)\n"
     "  --save-class-weights FILE.npy  write the class weights [C, E] computed from the labels and templates\n"
     "  --class-weights FILE.npy       use class weights saved by an earlier run (same model and labels)\n"
     "                       instead of encoding every label under every template again\n"
@@ -96,22 +104,6 @@ std::vector<std::string> split_labels(const examples::Cli& cli) {
   return labels;
 }
 
-// --labels-file: one class name per line, blank lines at the end ignored, any other an error; or a .json
-// labels file of configs/labels/ (its "labels").
-std::vector<std::string> read_labels_file(const std::string& path) {
-  std::vector<examples::ListEntry> entries = examples::read_list(path, "labels", "labels file");
-  while (!entries.empty() && entries.back().text.empty()) {
-    entries.pop_back();
-  }
-  INTERNVL_CHECK(!entries.empty(), path, "the labels file has no label");
-  std::vector<std::string> labels;
-  for (examples::ListEntry& entry : entries) {
-    INTERNVL_CHECK(!entry.text.empty(), entry.where, "an empty label in the labels file");
-    labels.push_back(std::move(entry.text));
-  }
-  return labels;
-}
-
 // --templates: one template per line (blank lines skipped), or a .json file of configs/labels/ (its
 // "templates"); default "a photo of a {c}.".
 std::vector<std::string> read_templates(const examples::Cli& cli) {
@@ -137,7 +129,7 @@ int main(int argc, char** argv) {
       argc, argv, kUsage,
       {"--model", "--image", "--images", "--pixels", "--labels", "--labels-file", "--mode", "--templates", "--topk",
        "--batch", "--truth", "--class-weights", "--save-class-weights", "--backend", "--precision"},
-      {"--report", "--profile"});
+      {"--truth-folders", "--report", "--profile"});
   const std::string dir = cli.require("--model");
   examples::check_image_input(cli);
   cli.one_of("--labels", "--labels-file");
@@ -157,7 +149,9 @@ int main(int argc, char** argv) {
     job.dir = std::make_shared<const io::ModelDir>(dir);
     job.config = models::read_internvl_config(*job.dir);
     job.mode = mode;
-    job.texts = labels_from_argument ? *labels_from_argument : read_labels_file(*cli.get("--labels-file"));
+    const examples::LabelSet label_set = labels_from_argument ? examples::LabelSet{*labels_from_argument, {}, {}}
+                                                              : examples::read_label_set(*cli.get("--labels-file"));
+    job.texts = label_set.labels;
     job.templates = read_templates(cli);
     Tensor<float, 2> class_weights;
     if (const auto path = cli.get("--class-weights")) {  // checked before the model loads
@@ -174,7 +168,7 @@ int main(int argc, char** argv) {
     job.report = &report;
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size(), batch_size);
     const std::vector<std::string>& labels = job.texts;
-    examples::ClassTruth truth(cli, images.names(), static_cast<index_t>(labels.size()));
+    examples::ClassTruth truth(cli, images.names(), static_cast<index_t>(labels.size()), label_set.folders);
     report.stage("read inputs");
     index_t printed = 0;
     const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {

@@ -17,6 +17,8 @@ namespace internvl::examples {
 using PixelBatches = std::function<std::optional<CView<float, 4>>()>;
 // Receives the class probabilities [B, K] of each batch, in the batches' order.
 using ProbabilitySink = std::function<void(CView<float, 2>)>;
+// Receives the class logits [B, K] of each batch, in the batches' order.
+using ClassLogitsSink = std::function<void(CView<float, 2>)>;
 
 // The next RGB image [H, W, 3] (valid until the next call), or nothing when every image has been given.
 using ImageSource = std::function<std::optional<io::ImageView>()>;

@@ -1,10 +1,17 @@
-// --truth FILE of classify and zero_shot: the true class of each image, and the top-1 / top-5 accuracy of
-// the run over them (heads/top_k_accuracy.hpp).
-//   FILE     one image per line: its name, white space, its class index (0 .. K - 1), as ImageNet's
-//            val.txt ("ILSVRC2012_val_00000001.JPEG 65") or the demo's labels.txt ("0021.png<TAB>1").
-//            A name matches an image given as that path or whose file name it is (two images may not
-//            share a file name that way); with --pixels the images are named 0, 1, ... Every image must
-//            have a line (lines for other images are allowed), checked before the model loads.
+// --truth FILE and --truth-folders of classify and zero_shot: the true class of each image, and the top-1 /
+// top-5 accuracy and the mean per-class recall of the run over them (heads/top_k_accuracy.hpp).
+//   --truth FILE     one image per line: its name, white space, its class index (0 .. K - 1), as ImageNet's
+//                    val.txt ("ILSVRC2012_val_00000001.JPEG 65") or the demo's labels.txt ("0021.png<TAB>1").
+//                    A name matches an image given as that path or whose file name it is (two images may not
+//                    share a file name that way); with --pixels the images are named 0, 1, ...
+//   --truth FILE.json  ImageNet-ReaL's labels (real.json of google-research/reassessed-imagenet, also in the
+//                    official classification code's meta_data/): entry i lists the right classes of
+//                    ILSVRC2012_val_<i + 1, 8 digits>.JPEG, found by file name; an image with an empty list
+//                    is not counted, as in the official evaluation, and an image may be right in several ways.
+//   --truth-folders  the class is the image's folder: its name among the labels file's "folders" (WordNet
+//                    ids: ImageNet's val/ sorted into folders, ImageNet-Sketch, -A, -R), or else the class
+//                    index itself (ImageNetV2's folders 0 .. 999).
+// Every image must have a class (lines for other images are allowed), checked before the model loads.
 #pragma once
 
 #include <charconv>
@@ -18,15 +25,54 @@
 
 #include "internvl/core/error.hpp"
 #include "internvl/heads/top_k_accuracy.hpp"
+#include "internvl/io/json.hpp"
 #include "support/cli.hpp"
 #include "support/text_file.hpp"
 
 namespace internvl::examples {
 
-// The true class of each of the images called `names`, from the lines of `path`.
-inline std::vector<index_t> read_class_truth(const std::string& path, const std::vector<std::string>& names,
-                                             index_t classes) {
-  std::map<std::string, std::pair<index_t, std::size_t>> class_of;  // name -> (class, line)
+// The right classes of each image: one, or (ImageNet-ReaL) several or none.
+using ImageClasses = std::vector<std::vector<index_t>>;
+
+namespace detail {
+
+// The text's class index (0 .. classes - 1), or nothing where it is not one.
+inline std::optional<index_t> class_index(const std::string& text, index_t classes) {
+  index_t value = -1;
+  const auto [at, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || at != text.data() + text.size() || value < 0 || value >= classes) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The entry of `classes_of` (keyed by image name or file name) for each of the images called `names`.
+inline ImageClasses classes_by_name(const std::string& path,
+                                    const std::map<std::string, std::vector<index_t>>& classes_of,
+                                    const std::vector<std::string>& names) {
+  ImageClasses truth;
+  std::map<std::string, std::string> image_of_file_name;  // file names matched so far, and their image
+  for (const std::string& name : names) {
+    auto found = classes_of.find(name);
+    if (found == classes_of.end()) {
+      const std::string file_name = std::filesystem::path(name).filename().string();
+      found = classes_of.find(file_name);
+      const auto [first, fresh] = image_of_file_name.emplace(file_name, name);
+      INTERNVL_CHECK(fresh || first->second == name, path, "images ", first->second, " and ", name,
+                     " would both take the class of ", file_name, ": name them by their paths");
+    }
+    INTERNVL_CHECK(found != classes_of.end(), path, "has no class for image ", name);
+    truth.push_back(found->second);
+  }
+  return truth;
+}
+
+}  // namespace detail
+
+// The true class of each of the images called `names`, from the lines of `path` (val.txt's format).
+inline ImageClasses read_class_truth(const std::string& path, const std::vector<std::string>& names, index_t classes) {
+  std::map<std::string, std::vector<index_t>> classes_of;
+  std::map<std::string, std::size_t> line_of;
   const std::vector<std::string> lines = read_lines(path, "truth file", Lines::bytes);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const std::string& line = lines[i];
@@ -39,68 +85,120 @@ inline std::vector<index_t> read_class_truth(const std::string& path, const std:
     const std::size_t space = line.find_last_of(" \t", end - 1);
     INTERNVL_CHECK(space != std::string::npos && space > begin, where, "expected an image name and a class index");
     const std::string name = line.substr(begin, line.find_last_not_of(" \t", space) + 1 - begin);
-    index_t label = -1;
-    const auto [at, error] = std::from_chars(line.data() + space + 1, line.data() + end, label);
-    INTERNVL_CHECK(error == std::errc() && at == line.data() + end && label >= 0 && label < classes, where, "'",
-                   line.substr(space + 1, end - space - 1), "' is not a class index (0 to ", classes - 1, ")");
-    const auto [previous, fresh] = class_of.emplace(name, std::pair{label, i + 1});
-    INTERNVL_CHECK(fresh, where, "image ", name, " has a class already, on line ", previous->second.second);
+    const std::string label = line.substr(space + 1, end - space - 1);
+    const std::optional<index_t> index = detail::class_index(label, classes);
+    INTERNVL_CHECK(index.has_value(), where, "'", label, "' is not a class index (0 to ", classes - 1, ")");
+    const auto [previous, fresh] = line_of.emplace(name, i + 1);
+    INTERNVL_CHECK(fresh, where, "image ", name, " has a class already, on line ", previous->second);
+    classes_of[name] = {*index};
   }
-  std::vector<index_t> truth;
-  std::map<std::string, std::string> image_of_file_name;  // file names matched so far, and their image
-  for (const std::string& name : names) {
-    auto found = class_of.find(name);
-    if (found == class_of.end()) {
-      const std::string file_name = std::filesystem::path(name).filename().string();
-      found = class_of.find(file_name);
-      const auto [first, fresh] = image_of_file_name.emplace(file_name, name);
-      INTERNVL_CHECK(fresh || first->second == name, path, "images ", first->second, " and ", name,
-                     " would both take the class of ", file_name, ": name them by their paths");
+  return detail::classes_by_name(path, classes_of, names);
+}
+
+// The right classes of each image from ImageNet-ReaL's real.json (see the top of the file).
+inline ImageClasses read_real_truth(const std::string& path, const std::vector<std::string>& names, index_t classes) {
+  const nlohmann::json real = io::read_json_file(path);
+  INTERNVL_CHECK(real.is_array(), path, "ImageNet-ReaL labels must be a JSON array of lists of class indices");
+  std::map<std::string, std::vector<index_t>> classes_of;
+  for (std::size_t i = 0; i < real.size(); ++i) {
+    const std::string where = path + ": [" + std::to_string(i) + "]";
+    INTERNVL_CHECK(real[i].is_array(), where, "expected a list of class indices, got ", real[i].dump());
+    std::vector<index_t> right;
+    for (const nlohmann::json& c : real[i]) {
+      INTERNVL_CHECK(c.is_number_integer() && c.get<index_t>() >= 0 && c.get<index_t>() < classes, where, c.dump(),
+                     " is not a class index (0 to ", classes - 1, ")");
+      right.push_back(c.get<index_t>());
     }
-    INTERNVL_CHECK(found != class_of.end(), path, "has no class for image ", name);
-    truth.push_back(found->second.first);
+    char name[48];
+    std::snprintf(name, sizeof name, "ILSVRC2012_val_%08zu.JPEG", i + 1);
+    classes_of[name] = std::move(right);
+  }
+  return detail::classes_by_name(path, classes_of, names);
+}
+
+// The class of each image from the name of its folder: among `folders` (one per class), or else the class
+// index itself.
+inline ImageClasses folder_truth(const std::vector<std::string>& names, const std::vector<std::string>& folders,
+                                 index_t classes) {
+  std::map<std::string, index_t> class_of;
+  for (std::size_t c = 0; c < folders.size(); ++c) {
+    class_of.emplace(folders[c], static_cast<index_t>(c));
+  }
+  ImageClasses truth;
+  for (const std::string& name : names) {
+    const std::string folder = std::filesystem::path(name).parent_path().filename().string();
+    const auto found = class_of.find(folder);
+    const std::optional<index_t> index =
+        found != class_of.end() ? std::optional(found->second) : detail::class_index(folder, classes);
+    INTERNVL_CHECK(index.has_value(), name, "--truth-folders: its folder '", folder, "' is ",
+                   folders.empty() ? "not a class index (the labels file names no folders)"
+                                   : "none of the labels file's folders, nor a class index",
+                   " (0 to ", classes - 1, ")");
+    truth.push_back({*index});
   }
   return truth;
 }
 
-// The accuracy of a run with --truth FILE (nothing without it): the true classes, read at construction
-// (before the model loads), each image's scores ranked as they come, and the top-1 and top-5 accuracy
-// printed after the images' lines (top-5 where there are 5 classes or more).
+// The accuracy of a run with --truth or --truth-folders (nothing without them): the true classes, read at
+// construction (before the model loads), each image's scores ranked as they come, and the top-1 and top-5
+// accuracy (top-5 where there are 5 classes or more) and the mean per-class recall printed after the
+// images' lines.
 class ClassTruth {
  public:
-  ClassTruth(const Cli& cli, const std::vector<std::string>& names, index_t classes)
-      : file_(cli.get("--truth")), names_(names), classes_(classes) {
-    if (file_) {
-      truth_ = read_class_truth(*file_, names, classes);
+  // `folders`: the labels file's, for --truth-folders (or none).
+  ClassTruth(const Cli& cli, const std::vector<std::string>& names, index_t classes,
+             const std::vector<std::string>& folders)
+      : names_(names), classes_(classes) {
+    if (cli.has("--truth") && cli.has("--truth-folders")) {
+      cli.fail("give the true classes with --truth or with --truth-folders, not both");
+    }
+    if (const auto file = cli.get("--truth")) {
+      const bool real = std::filesystem::path(*file).extension() == ".json";
+      truth_ = real ? read_real_truth(*file, names, classes) : read_class_truth(*file, names, classes);
+      source_ = *file;
+    } else if (cli.has("--truth-folders")) {
+      if (cli.has("--pixels")) {
+        cli.fail("--truth-folders needs image files (the images of --pixels have no folder)");
+      }
+      truth_ = folder_truth(names, folders, classes);
+      source_ = "the images' folders";
     }
   }
 
   // The scores [K] of image i (in the order of `names`).
   void add(CView<float, 1> scores, index_t i) {
-    if (file_) {
-      accuracy_.add(scores, truth_[static_cast<std::size_t>(i)], names_[static_cast<std::size_t>(i)]);
+    const std::size_t image = static_cast<std::size_t>(i);
+    if (source_ && !truth_[image].empty()) {
+      accuracy_.add_any(scores, truth_[image], names_[image]);
     }
   }
 
   void print() const {
-    if (!file_) {
+    if (!source_) {
       return;
     }
-    std::printf("# accuracy against %s (%lld images, in percent)\n", file_->c_str(),
-                static_cast<long long>(accuracy_.count()));
+    const auto images = static_cast<long long>(names_.size()), counted = static_cast<long long>(accuracy_.count());
+    std::printf("# accuracy against %s (%lld images", source_->c_str(), counted);
+    if (counted != images) {
+      std::printf(" of %lld: the others have no true class", images);
+    }
+    std::printf(", in percent)\n");
     for (const index_t k : {index_t{1}, index_t{5}}) {
       if (k <= classes_) {
         std::printf("top-%lld\t%.2f\t(%lld right)\n", static_cast<long long>(k), 100 * accuracy_.at(k),
                     static_cast<long long>(accuracy_.right_at(k)));
       }
     }
+    if (accuracy_.single_label()) {
+      std::printf("mean per-class recall\t%.2f\n", 100 * accuracy_.mean_per_class_recall());
+    }
   }
 
  private:
-  std::optional<std::string> file_;
+  std::optional<std::string> source_;  // what the truth came from; nothing without --truth / --truth-folders
   const std::vector<std::string>& names_;
   index_t classes_;
-  std::vector<index_t> truth_;
+  ImageClasses truth_;
   heads::TopKAccuracy accuracy_;
 };
 

@@ -19,7 +19,7 @@ namespace internvl::examples {
 
 struct CudaTasks {
   double (*extract_features)(const ExtractRequest& request, const PixelBatches& batches, const FeatureSink& sink);
-  void (*classify)(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
+  void (*classify)(const HeadJob& job, const PixelBatches& batches, const ClassLogitsSink& sink);
   void (*segment)(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink);
 #if INTERNVL_EXAMPLES_TEXT
   Embeddings (*embed)(const InternVLJob& job, const PixelBatches& images);

@@ -24,16 +24,17 @@ struct HeadJob {
   std::string head;             // the head file
 };
 
-// Loads the model and the head once, then classifies batch after batch: memory holds one batch's
-// images and activations, however many images there are.
+// Loads the model and the head once, then hands `sink` the class logits of batch after batch (the caller
+// keeps the classes it evaluates and takes their softmax): memory holds one batch's images and activations,
+// however many images there are.
 template <class Backend>
-void classify(Context<Backend>& ctx, const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void classify(Context<Backend>& ctx, const HeadJob& job, const PixelBatches& batches, const ClassLogitsSink& sink) {
   using T = default_activation_t<Backend>;
   auto model = models::load_vision_encoder<Backend, T>(job.dir, job.config);
   const heads::ClassificationHead<Backend, T> head(job.head, job.config);
   while (const std::optional<CView<float, 4>> pixels = batches()) {
-    const Tensor<float, 2> probabilities = head.probabilities(ctx, model, *pixels);
-    sink(probabilities.view());
+    const Tensor<float, 2> logits = head.host_logits(ctx, model, *pixels);
+    sink(logits.view());
   }
 }
 
@@ -52,8 +53,8 @@ void segment(Context<Backend>& ctx, const HeadJob& job, const ImageSource& image
 }
 
 extern template void classify(Context<backend::reference>&, const HeadJob&, const PixelBatches&,
-                              const ProbabilitySink&);
-extern template void classify(Context<backend::cpu>&, const HeadJob&, const PixelBatches&, const ProbabilitySink&);
+                              const ClassLogitsSink&);
+extern template void classify(Context<backend::cpu>&, const HeadJob&, const PixelBatches&, const ClassLogitsSink&);
 extern template void segment(Context<backend::reference>&, const HeadJob&, const ImageSource&, heads::Inference,
                              const LogitsSink&);
 extern template void segment(Context<backend::cpu>&, const HeadJob&, const ImageSource&, heads::Inference,
@@ -61,7 +62,7 @@ extern template void segment(Context<backend::cpu>&, const HeadJob&, const Image
 
 // classify and segment on a Context<backend::cuda> of GPU 0, run by the CUDA tasks module
 // (tasks_cuda.cu, built when CUDA is enabled), which cuda_tasks.cpp loads on the first call.
-void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
+void classify_cuda(const HeadJob& job, const PixelBatches& batches, const ClassLogitsSink& sink);
 void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink);
 
 }  // namespace internvl::examples

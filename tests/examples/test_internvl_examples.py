@@ -172,7 +172,8 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a", "--save-class-weights",
                              str(tmp / "no" / "dir" / "w.npy")], 1, "cannot create the file")
     # --truth: image 0's true class its most probable one and image 1's its least (by the official
-    # probabilities), so top-1 is 50% and top-k counts image 1 only from k = the number of classes on.
+    # probabilities), so top-1 is 50%, top-k counts image 1 only from k = the number of classes on, and the
+    # mean per-class recall is 50%.
     classes = shape_p[1]
     rows_p = [expected[i * classes:(i + 1) * classes] for i in range(2)]
     truth = [max(range(classes), key=lambda c: rows_p[0][c]), min(range(classes), key=lambda c: rows_p[1][c])]
@@ -181,6 +182,7 @@ with tempfile.TemporaryDirectory() as tmp:
                          str(labels_file), "--templates", str(templates), "--truth", str(tmp / "truth.txt"))
     want = [f"# accuracy against {tmp / 'truth.txt'} (2 images, in percent)", "top-1\t50.00\t(1 right)"]
     want += [f"top-5\t{50 if classes > 5 else 100}.00\t({1 if classes > 5 else 2} right)"] if classes >= 5 else []
+    want += ["mean per-class recall\t50.00"]  # one class right at top-1, the other not (or one class, half right)
     check(code == 0 and out.startswith(both[0][1]) and out[len(both[0][1]):].strip().split("\n") == want,
           f"zero_shot --truth: exit {code}: {out!r} {err} (want {want})")
     (tmp / "truth_short.txt").write_text("0 0\n")
@@ -219,6 +221,52 @@ with tempfile.TemporaryDirectory() as tmp:
     (tmp / "blank_label.txt").write_text("cat\n\ndog\n", encoding="utf-8")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels-file",
                              str(tmp / "blank_label.txt")], 1, "blank_label.txt:2: an empty label")
+    # Each ImageNet class's folder (its WordNet id, distinct and in class order, the same in every language), and
+    # the 200 classes of ImageNet-A and -R: their names and folders those of ImageNet-1K's classes they keep.
+    english = json.loads((configs / "imagenet1k.json").read_text(encoding="utf-8"))
+    check(len(english["folders"]) == 1000 and english["folders"] == sorted(set(english["folders"])),
+          "configs/labels/imagenet1k.json: 1000 distinct folders in class order")
+    for suffix in ["_zh", "_ja", "_ar", "_it"]:
+        check(json.loads((configs / f"imagenet1k{suffix}.json").read_text(encoding="utf-8"))["folders"] ==
+              english["folders"], f"configs/labels/imagenet1k{suffix}.json: the English file's folders")
+    for name in ["imagenet_a", "imagenet_r"]:
+        subset = json.loads((configs / f"{name}.json").read_text(encoding="utf-8"))
+        kept = subset["imagenet1k_classes"]
+        check(len(kept) == 200 and kept == sorted(set(kept)) and subset["labels"] == [english["labels"][i] for i in kept]
+              and subset["folders"] == [english["folders"][i] for i in kept],
+              f"configs/labels/{name}.json: 200 of ImageNet-1K's classes, with their names and folders")
+    # scripts/objectnet_labels.py on an ObjectNet tree in the download's layout (3 of its 4 classes in ImageNet):
+    # the 3 classes in folder order, named by their lower-cased ObjectNet labels, and their images only; then
+    # zero_shot --truth-folders scores those images against the labels file's folders.
+    objectnet = tmp / "objectnet-1.0"
+    (objectnet / "mappings").mkdir(parents=True)
+    (objectnet / "mappings" / "folder_to_objectnet_label.json").write_text(json.dumps(
+        {"banana": "Banana", "alarm_clock": "Alarm clock", "air_freshener": "Air freshener", "zz_other": "Other"}))
+    (objectnet / "mappings" / "objectnet_to_imagenet_1k.json").write_text(json.dumps(
+        {"Banana": "banana", "Alarm clock": "analog clock; digital clock", "Air freshener": "spray bottle"}))
+    pictures = sorted((golden.parent / "image").glob("[gp]*.png"))
+    for i, folder in enumerate(["air_freshener", "alarm_clock", "banana", "zz_other", "banana"]):
+        (objectnet / "images" / folder).mkdir(parents=True, exist_ok=True)
+        (objectnet / "images" / folder / f"{i}.png").write_bytes(pictures[i % len(pictures)].read_bytes())
+    script = golden.parent.parent.parent / "scripts" / "objectnet_labels.py"
+    converted = subprocess.run([sys.executable, str(script), str(objectnet), str(tmp / "objectnet")], capture_output=True,
+                               text=True)
+    objectnet_labels = json.loads((tmp / "objectnet" / "objectnet.json").read_text()) if converted.returncode == 0 else {}
+    listed = (tmp / "objectnet" / "objectnet_files.txt").read_text().split() if converted.returncode == 0 else []
+    check(objectnet_labels.get("labels") == ["air freshener", "alarm clock", "banana"] and
+          objectnet_labels.get("folders") == ["air_freshener", "alarm_clock", "banana"] and
+          [pathlib.Path(f).relative_to(objectnet / "images").as_posix() for f in listed] ==
+          ["air_freshener/0.png", "alarm_clock/1.png", "banana/2.png", "banana/4.png"],
+          f"objectnet_labels.py: {converted.returncode} {converted.stderr} {objectnet_labels} {listed}")
+    code, out, err = run(zero_shot, "--model", model, "--labels-file", str(tmp / "objectnet" / "objectnet.json"),
+                         "--images", str(tmp / "objectnet" / "objectnet_files.txt"), "--truth-folders", "--topk", "1")
+    blocks = [block.strip().split("\n") for block in out.split("# ")[1:-1]]
+    label_of = dict(zip(objectnet_labels.get("folders", []), objectnet_labels.get("labels", [])))
+    right = sum(lines[1].split("\t")[0] == label_of[pathlib.Path(lines[0]).parent.name]
+                for lines in blocks) if len(blocks) == 4 else -1
+    check(code == 0 and out.split("# ")[-1].split("\n")[:2] ==
+          ["accuracy against the images' folders (4 images, in percent)", f"top-1\t{25.0 * right:.2f}\t({right} right)"],
+          f"zero_shot --truth-folders on the ObjectNet label set: exit {code}: {out[-300:]!r} {err}")
     # --precision bf16 (bf16 operands, f32 sums): the same most probable label as the f32 run, probabilities
     # within 4e-2. The logits are exp(logit_scale) = 60 times the cosine similarities, so bf16's rounding
     # (embeddings within 1e-2, below) moves a probability near 0.5 by about 1e-2 (measured 1.5e-2).

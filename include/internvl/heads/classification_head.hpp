@@ -65,14 +65,28 @@ class ClassificationHead {
   // Class probabilities [B, K] on the host for host pixels [B, 3, S, S].
   Tensor<float, 2> probabilities(Context<Backend>& ctx, models::VisionEncoder<Backend, T>& model,
                                  CView<float, 4> pixels) const {
-    auto scope = ctx.workspace().scope();
-    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{pixels.size(0), num_classes()});
-    logits(ctx, model, to_backend<T>(ctx, pixels), out);
-    ops::softmax(ctx, out, CView<T, 2>(out));
-    return to_host(ctx, CView<T, 2>(out));
+    return on_host(ctx, model, pixels, [&](View<T, 2> logits) { ops::softmax(ctx, logits, CView<T, 2>(logits)); });
+  }
+
+  // Class logits [B, K] on the host for host pixels [B, 3, S, S] (to keep some of the classes before the
+  // softmax, as the ImageNet-A and -R evaluations keep 200 of a 1000-class head's outputs).
+  Tensor<float, 2> host_logits(Context<Backend>& ctx, models::VisionEncoder<Backend, T>& model,
+                               CView<float, 4> pixels) const {
+    return on_host(ctx, model, pixels, [](View<T, 2>) {});
   }
 
  private:
+  // The logits of host pixels, `then` applied to them in the backend's memory, copied to the host.
+  template <class Then>
+  Tensor<float, 2> on_host(Context<Backend>& ctx, models::VisionEncoder<Backend, T>& model, CView<float, 4> pixels,
+                           Then then) const {
+    auto scope = ctx.workspace().scope();
+    View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{pixels.size(0), num_classes()});
+    logits(ctx, model, to_backend<T>(ctx, pixels), out);
+    then(out);
+    return to_host(ctx, CView<T, 2>(out));
+  }
+
   static void run(Context<Backend>& ctx, const LinearProbeWeights& w, View<T, 2> logits, CView<T, 3> tokens) {
     linear_probe(ctx, w, logits, tokens);
   }
