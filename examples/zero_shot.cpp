@@ -73,7 +73,8 @@ constexpr const char* kUsage =
     "                       \"folders\" (ImageNet val/ in folders, -Sketch, -A, -R) or the label index (ImageNetV2)\n"
     "  --save-class-weights FILE.npy  write the class weights [C, E] computed from the labels and templates\n"
     "  --class-weights FILE.npy       use class weights saved by an earlier run (same model and labels)\n"
-    "                       instead of encoding every label under every template again\n"
+    "                       instead of encoding every label under every template again; ImageNet-1K's\n"
+    "                       1000 rows also serve imagenet_a.json and imagenet_r.json (their 200 rows are used)\n"
     "  --report             print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME       reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
@@ -122,6 +123,18 @@ std::vector<std::string> read_templates(const examples::Cli& cli) {
   return templates;
 }
 
+// The rows of ImageNet-1K's class weights [1000, E] that a labels file's imagenet1k_classes keep (ImageNet-A, -R):
+// a class's weight depends on its own prompts only, so one encoding of the 1000 classes serves every subset.
+Tensor<float, 2> imagenet_subset_rows(CView<float, 2> weights, const std::vector<index_t>& kept) {
+  Tensor<float, 2> rows(Extents<2>{static_cast<index_t>(kept.size()), weights.size(1)});
+  for (std::size_t r = 0; r < kept.size(); ++r) {
+    for (index_t e = 0; e < weights.size(1); ++e) {
+      rows(static_cast<index_t>(r), e) = weights(kept[r], e);
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -156,10 +169,14 @@ int main(int argc, char** argv) {
     Tensor<float, 2> class_weights;
     if (const auto path = cli.get("--class-weights")) {  // checked before the model loads
       class_weights = io::read_npy_f32<2>(*path);
-      INTERNVL_CHECK(class_weights.size(0) == static_cast<index_t>(job.texts.size()) &&
+      const bool imagenet_rows = class_weights.size(0) == 1000 && !label_set.imagenet1k_classes.empty();
+      INTERNVL_CHECK((class_weights.size(0) == static_cast<index_t>(job.texts.size()) || imagenet_rows) &&
                          class_weights.size(1) == job.config.clip_embed_dim,
                      *path, "class weights [", class_weights.size(0), ", ", class_weights.size(1), "] do not fit ",
                      job.texts.size(), " labels of a model with ", job.config.clip_embed_dim, "-wide embeddings");
+      if (imagenet_rows) {
+        class_weights = imagenet_subset_rows(CView<float, 2>(class_weights.view()), label_set.imagenet1k_classes);
+      }
       job.class_weights = class_weights.view();
     }
     if (const auto path = cli.get("--save-class-weights")) {

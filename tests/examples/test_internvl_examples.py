@@ -154,6 +154,23 @@ with tempfile.TemporaryDirectory() as tmp:
     code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
                          str(labels_file), "--class-weights", str(tmp / "weights.npy"))
     check(code == 0 and out == both[0][1], f"zero_shot --class-weights: exit {code}: {out!r} {err}")
+    # ImageNet-1K's 1000 rows with a labels file that keeps some of them (imagenet1k_classes, as imagenet_a.json):
+    # those rows are the classes' weights, so the same output as their own file's; the other rows (random
+    # vectors of the same length) play no part.
+    classes_kept = [7 + 111 * i for i in range(len(spec["classes"]))]
+    (tmp / "kept.json").write_text(json.dumps({"labels": spec["classes"], "imagenet1k_classes": classes_kept}))
+    saved = rows(weights_shape, weights)
+    filler = [normalised([math.sin(r * 16 + e + 1.0) for e in range(16)]) for r in range(1000)]
+    table = [saved[classes_kept.index(r)] if r in classes_kept else [x * norms[0] for x in filler[r]]
+             for r in range(1000)] if saved else []
+    write_npy(tmp / "weights1000.npy", (1000, 16), [x for row in table for x in row])
+    code, out, err = run(zero_shot, "--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                         str(tmp / "kept.json"), "--class-weights", str(tmp / "weights1000.npy"))
+    check(code == 0 and out == both[0][1],
+          f"zero_shot --class-weights of 1000 rows, {len(classes_kept)} kept: exit {code}: {out!r} {err}")
+    expect_error(zero_shot, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--labels-file",
+                             str(labels_file), "--class-weights", str(tmp / "weights1000.npy")], 1,
+                 f"weights1000.npy: class weights [1000, 16] do not fit {len(spec['classes'])} labels")
     expect_error(zero_shot, ["--model", model, "--pixels", str(one_image), "--labels", "a,b", "--class-weights",
                              str(tmp / "weights.npy")], 1,
                  f"weights.npy: class weights [{len(spec['classes'])}, 16] do not fit 2 labels of a model with 16-wide "
