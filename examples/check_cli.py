@@ -416,19 +416,32 @@ print(("ok   " if ok else "FAIL ") + "classify --labels imagenet_a.json --truth-
 if not ok:
     failures.append("classify --labels imagenet_a.json --truth-folders")
     print(full.stderr[:500], kept.stderr[:500], kept.stdout[-300:], want)
-# ImageNetV2's layout: folders named by the class index.
-(tmp / "imagenet-v2" / "7").mkdir(parents=True)
-shutil.copy(demo / "digits" / digits[0][0], tmp / "imagenet-v2" / "7" / "a.png")
-v2 = subprocess.run([str(build / "classify")] + head1000 + ["--image", str(tmp / "imagenet-v2" / "7" / "a.png"),
-                    "--topk", "1000", "--truth-folders"], capture_output=True, text=True)
-ranked = [label for label, _ in class_blocks("# one image\n" + v2.stdout).get("one image", [])]  # no header for one
-rank = ranked.index("7") if "7" in ranked else -1
-ok = rank >= 0 and v2.stdout.strip().split("\n")[-3:-1] == [f"top-1\t{100.0 * (rank < 1):.2f}\t({int(rank < 1)} right)",
-                                                            f"top-5\t{100.0 * (rank < 5):.2f}\t({int(rank < 5)} right)"]
-print(("ok   " if ok else "FAIL ") + f"classify --truth-folders on ImageNetV2's layout: class 7 ranked {rank}")
-if not ok:
-    failures.append("classify --truth-folders (ImageNetV2)")
-    print(v2.stdout[-300:], v2.stderr[:500])
+# ImageNetV2's layout: folders named by the ImageNet-1K class index. Two digits in the folders of their own best
+# and fourth best classes (in the full run's order), and the same two with imagenet_a.json, whose 200 classes a
+# numeric folder names by its ImageNet-1K index: each time one right at top-1 and both at top-5.
+full_order = {name: [int(k) for k, _ in full_p[name]] for name in full_p}
+v2_images = []
+for i, (name, _) in enumerate(digits[:2] if len(full_p) == 8 else []):
+    for tree, order in [("imagenet-v2", full_order[name]),
+                        ("imagenet-v2-a", [k for k in full_order[name] if k in imagenet_a["imagenet1k_classes"]])]:
+        (tmp / tree / str(order[3 * i])).mkdir(parents=True, exist_ok=True)
+        shutil.copy(demo / "digits" / name, tmp / tree / str(order[3 * i]) / name)
+    v2_images.append(name)
+for tree, labels in [("imagenet-v2", []), ("imagenet-v2-a", ["--labels", str(root / "configs" / "labels" / "imagenet_a.json")])]:
+    listed = [str(path) for path in sorted((tmp / tree).glob("*/*.png"))]
+    v2 = subprocess.run([str(build / "classify")] + head1000 + labels + ["--truth-folders"] +
+                        [arg for path in listed for arg in ("--image", path)], capture_output=True, text=True)
+    ok = len(listed) == 2 and v2.stdout.strip().split("\n")[-3:] == ["top-1\t50.00\t(1 right)", "top-5\t100.00\t(2 right)",
+                                                                     "mean per-class recall\t50.00"]
+    print(("ok   " if ok else "FAIL ") + f"classify --truth-folders on ImageNetV2's layout ({tree}): folders as class indices")
+    if not ok:
+        failures.append(f"classify --truth-folders ({tree})")
+        print(v2.stdout[-300:], v2.stderr[:500])
+(tmp / "imagenet-v2-a" / "1").mkdir(exist_ok=True)  # ImageNet-1K class 1 (goldfish) is not one of ImageNet-A's
+shutil.copy(demo / "digits" / digits[0][0], tmp / "imagenet-v2-a" / "1" / "x.png")
+run("classify", head1000 + ["--labels", str(root / "configs" / "labels" / "imagenet_a.json"), "--truth-folders", "--image",
+                            str(tmp / "imagenet-v2-a" / "1" / "x.png")], 1,
+    "x.png: --truth-folders: its folder names ImageNet-1K class 1, which is not one of the labels file's imagenet1k_classes")
 # ImageNet-ReaL: three val images, the second with no ReaL label; the first right at k when either of its two
 # classes is among its k best.
 real_images = []
@@ -472,6 +485,22 @@ for name, content, message in [
          "order.json: imagenet1k_classes[1]: expected an ImageNet-1K class index above 5 and below 1000, got 5")]:
     (tmp / name).write_text(json.dumps(content))
     run("classify", one_a + ["--labels", str(tmp / name)], 1, message)
+(tmp / "real_none.json").write_text(json.dumps([[], [], []]))
+run("classify", head1000 + ["--truth", str(tmp / "real_none.json")] + [arg for p in real_images for arg in ("--image", str(p))],
+    1, "real_none.json: none of the 3 images has a ReaL label: there is nothing to score")
+run("classify", head1000 + ["--truth", str(tmp / "real.json"), "--pixels", str(tmp / "three.npy")], 1,
+    "real.json: has no ReaL entry for image 0 (its entries are ImageNet's validation files")
+run("classify", one_a + ["--image", str(a_image), "--truth-folders"], 1,
+    f"{a_image}: is given twice (images 1 and 2): it would count twice in the accuracy")
+shutil.copy(demo / "digits" / digits[0][0], tmp / "top.png")  # named from its own directory: no folder
+no_folder = subprocess.run([str(build / "classify")] + head1000 + ["--image", "top.png", "--truth-folders"], cwd=tmp,
+                           capture_output=True, text=True)
+ok = no_folder.returncode == 1 and "top.png: --truth-folders: the image has no folder to take its class from" in \
+    no_folder.stderr and not no_folder.stdout
+print(("ok   " if ok else "FAIL ") + "classify --truth-folders on an image named without a folder")
+if not ok:
+    failures.append("classify --truth-folders without a folder")
+    print(no_folder.stderr[:500])
 (tmp / "real_bad.json").write_text(json.dumps([[1], [1000]]))
 run("classify", one_a + ["--truth", str(tmp / "real_bad.json")], 1, "real_bad.json: [1]: 1000 is not a class index (0 to 999)")
 

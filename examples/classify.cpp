@@ -123,20 +123,23 @@ int main(int argc, char** argv) {
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const Classes classes = evaluated_classes(cli, heads::HeadFile(head_path).description());
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size, batch_size);
-    examples::ClassTruth truth(cli, images.names(), classes.count, classes.folders);
+    examples::ClassTruth truth(cli, images.names(), classes.count, classes.folders, classes.kept);
     Context<backend::reference> host;  // the softmax over the evaluated classes, in f32 on the host
     index_t printed = 0;
-    const examples::ClassLogitsSink print = [&](CView<float, 2> logits) {
-      Tensor<float, 2> probabilities = evaluated_logits(logits, classes);
-      ops::softmax(host, probabilities.view(), CView<float, 2>(probabilities.view()));
-      for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
+    // Ranked by logit (as the official evaluation ranks them: two classes whose probabilities round to the same
+    // float keep their order), printed with their probabilities.
+    const examples::ClassLogitsSink print = [&](CView<float, 2> all_logits) {
+      const Tensor<float, 2> logits = evaluated_logits(all_logits, classes);
+      Tensor<float, 2> probabilities(logits.shape());
+      ops::softmax(host, probabilities.view(), CView<float, 2>(logits.view()));
+      for (index_t b = 0; b < logits.size(0); ++b, ++printed) {
         images.print_header(printed);
-        const CView<float, 1> row = CView<float, 2>(probabilities.view())[b];
+        const CView<float, 1> row = CView<float, 2>(logits.view())[b];
         truth.add(row, printed);
-        for (const auto& [k, p] : heads::top_k(row, topk)) {
+        for (const auto& [k, logit] : heads::top_k(row, topk)) {
           const std::string label =
               classes.labels.empty() ? std::to_string(k) : classes.labels[static_cast<std::size_t>(k)];
-          std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(p));
+          std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(probabilities(b, k)));
         }
       }
     };

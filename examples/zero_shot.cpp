@@ -73,8 +73,9 @@ constexpr const char* kUsage =
     "                       \"folders\" (ImageNet val/ in folders, -Sketch, -A, -R) or the label index (ImageNetV2)\n"
     "  --save-class-weights FILE.npy  write the class weights [C, E] computed from the labels and templates\n"
     "  --class-weights FILE.npy       use class weights saved by an earlier run (same model and labels)\n"
-    "                       instead of encoding every label under every template again; ImageNet-1K's\n"
-    "                       1000 rows also serve imagenet_a.json and imagenet_r.json (their 200 rows are used)\n"
+    "                       instead of encoding every label under every template again; the 1000 rows of\n"
+    "                       imagenet1k.json's weights also serve imagenet_a.json and imagenet_r.json (their 200\n"
+    "                       rows are taken: use the weights of the same templates)\n"
     "  --report             print the time of each stage and the resident memory to stderr\n"
     "  --backend NAME       reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P        the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
@@ -173,7 +174,8 @@ int main(int argc, char** argv) {
       INTERNVL_CHECK((class_weights.size(0) == static_cast<index_t>(job.texts.size()) || imagenet_rows) &&
                          class_weights.size(1) == job.config.clip_embed_dim,
                      *path, "class weights [", class_weights.size(0), ", ", class_weights.size(1), "] do not fit ",
-                     job.texts.size(), " labels of a model with ", job.config.clip_embed_dim, "-wide embeddings");
+                     job.texts.size(), " labels of a model with ", job.config.clip_embed_dim, "-wide embeddings",
+                     label_set.imagenet1k_classes.empty() ? "" : " (nor ImageNet-1K's 1000 classes)");
       if (imagenet_rows) {
         class_weights = imagenet_subset_rows(CView<float, 2>(class_weights.view()), label_set.imagenet1k_classes);
       }
@@ -185,7 +187,8 @@ int main(int argc, char** argv) {
     job.report = &report;
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size(), batch_size);
     const std::vector<std::string>& labels = job.texts;
-    examples::ClassTruth truth(cli, images.names(), static_cast<index_t>(labels.size()), label_set.folders);
+    examples::ClassTruth truth(cli, images.names(), static_cast<index_t>(labels.size()), label_set.folders,
+                               label_set.imagenet1k_classes);
     report.stage("read inputs");
     index_t printed = 0;
     const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {

@@ -9,11 +9,14 @@
 //                    ILSVRC2012_val_<i + 1, 8 digits>.JPEG, found by file name; an image with an empty list
 //                    is not counted, as in the official evaluation, and an image may be right in several ways.
 //   --truth-folders  the class is the image's folder: its name among the labels file's "folders" (WordNet
-//                    ids: ImageNet's val/ sorted into folders, ImageNet-Sketch, -A, -R), or else the class
-//                    index itself (ImageNetV2's folders 0 .. 999).
-// Every image must have a class (lines for other images are allowed), checked before the model loads.
+//                    ids: ImageNet's val/ sorted into folders, ImageNet-Sketch, -A, -R), or else an ImageNet-1K
+//                    class index (ImageNetV2's folders 0 .. 999), one of the labels file's imagenet1k_classes
+//                    where it keeps some.
+// Every image must have a class (lines for other images are allowed) and be given once (it would count twice),
+// checked before the model loads.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -46,10 +49,12 @@ inline std::optional<index_t> class_index(const std::string& text, index_t class
   return value;
 }
 
-// The entry of `classes_of` (keyed by image name or file name) for each of the images called `names`.
+// The entry of `classes_of` (keyed by image name or file name) for each of the images called `names`; an image
+// without one is an error: "has no <entry> for image <name><hint>".
 inline ImageClasses classes_by_name(const std::string& path,
                                     const std::map<std::string, std::vector<index_t>>& classes_of,
-                                    const std::vector<std::string>& names) {
+                                    const std::vector<std::string>& names, const std::string& entry,
+                                    const std::string& hint = "") {
   ImageClasses truth;
   std::map<std::string, std::string> image_of_file_name;  // file names matched so far, and their image
   for (const std::string& name : names) {
@@ -61,7 +66,7 @@ inline ImageClasses classes_by_name(const std::string& path,
       INTERNVL_CHECK(fresh || first->second == name, path, "images ", first->second, " and ", name,
                      " would both take the class of ", file_name, ": name them by their paths");
     }
-    INTERNVL_CHECK(found != classes_of.end(), path, "has no class for image ", name);
+    INTERNVL_CHECK(found != classes_of.end(), path, "has no ", entry, " for image ", name, hint);
     truth.push_back(found->second);
   }
   return truth;
@@ -92,7 +97,7 @@ inline ImageClasses read_class_truth(const std::string& path, const std::vector<
     INTERNVL_CHECK(fresh, where, "image ", name, " has a class already, on line ", previous->second);
     classes_of[name] = {*index};
   }
-  return detail::classes_by_name(path, classes_of, names);
+  return detail::classes_by_name(path, classes_of, names, "class");
 }
 
 // The right classes of each image from ImageNet-ReaL's real.json (see the top of the file).
@@ -109,32 +114,51 @@ inline ImageClasses read_real_truth(const std::string& path, const std::vector<s
                      " is not a class index (0 to ", classes - 1, ")");
       right.push_back(c.get<index_t>());
     }
+    std::sort(right.begin(), right.end());
+    right.erase(std::unique(right.begin(), right.end()), right.end());
     char name[48];
     std::snprintf(name, sizeof name, "ILSVRC2012_val_%08zu.JPEG", i + 1);
     classes_of[name] = std::move(right);
   }
-  return detail::classes_by_name(path, classes_of, names);
+  ImageClasses truth =
+      detail::classes_by_name(path, classes_of, names, "ReaL entry",
+                              " (its entries are ImageNet's validation files, ILSVRC2012_val_00000001.JPEG ...)");
+  INTERNVL_CHECK(std::any_of(truth.begin(), truth.end(), [](const auto& right) { return !right.empty(); }), path,
+                 "none of the ", names.size(), " images has a ReaL label: there is nothing to score");
+  return truth;
 }
 
-// The class of each image from the name of its folder: among `folders` (one per class), or else the class
-// index itself.
+// The class of each image from the name of its folder: among `folders` (one per class), or else an ImageNet-1K
+// class index, the class itself or (where `imagenet1k_classes` keep some) the kept class it is.
 inline ImageClasses folder_truth(const std::vector<std::string>& names, const std::vector<std::string>& folders,
-                                 index_t classes) {
+                                 const std::vector<index_t>& imagenet1k_classes, index_t classes) {
   std::map<std::string, index_t> class_of;
   for (std::size_t c = 0; c < folders.size(); ++c) {
     class_of.emplace(folders[c], static_cast<index_t>(c));
   }
+  const index_t indices = imagenet1k_classes.empty() ? classes : index_t{1000};  // what a numeric folder may name
   ImageClasses truth;
   for (const std::string& name : names) {
-    const std::string folder = std::filesystem::path(name).parent_path().filename().string();
-    const auto found = class_of.find(folder);
-    const std::optional<index_t> index =
-        found != class_of.end() ? std::optional(found->second) : detail::class_index(folder, classes);
+    const std::filesystem::path parent = std::filesystem::path(name).parent_path();
+    INTERNVL_CHECK(!parent.empty(), name, "--truth-folders: the image has no folder to take its class from");
+    const std::string folder = parent.filename().string();
+    if (const auto found = class_of.find(folder); found != class_of.end()) {
+      truth.push_back({found->second});
+      continue;
+    }
+    const std::optional<index_t> index = detail::class_index(folder, indices);
     INTERNVL_CHECK(index.has_value(), name, "--truth-folders: its folder '", folder, "' is ",
                    folders.empty() ? "not a class index (the labels file names no folders)"
                                    : "none of the labels file's folders, nor a class index",
-                   " (0 to ", classes - 1, ")");
-    truth.push_back({*index});
+                   " (0 to ", indices - 1, ")");
+    if (imagenet1k_classes.empty()) {
+      truth.push_back({*index});
+      continue;
+    }
+    const auto kept = std::find(imagenet1k_classes.begin(), imagenet1k_classes.end(), *index);
+    INTERNVL_CHECK(kept != imagenet1k_classes.end(), name, "--truth-folders: its folder names ImageNet-1K class ",
+                   *index, ", which is not one of the labels file's imagenet1k_classes");
+    truth.push_back({static_cast<index_t>(kept - imagenet1k_classes.begin())});
   }
   return truth;
 }
@@ -145,22 +169,25 @@ inline ImageClasses folder_truth(const std::vector<std::string>& names, const st
 // images' lines.
 class ClassTruth {
  public:
-  // `folders`: the labels file's, for --truth-folders (or none).
+  // `folders` and `imagenet1k_classes`: the labels file's, for --truth-folders (or none).
   ClassTruth(const Cli& cli, const std::vector<std::string>& names, index_t classes,
-             const std::vector<std::string>& folders)
+             const std::vector<std::string>& folders, const std::vector<index_t>& imagenet1k_classes)
       : names_(names), classes_(classes) {
     if (cli.has("--truth") && cli.has("--truth-folders")) {
       cli.fail("give the true classes with --truth or with --truth-folders, not both");
     }
+    if (cli.has("--truth") || cli.has("--truth-folders")) {
+      check_given_once();
+    }
     if (const auto file = cli.get("--truth")) {
-      const bool real = std::filesystem::path(*file).extension() == ".json";
-      truth_ = real ? read_real_truth(*file, names, classes) : read_class_truth(*file, names, classes);
+      several_right_ = std::filesystem::path(*file).extension() == ".json";
+      truth_ = several_right_ ? read_real_truth(*file, names, classes) : read_class_truth(*file, names, classes);
       source_ = *file;
     } else if (cli.has("--truth-folders")) {
       if (cli.has("--pixels")) {
         cli.fail("--truth-folders needs image files (the images of --pixels have no folder)");
       }
-      truth_ = folder_truth(names, folders, classes);
+      truth_ = folder_truth(names, folders, imagenet1k_classes, classes);
       source_ = "the images' folders";
     }
   }
@@ -189,15 +216,26 @@ class ClassTruth {
                     static_cast<long long>(accuracy_.right_at(k)));
       }
     }
-    if (accuracy_.single_label()) {
+    if (!several_right_) {
       std::printf("mean per-class recall\t%.2f\n", 100 * accuracy_.mean_per_class_recall());
     }
   }
 
  private:
+  // An image given twice would count twice.
+  void check_given_once() const {
+    std::map<std::string, std::size_t> first;  // image -> its position among the images, from 1
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+      const auto [at, fresh] = first.emplace(names_[i], i + 1);
+      INTERNVL_CHECK(fresh, names_[i], "is given twice (images ", at->second, " and ", i + 1,
+                     "): it would count twice in the accuracy");
+    }
+  }
+
   std::optional<std::string> source_;  // what the truth came from; nothing without --truth / --truth-folders
   const std::vector<std::string>& names_;
   index_t classes_;
+  bool several_right_ = false;  // ImageNet-ReaL: several right classes per image (no mean per-class recall)
   ImageClasses truth_;
   heads::TopKAccuracy accuracy_;
 };

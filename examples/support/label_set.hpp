@@ -48,7 +48,10 @@ std::vector<T> optional_column(const nlohmann::json& file, const std::string& pa
 
 inline LabelSet read_label_set(const std::string& path) {
   LabelSet set;
-  std::vector<ListEntry> entries = read_list(path, "labels", "labels file");
+  const bool is_json = std::filesystem::path(path).extension() == ".json";
+  const nlohmann::json file = is_json ? io::read_json_file(path) : nlohmann::json();
+  std::vector<ListEntry> entries =
+      is_json ? json_list(file, path, "labels", "labels file") : read_list(path, "labels", "labels file");
   while (!entries.empty() && entries.back().text.empty()) {
     entries.pop_back();
   }
@@ -57,10 +60,9 @@ inline LabelSet read_label_set(const std::string& path) {
     INTERNVL_CHECK(!entry.text.empty(), entry.where, "an empty label in the labels file");
     set.labels.push_back(std::move(entry.text));
   }
-  if (std::filesystem::path(path).extension() != ".json") {
+  if (!is_json) {
     return set;
   }
-  const nlohmann::json file = io::read_json_file(path);
   std::set<std::string> folders;
   set.folders = detail::optional_column<std::string>(
       file, path, "folders", set.labels.size(), [&](const nlohmann::json& entry, const std::string& where) {

@@ -51,25 +51,31 @@ struct ListEntry {
   std::string where;
 };
 
-// A list of strings from a file: a .json file as configs/labels/ has them (an object whose `key` holds an
-// array of non-empty strings: "labels" of imagenet1k.json, "templates" of imagenet1k_templates.json), or
-// any other file's lines (read_lines, UTF-8), blank ones included for the caller to judge.
-inline std::vector<ListEntry> read_list(const std::string& path, const std::string& key, const std::string& what) {
-  std::vector<ListEntry> entries;
-  if (std::filesystem::path(path).extension() != ".json") {
-    for (std::string& line : read_lines(path, what)) {
-      entries.push_back({std::move(line), path + ":" + std::to_string(entries.size() + 1)});
-    }
-    return entries;
-  }
-  const nlohmann::json file = io::read_json_file(path);
+// The list `key` of a .json file as configs/labels/ has them (an object whose `key` holds an array of non-empty
+// strings: "labels" of imagenet1k.json, "templates" of imagenet1k_templates.json), read from `path`.
+inline std::vector<ListEntry> json_list(const nlohmann::json& file, const std::string& path, const std::string& key,
+                                        const std::string& what) {
   INTERNVL_CHECK(file.is_object() && file.contains(key) && file.at(key).is_array(), path, "the ", what,
                  " must be a JSON object with an array \"", key, "\" (as in configs/labels/)");
+  std::vector<ListEntry> entries;
   for (const nlohmann::json& entry : file.at(key)) {
     const std::string where = path + ": " + key + "[" + std::to_string(entries.size()) + "]";
     INTERNVL_CHECK(entry.is_string() && !entry.get<std::string>().empty(), where, "expected a non-empty string, got ",
                    entry.dump());
     entries.push_back({entry.get<std::string>(), where});
+  }
+  return entries;
+}
+
+// A list of strings from a file: a .json file's list `key` (json_list), or any other file's lines (read_lines,
+// UTF-8), blank ones included for the caller to judge.
+inline std::vector<ListEntry> read_list(const std::string& path, const std::string& key, const std::string& what) {
+  if (std::filesystem::path(path).extension() == ".json") {
+    return json_list(io::read_json_file(path), path, key, what);
+  }
+  std::vector<ListEntry> entries;
+  for (std::string& line : read_lines(path, what)) {
+    entries.push_back({std::move(line), path + ":" + std::to_string(entries.size() + 1)});
   }
   return entries;
 }
