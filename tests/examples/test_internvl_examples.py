@@ -495,6 +495,36 @@ with tempfile.TemporaryDirectory() as tmp:
                            (["--prompt", "\udcff"], "--prompt is not UTF-8 text")]:
         expect_error(caption, ["--model", model, "--pixels", pixels, *args], 2, fragment)
     expect_error(caption, ["--model", str(tmp / "missing"), "--pixels", pixels], 1, "missing")
+    # scripts/caption_results.py around caption, as the official evaluate_caption.py reads its annotation files:
+    # COCO's Karpathy test list (the image id is the number its file name ends with) and NoCaps' / Flickr30K's
+    # {"images": [{"id", "file_name"}]}; the results file pairs each id with caption's line for that image.
+    results_script = golden.parent.parent.parent / "scripts" / "caption_results.py"
+    (tmp / "coco" / "val2014").mkdir(parents=True)
+    coco_names = ["val2014/COCO_val2014_000000000042.jpg", "val2014/COCO_val2014_000000391895.jpg"]
+    for name, picture in zip(coco_names, ["grey8.png", "palette.png"]):
+        (tmp / "coco" / name).write_bytes((golden.parent / "image" / picture).read_bytes())
+    (tmp / "coco_test.json").write_text(json.dumps([{"image": name, "caption": ["x"]} for name in coco_names]))
+    (tmp / "nocaps.json").write_text(json.dumps({"images": [{"id": 7, "file_name": coco_names[1]}]}))
+    for dataset, annotation, ids in [("coco", "coco_test.json", [42, 391895]), ("nocaps", "nocaps.json", [7])]:
+        listed = subprocess.run([sys.executable, str(results_script), "images", dataset, str(tmp / annotation),
+                                 str(tmp / "coco"), str(tmp / f"{dataset}.txt")], capture_output=True, text=True)
+        code, out, err = run(caption, "--model", model, "--images", str(tmp / f"{dataset}.txt"), "--max-new-tokens", "9")
+        (tmp / f"{dataset}_captions.txt").write_text(out, encoding="utf-8")
+        made = subprocess.run([sys.executable, str(results_script), "results", dataset, str(tmp / annotation),
+                               str(tmp / "coco"), str(tmp / f"{dataset}_captions.txt"), str(tmp / f"{dataset}.json")],
+                              capture_output=True, text=True)
+        results = json.loads((tmp / f"{dataset}.json").read_text(encoding="utf-8")) if made.returncode == 0 else []
+        lines = out.strip("\n").split("\n")
+        printed = lines[1::2] if len(ids) > 1 else lines
+        check(listed.returncode == 0 and code == 0 and results == [{"image_id": i, "caption": c.strip()}
+                                                                   for i, c in zip(ids, printed)],
+              f"caption_results.py {dataset}: {listed.stderr} {err} {made.stderr} {results} {out!r}")
+    (tmp / "short_captions.txt").write_text("# " + str(tmp / "coco" / coco_names[0]) + "\na caption\n")
+    short = subprocess.run([sys.executable, str(results_script), "results", "coco", str(tmp / "coco_test.json"),
+                            str(tmp / "coco"), str(tmp / "short_captions.txt"), str(tmp / "short.json")],
+                           capture_output=True, text=True)
+    check(short.returncode != 0 and "expected caption's output for 2 images" in short.stderr,
+          f"caption_results.py on a short output: {short.returncode} {short.stderr}")
     # A search larger than the machine's memory is refused before it allocates (not killed by the kernel).
     expect_error(caption, ["--model", model, "--pixels", pixels, "--beams", "100000000"], 1,
                  "GB of host memory for the key/value cache and the logits, more than the")
