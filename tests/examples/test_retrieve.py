@@ -132,5 +132,39 @@ with tempfile.TemporaryDirectory() as tmp:
     expect_error(["--image-embeddings", tmp / "empty.npy", "--text-embeddings", varied_texts, "--texts-per-image", 1],
                  1, "empty.npy: holds no embeddings (shape [0, 32])")
 
+    # scripts/retrieval_inputs.py: the images, the captions cleaned as clip_benchmark's pre_caption cleans them
+    # (lower case; . ! " ( ) * # : ; ~ made spaces; runs of spaces one; ends stripped; 50 words at most) and each
+    # caption's image row, from Flickr30K's Karpathy text file (images in order of first appearance) and from a
+    # COCO captions file (images by id); retrieve reads the rows.
+    script = golden.parent.parent.parent / "scripts" / "retrieval_inputs.py"
+    long = " ".join(f"w{i}" for i in range(60))
+    (tmp / "flickr.txt").write_text("image,caption\n2.jpg,A dog: (big)  runs!\n1.jpg,Two men, one hat.\n"
+                                    f"2.jpg,\"Quoted\" ~ text; here#*\n\n1.jpg,{long}.\n")
+    (tmp / "coco.json").write_text(json.dumps({
+        "images": [{"id": 9, "file_name": "b.jpg"}, {"id": 3, "file_name": "a.jpg"}],
+        "annotations": [{"image_id": 9, "caption": "B one.", "id": 1}, {"image_id": 3, "caption": "A one\n", "id": 2},
+                        {"image_id": 9, "caption": "B two", "id": 3}]}))
+    for dataset, annotation, images, captions, rows in [
+            ("flickr30k", "flickr.txt", ["2.jpg", "1.jpg"],
+             ["a dog big runs", "quoted text here", "two men, one hat", " ".join(f"w{i}" for i in range(50))], [0, 0, 1, 1]),
+            ("coco", "coco.json", ["a.jpg", "b.jpg"], ["a one", "b one", "b two"], [0, 1, 1])]:
+        made = subprocess.run([sys.executable, str(script), dataset, str(tmp / annotation), "imgs", str(tmp / dataset)],
+                              capture_output=True, text=True)
+        read = (lambda name: (tmp / dataset / name).read_text().splitlines()) if made.returncode == 0 else (lambda _: [])
+        check(read("images.txt") == [f"imgs/{name}" for name in images] and read("captions.txt") == captions and
+              read("text_images.txt") == [str(r) for r in rows],
+              f"retrieval_inputs.py {dataset}: {made.stderr} {read('images.txt')} {read('captions.txt')} "
+              f"{read('text_images.txt')}")
+    np.save(tmp / "two_images.npy", np.eye(2, 4, dtype=np.float32))
+    np.save(tmp / "three_texts.npy", np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0.9, 0.1, 0, 0]], dtype=np.float32))
+    code, out, err = run("--image-embeddings", tmp / "two_images.npy", "--text-embeddings", tmp / "three_texts.npy",
+                         "--text-images", tmp / "coco" / "text_images.txt", "--k", "1")
+    check(code == 0 and "image-to-text" in out, f"retrieve --text-images from retrieval_inputs.py: {code} {out} {err}")
+    (tmp / "bad_flickr.txt").write_text("image,caption\nno image here\n")
+    bad = subprocess.run([sys.executable, str(script), "flickr30k", str(tmp / "bad_flickr.txt"), "imgs", str(tmp / "bad")],
+                         capture_output=True, text=True)
+    check(bad.returncode != 0 and "bad_flickr.txt:2: expected '<image>.jpg,<caption>'" in bad.stderr,
+          f"retrieval_inputs.py on a bad line: {bad.returncode} {bad.stderr}")
+
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
