@@ -29,14 +29,18 @@ import os
 import pathlib
 import sys
 
+import annotation_files
+
+SCRIPT = "caption_results"
+
 
 def fail(message):
-    sys.exit(f"caption_results: {message}")
+    annotation_files.fail(SCRIPT, message)
 
 
 def evaluation_images(dataset, annotation, root):
     """[(image path, image id)] in the official evaluation's order."""
-    data = json.loads(pathlib.Path(annotation).read_text(encoding="utf-8"))
+    data = annotation_files.read_json(SCRIPT, annotation)
     images = []
     if dataset == "coco":
         if not isinstance(data, list):
@@ -63,7 +67,7 @@ def evaluation_images(dataset, annotation, root):
 
 def captions_by_image(path, count):
     """caption's output for `count` images: {image: caption}. With one image it prints no header line."""
-    lines = pathlib.Path(path).read_text(encoding="utf-8").split("\n")
+    lines = annotation_files.read_text(SCRIPT, path).split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if count == 1 and len(lines) == 1:

@@ -22,21 +22,28 @@ import json
 import pathlib
 import sys
 
+import annotation_files
+
+SCRIPT = "objectnet_labels"
+
 
 def main(objectnet, out):
     mappings = objectnet / "mappings"
-    label_of_folder = json.loads((mappings / "folder_to_objectnet_label.json").read_text(encoding="utf-8"))
+    label_of_folder = annotation_files.read_json(SCRIPT, mappings / "folder_to_objectnet_label.json")
+    in_imagenet = annotation_files.read_json(SCRIPT, mappings / "objectnet_to_imagenet_1k.json")
+    if not isinstance(label_of_folder, dict) or not isinstance(in_imagenet, dict) or not all(
+            isinstance(label, str) for label in label_of_folder.values()):
+        annotation_files.fail(SCRIPT, f"{mappings}: the two mappings must be JSON objects, the labels strings")
     folder_of_label = {label: folder for folder, label in label_of_folder.items()}
-    in_imagenet = json.loads((mappings / "objectnet_to_imagenet_1k.json").read_text(encoding="utf-8"))
     missing = sorted(set(in_imagenet) - set(folder_of_label))
     if missing:
-        sys.exit(f"objectnet_labels: {mappings}: no folder for the ObjectNet labels {missing[:5]}")
+        annotation_files.fail(SCRIPT, f"{mappings}: no folder for the ObjectNet labels {missing[:5]}")
     folders = sorted(folder_of_label[label] for label in in_imagenet)
     files = []
     for folder in folders:
         directory = objectnet / "images" / folder
         if not directory.is_dir():
-            sys.exit(f"objectnet_labels: {directory}: no such folder of images")
+            annotation_files.fail(SCRIPT, f"{directory}: no such folder of images")
         files += sorted(str(path) for path in directory.iterdir() if path.is_file())
     out.mkdir(parents=True, exist_ok=True)
     (out / "objectnet.json").write_text(json.dumps({

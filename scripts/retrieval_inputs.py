@@ -17,20 +17,26 @@ per line, image by image) and OUT_DIR/text_images.txt (the image row of each cap
 . ! " ( ) * # : ; ~ replaced by a space, runs of white space made one space, ends stripped, at most 50 words.
 Leaving that out changes the texts the model reads (case, punctuation), and with them the recall.
 
+Flickr30K-CN and COCO-CN come in the same two formats (flickr30k_cn_test.txt; coco-cn_test.json, whose images
+lie under train2014/ and val2014/ of COCO), read the same way by clip_benchmark: give them as flickr30k and coco.
+
 Then:
   build/examples/embed --model InternVL-14B-224px --mode C --images OUT_DIR/images.txt --out-image images.npy \\
       --texts OUT_DIR/captions.txt --out-text texts.npy
   build/examples/retrieve --image-embeddings images.npy --text-embeddings texts.npy \\
       --text-images OUT_DIR/text_images.txt"""
-import json
 import os
 import pathlib
 import re
 import sys
 
+import annotation_files
+
+SCRIPT = "retrieval_inputs"
+
 
 def fail(message):
-    sys.exit(f"retrieval_inputs: {message}")
+    annotation_files.fail(SCRIPT, message)
 
 
 def pre_caption(caption, max_words=50):
@@ -43,7 +49,7 @@ def pre_caption(caption, max_words=50):
 def flickr30k(annotation):
     """[(file name, [captions])] as clip_benchmark's Flickr dataset reads flickr30k_test_karpathy.txt."""
     captions = {}
-    lines = pathlib.Path(annotation).read_text(encoding="utf-8").split("\n")
+    lines = annotation_files.read_text(SCRIPT, annotation).split("\n")
     for number, line in enumerate(lines[1:], start=2):  # the first line is a header
         line = line.strip()
         if not line:
@@ -57,14 +63,19 @@ def flickr30k(annotation):
 
 def coco(annotation):
     """[(file name, [captions])] as torchvision's CocoCaptions reads a COCO captions file."""
-    data = json.loads(pathlib.Path(annotation).read_text(encoding="utf-8"))
+    data = annotation_files.read_json(SCRIPT, annotation)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(
             data.get("annotations"), list):
         fail(f"{annotation}: expected COCO's captions format, an object with lists \"images\" and \"annotations\"")
+    for i, image in enumerate(data["images"]):
+        if not isinstance(image, dict) or not isinstance(image.get("id"), int) or not isinstance(
+                image.get("file_name"), str):
+            fail(f"{annotation}: images[{i}]: expected an \"id\" and a \"file_name\", got {image!r:.200}")
     file_names = {image["id"]: image["file_name"] for image in data["images"]}
     captions = {image_id: [] for image_id in file_names}
     for i, entry in enumerate(data["annotations"]):
-        if entry.get("image_id") not in captions or not isinstance(entry.get("caption"), str):
+        if not isinstance(entry, dict) or entry.get("image_id") not in captions or not isinstance(
+                entry.get("caption"), str):
             fail(f"{annotation}: annotations[{i}]: expected an \"image_id\" of the images and a \"caption\"")
         captions[entry["image_id"]].append(entry["caption"])
     return [(file_names[image_id], captions[image_id]) for image_id in sorted(file_names)]

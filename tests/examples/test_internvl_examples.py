@@ -525,6 +525,16 @@ with tempfile.TemporaryDirectory() as tmp:
                            capture_output=True, text=True)
     check(short.returncode != 0 and "expected caption's output for 2 images" in short.stderr,
           f"caption_results.py on a short output: {short.returncode} {short.stderr}")
+    (tmp / "not_json.json").write_text("[1,")
+    bad = subprocess.run([sys.executable, str(results_script), "images", "coco", str(tmp / "not_json.json"),
+                          str(tmp / "coco"), str(tmp / "x.txt")], capture_output=True, text=True)
+    check(bad.returncode == 1 and "not_json.json: not JSON" in bad.stderr and "Traceback" not in bad.stderr,
+          f"caption_results.py on a file that is not JSON: {bad.returncode} {bad.stderr}")
+    (objectnet / "mappings" / "objectnet_to_imagenet_1k.json").write_text("[]")
+    bad = subprocess.run([sys.executable, str(script), str(objectnet), str(tmp / "objectnet_bad")], capture_output=True,
+                         text=True)
+    check(bad.returncode == 1 and "the two mappings must be JSON objects" in bad.stderr,
+          f"objectnet_labels.py on a mapping that is not an object: {bad.returncode} {bad.stderr}")
     # A search larger than the machine's memory is refused before it allocates (not killed by the kernel).
     expect_error(caption, ["--model", model, "--pixels", pixels, "--beams", "100000000"], 1,
                  "GB of host memory for the key/value cache and the logits, more than the")

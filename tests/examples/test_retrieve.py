@@ -165,6 +165,15 @@ with tempfile.TemporaryDirectory() as tmp:
                          capture_output=True, text=True)
     check(bad.returncode != 0 and "bad_flickr.txt:2: expected '<image>.jpg,<caption>'" in bad.stderr,
           f"retrieval_inputs.py on a bad line: {bad.returncode} {bad.stderr}")
+    (tmp / "not_json.json").write_text("{bad")
+    (tmp / "no_id.json").write_text(json.dumps({"images": [{"file_name": "a.jpg"}], "annotations": []}))
+    for dataset, annotation, message in [("coco", tmp / "missing.json", "missing.json: cannot read it"),
+                                         ("coco", tmp / "not_json.json", "not_json.json: not JSON"),
+                                         ("coco", tmp / "no_id.json", 'no_id.json: images[0]: expected an "id"')]:
+        bad = subprocess.run([sys.executable, str(script), dataset, str(annotation), "imgs", str(tmp / "bad")],
+                             capture_output=True, text=True)
+        check(bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr,
+              f"retrieval_inputs.py {annotation.name}: {bad.returncode} {bad.stderr}")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
