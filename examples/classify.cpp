@@ -67,18 +67,16 @@ constexpr const char* kUsage =
     "follows a header line \"# <image>\".\n";
 
 // The classes the run evaluates: the head's, named by its labels or by --labels, or the subset of a
-// 1000-class head that a labels file's imagenet1k_classes keeps.
+// 1000-class head that a labels file's imagenet1k_classes keeps (the head's outputs evaluated; none for all).
 struct Classes {
-  std::vector<std::string> labels;   // one per evaluated class, or none (then named by index)
-  std::vector<std::string> folders;  // for --truth-folders: one per evaluated class, or none
-  std::vector<index_t> kept;         // the head's outputs evaluated, or none for all of them
+  examples::LabelSet set;  // labels: one per evaluated class, or none (then named by index)
   index_t count;
 };
 
 Classes evaluated_classes(const examples::Cli& cli, const heads::HeadDescription& head) {
   const auto file = cli.get("--labels");
   if (!file) {
-    return {head.labels, {}, {}, head.num_classes};
+    return {{head.labels, {}, {}}, head.num_classes};
   }
   examples::LabelSet set = examples::read_label_set(*file);
   const auto count = static_cast<index_t>(set.labels.size());
@@ -89,7 +87,7 @@ Classes evaluated_classes(const examples::Cli& cli, const heads::HeadDescription
     INTERNVL_CHECK(head.num_classes == 1000, *file, "keeps ", count, " of ImageNet-1K's classes, for a head of 1000; ",
                    "this head has ", head.num_classes);
   }
-  return {std::move(set.labels), std::move(set.folders), std::move(set.imagenet1k_classes), count};
+  return {std::move(set), count};
 }
 
 // The logits [B, K'] of the evaluated classes, from the head's [B, K].
@@ -97,7 +95,8 @@ Tensor<float, 2> evaluated_logits(CView<float, 2> logits, const Classes& classes
   Tensor<float, 2> kept(Extents<2>{logits.size(0), classes.count});
   for (index_t b = 0; b < logits.size(0); ++b) {
     for (index_t c = 0; c < classes.count; ++c) {
-      kept(b, c) = logits(b, classes.kept.empty() ? c : classes.kept[static_cast<std::size_t>(c)]);
+      const std::vector<index_t>& outputs = classes.set.imagenet1k_classes;
+      kept(b, c) = logits(b, outputs.empty() ? c : outputs[static_cast<std::size_t>(c)]);
     }
   }
   return kept;
@@ -123,7 +122,7 @@ int main(int argc, char** argv) {
     const examples::HeadJob job{.dir = dir, .config = models::read_vision_config(*dir), .head = head_path};
     const Classes classes = evaluated_classes(cli, heads::HeadFile(head_path).description());
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size, batch_size);
-    examples::ClassTruth truth(cli, images.names(), classes.count, classes.folders, classes.kept);
+    examples::ClassTruth truth(cli, images.names(), classes.count, classes.set.folders, classes.set.imagenet1k_classes);
     Context<backend::reference> host;  // the softmax over the evaluated classes, in f32 on the host
     index_t printed = 0;
     // Ranked by logit (as the official evaluation ranks them: two classes whose probabilities round to the same
@@ -138,7 +137,7 @@ int main(int argc, char** argv) {
         truth.add(row, printed);
         for (const auto& [k, logit] : heads::top_k(row, topk)) {
           const std::string label =
-              classes.labels.empty() ? std::to_string(k) : classes.labels[static_cast<std::size_t>(k)];
+              classes.set.labels.empty() ? std::to_string(k) : classes.set.labels[static_cast<std::size_t>(k)];
           std::printf("%s\t%.6f\n", label.c_str(), static_cast<double>(probabilities(b, k)));
         }
       }
