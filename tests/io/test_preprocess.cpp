@@ -1,9 +1,10 @@
 // Resizing and the fixed-size pipelines against the Python libraries (fixtures: tests/golden/image/make.py):
 // Pillow's bicubic in both pass orders, OpenCV's INTER_LINEAR, torchvision's ToTensor + Normalize, Resize,
-// CenterCrop, the classification / retrieval pipelines, and MMSegmentation's test-time resize + normalisation.
+// CenterCrop, the classification / retrieval pipelines, transformers' CLIPImageProcessor (make_clip_processor.py),
+// and MMSegmentation's test-time resize + normalisation.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "internvl/io/preprocess.hpp"
@@ -158,6 +159,37 @@ TEST_CASE("classification and retrieval pipelines match torchvision", "[pipeline
   }
   report("torchvision pipelines (8-bit pixels)", all, static_cast<index_t>(image_manifest()["pipelines"].size()));
   std::cout << "torchvision pipelines: max |tensor diff| " << worst_tensor << "\n";
+}
+
+TEST_CASE("the clip_processor pipeline matches transformers' CLIPImageProcessor", "[pipelines]") {
+  // Fixtures: tests/golden/image/make_clip_processor.py. Its crop offset is (size - crop) // 2, where
+  // torchvision's CenterCrop rounds half to even: the two differ on two of these inputs.
+  std::ifstream in(image_fixture("clip_processor.json"));
+  const nlohmann::json manifest = nlohmann::json::parse(in);
+  testing::PixelDiff all;
+  index_t differ_from_torchvision = 0;
+  for (const auto& c : manifest["cases"]) {
+    const io::Image input = testing::fixture_input(c["input"]);
+    const index_t size = c["size"];
+    INFO(c["input"].get<std::string>() << " " << size);
+    // transformers calls the installed Pillow (13): its pass order.
+    const auto order = io::PillowPassOrder::pillow13;
+    const io::Image pixels = io::pipeline_pixels(input.view(), io::Pipeline::clip_processor, size, order);
+    const testing::PixelDiff d = testing::compare_pixels(pixels, c["pixels"]);
+    REQUIRE(d.same_shape);
+    REQUIRE(d.max == 0);
+    all.add(d);
+    const io::Image torchvision = io::pipeline_pixels(input.view(), io::Pipeline::classification, size, order);
+    differ_from_torchvision += std::equal(pixels.data(), pixels.data() + pixels.numel(), torchvision.data()) ? 0 : 1;
+    const Tensor<float, 4> batch =
+        io::load_batch({image_fixture(testing::image_manifest()["inputs"][c["input"].get<std::string>()])},
+                       io::Pipeline::clip_processor, size, order);
+    REQUIRE(testing::sum_of(batch) == Approx(c["tensor_sum"].get<double>()).epsilon(1e-9).margin(1e-6));
+  }
+  REQUIRE(differ_from_torchvision == 2);
+  REQUIRE(io::center_crop_offset(12, 5, io::CropRounding::floor) == 3);  // 7 // 2, where round(3.5) = 4
+  REQUIRE(io::center_crop_offset(10, 5, io::CropRounding::floor) == 2);
+  report("CLIPImageProcessor (8-bit pixels)", all, static_cast<index_t>(manifest["cases"].size()));
 }
 
 TEST_CASE("load_batch stacks files into [B, 3, S, S]", "[pipelines]") {

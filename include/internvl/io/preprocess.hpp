@@ -2,6 +2,9 @@
 // model input (S is the model's image size, 224 or 448):
 //   classification: Resize(S, BICUBIC) → CenterCrop(S) → ToTensor → Normalize(ImageNet)   (zero-shot, probing)
 //   retrieval:      Resize((S, S), BICUBIC) → ToTensor → Normalize(ImageNet)               (squash, no crop)
+//   clip_processor: transformers' CLIPImageProcessor (shortest edge S, crop S, bicubic, ImageNet mean and std),
+//                   as the official video retrieval (video_retrieval/test_msrvtt.py) and the model cards
+//                   preprocess: classification's pixels but for the crop's offset, (size − S) // 2
 // Each returns [3, S, S]; load_batch reads image files into one [B, 3, S, S] batch.
 #pragma once
 
@@ -15,7 +18,7 @@
 
 namespace internvl::io {
 
-enum class Pipeline { classification, retrieval };
+enum class Pipeline { classification, retrieval, clip_processor };
 
 // The 8-bit [S, S, 3] image a pipeline feeds to its normalisation.
 inline Image pipeline_pixels(ImageView image, Pipeline pipeline, index_t size,
@@ -25,7 +28,8 @@ inline Image pipeline_pixels(ImageView image, Pipeline pipeline, index_t size,
     return resize_bicubic_pillow(image, size, size, order);
   }
   const Image resized = resize_shorter_side(image, size, order);
-  return center_crop(resized.view(), {size, size});
+  return center_crop(resized.view(), {size, size},
+                     pipeline == Pipeline::clip_processor ? CropRounding::floor : CropRounding::half_to_even);
 }
 
 inline Tensor<float, 3> classification(ImageView image, index_t size,

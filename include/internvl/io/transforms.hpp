@@ -3,6 +3,8 @@
 //                         an image already of that size is returned unchanged.
 //   center_crop_offset:   CenterCrop: offset int(round((size − crop) / 2)), Python's round (half to even);
 //                         a crop larger than the image pads it with zeros, (crop − size) // 2 before.
+//                         CropRounding::floor gives transformers' center_crop instead (CLIPImageProcessor):
+//                         offset (size − crop) // 2, one sample less where that margin is 3 mod 4.
 // The resampling itself is Pillow's bicubic (resize_bicubic.hpp).
 #pragma once
 
@@ -31,23 +33,29 @@ inline Image resize_shorter_side(ImageView image, index_t s, PillowPassOrder ord
   return resize_bicubic_pillow(image, target.width, target.height, order);
 }
 
+// How a centred crop's offset rounds half a sample: torchvision's CenterCrop (Python's round, half to even)
+// or transformers' center_crop (floor).
+enum class CropRounding { half_to_even, floor };
+
 // Where a centred crop of `crop` samples starts in an axis of `size` samples (negative: zero padding first).
-inline index_t center_crop_offset(index_t size, index_t crop) {
+inline index_t center_crop_offset(index_t size, index_t crop, CropRounding rounding = CropRounding::half_to_even) {
   if (crop > size) {
     return -((crop - size) / 2);
   }
-  const index_t margin = size - crop;  // round(margin / 2) with ties to even
+  const index_t margin = size - crop;
   const index_t half = margin / 2;
-  return (margin % 2 == 1 && half % 2 == 1) ? half + 1 : half;
+  const bool round_up = rounding == CropRounding::half_to_even && margin % 2 == 1 && half % 2 == 1;
+  return round_up ? half + 1 : half;
 }
 
-// torchvision CenterCrop((height, width)) on a PIL image.
-inline Image center_crop(ImageView image, ImageSize crop) {
+// torchvision CenterCrop((height, width)) on a PIL image (or, with CropRounding::floor, transformers'
+// center_crop where the crop fits).
+inline Image center_crop(ImageView image, ImageSize crop, CropRounding rounding = CropRounding::half_to_even) {
   INTERNVL_CHECK(crop.width > 0 && crop.height > 0, "io::center_crop", "crop size must be positive, got ", crop);
   const ImageSize in = size_of(image);
   const index_t channels = image.size(2);
-  const index_t top = center_crop_offset(in.height, crop.height);
-  const index_t left = center_crop_offset(in.width, crop.width);
+  const index_t top = center_crop_offset(in.height, crop.height, rounding);
+  const index_t left = center_crop_offset(in.width, crop.width, rounding);
   Image out = make_image(crop, channels);
   for (index_t y = 0; y < crop.height; ++y) {
     for (index_t x = 0; x < crop.width; ++x) {
