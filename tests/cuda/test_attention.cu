@@ -25,10 +25,14 @@ struct Shape {
 };
 
 enum class Layout {
-  packed,    // q, k, v are views into one [B, S, 3, H, Dh] buffer (self attention only)
-  separate,  // three contiguous [B, S, H, Dh] tensors
-  unaligned  // like packed, with a row pitch that breaks 16-byte alignment
+  packed,     // q, k, v are views into one [B, S, 3, H, Dh] buffer (self attention only)
+  separate,   // three contiguous [B, S, H, Dh] tensors
+  unaligned,  // like packed, with a row pitch that breaks 16-byte alignment
+  cache       // q contiguous; k and v the first Sk positions of [B, Sk + kCacheSpare, H, Dh] buffers, as QLLaMA's
+              // key/value cache during captioning, the spare positions holding large values no key may read
 };
+
+constexpr index_t kCacheSpare = 37;
 
 struct Mask {
   bool causal = false;
@@ -95,6 +99,31 @@ void check_attention(Context<backend::cuda>& ctx, const Shape& s, Layout layout,
     gpu::upload(ctx, testing::convert<T>(q).view(), dq);
     gpu::upload(ctx, testing::convert<T>(k).view(), dk);
     gpu::upload(ctx, testing::convert<T>(v).view(), dv);
+  } else if (layout == Layout::cache) {
+    const Extents<4> cache_shape{s.batch, s.keys + kCacheSpare, s.heads, s.head_dim};
+    const index_t cache_size = cache_shape[0] * cache_shape[1] * cache_shape[2] * cache_shape[3];
+    storage = gpu::DeviceTensor<T, 1>(Extents<1>{q.numel() + 2 * cache_size});
+    dq = View<T, 4>(storage.data(), q.shape());
+    gpu::upload(ctx, testing::convert<T>(q).view(), dq);
+    const auto cache_of = [&](const Tensor<float, 4>& filled, float spare) {
+      Tensor<T, 4> cache(cache_shape, T(spare));
+      for (index_t b = 0; b < s.batch; ++b) {
+        for (index_t j = 0; j < s.keys; ++j) {
+          for (index_t h = 0; h < s.heads; ++h) {
+            for (index_t d = 0; d < s.head_dim; ++d) {
+              cache(b, j, h, d) = T(filled(b, j, h, d));
+            }
+          }
+        }
+      }
+      return cache;
+    };
+    const View<T, 4> k_cache(storage.data() + q.numel(), cache_shape);
+    const View<T, 4> v_cache(storage.data() + q.numel() + cache_size, cache_shape);
+    gpu::upload(ctx, cache_of(k, 30.0f).view(), k_cache);
+    gpu::upload(ctx, cache_of(v, 1000.0f).view(), v_cache);
+    dk = k_cache.slice(1, 0, s.keys);
+    dv = v_cache.slice(1, 0, s.keys);
   } else {
     REQUIRE(s.queries == s.keys);
     // One row per token: [q heads | k heads | v heads], as a fused QKV projection writes it.
@@ -163,6 +192,11 @@ TEMPLATE_TEST_CASE("cuda attention masks: causal, key mask, both", "[cuda][atten
   // Causal with fewer queries than keys: the queries are the last positions (a text after QLLaMA's 96 queries).
   check_attention<TestType>(ctx, Shape{2, 40, 136, 4, 128}, Layout::separate, {.causal = true}, 16);
   check_attention<TestType>(ctx, Shape{2, 3, 300, 2, 64}, Layout::separate, {.causal = true, .key_mask = true}, 17);
+  // Captioning's steps on QLLaMA's key/value cache: a beam's one new token over the prompt and the tokens
+  // so far, and the prompt's tokens after the 96 queries, the keys a prefix of a longer cache.
+  check_attention<TestType>(ctx, Shape{5, 1, 130, 4, 128}, Layout::cache, {.causal = true}, 18);
+  check_attention<TestType>(ctx, Shape{2, 5, 101, 4, 128}, Layout::cache, {.causal = true}, 19);
+  check_attention<TestType>(ctx, Shape{3, 1, 64, 2, 64}, Layout::cache, {}, 20);
 }
 
 TEMPLATE_TEST_CASE("cuda attention at QLLaMA's shapes and the attention-pooling heads'", "[cuda][attention][qllama]",

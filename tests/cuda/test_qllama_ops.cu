@@ -1,6 +1,7 @@
 // QLLaMA's own ops on CUDA against backend::reference: rotary_embedding (q and k as strided views into
 // one packed QKV projection, out of place and in place, positions far from 0, head dims 2 to 512),
-// embedding (tables stored in f32, bf16 and f16, ids from the whole vocabulary, a strided output),
+// embedding (tables stored in f32, bf16 and f16, ids from the whole vocabulary, a strided output, a table whose
+// row pitch is wider than its rows),
 // swiglu (QLLaMA's 11008-wide MLP rows, awkward widths, in place) and copy (values of a packed
 // projection into positions of a key/value cache: exact, nothing else written). Relative L2
 // tolerances: f32 1e-5, bf16 1e-2, f16 5e-3 (inputs are rounded to the element type first, so only the output rounding
@@ -121,6 +122,29 @@ TEMPLATE_TEST_CASE("cuda embedding matches the reference for every table dtype",
     check_embedding<TestType, bf16>(ctx, vocabulary, width, count, 810);
     check_embedding<TestType, f16>(ctx, vocabulary, width, count, 820);
   }
+}
+
+TEMPLATE_TEST_CASE("cuda embedding gathers rows of a table whose row pitch is wider than its rows", "[cuda][qllama]",
+                   float, bf16) {
+  // As QLLaMA's key/value cache gathers each beam's source sequence: its rows are the sequences' positions so
+  // far, a prefix of each row of a [sequences, capacity · H · Dh] buffer whose other columns hold stale values.
+  Context<backend::cuda> ctx;
+  const index_t vocabulary = 6, width = 5 * 128, pitch = width + 7 * 128;
+  const auto table = testing::rounded_to<TestType>(testing::random_tensor(Extents<2>{vocabulary, width}, 830));
+  Tensor<TestType, 2> buffer(Extents<2>{vocabulary, pitch}, TestType(1000.0f));
+  for (index_t r = 0; r < vocabulary; ++r) {
+    for (index_t c = 0; c < width; ++c) {
+      buffer(r, c) = TestType(table(r, c));
+    }
+  }
+  const auto device_buffer = gpu::upload(ctx, buffer.view());
+  const Tensor<std::int32_t, 1> ids = random_ids(9, vocabulary, 831);
+  auto out = testing::poisoned<TestType>(ctx, Extents<2>{9, width});
+  ops::embedding(ctx, out.view(), ids.view(),
+                 WeightView<2>(CView<TestType, 2>(device_buffer.view()).slice(1, 0, width)));
+  const Tensor<float, 2> got = testing::to_host(ctx, out);
+  const auto want = testing::reference_embedding(ids.view(), WeightView<2>(CView<float, 2>(table.view())));
+  CHECK(testing::relative_l2(got.view(), want.view()) == 0.0);
 }
 
 TEST_CASE("cuda embedding refuses a host table and out-of-range ids", "[cuda][qllama]") {
