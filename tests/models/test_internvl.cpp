@@ -1,9 +1,11 @@
 // InternVL-C and InternVL-G against OpenGVLab's modeling_internvl.py (tests/golden/internvl/make.py):
 // image features in both modes, text features, the model's logits and clip_benchmark-style zero-shot
-// probabilities, on the reference and cpu backends, f32 and bf16 checkpoints; the real tokenizer's ids
-// from the model directory's tokenizer.model (padded to 80, as the official path does); parameter
-// counts; and the load errors of broken directories.
+// probabilities, video embeddings (the mean of the official frame features, as video_retrieval/test_msrvtt.py), on the
+// reference and cpu backends, f32 and bf16 checkpoints; the real tokenizer's ids from the model directory's
+// tokenizer.model (padded to 80, as the official path does); parameter counts; and the load errors of broken
+// directories.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -95,6 +97,57 @@ TEST_CASE("InternVL-C and -G embeddings and logits match modeling_internvl.py", 
   check_tiny<backend::cpu>();
   auto dynamic = models::load_internvl<presets::Dynamic, backend::cpu>(testing::internvl_golden("dyn_f32"));
   check_embeddings<backend::cpu>(dynamic, "dyn", "dyn_f32", 1e-5);
+}
+
+TEST_CASE("video embeddings are the normalised mean of the official frame features, as test_msrvtt.py takes them",
+          "[internvl]") {
+  // video_retrieval/test_msrvtt.py: feat = encode_image(frames).mean(0), normalised afterwards. The fixture's
+  // two images serve as one video of two frames; the expected row comes from the official features.
+  const auto pixels = testing::internvl_expected<4>("tiny_pixels");
+  REQUIRE(pixels.size(0) == 2);
+  const auto run = [&]<class Backend>(Backend) {
+    auto model = models::load_internvl<presets::TinyInternVL, Backend>(testing::internvl_golden("tiny_f32"));
+    Context<Backend> ctx;
+    for (const auto& [mode, name] : {std::pair{EmbeddingMode::C, "C"}, std::pair{EmbeddingMode::G, "G"}}) {
+      const auto features = testing::internvl_expected<2>(std::string("tiny_f32_image_features_") + name);
+      const index_t width = features.size(1);
+      Tensor<float, 2> expected(Extents<2>{1, width}), frames_normalised_first(Extents<2>{1, width});
+      double norm = 0.0, norm0 = 0.0, norm1 = 0.0;
+      for (index_t e = 0; e < width; ++e) {
+        norm0 += double(features(0, e)) * features(0, e);
+        norm1 += double(features(1, e)) * features(1, e);
+      }
+      for (index_t e = 0; e < width; ++e) {
+        expected(0, e) = 0.5f * (features(0, e) + features(1, e));
+        frames_normalised_first(0, e) =
+            static_cast<float>(0.5 * (features(0, e) / std::sqrt(norm0) + features(1, e) / std::sqrt(norm1)));
+        norm += double(expected(0, e)) * expected(0, e);
+      }
+      for (index_t e = 0; e < width; ++e) {
+        expected(0, e) = static_cast<float>(expected(0, e) / std::sqrt(norm));
+      }
+      Tensor<float, 2> got(Extents<2>{1, width});
+      testing::poison(got.view());
+      model.video_embeddings(ctx, got.view(), pixels.view(), 2, mode);
+      const double err = testing::relative_l2(got.view(), expected.view());
+      INFO(Backend::name << " " << name << ": relative L2 " << err);
+      CHECK(err <= 1e-5);
+      // Averaging normalised frames instead would be caught: it is not even the same direction.
+      CHECK(testing::relative_l2(frames_normalised_first.view(), expected.view()) > 1e-3);
+      // One frame per video: the image embeddings.
+      Tensor<float, 2> videos(Extents<2>{2, width}), images(Extents<2>{2, width});
+      model.video_embeddings(ctx, videos.view(), pixels.view(), 1, mode);
+      model.image_embeddings(ctx, images.view(), pixels.view(), mode);
+      CHECK(testing::relative_l2(videos.view(), images.view()) == 0.0);
+    }
+    Tensor<float, 2> two(Extents<2>{2, model.embedding_width()});
+    REQUIRE_THROWS_WITH(model.video_embeddings(ctx, two.view(), pixels.view(), 2, EmbeddingMode::C),
+                        Catch::Contains("video embeddings have shape [2, 16], expected [1, 16]"));
+    REQUIRE_THROWS_WITH(model.video_embeddings(ctx, two.view(), pixels.view(), 3, EmbeddingMode::C),
+                        Catch::Contains("2 frames are not a whole number of videos of 3 frames"));
+  };
+  run(backend::reference{});
+  run(backend::cpu{});
 }
 
 TEST_CASE("a checkpoint with force_image_size stores and runs the position table of that size", "[internvl]") {

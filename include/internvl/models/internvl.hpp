@@ -3,6 +3,8 @@
 //   InternVL-G image  c/‖c‖ + g/‖g‖,  g = clip_projector2(QLLaMA's query outputs for the image)
 //   text (C and G)    t = h_eos · P    h_eos = QLLaMA's text hidden state at the last real token
 //                                      (index: number of ids > 0, minus 1), P = text_projection [D, E]
+//   video             v = mean of its F frames' image features (C or G), as the official video retrieval
+//                                      (video_retrieval/test_msrvtt.py) averages encode_image over the frames
 // *_features return these as the official encode_image / encode_text do; *_embeddings return them
 // L2-normalised, ready for cosine similarities (models/zero_shot.hpp). Images are [B, 3, S, S]
 // normalised pixels (io/preprocess.hpp), texts are QLLaMA token ids [T, L], right-padded with 0
@@ -23,6 +25,7 @@
 #include "internvl/models/intern_vit.hpp"
 #include "internvl/models/internvl_weights.hpp"
 #include "internvl/models/qllama.hpp"
+#include "internvl/ops/mean_tokens.hpp"
 
 namespace internvl::models {
 
@@ -140,6 +143,24 @@ class InternVLModel {
   // L2-normalised image embeddings [B, E].
   void image_embeddings(Context<Backend>& ctx, View<T, 2> out, CView<T, 4> pixels, EmbeddingMode mode) {
     image_features(ctx, out, pixels, mode);
+    normalize(ctx, out, CView<T, 2>(out));
+  }
+
+  // L2-normalised video embeddings [V, E]: each the mean of its frames' image features, normalised after
+  // the mean. frames [V·F, 3, S, S] holds video v's F frames at rows v·F to v·F + F − 1.
+  void video_embeddings(Context<Backend>& ctx, View<T, 2> out, CView<T, 4> frames, index_t frames_per_video,
+                        EmbeddingMode mode) {
+    INTERNVL_CHECK(frames_per_video > 0 && frames.size(0) % frames_per_video == 0, "InternVL",
+                   "video embeddings: ", frames.size(0), " frames are not a whole number of videos of ",
+                   frames_per_video, " frames");
+    const index_t videos = frames.size(0) / frames_per_video;
+    check_output("video embeddings", out, videos);
+    auto& ws = ctx.workspace();
+    auto scope = ws.scope();
+    View<T, 2> features = ws.template tensor<T>(Extents<2>{frames.size(0), config_.clip_embed_dim});
+    image_features(ctx, features, frames, mode);
+    ops::mean_tokens(ctx, out, CView<T, 2>(features).reshape(Extents<3>{videos, frames_per_video, features.size(1)}), 0,
+                     frames_per_video);
     normalize(ctx, out, CView<T, 2>(out));
   }
 

@@ -6,10 +6,16 @@
 //   rank(query)   = #{ wrong candidates c : score(query, c) > the best score of a right answer }
 //   recall@K      = #{ queries with rank < K } / #queries      (a right answer among the K best)
 // A wrong candidate that ties with the best right answer does not count against the query (torch.topk,
-// which clip_benchmark ranks with, breaks ties in no documented order). The scores are computed
+// which clip_benchmark ranks with, breaks ties in no documented order).
+// RetrievalScoring::dual_softmax ranks by the official video retrieval's scores instead
+// (video_retrieval/test_msrvtt.py, use_dsl), each cosine weighted by its softmax over the other side:
+//   text → image  score[t, i] · softmax over the texts t' of score[t', i]     (for each image, over T)
+//   image → text  score[t, i] · softmax over the images i' of score[t, i']    (for each text, over N)
+// (the softmax of the cosines themselves, no temperature). The scores are computed
 // `texts_per_block` texts at a time ([block, N] in the workspace, then on the host), in two passes over
 // the texts: the first ranks each text's image and finds each image's best right score, the second counts
-// for each image the wrong texts above it. Both passes compute the same blocks, so they see the same bits.
+// for each image the wrong texts above it. Both passes compute the same blocks, so they see the same bits;
+// dual_softmax adds a pass before them for each image's softmax over the texts.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +36,8 @@ void similarity(Context<Backend>& ctx, View<T, 2> out, CView<T, 2> a, CView<T, 2
   ops::linear(ctx, out, a, WeightView<2>(b));
 }
 
+enum class RetrievalScoring { cosine, dual_softmax };
+
 struct RetrievalRanks {
   std::vector<index_t> text_to_image;  // [T]: wrong images above text t's image
   std::vector<index_t> image_to_text;  // [N]: wrong texts above image i's best text
@@ -40,7 +48,8 @@ struct RetrievalRanks {
 // text, a score that is not finite.
 template <class Backend, class T>
 RetrievalRanks retrieval_ranks(Context<Backend>& ctx, CView<T, 2> images, CView<T, 2> texts,
-                               std::span<const index_t> image_of_text, index_t texts_per_block = 1024) {
+                               std::span<const index_t> image_of_text, index_t texts_per_block = 1024,
+                               RetrievalScoring scoring = RetrievalScoring::cosine) {
   constexpr const char* where = "models::retrieval_ranks";
   const index_t image_count = images.size(0), text_count = texts.size(0);
   INTERNVL_CHECK(images.size(1) == texts.size(1), where, "the image embeddings are ", images.size(1),
@@ -75,23 +84,57 @@ RetrievalRanks retrieval_ranks(Context<Backend>& ctx, CView<T, 2> images, CView<
       }
     }
   };
+  const bool dual_softmax = scoring == RetrievalScoring::dual_softmax;
+  // dual_softmax: each image's softmax over the texts, as its maximum and its sum of exp(score − maximum).
+  std::vector<double> column_max(static_cast<std::size_t>(image_count), -std::numeric_limits<double>::infinity());
+  std::vector<double> column_sum(static_cast<std::size_t>(image_count), 0.0);
+  if (dual_softmax) {
+    for_each_text([&](index_t, std::span<const float> row) {
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        const double grown = std::max(column_max[i], static_cast<double>(row[i]));
+        column_sum[i] = column_sum[i] * std::exp(column_max[i] - grown) + std::exp(row[i] - grown);
+        column_max[i] = grown;
+      }
+    });
+  }
+  // The scores text t ranks the images by, and those by which each image ranks text t.
+  std::vector<double> text_to_image(static_cast<std::size_t>(image_count)), image_to_text(text_to_image.size());
+  const auto score_row = [&](std::span<const float> row) {
+    if (!dual_softmax) {
+      std::copy(row.begin(), row.end(), text_to_image.begin());
+      std::copy(row.begin(), row.end(), image_to_text.begin());
+      return;
+    }
+    const double row_max = *std::max_element(row.begin(), row.end());
+    double row_sum = 0.0;
+    for (const float s : row) {
+      row_sum += std::exp(s - row_max);
+    }
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      const double s = row[i];
+      text_to_image[i] = s * std::exp(s - column_max[i]) / column_sum[i];
+      image_to_text[i] = s * std::exp(s - row_max) / row_sum;
+    }
+  };
   RetrievalRanks ranks{std::vector<index_t>(static_cast<std::size_t>(text_count), 0),
                        std::vector<index_t>(static_cast<std::size_t>(image_count), 0)};
-  std::vector<float> best_right(static_cast<std::size_t>(image_count), -std::numeric_limits<float>::infinity());
+  std::vector<double> best_right(static_cast<std::size_t>(image_count), -std::numeric_limits<double>::infinity());
   for_each_text([&](index_t t, std::span<const float> row) {
     for (std::size_t i = 0; i < row.size(); ++i) {
       INTERNVL_CHECK(std::isfinite(row[i]), where, "the score of text ", t, " and image ", i, " is ", row[i],
                      " (embeddings that are not finite?)");
     }
+    score_row(row);
     const auto image = static_cast<std::size_t>(image_of_text[static_cast<std::size_t>(t)]);
-    const float right = row[image];
+    const double right = text_to_image[image];
     ranks.text_to_image[static_cast<std::size_t>(t)] =
-        std::count_if(row.begin(), row.end(), [&](float s) { return s > right; });
-    best_right[image] = std::max(best_right[image], right);
+        std::count_if(text_to_image.begin(), text_to_image.end(), [&](double s) { return s > right; });
+    best_right[image] = std::max(best_right[image], image_to_text[image]);
   });
   for_each_text([&](index_t, std::span<const float> row) {  // a right text is never above its image's best
+    score_row(row);
     for (std::size_t i = 0; i < row.size(); ++i) {
-      if (row[i] > best_right[i]) {
+      if (image_to_text[i] > best_right[i]) {
         ++ranks.image_to_text[i];
       }
     }

@@ -8,8 +8,12 @@ the k best candidates of each query by a full sort, a hit when a right answer is
 the same sort (the position of the first right answer), not from counting. Texts are noisy copies of their
 image's embedding, so the recalls fall between 0 and 1; a case is drawn again until no wrong candidate
 scores within 1e-4 of a query's best right answer, so float32 arithmetic cannot reorder them.
-Cases: 'varied' (24 images with 1 to 4 texts each, texts in random order) and 'grouped' (12 images with 3
-texts each, texts in image order: rows 3i, 3i + 1, 3i + 2 describe image i).
+Cases: 'varied' (24 images with 1 to 4 texts each, texts in random order), 'grouped' (12 images with 3
+texts each, texts in image order: rows 3i, 3i + 1, 3i + 2 describe image i) and 'paired' (20 videos, text i
+describes video i, as MSR-VTT's test pairs are), which also holds under "dual_softmax" the ranks and recalls
+of the official video retrieval's scores (InternVL's video_retrieval/test_msrvtt.py with use_dsl: the
+text→video scores times their softmax over the texts, scores * scores.softmax(dim=0), and the video→text
+scores likewise over the videos), the gap condition holding for those scores too.
 Run from anywhere: /usr/bin/python3 tests/golden/retrieval/make_retrieval.py"""
 import json
 import pathlib
@@ -47,7 +51,20 @@ def smallest_gap(scores, right):
     return min(gaps)
 
 
-def make_case(rng, image_of_text, image_count, noise):
+def softmax_weighted(scores):
+    """test_msrvtt.py's use_dsl on a score matrix: scores * scores.softmax(dim=0)."""
+    e = np.exp(scores - scores.max(axis=0, keepdims=True))
+    return scores * e / e.sum(axis=0, keepdims=True)
+
+
+def direction_scores(scores, dual_softmax):
+    """The text→image [T, N] and image→text [N, T] score matrices."""
+    if dual_softmax:
+        return softmax_weighted(scores), softmax_weighted(scores.T)
+    return scores, scores.T
+
+
+def make_case(rng, image_of_text, image_count, noise, dual_softmax=False):
     while True:
         images = unit_rows(rng.standard_normal((image_count, WIDTH))).astype(np.float32)
         texts = unit_rows(images[image_of_text] + noise * rng.standard_normal((len(image_of_text), WIDTH)))
@@ -55,24 +72,33 @@ def make_case(rng, image_of_text, image_count, noise):
         scores = texts.astype(np.float64) @ images.astype(np.float64).T  # [T, N]
         right = np.zeros(scores.shape, dtype=bool)
         right[np.arange(len(image_of_text)), image_of_text] = True
-        if min(smallest_gap(scores, right), smallest_gap(scores.T, right.T)) > MIN_GAP:
+        gaps = [smallest_gap(s, r) for d in {False, dual_softmax}
+                for s, r in zip(direction_scores(scores, d), (right, right.T))]
+        if min(gaps) > MIN_GAP:
             return images, texts, scores, right
 
 
-def write_case(name, rng, image_of_text, image_count, noise):
-    images, texts, scores, right = make_case(rng, np.asarray(image_of_text), image_count, noise)
-    np.save(HERE / f"{name}_images.npy", images)
-    np.save(HERE / f"{name}_texts.npy", texts)
+def scored(name, scores, right, dual_softmax):
+    to_image, to_text = direction_scores(scores, dual_softmax)
     case = {
-        "image_of_text": [int(g) for g in image_of_text],
-        "text_to_image_ranks": first_right_positions(scores, right),
-        "image_to_text_ranks": first_right_positions(scores.T, right.T),
-        "text_to_image_recall": {str(k): clip_benchmark_recall(scores, right, k) for k in KS},
-        "image_to_text_recall": {str(k): clip_benchmark_recall(scores.T, right.T, k) for k in KS},
+        "text_to_image_ranks": first_right_positions(to_image, right),
+        "image_to_text_ranks": first_right_positions(to_text, right.T),
+        "text_to_image_recall": {str(k): clip_benchmark_recall(to_image, right, k) for k in KS},
+        "image_to_text_recall": {str(k): clip_benchmark_recall(to_text, right.T, k) for k in KS},
     }
     for direction in ("text_to_image", "image_to_text"):
         recalls = [case[f"{direction}_recall"][str(k)] for k in KS]
-        assert 0 < recalls[0] < recalls[-1], (name, direction, recalls)
+        assert 0 < recalls[0] < recalls[-1], (name, direction, dual_softmax, recalls)
+    return case
+
+
+def write_case(name, rng, image_of_text, image_count, noise, dual_softmax=False):
+    images, texts, scores, right = make_case(rng, np.asarray(image_of_text), image_count, noise, dual_softmax)
+    np.save(HERE / f"{name}_images.npy", images)
+    np.save(HERE / f"{name}_texts.npy", texts)
+    case = {"image_of_text": [int(g) for g in image_of_text], **scored(name, scores, right, False)}
+    if dual_softmax:
+        case["dual_softmax"] = scored(name, scores, right, True)
     return case
 
 
@@ -87,10 +113,13 @@ def main():
         "ks": KS,
         "varied": write_case("varied", rng, varied, varied_images, noise=1.0),
         "grouped": write_case("grouped", rng, grouped, grouped_images, noise=1.0),
+        "paired": write_case("paired", rng, list(range(20)), 20, noise=1.2, dual_softmax=True),
     }
     (HERE / "retrieval.json").write_text(json.dumps(fixtures, indent=1) + "\n")
-    for name in ("varied", "grouped"):
+    for name in ("varied", "grouped", "paired"):
         print(name, {d: fixtures[name][f"{d}_recall"] for d in ("text_to_image", "image_to_text")})
+    print("paired, dual softmax", {d: fixtures["paired"]["dual_softmax"][f"{d}_recall"]
+                                   for d in ("text_to_image", "image_to_text")})
 
 
 if __name__ == "__main__":
