@@ -1,13 +1,15 @@
-// Zero-shot image-text retrieval scores (Flickr30K, COCO) from the embeddings that embed writes:
+// Zero-shot image-text retrieval scores (Flickr30K, COCO; MSR-VTT's videos) from the embeddings that embed writes:
 //   retrieve --image-embeddings IMAGES.npy --text-embeddings TEXTS.npy (--texts-per-image N | --text-images FILE)
-//            [--k LIST]
+//            [--k LIST] [--dual-softmax]
 // IMAGES.npy [N, E] and TEXTS.npy [T, E] (float32; each row is L2-normalised again here, as clip_benchmark
 // does, so any embeddings can be given). Which image each text describes: --texts-per-image N for texts in
 // image order (rows N·i to N·i + N − 1 describe image i), or --text-images FILE, one image row (from 0)
 // per line, line t + 1 for text t. Prints recall@K in both directions (models/retrieval.hpp: image-to-text
 // asks whether any of an image's texts is among its K best texts, text-to-image whether a text's image
 // is among its K best images), in percent, and their mean, as the InternVL paper's retrieval tables
-// report them. The scores are computed on the cpu backend, 1024 texts at a time.
+// report them. --dual-softmax ranks by the official video retrieval's scores instead (test_msrvtt.py's
+// use_dsl: each cosine weighted by its softmax over the other side, models/retrieval.hpp). The scores are
+// computed on the cpu backend, 1024 texts at a time.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -30,12 +32,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: retrieve --image-embeddings IMAGES.npy --text-embeddings TEXTS.npy\n"
-    "                (--texts-per-image N | --text-images FILE) [--k LIST]\n"
+    "                (--texts-per-image N | --text-images FILE) [--k LIST] [--dual-softmax]\n"
     "  --image-embeddings F  image embeddings, float32 [N, E] (embed --out-image)\n"
     "  --text-embeddings F   text embeddings, float32 [T, E] (embed --out-text)\n"
     "  --texts-per-image N   the texts are in image order, N per image: T = N x images\n"
     "  --text-images FILE    the image row (0 to N - 1) each text describes, one per line: line t + 1 for text t\n"
     "  --k LIST              the K of recall@K, comma-separated (default 1,5,10)\n"
+    "  --dual-softmax        rank by each cosine times its softmax over the other side's candidates, as the\n"
+    "                        official video retrieval (MSR-VTT) scores; default: the cosines\n"
     "Prints recall@K of image-to-text and text-to-image retrieval in percent, and their mean.\n";
 
 // An integer from `text`, or nothing unless the whole of it is one.
@@ -137,7 +141,8 @@ void print_recalls(const char* direction, const std::vector<index_t>& ranks, con
 
 int main(int argc, char** argv) {
   const examples::Cli cli(argc, argv, kUsage,
-                          {"--image-embeddings", "--text-embeddings", "--texts-per-image", "--text-images", "--k"});
+                          {"--image-embeddings", "--text-embeddings", "--texts-per-image", "--text-images", "--k"},
+                          {"--dual-softmax"});
   const std::string images_path = cli.require("--image-embeddings");
   const std::string texts_path = cli.require("--text-embeddings");
   const bool grouped = cli.one_of("--texts-per-image", "--text-images") == "--texts-per-image";
@@ -153,10 +158,13 @@ int main(int argc, char** argv) {
     }
     const std::vector<index_t> image_rows = image_of_text(cli, per_image, images.size(0), texts.size(0));
     Context<backend::cpu> ctx;
-    const models::RetrievalRanks ranks =
-        models::retrieval_ranks(ctx, CView<float, 2>(images.view()), CView<float, 2>(texts.view()), image_rows);
-    std::printf("images %lld, texts %lld, width %lld\n", static_cast<long long>(images.size(0)),
-                static_cast<long long>(texts.size(0)), static_cast<long long>(images.size(1)));
+    const bool dual_softmax = cli.has("--dual-softmax");
+    const models::RetrievalRanks ranks = models::retrieval_ranks(
+        ctx, CView<float, 2>(images.view()), CView<float, 2>(texts.view()), image_rows, 1024,
+        dual_softmax ? models::RetrievalScoring::dual_softmax : models::RetrievalScoring::cosine);
+    std::printf("images %lld, texts %lld, width %lld%s\n", static_cast<long long>(images.size(0)),
+                static_cast<long long>(texts.size(0)), static_cast<long long>(images.size(1)),
+                dual_softmax ? ", scored by the dual softmax" : "");
     std::printf("%-14s", "recall (%)");
     for (const index_t k : ks) {
       std::printf(" %7s", ("R@" + std::to_string(k)).c_str());

@@ -4,8 +4,9 @@
 // returned as host f32. Free of Boost.Hana: the callers parse config.json, so the CUDA path
 // (tasks_cuda.cu) compiles this with nvcc while zero_shot.cpp and embed.cpp keep the host-only parts. The
 // host backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
-//   embed      L2-normalised image embeddings [B, E] of each batch of images (support/batches.hpp) and
-//              text embeddings [T, E] of the texts, job.batch texts per forward pass
+//   embed      L2-normalised image embeddings [B, E] of each batch of images (support/batches.hpp), or with
+//              job.frames_per_video F video embeddings [B / F, E] (each batch whole videos), and text
+//              embeddings [T, E] of the texts, job.batch texts per forward pass
 //   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for each batch of images
 //              (support/batches.hpp), the class weights computed once (or given, as saved from a run)
 //   caption    InternVL-G's caption of each image (models/captioning.hpp) for each batch of images: the
@@ -38,6 +39,7 @@ struct InternVLJob {
   CView<float, 2> class_weights;       // zero_shot: [C, E] computed before (host); empty: encode the labels
   std::function<void(CView<float, 2>)> class_weights_sink;  // zero_shot: receives the class weights used
   index_t batch = 16;                  // embed: texts per forward pass
+  index_t frames_per_video = 0;        // embed: 0 for image embeddings, else the frames of each video
   std::string prompt;                  // caption: the text every caption continues
   models::BeamSearchOptions search;    // caption
   StageReport* report = nullptr;       // stage times and memory, when given
@@ -105,25 +107,31 @@ Tensor<float, 2> embed_in_passes(Context<Backend>& ctx, index_t count, index_t w
 
 // Images go through the model a batch of `images` at a time (none if it is empty), texts job.batch at a
 // time, so memory holds one pass's activations however many there are; each embedding depends on its
-// own input only.
+// own input only (with job.frames_per_video, a batch holds whole videos: its rows are their frames).
 template <class Backend>
 Embeddings embed(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& images) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
   const index_t width = model.embedding_width();
+  const index_t frames = job.frames_per_video;
   Embeddings result;
   if (images) {
-    std::vector<float> rows;  // [B, E], a batch's rows at a time
+    std::vector<float> rows;  // [B, E] (or [B / F, E]), a batch's rows at a time
     while (const std::optional<CView<float, 4>> pixels = images()) {
       auto scope = ctx.workspace().scope();
-      View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{pixels->size(0), width});
-      model.image_embeddings(ctx, out, to_backend<T>(ctx, *pixels), job.mode);
+      const index_t count = frames > 0 ? pixels->size(0) / frames : pixels->size(0);
+      View<T, 2> out = ctx.workspace().template tensor<T>(Extents<2>{count, width});
+      if (frames > 0) {
+        model.video_embeddings(ctx, out, to_backend<T>(ctx, *pixels), frames, job.mode);
+      } else {
+        model.image_embeddings(ctx, out, to_backend<T>(ctx, *pixels), job.mode);
+      }
       const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(out));
       rows.insert(rows.end(), host.data(), host.data() + host.numel());
     }
     result.images = Tensor<float, 2>(Extents<2>{static_cast<index_t>(rows.size()) / width, width});
     std::copy(rows.begin(), rows.end(), result.images.data());
-    detail::end_stage(job, detail::image_stage(job.mode));
+    detail::end_stage(job, frames > 0 ? "videos" : detail::image_stage(job.mode));
   }
   if (!job.texts.empty()) {
     const text::Tokenizer tokenizer(model.tokenizer_path().string());

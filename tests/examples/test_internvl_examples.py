@@ -423,6 +423,37 @@ with tempfile.TemporaryDirectory() as tmp:
           and out.split("\n")[3].split()[2] == "100.00", f"retrieve on embed's files: exit {code}: {out}{err}")
     expect_error(embed, ["--model", model, "--text", "x", "--texts", str(texts_file), "--out-text", "t.npy"], 2,
                  "give --text or --texts, not both")
+    # --frames: the two fixture images as one video of two frames, as video_retrieval/test_msrvtt.py embeds a
+    # video: the normalised mean of the frames' official image features (not of their embeddings), both modes.
+    for mode in "CG":
+        code, out, err = run(embed, "--model", model, "--mode", mode, "--pixels", str(golden / "tiny_pixels.npy"),
+                             "--frames", "2", "--out-image", str(tmp / "video.npy"))
+        want_shape, want = read_npy(golden / f"tiny_f32_image_features_{mode}.npy")
+        mean = [(a + b) / 2 for a, b in zip(*rows(want_shape, want))]
+        got_shape, got = read_npy(tmp / "video.npy") if code == 0 else ((0, 0), [])
+        check(code == 0 and got_shape == (1, want_shape[1]) and "video embeddings [1, 16]" in out and
+              max(abs(a - b) for a, b in zip(got, normalised(mean))) <= 1e-5,
+              f"embed --frames 2 --mode {mode}: exit {code}: {out}{err} {got}")
+    # Frames from files go through the CLIP processor (a centre crop), not the squash of still images; a video of
+    # one frame twice, two videos a pass (--batch 4), is that frame's embedding.
+    written = {}
+    for name, args in [("squash", ["--image", image_file]), ("frame", ["--image", image_file, "--frames", "1"]),
+                       ("twice", ["--image", image_file, "--image", image_file, "--image", image_file,
+                                  "--image", image_file, "--frames", "2", "--batch", "4"])]:
+        code, out, err = run(embed, "--model", model, *args, "--out-image", str(tmp / f"{name}.npy"))
+        written[name] = read_npy(tmp / f"{name}.npy") if code == 0 else ((0, 0), [])
+        check(code == 0, f"embed {args}: exit {code}: {err}")
+    frame = written["frame"][1]
+    check(written["twice"][0] == (2, 16) and
+          max(abs(a - b) for a, b in zip(written["twice"][1], frame + frame)) <= 1e-6 and
+          max(abs(a - b) for a, b in zip(written["squash"][1], frame)) > 1e-3,
+          f"embed --frames on image files: {written}")
+    expect_error(embed, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--frames", "3", "--out-image",
+                         str(tmp / "video.npy")], 1, "--frames: 2 images are not a whole number of videos of 3 frames")
+    expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--frames", "2"], 2,
+                 "--frames needs the videos' frames: --image, --images or --pixels")
+    expect_error(embed, ["--model", model, "--pixels", str(one_image), "--frames", "0", "--out-image",
+                         str(tmp / "video.npy")], 2, "--frames must be at least 1, got 0")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", "t.npy", "--batch", "0"], 2,
                  "--batch must be at least 1")
     # --precision bf16: each embedding within 2e-2 relative L2 of the f32 run's. Rounding an operand to bf16

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The retrieve example on the retrieval fixtures (tests/golden/retrieval, written by make_retrieval.py with
 clip_benchmark's scoring in numpy): recall@K in both directions and their mean as the fixture has them, with
-the pairing from --text-images and from --texts-per-image; rows of any length give the same output (they are
+the pairing from --text-images and from --texts-per-image, and with --dual-softmax the official video
+retrieval's scores (test_msrvtt.py); rows of any length give the same output (they are
 normalised); and bad arguments and files: usage errors exit 2 with the usage, bad files exit 1 with a message
 naming the file (and line) and what is wrong.
 Usage: test_retrieve.py BUILD_EXAMPLES_DIR GOLDEN_DIR"""
@@ -78,6 +79,16 @@ with tempfile.TemporaryDirectory() as tmp:
                          golden / "grouped_texts.npy", "--texts-per-image", 3, "--k", "10,1,5")
     check(code == 0 and printed_table(out) == expected_table(grouped, [10, 1, 5]) and
           out.split("\n")[1].split()[2:] == ["R@10", "R@1", "R@5"], f"grouped case: exit {code}: {out}{err}")
+    # --dual-softmax: the official video retrieval's scores (test_msrvtt.py), on the case of one text per video.
+    paired = ["--image-embeddings", golden / "paired_images.npy", "--text-embeddings", golden / "paired_texts.npy",
+              "--texts-per-image", 1]
+    code, out, err = run(*paired, "--dual-softmax")
+    check(code == 0 and out.startswith("images 20, texts 20, width 32, scored by the dual softmax\n") and
+          printed_table(out) == expected_table(fixtures["paired"]["dual_softmax"], ks),
+          f"paired case, dual softmax: exit {code}: {out}{err}")
+    code, out, err = run(*paired)
+    check(code == 0 and printed_table(out) == expected_table(fixtures["paired"], ks),
+          f"paired case, cosine: exit {code}: {out}{err}")
 
     # Usage errors.
     both = ["--image-embeddings", varied_images, "--text-embeddings", varied_texts]
@@ -174,6 +185,37 @@ with tempfile.TemporaryDirectory() as tmp:
                              capture_output=True, text=True)
         check(bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr,
               f"retrieval_inputs.py {annotation.name}: {bad.returncode} {bad.stderr}")
+
+    # scripts/video_retrieval_inputs.py: test_msrvtt.py's frames of each video (of n frames, interval ceil(n / F),
+    # the frames (0, interval, ...) + interval // 2, in the order of the numbers in their names) and the captions
+    # as given; a video the official sampling cannot serve stops it, naming the video.
+    script = golden.parent.parent.parent / "scripts" / "video_retrieval_inputs.py"
+    for video, count in [("video1", 24), ("video2", 16), ("short", 9)]:
+        (tmp / "frames" / video).mkdir(parents=True)
+        for k in range(1, count + 1):
+            (tmp / "frames" / video / f"{k}.png").write_bytes(b"")  # 1.png .. 24.png: 10.png sorts after 9.png
+        (tmp / "frames" / video / "notes.txt").write_text("not a frame")
+    (tmp / "msrvtt.json").write_text(json.dumps([{"video": "video1.mp4", "caption": "A Man: cooks (pasta)."},
+                                                 {"video": "video2.mp4", "caption": "two cats"}]))
+    for frames, picked in [(8, [[2, 5, 8, 11, 14, 17, 20, 23], [2, 4, 6, 8, 10, 12, 14, 16]]), (1, [[13], [9]])]:
+        made = subprocess.run([sys.executable, str(script), str(tmp / "msrvtt.json"), str(tmp / "frames"), str(frames),
+                               str(tmp / f"videos{frames}")], capture_output=True, text=True)
+        read = (lambda name: (tmp / f"videos{frames}" / name).read_text().splitlines()) if made.returncode == 0 else (
+            lambda _: [])
+        want = [str(tmp / "frames" / video / f"{k}.png") for video, ks in zip(("video1", "video2"), picked) for k in ks]
+        check(read("frames.txt") == want and read("captions.txt") == ["A Man: cooks (pasta).", "two cats"],
+              f"video_retrieval_inputs.py, {frames} frames: {made.stderr} {read('frames.txt')} {read('captions.txt')}")
+    (tmp / "short.json").write_text(json.dumps([{"video": "short.mp4", "caption": "x"}]))
+    (tmp / "missing.json").write_text(json.dumps([{"video": "none.mp4", "caption": "x"}]))
+    (tmp / "no_caption.json").write_text(json.dumps([{"video": "video1.mp4"}]))
+    for metadata, message in [("short.json", "short: 9 frames, from which test_msrvtt.py's sampling does not give 8"),
+                              ("missing.json", "none: no such directory: the frames of none.mp4"),
+                              ("no_caption.json", 'no_caption.json: [0]: expected a "video" and a "caption"'),
+                              ("absent.json", "absent.json: cannot read it")]:
+        bad = subprocess.run([sys.executable, str(script), str(tmp / metadata), str(tmp / "frames"), "8",
+                              str(tmp / "bad")], capture_output=True, text=True)
+        check(bad.returncode == 1 and message in bad.stderr and "Traceback" not in bad.stderr,
+              f"video_retrieval_inputs.py {metadata}: {bad.returncode} {bad.stderr}")
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)

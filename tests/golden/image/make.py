@@ -19,7 +19,8 @@ Two facts about the reference that the fixtures pin down:
   environment does not install.
 
 Needs: numpy, pillow, torch, torchvision, opencv-python-headless (< 5, as mmcv used).
-Run: python3 tests/golden/image/make.py   (rewrites tests/golden/image/*)"""
+Run: python3 tests/golden/image/make.py   (rewrites tests/golden/image/*; then make_clip_processor.py, whose
+fixtures it removes with the rest)"""
 import io
 import json
 import math
