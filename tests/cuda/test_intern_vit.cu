@@ -7,7 +7,7 @@
 //                            against the bf16 weights run in f32 (`bf16w`), 1e-5 (cuBLAS in
 //                            CUBLAS_COMPUTE_32F, no TF32; exact expf in the attention).
 // Also: the chat projector, a CUDA-graph replay equal to the eager run, no allocation after the first
-// forward pass, and host pixels rejected.
+// forward pass, a grid run again after its position table was released, and host pixels rejected.
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -141,6 +141,30 @@ TEST_CASE("cuda InternViT: a graph replay equals the eager run; no allocation af
   graph.replay(ctx);
   REQUIRE(testing::relative_l2(testing::to_host(ctx, out).view(), eager.view()) <= 1e-6);
   REQUIRE(ctx.workspace().allocation_count() == allocations);
+}
+
+TEST_CASE("cuda InternViT: a grid whose position table was released gives the same result when seen again",
+          "[cuda][intern_vit]") {
+  // The table of the least recently used grid is freed once more than kResizedPositionTables grids ran.
+  Context<backend::cuda> ctx;
+  auto model = load<bf16>("tiny6b_orig_bf16");
+  const index_t patch = model.config().patch_size;
+  const int last[] = {-1};
+  const auto run = [&](index_t grid_w) {
+    auto scope = ctx.workspace().scope();
+    const auto host = testing::random_tensor(Extents<4>{1, 3, 2 * patch, grid_w * patch}, 5, -2.0f, 2.0f);
+    Tensor<float, 3> out;
+    model.forward(ctx, testing::to_device<bf16>(ctx, host).view(), last,
+                  [&](int, CView<bf16, 3> hidden) { out = to_host(ctx, hidden); });
+    return out;
+  };
+  const Tensor<float, 3> first = run(3);
+  for (index_t w = 4; w < 4 + static_cast<index_t>(models::VisionEncoder<backend::cuda, bf16>::kResizedPositionTables);
+       ++w) {
+    run(w);
+  }
+  REQUIRE(model.kept_position_grids().front() == std::pair<index_t, index_t>{2, 4});  // {2, 3} was released
+  REQUIRE(testing::relative_l2(run(3).view(), first.view()) <= 1e-6);
 }
 
 TEST_CASE("cuda InternViT rejects host pixels", "[cuda][intern_vit]") {

@@ -2,7 +2,8 @@
 // every hidden state of tiny models of both families, both namings, f32 and bf16 weights, at the
 // native resolution and at one that needs position-embedding interpolation, on the reference and cpu
 // backends (the cpu one also in bf16 precision on every ISA path); the runtime-shaped path;
-// hidden-state selection; pre-packed weights; no allocation after the first pass; load errors.
+// hidden-state selection; pre-packed weights; no allocation after the first pass; the kept position tables of
+// the last few grids; load errors.
 #include <catch2/catch.hpp>
 
 #include "cpu_isa.hpp"
@@ -133,6 +134,35 @@ TEST_CASE("a cpu forward pass allocates nothing once its workspace has grown", "
     }
     REQUIRE(ctx.workspace().allocation_count() == after_first);
   }
+}
+
+TEST_CASE("position tables of the last few grids are kept, and a grid seen again gives the same bits", "[intern_vit]") {
+  // A dataset of many image sizes (segment's default, whole-image mode) must not keep a table per size.
+  auto model = models::load_intern_vit<presets::TinyViT6BStyle, backend::cpu>(vision("tiny6b_orig_bf16"));
+  using Model = decltype(model);
+  const index_t patch = model.config().patch_size, native = model.config().grid();
+  Context<backend::cpu> ctx;
+  const std::vector<int> last{-1};
+  const auto run = [&](index_t grid_h, index_t grid_w) {
+    const auto pixels = testing::random_tensor(Extents<4>{1, 3, grid_h * patch, grid_w * patch}, 5, -2.0f, 2.0f);
+    Tensor<float, 3> out;
+    model.forward(ctx, pixels.view(), last, [&](int, CView<float, 3> hidden) {
+      out = Tensor<float, 3>(hidden.shape());
+      std::copy_n(hidden.data(), hidden.numel(), out.data());
+    });
+    return out;
+  };
+  const Tensor<float, 3> first = run(2, 3);
+  REQUIRE(model.kept_position_grids() == std::vector<std::pair<index_t, index_t>>{{2, 3}});
+  for (index_t w = 4; w < 4 + static_cast<index_t>(Model::kResizedPositionTables); ++w) {
+    run(2, w);
+  }
+  run(native, native);  // the stored table: nothing is resized or released
+  run(2, 4);            // now the most recently used
+  REQUIRE(model.kept_position_grids() == std::vector<std::pair<index_t, index_t>>{{2, 5}, {2, 6}, {2, 7}, {2, 4}});
+  const Tensor<float, 3> again = run(2, 3);  // released above: resized again, {2, 5} released
+  REQUIRE(model.kept_position_grids() == std::vector<std::pair<index_t, index_t>>{{2, 6}, {2, 7}, {2, 4}, {2, 3}});
+  REQUIRE(std::equal(first.data(), first.data() + first.numel(), again.data()));
 }
 
 TEST_CASE("a checkpoint matching no preset runs on the runtime-shaped path", "[intern_vit]") {

@@ -1,11 +1,13 @@
 // WeightStore<Backend, T>: where a model that computes in T keeps the weights it runs with, and for how long.
 // On the host backends, matrices stay where the checkpoint's memory mapping has them (zero-copy, in
 // their stored dtype), vectors/tables become f32 copies owned by the store, and matrices computed on the
-// host stay f32. Every matrix gets a PackSlot owned by the store (filled only by a cpu context with
-// weight pre-packing on: Context<backend::cpu>::set_weight_prepacking). The CUDA backend specialises the store (backend/cuda/weight_store.cuh) to upload
-// everything once, matrices converted to the compute dtype T.
+// host stay f32. A table kept for a while only (a position embedding resized for one grid) can be released. Every
+// matrix gets a PackSlot owned by the store (filled only by a cpu context with weight pre-packing on:
+// Context<backend::cpu>::set_weight_prepacking). The CUDA backend specialises the store (backend/cuda/weight_store.cuh)
+// to upload everything once, matrices converted to the compute dtype T.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -40,8 +42,14 @@ class WeightStore {
   CView<float, Rank> keep(Tensor<float, Rank>&& t) {
     auto owned = std::make_shared<Tensor<float, Rank>>(std::move(t));
     CView<float, Rank> view = owned->view();
-    owned_.push_back(std::move(owned));
+    kept_.emplace(view.data(), std::move(owned));
     return view;
+  }
+
+  // Frees a table that keep() returned (nothing may read it afterwards).
+  template <std::size_t Rank>
+  void release(CView<float, Rank> kept) {
+    kept_.erase(kept.data());
   }
 
   // A matrix computed on the host (a transposed projection, a classifier's class weights), kept.
@@ -51,7 +59,8 @@ class WeightStore {
   }
 
  private:
-  std::vector<std::shared_ptr<const void>> owned_;
+  std::vector<std::shared_ptr<const void>> owned_;            // the matrices' pack slots
+  std::map<const float*, std::shared_ptr<const void>> kept_;  // keep()'s tables, by their data
 };
 
 }  // namespace internvl::models

@@ -4,10 +4,11 @@
 //   cuda::Graph graph(ctx, fn);    // records fn's work; nothing runs
 //   graph.replay(ctx);             // runs it again, asynchronously, on ctx.stream()
 // A replay reads and writes exactly the addresses recorded: the workspace must not have been resized
-// or released in between, and inputs must be refilled in place. fn must not synchronise the stream or
-// copy to or from host memory (ops never do; downloads and uploads do). The capture is "relaxed", so
-// host-side queries (cudaPointerGetAttributes in the operand checks) are allowed during it. If fn
-// throws, the capture is abandoned, the stream is usable again and the error propagates.
+// or released in between, nor the position table of the grid recorded (an InternViT keeps the resized
+// tables of its last VisionEncoder::kResizedPositionTables grids only), and inputs must be refilled in place. fn must
+// not synchronise the stream or copy to or from host memory (ops never do; downloads and uploads do). The capture is
+// "relaxed", so host-side queries (cudaPointerGetAttributes in the operand checks) are allowed during it. If fn throws,
+// the capture is abandoned, the stream is usable again and the error propagates.
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -3,7 +3,7 @@
 //   matrices  converted on the host to the compute dtype T (bf16 by default; a matching dtype is copied
 //             straight from the memory-mapped checkpoint) and uploaded: ops::linear on CUDA wants W in T
 //   tables    vectors and tables (biases, norm weights, layer scales, positions) widened to f32, uploaded
-//   keep      a table computed on the host (a resized position embedding), uploaded
+//   keep      a table computed on the host (a resized position embedding), uploaded; release frees it
 //   keep_matrix  a matrix computed on the host (a transposed projection), converted to T and uploaded
 // Each upload waits until the data is on the device (a cudaMemcpy from pageable memory may return before
 // its DMA lands, and the context's non-blocking stream does not wait for the legacy stream): a table kept
@@ -12,6 +12,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -46,6 +47,18 @@ class WeightStore<backend::cuda, T> {
   template <std::size_t Rank>
   CView<float, Rank> keep(Tensor<float, Rank>&& t) {
     return upload(CView<float, Rank>(t.view()));
+  }
+
+  // Frees a table that keep() returned (nothing may read it afterwards: cudaFree waits for the device).
+  template <std::size_t Rank>
+  void release(CView<float, Rank> kept) {
+    const auto found = std::find_if(owned_.begin(), owned_.end(), [&](const cuda::DeviceBuffer<std::byte>& buffer) {
+      return static_cast<const void*>(buffer.data()) == static_cast<const void*>(kept.data());
+    });
+    if (found != owned_.end()) {
+      bytes_ -= found->size();
+      owned_.erase(found);
+    }
   }
 
   template <std::size_t Rank>
