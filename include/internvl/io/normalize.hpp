@@ -1,7 +1,8 @@
 // 8-bit RGB pixels to the normalised float tensors models read, channel-first: out[c, y, x].
 //   torchvision (ToTensor + Normalize): out = (float(v) / 255 − mean_c) / std_c, each step in float32;
 //   mmcv (imnormalize, MMSegmentation): d = float(v) − float(mean_c) in float32 (cv2.subtract), then
-//   out = float(double(d) · (1 / std_c)) (cv2.multiply by a double scalar rounds once, at the end).
+//   out = float(double(d) · (1 / double(float(std_c)))) (cv2.multiply by a double scalar rounds once, at the
+//   end; MMSegmentation's Normalize holds mean and std as float32 arrays, which mmcv widens to float64).
 // A Normalization is the table of all 256 results per channel, computed with exactly those float32 steps, so
 // the output is bit-identical to the Python libraries'. Shapes: image [H, W, 3] → out [3, H, W].
 #pragma once
@@ -30,12 +31,13 @@ struct Normalization {
     return n;
   }
 
-  // mmcv.imnormalize(img, mean, std, to_rgb) on a float32 image: cv2.subtract then cv2.multiply by 1/std.
-  static Normalization mmcv(const std::array<double, 3>& mean, const std::array<double, 3>& std) {
+  // MMSegmentation's Normalize(mean, std): mean and std as float32, then mmcv.imnormalize on the float32
+  // image, cv2.subtract and cv2.multiply by 1 / float64(std).
+  static Normalization mmcv(const std::array<float, 3>& mean, const std::array<float, 3>& std) {
     Normalization n;
     for (std::size_t c = 0; c < 3; ++c) {
-      const auto m = static_cast<float>(mean[c]);
-      const double inv = 1.0 / std[c];
+      const float m = mean[c];
+      const double inv = 1.0 / static_cast<double>(std[c]);
       for (int v = 0; v < 256; ++v) {
         const float centred = static_cast<float>(v) - m;
         n.table[c][static_cast<std::size_t>(v)] = static_cast<float>(static_cast<double>(centred) * inv);
@@ -53,7 +55,7 @@ inline const Normalization& imagenet_normalization() {
 
 // The same statistics on the 0..255 scale, as MMSegmentation's Normalize step (InternViT segmentation) uses them.
 inline const Normalization& mmseg_normalization() {
-  static const Normalization n = Normalization::mmcv({123.675, 116.28, 103.53}, {58.395, 57.12, 57.375});
+  static const Normalization n = Normalization::mmcv({123.675f, 116.28f, 103.53f}, {58.395f, 57.12f, 57.375f});
   return n;
 }
 

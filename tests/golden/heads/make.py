@@ -296,8 +296,9 @@ with torch.no_grad():
     size = (int(w * scale + 0.5), int(h * scale + 0.5))
     img = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR)
     img = cv2.resize(img, (-(-img.shape[1] // 14) * 14, -(-img.shape[0] // 14) * 14), interpolation=cv2.INTER_LINEAR)
-    mean, std = np.array([123.675, 116.28, 103.53], np.float32), np.array([58.395, 57.12, 57.375], np.float64)
-    normalised = ((img.astype(np.float32) - mean).astype(np.float64) / std).astype(np.float32)
+    # Normalize: mmseg keeps mean and std as float32; mmcv subtracts in float32 and multiplies by 1 / float64(std).
+    mean, std = np.array([123.675, 116.28, 103.53], np.float32), np.array([58.395, 57.12, 57.375], np.float32)
+    normalised = ((img.astype(np.float32) - mean).astype(np.float64) * (1 / std.astype(np.float64))).astype(np.float32)
     pixels = torch.from_numpy(normalised.transpose(2, 0, 1).copy())[None]
     logits_of = lambda p: uper([grid(t, p.shape[2] // 14, p.shape[3] // 14) for t in hidden(p, blocks)])
     assert pixels.shape[2:] == (42, 84), pixels.shape

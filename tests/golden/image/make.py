@@ -19,8 +19,8 @@ Two facts about the reference that the fixtures pin down:
   environment does not install.
 
 Needs: numpy, pillow, torch, torchvision, opencv-python-headless (< 5, as mmcv used).
-Run: python3 tests/golden/image/make.py   (rewrites tests/golden/image/*; then make_clip_processor.py, whose
-fixtures it removes with the rest)"""
+Run: python3 tests/golden/image/make.py   (rewrites tests/golden/image/*, deleting every .npy: run
+make_clip_processor.py after it)"""
 import io
 import json
 import math
@@ -262,9 +262,11 @@ manifest["resize_bilinear"] = [
 ramp = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)  # [1, 256, 3]
 tv = T.Compose([T.ToTensor(), T.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))])
 manifest["normalize_torchvision"] = save_npy("normalize_torchvision.npy", tv(Image.fromarray(ramp)).numpy())
-mm = ramp.astype(np.float32)  # mmcv.imnormalize_: float image, BGR->RGB (already RGB), subtract, multiply
-mean = np.float64(np.array([123.675, 116.28, 103.53]).reshape(1, -1))
-stdinv = 1 / np.float64(np.array([58.395, 57.12, 57.375]).reshape(1, -1))
+# mmseg's Normalize keeps mean and std as float32 arrays; mmcv.imnormalize_ widens them to float64, then (float
+# image, BGR->RGB: already RGB) subtracts and multiplies.
+mm = ramp.astype(np.float32)
+mean = np.float64(np.array([123.675, 116.28, 103.53], dtype=np.float32).reshape(1, -1))
+stdinv = 1 / np.float64(np.array([58.395, 57.12, 57.375], dtype=np.float32).reshape(1, -1))
 cv2.subtract(mm, mean, mm)
 cv2.multiply(mm, stdinv, mm)
 manifest["normalize_mmcv"] = save_npy("normalize_mmcv.npy", mm.transpose(2, 0, 1))  # [3, 1, 256]
