@@ -10,8 +10,9 @@ each video's frames:
   FRAMES_DIR  every frame of each video as an image file, in FRAMES_DIR/<video without its extension>/, in order
               of their names' numbers, e.g. from
                 ffmpeg -i video7010.mp4 -fps_mode passthrough FRAMES_DIR/video7010/%06d.png
-              (the official script decodes them with decord; both give each frame the container holds, though
-              their RGB conversions may differ in the last bits)
+              (ffmpeg 5.1 or later; older ones spell it -vsync passthrough). The official script decodes the
+              frames with decord; both give each frame the container holds, though their RGB conversions may
+              differ in the last bits. Write PNG: JPEG frames would differ by far more.
   FRAMES      the frames per video
 
 It picks each video's frames as test_msrvtt.py does: of its n frames, interval = ceil(n / FRAMES) and the
@@ -75,6 +76,8 @@ def main(argv):
         if not directory.is_dir():
             fail(f"{directory}: no such directory: the frames of {entry['video']} ([{i}] of {metadata})")
         files = frame_files(directory)
+        if not files:
+            fail(f"{directory}: no frame images (.png, .jpg, .ppm) in it: the frames of {entry['video']}")
         picked = sampled(len(files), frames)
         if picked is None:
             fail(f"{directory}: {len(files)} frames, from which test_msrvtt.py's sampling does not give {frames} "

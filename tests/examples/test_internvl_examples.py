@@ -585,6 +585,14 @@ with tempfile.TemporaryDirectory() as tmp:
             for g, w in zip(rows(got_shape, got), rows(want_shape, want)):
                 err_l2 = relative_l2(g, normalised(w))
                 check(err_l2 <= 4e-2, f"embed --backend cuda {kind}: relative L2 {err_l2}")
+        # --frames 2: the two images as one video, the normalised mean of PyTorch's bf16 frame features.
+        code, out, err = run(embed, "--model", bf16_model, "--mode", "G", "--pixels", str(golden / "tiny_pixels.npy"),
+                             "--frames", "2", "--out-image", str(tmp / "cuda_video.npy"), "--backend", "cuda")
+        want_shape, want = read_npy(golden / "tiny_bf16c_image_features_G.npy")
+        mean = [(a + b) / 2 for a, b in zip(*rows(want_shape, want))]
+        got_shape, got = read_npy(tmp / "cuda_video.npy") if code == 0 else ((0, 0), [])
+        check(code == 0 and got_shape == (1, want_shape[1]) and relative_l2(got, normalised(mean)) <= 4e-2,
+              f"embed --backend cuda --frames 2: exit {code}: {err} {got}")
         code, out, err = run(zero_shot, "--model", bf16_model, "--pixels", str(one_image), "--labels", labels,
                              "--templates", str(templates), "--mode", "G", "--backend", "cuda")
         lines = [line.split("\t") for line in out.strip().split("\n")] if code == 0 else []

@@ -208,8 +208,12 @@ with tempfile.TemporaryDirectory() as tmp:
     (tmp / "short.json").write_text(json.dumps([{"video": "short.mp4", "caption": "x"}]))
     (tmp / "missing.json").write_text(json.dumps([{"video": "none.mp4", "caption": "x"}]))
     (tmp / "no_caption.json").write_text(json.dumps([{"video": "video1.mp4"}]))
+    (tmp / "frames" / "empty").mkdir()
+    (tmp / "frames" / "empty" / "notes.txt").write_text("no frame")
+    (tmp / "empty.json").write_text(json.dumps([{"video": "empty.mp4", "caption": "x"}]))
     for metadata, message in [("short.json", "short: 9 frames, from which test_msrvtt.py's sampling does not give 8"),
                               ("missing.json", "none: no such directory: the frames of none.mp4"),
+                              ("empty.json", "empty: no frame images (.png, .jpg, .ppm) in it: the frames of empty.mp4"),
                               ("no_caption.json", 'no_caption.json: [0]: expected a "video" and a "caption"'),
                               ("absent.json", "absent.json: cannot read it")]:
         bad = subprocess.run([sys.executable, str(script), str(tmp / metadata), str(tmp / "frames"), "8",
