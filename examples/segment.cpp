@@ -1,6 +1,7 @@
 // segment: semantic segmentation with an InternViT backbone and a segmentation head (facts §6), the
 // mmseg evaluation procedure: the shorter side resized to the head's crop size and both sides to
-// multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference, logits
+// multiples of the patch size, mmseg normalisation, whole-image or sliding-window inference (--slide, the
+// official evaluation's; whole-image mode is this program's own, for images of any shape), logits
 // resized back to the image, argmax. Writes the class-index mask (a palette PNG with the head's colours),
 // optionally a colour overlay and the logits, and prints the share of the image each predicted class covers.
 // Several images (--image repeated, with --out-dir) share one loaded model: an evaluation set costs one
@@ -60,8 +61,10 @@ constexpr const char* kUsage =
     "  --out-dir DIR     for each image, its mask as DIR/<stem>.png (image file names must differ), and\n"
     "  --overlays        its overlay as DIR/<stem>_overlay.png\n"
     "  --logits          its logits as DIR/<stem>.npy\n"
-    "  --slide           sliding-window inference (crop_size windows at steps of stride, as the official\n"
-    "                    evaluation); default: one forward pass over the whole resized image\n"
+    "  --slide           sliding-window inference (crop_size windows at steps of stride), the official\n"
+    "                    evaluation's (every ADE20K config of InternViT-6B tests so, and the paper's mIoU\n"
+    "                    are for it); default: one forward pass over the whole resized image, with the\n"
+    "                    position embedding resized to its grid (no official counterpart)\n"
     "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
