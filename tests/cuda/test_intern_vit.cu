@@ -158,12 +158,17 @@ TEST_CASE("cuda InternViT: a grid whose position table was released gives the sa
                   [&](int, CView<bf16, 3> hidden) { out = to_host(ctx, hidden); });
     return out;
   };
+  const std::size_t loaded = model.store().device_bytes();
+  const auto table_bytes = [&](index_t grid_w) {  // [1 + 2·w, D] f32
+    return static_cast<std::size_t>((1 + 2 * grid_w) * model.config().hidden_size) * sizeof(float);
+  };
   const Tensor<float, 3> first = run(3);
   for (index_t w = 4; w < 4 + static_cast<index_t>(models::VisionEncoder<backend::cuda, bf16>::kResizedPositionTables);
        ++w) {
     run(w);
   }
   REQUIRE(model.kept_position_grids().front() == std::pair<index_t, index_t>{2, 4});  // {2, 3} was released
+  REQUIRE(model.store().device_bytes() == loaded + table_bytes(4) + table_bytes(5) + table_bytes(6) + table_bytes(7));
   REQUIRE(testing::relative_l2(run(3).view(), first.view()) <= 1e-6);
 }
 

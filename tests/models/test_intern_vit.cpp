@@ -152,8 +152,13 @@ TEST_CASE("position tables of the last few grids are kept, and a grid seen again
     });
     return out;
   };
+  const std::size_t loaded = model.store().kept_bytes();
+  const auto table_bytes = [&](index_t grid_w) {  // [1 + 2·w, D] f32
+    return static_cast<std::size_t>((1 + 2 * grid_w) * model.config().hidden_size) * sizeof(float);
+  };
   const Tensor<float, 3> first = run(2, 3);
   REQUIRE(model.kept_position_grids() == std::vector<std::pair<index_t, index_t>>{{2, 3}});
+  REQUIRE(model.store().kept_bytes() == loaded + table_bytes(3));
   for (index_t w = 4; w < 4 + static_cast<index_t>(Model::kResizedPositionTables); ++w) {
     run(2, w);
   }
@@ -162,6 +167,7 @@ TEST_CASE("position tables of the last few grids are kept, and a grid seen again
   REQUIRE(model.kept_position_grids() == std::vector<std::pair<index_t, index_t>>{{2, 5}, {2, 6}, {2, 7}, {2, 4}});
   const Tensor<float, 3> again = run(2, 3);  // released above: resized again, {2, 5} released
   REQUIRE(model.kept_position_grids() == std::vector<std::pair<index_t, index_t>>{{2, 6}, {2, 7}, {2, 4}, {2, 3}});
+  REQUIRE(model.store().kept_bytes() == loaded + table_bytes(6) + table_bytes(7) + table_bytes(4) + table_bytes(3));
   REQUIRE(std::equal(first.data(), first.data() + first.numel(), again.data()));
 }
 

@@ -43,6 +43,8 @@ class VisionEncoder {
 
   const config::VisionConfig& config() const { return config_; }
   const VisionWeights& weights() const { return weights_; }
+  // Where the weights live, with the tables computed at load and for new grids (kept_bytes, device_bytes).
+  const WeightStore<Backend, T>& store() const { return *store_; }
   // Parameters counted from the tensors actually loaded (compare with config().parameter_count()).
   std::int64_t parameter_count() const { return parameter_count_; }
   void set_parameter_count(std::int64_t n) { parameter_count_ = n; }

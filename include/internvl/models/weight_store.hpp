@@ -42,15 +42,23 @@ class WeightStore {
   CView<float, Rank> keep(Tensor<float, Rank>&& t) {
     auto owned = std::make_shared<Tensor<float, Rank>>(std::move(t));
     CView<float, Rank> view = owned->view();
-    kept_.emplace(view.data(), std::move(owned));
+    const std::size_t bytes = static_cast<std::size_t>(view.numel()) * sizeof(float);
+    kept_.emplace(view.data(), Kept{std::move(owned), bytes});
+    kept_bytes_ += bytes;
     return view;
   }
 
   // Frees a table that keep() returned (nothing may read it afterwards).
   template <std::size_t Rank>
   void release(CView<float, Rank> kept) {
-    kept_.erase(kept.data());
+    if (const auto found = kept_.find(kept.data()); found != kept_.end()) {
+      kept_bytes_ -= found->second.bytes;
+      kept_.erase(found);
+    }
   }
+
+  // Bytes of the f32 tables the store holds (those of table(), keep() and keep_matrix()).
+  std::size_t kept_bytes() const { return kept_bytes_; }
 
   // A matrix computed on the host (a transposed projection, a classifier's class weights), kept.
   template <std::size_t Rank>
@@ -59,8 +67,13 @@ class WeightStore {
   }
 
  private:
-  std::vector<std::shared_ptr<const void>> owned_;            // the matrices' pack slots
-  std::map<const float*, std::shared_ptr<const void>> kept_;  // keep()'s tables, by their data
+  struct Kept {
+    std::shared_ptr<const void> owner;
+    std::size_t bytes;
+  };
+  std::vector<std::shared_ptr<const void>> owned_;  // the matrices' pack slots
+  std::map<const float*, Kept> kept_;               // keep()'s tables, by their data
+  std::size_t kept_bytes_ = 0;
 };
 
 }  // namespace internvl::models
