@@ -448,6 +448,19 @@ with tempfile.TemporaryDirectory() as tmp:
           max(abs(a - b) for a, b in zip(written["twice"][1], frame + frame)) <= 1e-6 and
           max(abs(a - b) for a, b in zip(written["squash"][1], frame)) > 1e-3,
           f"embed --frames on image files: {written}")
+    # Videos of consecutive frames, whole videos a pass: images a, a, b, b with --frames 2 --batch 3 (one video a
+    # pass) are the videos a and b, whose embeddings are those of the images a and b.
+    pixel_shape, pixel_values = read_npy(golden / "tiny_pixels.npy")
+    per_image = len(pixel_values) // pixel_shape[0]
+    a, b = pixel_values[:per_image], pixel_values[per_image:2 * per_image]
+    write_npy(tmp / "aabb.npy", (4, *pixel_shape[1:]), a + a + b + b)
+    code, out, err = run(embed, "--model", model, "--pixels", str(tmp / "aabb.npy"), "--frames", "2", "--batch", "3",
+                         "--out-image", str(tmp / "videos.npy"))
+    want_shape, want = read_npy(golden / "tiny_f32_image_features_C.npy")
+    got_shape, got = read_npy(tmp / "videos.npy") if code == 0 else ((0, 0), [])
+    check(code == 0 and got_shape == (2, want_shape[1]) and
+          all(relative_l2(g, normalised(w)) <= 1e-5 for g, w in zip(rows(got_shape, got), rows(want_shape, want))),
+          f"embed --frames 2 --batch 3 on frames a, a, b, b: exit {code}: {err} {got}")
     expect_error(embed, ["--model", model, "--pixels", str(golden / "tiny_pixels.npy"), "--frames", "3", "--out-image",
                          str(tmp / "video.npy")], 1, "--frames: 2 images are not a whole number of videos of 3 frames")
     expect_error(embed, ["--model", model, "--text", "x", "--out-text", str(tmp / "t.npy"), "--frames", "2"], 2,

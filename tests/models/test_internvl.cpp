@@ -140,6 +140,16 @@ TEST_CASE("video embeddings are the normalised mean of the official frame featur
       model.image_embeddings(ctx, images.view(), pixels.view(), mode);
       CHECK(testing::relative_l2(videos.view(), images.view()) == 0.0);
     }
+    // Videos are consecutive frames: a, a, b, b with two frames each are the videos a and b.
+    Tensor<float, 4> aabb(Extents<4>{4, pixels.size(1), pixels.size(2), pixels.size(3)});
+    for (index_t f = 0; f < 4; ++f) {
+      const auto from = CView<float, 4>(pixels.view()).slice(0, f / 2, f / 2 + 1);
+      std::copy_n(from.data(), from.numel(), aabb.data() + f * from.numel());
+    }
+    Tensor<float, 2> pairs(Extents<2>{2, model.embedding_width()}), singles(pairs.shape());
+    model.video_embeddings(ctx, pairs.view(), aabb.view(), 2, EmbeddingMode::C);
+    model.image_embeddings(ctx, singles.view(), pixels.view(), EmbeddingMode::C);
+    CHECK(testing::relative_l2(pairs.view(), singles.view()) <= 1e-6);
     Tensor<float, 2> two(Extents<2>{2, model.embedding_width()});
     REQUIRE_THROWS_WITH(model.video_embeddings(ctx, two.view(), pixels.view(), 2, EmbeddingMode::C),
                         Catch::Contains("video embeddings have shape [2, 16], expected [1, 16]"));
