@@ -2,9 +2,10 @@
 """classify and segment with --backend cuda (bf16) on the trained demo models (demo/README.md) against their
 cpu runs (f32): classify on the first 40 held-out digits in one run (each digit's top class equal to the
 cpu's, or where the cpu's two best probabilities are within 0.05 of each other one of those two; the top
-probability within 2e-2), segment with the sliding window on four held-out scenes (224×224; 336×224, two
-windows; 448×224, three; 224×294) with the linear and the UperNet head (logits within 3e-2 relative L2, the
-same class in at least 99% of the pixels).
+probability within 2e-2), segment on four held-out scenes (224×224; 336×224, two windows; 448×224, three;
+224×294) with the linear and the UperNet head, all four through one loaded model, with the sliding window and
+in whole-image mode (a position table per image size), each scene's logits within 3e-2 relative L2 and the
+same class in at least 99% of the pixels.
 Where --backend cuda cannot run (a build without CUDA, or no GPU) it must fail cleanly (status 1 or 2, a
 message naming CUDA) and the script exits 77 (skipped); with --require-cuda (scripts/device-check's
 heads_examples step) that is a failure instead.
@@ -82,31 +83,39 @@ for digit, w, g in zip(digits, want, got):
     same = g[0][0] == w[0][0] or (near_tie and g[0][0] == w[1][0])
     check(same and abs(g[0][1] - dict(w).get(g[0][0], -1.0)) <= 2e-2, f"classify {digit}: {candidate} {g}, cpu {w}")
 
+scenes = ["000.png", "030.png", "036.png", "038.png"]
 with tempfile.TemporaryDirectory() as tmp:
     for head in ["scenes-seg-linear", "scenes-upernet"]:
-        for scene in ["000.png", "030.png", "036.png", "038.png"]:
-            logits = {}
+        for mode in (["--slide"], []):  # sliding windows, then whole images (a grid of its own per image size)
+            # All four scenes through one loaded model per backend, each one's logits in DIR/<stem>.npy.
+            done = {}
             for backend in ["cpu", candidate]:
-                out = pathlib.Path(tmp) / f"{backend}.npy"
-                r = run("segment", ["--model", models / "scenes-vit", "--head", models / f"{head}.safetensors",
-                                    "--image", demo / "scenes" / scene, "--slide", "--out", pathlib.Path(tmp) / "mask.png",
-                                    "--out-npy", out], backend)
-                logits[backend] = read_npy(out) if r.returncode == 0 else None
+                out_dir = pathlib.Path(tmp) / f"{head}_{backend}_{len(mode)}"
+                out_dir.mkdir()
+                args = ["--model", models / "scenes-vit", "--head", models / f"{head}.safetensors", *mode,
+                        "--out-dir", out_dir, "--logits"]
+                for scene in scenes:
+                    args += ["--image", demo / "scenes" / scene]
+                r = run("segment", args, backend)
+                done[backend] = out_dir if r.returncode == 0 else None
                 if r.returncode != 0:
-                    check(False, f"segment {head} {scene} {backend}: exit {r.returncode}, {r.stderr[:300]!r}")
-            if logits[candidate] is None:
+                    check(False, f"segment {head} {' '.join(mode)} {backend}: exit {r.returncode}, {r.stderr[:300]!r}")
+            if done[candidate] is None:
                 continue
-            (want_shape, want), (got_shape, got) = logits["cpu"], logits[candidate]
-            if got_shape != want_shape:
-                check(False, f"segment {head} {scene}: {candidate} logits {got_shape}, cpu {want_shape}")
-                continue
-            err = relative_l2(got, want)
-            if cpu_bf16:
-                check_bf16_run(check, f"segment {head} {scene}", err)
-            agree = sum(a == b for a, b in zip(argmax_classes(got_shape, got), argmax_classes(want_shape, want)))
-            share = agree / (want_shape[1] * want_shape[2])
-            check(err <= 3e-2 and share >= 0.99,
-                  f"segment {head} {scene}: logits relative L2 {err:.2e}, same class in {100 * share:.2f}% of the pixels")
+            for scene in scenes:
+                name = f"segment {head} {'slide' if mode else 'whole'} {scene}"
+                stem = pathlib.Path(scene).stem + ".npy"
+                (want_shape, want), (got_shape, got) = read_npy(done["cpu"] / stem), read_npy(done[candidate] / stem)
+                if got_shape != want_shape:
+                    check(False, f"{name}: {candidate} logits {got_shape}, cpu {want_shape}")
+                    continue
+                err = relative_l2(got, want)
+                if cpu_bf16:
+                    check_bf16_run(check, name, err)
+                agree = sum(a == b for a, b in zip(argmax_classes(got_shape, got), argmax_classes(want_shape, want)))
+                share = agree / (want_shape[1] * want_shape[2])
+                check(err <= 3e-2 and share >= 0.99,
+                      f"{name}: logits relative L2 {err:.2e}, same class in {100 * share:.2f}% of the pixels")
 
 print(f"{len(failures)} failed" if failures else "all passed")
 sys.exit(1 if failures else 0)
