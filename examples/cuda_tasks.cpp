@@ -44,7 +44,7 @@ void segment_cuda(const HeadJob& job, const ImageSource& images, heads::Inferenc
 #if INTERNVL_EXAMPLES_TEXT
 Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images) { return cuda_tasks().embed(job, images); }
 
-void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ImageEmbeddingSink& sink) {
   cuda_tasks().zero_shot(job, batches, sink);
 }
 

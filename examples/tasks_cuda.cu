@@ -46,7 +46,7 @@ Embeddings embed_on_gpu(const InternVLJob& job, const PixelBatches& images) {
   return embed(ctx, job, images);
 }
 
-void zero_shot_on_gpu(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink) {
+void zero_shot_on_gpu(const InternVLJob& job, const PixelBatches& batches, const ImageEmbeddingSink& sink) {
   auto ctx = gpu_context();
   zero_shot(ctx, job, batches, sink);
 }

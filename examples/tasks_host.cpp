@@ -24,8 +24,9 @@ INTERNVL_EXAMPLE_TASKS(backend::cpu)
 #if INTERNVL_EXAMPLES_TEXT
 template Embeddings embed(Context<backend::reference>&, const InternVLJob&, const PixelBatches&);
 template Embeddings embed(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&);
-template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
-template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
+template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&,
+                        const ImageEmbeddingSink&);
+template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ImageEmbeddingSink&);
 template void caption(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 template void caption(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 #endif

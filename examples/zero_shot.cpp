@@ -8,7 +8,9 @@
 // Images go through the zero-shot pipeline (facts §4.1: shorter side to S bicubic, centre crop S).
 // Each label is put into every template ("{c}" marks where; one template per line of FILE; default
 // "a photo of a {c}."), the class weights are the normalised mean of the normalised text embeddings, and
-// the probabilities are the softmax of exp(logit_scale) · cosine similarity. The class weights are
+// the probabilities are the softmax of exp(logit_scale) · cosine similarity, computed on the host in f32
+// from each image's embedding (so that on --backend cuda the ranking is not that of bf16 logits, which tie
+// at 1/8 steps), the classes ranked by logit. The class weights are
 // computed once (encoding C labels × the templates through QLLaMA: 80,000 texts for ImageNet's protocol),
 // and can be saved and given to later runs, on any backend; the images then go through the model --batch at a time
 // (support/image_batches.hpp), so an evaluation set of any size needs one batch's memory. Prints label<TAB>probability,
@@ -181,22 +183,33 @@ int main(int argc, char** argv) {
       }
       job.class_weights = class_weights.view();
     }
-    if (const auto path = cli.get("--save-class-weights")) {
-      job.class_weights_sink = [path = *path](CView<float, 2> weights) { io::write_npy(path, weights); };
-    }
+    Tensor<float, 2> weights_used;  // [C, E], exp(logit_scale) times unit rows, as the task hands them
+    job.class_weights_sink = [&, path = cli.get("--save-class-weights")](CView<float, 2> weights) {
+      weights_used = Tensor<float, 2>(weights.shape());
+      std::copy_n(weights.data(), weights.numel(), weights_used.data());
+      if (path) {
+        io::write_npy(*path, weights);
+      }
+    };
     job.report = &report;
     examples::ImageBatches images(cli, io::Pipeline::classification, job.config.image_size(), batch_size);
     const std::vector<std::string>& labels = job.texts;
     examples::ClassTruth truth(cli, images.names(), static_cast<index_t>(labels.size()), label_set.folders,
                                label_set.imagenet1k_classes);
     report.stage("read inputs");
+    Context<backend::cpu> host;  // the logits and their softmax in f32 on the host, each row's bits alone
     index_t printed = 0;
-    const examples::ProbabilitySink print = [&](CView<float, 2> probabilities) {
-      for (index_t b = 0; b < probabilities.size(0); ++b, ++printed) {
+    const examples::ImageEmbeddingSink print = [&](CView<float, 2> embeddings) {
+      Tensor<float, 2> logits(Extents<2>{embeddings.size(0), weights_used.size(0)}), probabilities(logits.shape());
+      ops::linear(host, logits.view(), embeddings, WeightView<2>(CView<float, 2>(weights_used.view())));
+      ops::softmax(host, probabilities.view(), CView<float, 2>(logits.view()));
+      for (index_t b = 0; b < logits.size(0); ++b, ++printed) {
         images.print_header(printed);
-        truth.add(probabilities[b], printed);
-        for (const auto& [c, p] : heads::top_k(probabilities[b], topk)) {
-          std::printf("%s\t%.6g\n", labels[static_cast<std::size_t>(c)].c_str(), static_cast<double>(p));
+        const CView<float, 1> row = CView<float, 2>(logits.view())[b];
+        truth.add(row, printed);
+        for (const auto& [c, logit] : heads::top_k(row, topk)) {
+          std::printf("%s\t%.6g\n", labels[static_cast<std::size_t>(c)].c_str(),
+                      static_cast<double>(probabilities(b, c)));
         }
       }
     };

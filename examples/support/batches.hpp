@@ -15,8 +15,8 @@ namespace internvl::examples {
 // The next batch of normalised pixels [B, 3, S, S] (B >= 1, valid until the next call), or nothing when
 // every image has been given.
 using PixelBatches = std::function<std::optional<CView<float, 4>>()>;
-// Receives the class probabilities [B, K] of each batch, in the batches' order.
-using ProbabilitySink = std::function<void(CView<float, 2>)>;
+// Receives the L2-normalised image embeddings [B, E] of each batch, in the batches' order.
+using ImageEmbeddingSink = std::function<void(CView<float, 2>)>;
 // Receives the class logits [B, K] of each batch, in the batches' order.
 using ClassLogitsSink = std::function<void(CView<float, 2>)>;
 

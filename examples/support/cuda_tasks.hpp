@@ -23,7 +23,7 @@ struct CudaTasks {
   void (*segment)(const HeadJob& job, const ImageSource& images, heads::Inference mode, const LogitsSink& sink);
 #if INTERNVL_EXAMPLES_TEXT
   Embeddings (*embed)(const InternVLJob& job, const PixelBatches& images);
-  void (*zero_shot)(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
+  void (*zero_shot)(const InternVLJob& job, const PixelBatches& batches, const ImageEmbeddingSink& sink);
   void (*caption)(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink);
 #endif
 };

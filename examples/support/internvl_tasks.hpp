@@ -7,8 +7,10 @@
 //   embed      L2-normalised image embeddings [B, E] of each batch of images (support/batches.hpp), or with
 //              job.frames_per_video F video embeddings [B / F, E] (each batch whole videos), and text
 //              embeddings [T, E] of the texts, job.batch texts per forward pass
-//   zero_shot  probabilities [B, C] of the labels (texts) under the templates, for each batch of images
-//              (support/batches.hpp), the class weights computed once (or given, as saved from a run)
+//   zero_shot  the class weights of the labels (texts) under the templates, computed once (or given, as saved
+//              from a run) and handed to job.class_weights_sink, then the image embeddings [B, E] of each batch
+//              of images (support/batches.hpp), which the caller scores against them on the host in f32 (on
+//              CUDA the bf16 logits would tie far more often than the official evaluation's fp16 ones)
 //   caption    InternVL-G's caption of each image (models/captioning.hpp) for each batch of images: the
 //              text (decoded, surrounding spaces removed, as evaluate_caption.py does), tokens and score
 #pragma once
@@ -37,7 +39,7 @@ struct InternVLJob {
   std::vector<std::string> texts;      // embed: the texts; zero_shot: the labels
   std::vector<std::string> templates;  // zero_shot: one or more templates with "{c}"
   CView<float, 2> class_weights;       // zero_shot: [C, E] computed before (host); empty: encode the labels
-  std::function<void(CView<float, 2>)> class_weights_sink;  // zero_shot: receives the class weights used
+  std::function<void(CView<float, 2>)> class_weights_sink;  // zero_shot: receives the class weights [C, E] used
   index_t batch = 16;                  // embed: texts per forward pass
   index_t frames_per_video = 0;        // embed: 0 for image embeddings, else the frames of each video
   std::string prompt;                  // caption: the text every caption continues
@@ -147,10 +149,11 @@ Embeddings embed(Context<Backend>& ctx, const InternVLJob& job, const PixelBatch
   return result;
 }
 
-// The class weights once, then the probabilities [B, C] of each batch of `batches` into `sink`.
+// The class weights once, into job.class_weights_sink, then the image embeddings [B, E] of each batch of
+// `batches` into `sink`.
 template <class Backend>
 void zero_shot(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& batches,
-               const ProbabilitySink& sink) {
+               const ImageEmbeddingSink& sink) {
   using T = default_activation_t<Backend>;
   auto model = detail::load_for<Backend>(job);
   const models::ZeroShotClassifier<Backend, T> classifier = [&] {
@@ -166,15 +169,11 @@ void zero_shot(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches
     job.class_weights_sink(classifier.host_weights().view());
   }
   detail::end_stage(job, "class weights");
-  const auto classes = static_cast<index_t>(job.texts.size());
   while (const std::optional<CView<float, 4>> pixels = batches()) {
     auto scope = ctx.workspace().scope();
-    const index_t images = pixels->size(0);
-    View<T, 2> embeddings = ctx.workspace().template tensor<T>(Extents<2>{images, model.embedding_width()});
+    View<T, 2> embeddings = ctx.workspace().template tensor<T>(Extents<2>{pixels->size(0), model.embedding_width()});
     model.image_embeddings(ctx, embeddings, to_backend<T>(ctx, *pixels), job.mode);
-    View<T, 2> probabilities = ctx.workspace().template tensor<T>(Extents<2>{images, classes});
-    classifier.probabilities(ctx, probabilities, CView<T, 2>(embeddings));
-    const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(probabilities));
+    const Tensor<float, 2> host = to_host(ctx, CView<T, 2>(embeddings));
     sink(host.view());
   }
   detail::end_stage(job, detail::image_stage(job.mode));
@@ -204,15 +203,16 @@ void caption(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& 
 extern template Embeddings embed(Context<backend::reference>&, const InternVLJob&, const PixelBatches&);
 extern template Embeddings embed(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&);
 extern template void zero_shot(Context<backend::reference>&, const InternVLJob&, const PixelBatches&,
-                               const ProbabilitySink&);
-extern template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const ProbabilitySink&);
+                               const ImageEmbeddingSink&);
+extern template void zero_shot(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&,
+                               const ImageEmbeddingSink&);
 extern template void caption(Context<backend::reference>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 extern template void caption(Context<backend::cpu>&, const InternVLJob&, const PixelBatches&, const CaptionSink&);
 
 // embed, zero_shot and caption on a Context<backend::cuda> of GPU 0, run by the CUDA tasks module
 // (tasks_cuda.cu, built when CUDA is enabled), which cuda_tasks.cpp loads on the first call.
 Embeddings embed_cuda(const InternVLJob& job, const PixelBatches& images);
-void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ProbabilitySink& sink);
+void zero_shot_cuda(const InternVLJob& job, const PixelBatches& batches, const ImageEmbeddingSink& sink);
 void caption_cuda(const InternVLJob& job, const PixelBatches& batches, const CaptionSink& sink);
 
 }  // namespace internvl::examples
