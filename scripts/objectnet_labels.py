@@ -27,6 +27,11 @@ import annotation_files
 SCRIPT = "objectnet_labels"
 
 
+# The file names torchvision's ImageFolder takes for images (its IMG_EXTENSIONS, any case); others (.DS_Store,
+# notes) are not images of the set.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
+
+
 def main(objectnet, out):
     mappings = objectnet / "mappings"
     label_of_folder = annotation_files.read_json(SCRIPT, mappings / "folder_to_objectnet_label.json")
@@ -44,7 +49,8 @@ def main(objectnet, out):
         directory = objectnet / "images" / folder
         if not directory.is_dir():
             annotation_files.fail(SCRIPT, f"{directory}: no such folder of images")
-        files += sorted(str(path) for path in directory.iterdir() if path.is_file())
+        files += sorted(str(path) for path in directory.iterdir()
+                        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES)
     out.mkdir(parents=True, exist_ok=True)
     (out / "objectnet.json").write_text(json.dumps({
         "dataset": f"ObjectNet ({len(folders)} classes that ImageNet-1K has, in folder-name order)",

@@ -279,6 +279,7 @@ with tempfile.TemporaryDirectory() as tmp:
         (objectnet / "images" / folder / f"{i}.png").write_bytes(pictures[i].read_bytes())
         if folder != "zz_other":
             truth[f"{folder}/{i}.png"] = names[folder].lower()
+    (objectnet / "images" / "banana" / ".DS_Store").write_bytes(b"not an image")  # not listed, as ImageFolder skips it
     script = golden.parent.parent.parent / "scripts" / "objectnet_labels.py"
     converted = subprocess.run([sys.executable, str(script), str(objectnet), str(tmp / "objectnet")], capture_output=True,
                                text=True)
