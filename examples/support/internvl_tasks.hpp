@@ -27,6 +27,7 @@
 #include "internvl/models/captioning.hpp"
 #include "internvl/models/internvl_loader.hpp"
 #include "internvl/models/zero_shot.hpp"
+#include "internvl/text/utf8.hpp"
 #include "support/batches.hpp"
 #include "support/stage_report.hpp"
 
@@ -190,9 +191,8 @@ void caption(Context<Backend>& ctx, const InternVLJob& job, const PixelBatches& 
     auto scope = ctx.workspace().scope();
     std::vector<Caption> captions;
     for (models::Hypothesis& best : models::caption(ctx, model, to_backend<T>(ctx, *pixels), prompt, job.search)) {
-      std::string text = tokenizer.decode(best.tokens);
-      const std::size_t first = text.find_first_not_of(" \t\n\r\f\v");
-      text = first == std::string::npos ? "" : text.substr(first, text.find_last_not_of(" \t\n\r\f\v") - first + 1);
+      // evaluate_caption.py: tokenizer.decode(tokens, skip_special_tokens=True).strip()
+      std::string text(text::strip_whitespace(tokenizer.decode(best.tokens, text::SpecialTokens::skip)));
       captions.push_back({std::move(text), std::move(best.tokens), best.score});
     }
     sink(captions);

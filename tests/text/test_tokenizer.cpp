@@ -1,10 +1,10 @@
 // The QLLaMA tokenizer against the Python sentencepiece package (tests/golden/text/make.py, cross-checked there
 // with transformers 4.x's LlamaTokenizer): plain ids, decoding, the official [80] input rows, batches, captioning
-// prompts, and the errors for bad model files and bad formats. The real tokenizer.model comes from
+// prompts, captions' decoding (special tokens skipped, Python's strip()), and the errors for bad model files and
+// bad formats. The real tokenizer.model comes from
 // INTERNVL_QLLAMA_TOKENIZER (set by meson test); without it the tests fail, they never skip.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "internvl/text/tokenizer.hpp"
+#include "internvl/text/utf8.hpp"
 #include "testing.hpp"
 
 using namespace internvl;
@@ -189,7 +190,18 @@ TEST_CASE("Padding::longest pads a batch to its longest row only (the raw Intern
   CHECK(one.attention_mask == std::vector<std::uint8_t>(static_cast<std::size_t>(some[0].length), 1));
 }
 
-TEST_CASE("captioning prompts: BOS + prompt, no EOS, no padding", "[tokenizer]") {
+TEST_CASE("captions decode as evaluate_caption.py takes them: special tokens skipped, Python's strip()",
+          "[tokenizer]") {
+  for (const auto& c : fixture().at("decodes_skipping_special")) {
+    const auto ids = c.at("ids").get<std::vector<token_t>>();
+    INFO("ids " << nlohmann::json(ids).dump());
+    CHECK(text::strip_whitespace(qllama().decode(ids, text::SpecialTokens::skip)) == c.at("text").get<std::string>());
+  }
+  const std::vector<token_t> unk_and_pad = {263, 0, 49953, 2654};
+  CHECK(qllama().decode(unk_and_pad) != qllama().decode(unk_and_pad, text::SpecialTokens::skip));  // kept by default
+}
+
+TEST_CASE("captioning prompts: BOS + prompt, no EOS, no padding, never truncated", "[tokenizer]") {
   for (const auto& c : fixture().at("captioning")) {
     const std::vector<token_t> expected = c.at("ids");
     const text::TokenizedText t = qllama().format(c.at("text").get<std::string>(), TextFormat::captioning());

@@ -1,5 +1,5 @@
 // first_ill_formed_utf8 against Python's UTF-8 decoder (tests/golden/text/make_utf8.py): for each byte
-// string, the offset of the first ill-formed sequence, or none.
+// string, the offset of the first ill-formed sequence, or none; strip_whitespace against Python's str.strip().
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -35,5 +35,17 @@ TEST_CASE("first_ill_formed_utf8 finds what Python's decoder finds", "[utf8]") {
         c.at(1).is_null() ? std::nullopt : std::optional<std::size_t>(c.at(1).get<std::size_t>());
     INFO("bytes " << hex);
     REQUIRE(first_ill_formed_utf8(from_hex(hex)) == expected);
+  }
+}
+
+TEST_CASE("strip_whitespace leaves what Python's str.strip() leaves", "[utf8]") {
+  std::ifstream in(internvl::testing::golden_path("text/utf8_strip.json"));
+  REQUIRE(in.good());
+  const nlohmann::json cases = nlohmann::json::parse(in);
+  REQUIRE(cases.size() > 400);
+  for (const nlohmann::json& c : cases) {
+    INFO("bytes " << c.at(0).get<std::string>());
+    REQUIRE(internvl::text::strip_whitespace(from_hex(c.at(0).get<std::string>())) ==
+            from_hex(c.at(1).get<std::string>()));
   }
 }

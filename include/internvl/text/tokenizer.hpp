@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,9 @@ enum class Padding {
 
 // How a text becomes model input. The defaults are QLLaMA's retrieval / zero-shot rules; captioning
 // uses TextFormat::captioning() (the prompt "English caption:" as is, BOS but no EOS, no padding).
+// Whether decoding keeps the special pieces <unk> and [PAD] (BOS and EOS decode to nothing either way).
+enum class SpecialTokens { keep, skip };
+
 struct TextFormat {
   std::string prefix = "summarize:";  // prepended to every text before encoding, no space in between
   index_t max_length = 80;            // including BOS and EOS; longer content is cut at the end
@@ -46,9 +50,11 @@ struct TextFormat {
   token_t pad_id = 0;
   Padding padding = Padding::max_length;
 
+  // A captioning prompt, as the official evaluate_caption.py tokenizes it: BOS, no EOS, never truncated.
   static TextFormat captioning() {
     TextFormat f;
     f.prefix = "";
+    f.max_length = std::numeric_limits<index_t>::max();
     f.add_eos = false;
     f.padding = Padding::longest;
     return f;
@@ -82,6 +88,7 @@ class Tokenizer {
     const sentencepiece::util::Status loaded = sp_->Load(model_path);
     INTERNVL_CHECK(loaded.ok(), model_path, "not a SentencePiece model (", loaded.ToString(), ")");
     INTERNVL_CHECK(sp_->GetPieceSize() > 0, model_path, "SentencePiece model has no pieces");
+    pad_piece_ = find_piece("[PAD]").value_or(-1);
   }
 
   const std::string& path() const { return path_; }
@@ -110,13 +117,20 @@ class Tokenizer {
     return {ids.begin(), ids.end()};
   }
 
-  // The text of ids; control pieces (BOS, EOS) decode to nothing, the leading dummy space is dropped.
-  std::string decode(std::span<const token_t> ids) const {
+  // The text of ids; control pieces (BOS, EOS) decode to nothing, the leading dummy space is dropped. With
+  // SpecialTokens::skip, <unk> and [PAD] are dropped as well, as transformers' decode(skip_special_tokens=True)
+  // drops the official tokenizer's special tokens (captions: evaluate_caption.py).
+  std::string decode(std::span<const token_t> ids, SpecialTokens specials = SpecialTokens::keep) const {
+    std::vector<int> kept;
     for (const token_t id : ids) {
       check_id(id, "text::Tokenizer::decode");
+      const bool special = sp_->IsControl(id) || sp_->IsUnknown(id) || id == pad_piece_;
+      if (specials == SpecialTokens::keep || !special) {
+        kept.push_back(id);
+      }
     }
     std::string text;
-    const sentencepiece::util::Status status = sp_->Decode(std::vector<int>(ids.begin(), ids.end()), &text);
+    const sentencepiece::util::Status status = sp_->Decode(kept, &text);
     INTERNVL_CHECK(status.ok(), path_, "cannot decode ids (", status.ToString(), ")");
     return text;
   }
@@ -200,6 +214,7 @@ class Tokenizer {
   std::string path_;
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_ =
       std::make_unique<sentencepiece::SentencePieceProcessor>();
+  token_t pad_piece_ = -1;  // the id of "[PAD]" (QLLaMA's 49953), the official tokenizer's pad token; -1 if none
 };
 
 }  // namespace internvl::text

@@ -6,6 +6,9 @@
 // bytes.decode('utf-8') reports its UnicodeDecodeError), or nothing for well-formed text. The example
 // programs refuse text files and arguments that hold such bytes, as Python's decoding of them would:
 // SentencePiece (and so text::Tokenizer, which matches it) encodes each bad byte as U+FFFD without a word.
+// strip_whitespace(text) is Python's text.strip(): the code points str.isspace() accepts (ASCII white space,
+// U+001C..U+001F, U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000) removed
+// from both ends of well-formed UTF-8.
 #pragma once
 
 #include <cstddef>
@@ -51,6 +54,53 @@ inline std::optional<std::size_t> first_ill_formed_utf8(std::string_view text) {
     i += length;
   }
   return std::nullopt;
+}
+
+namespace detail {
+
+inline bool is_python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// The code point of the well-formed sequence text[begin, end).
+inline char32_t code_point(std::string_view text, std::size_t begin, std::size_t end) {
+  const auto b = [&](std::size_t i) { return static_cast<char32_t>(static_cast<std::uint8_t>(text[i])); };
+  const std::size_t length = end - begin;
+  char32_t c = length == 1 ? b(begin) : length == 2 ? b(begin) & 0x1F : length == 3 ? b(begin) & 0x0F : b(begin) & 0x07;
+  for (std::size_t i = begin + 1; i < end; ++i) {
+    c = (c << 6) | (b(i) & 0x3F);
+  }
+  return c;
+}
+
+// The length of the sequence that starts with this lead byte.
+inline std::size_t sequence_length(std::uint8_t lead) {
+  return lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+}  // namespace detail
+
+inline std::string_view strip_whitespace(std::string_view text) {
+  std::size_t begin = 0, end = text.size();
+  while (begin < end) {
+    const std::size_t next = begin + detail::sequence_length(static_cast<std::uint8_t>(text[begin]));
+    if (next > end || !detail::is_python_space(detail::code_point(text, begin, next))) {
+      break;
+    }
+    begin = next;
+  }
+  while (end > begin) {
+    std::size_t start = end - 1;
+    while (start > begin && (static_cast<std::uint8_t>(text[start]) & 0xC0) == 0x80) {
+      --start;
+    }
+    if (!detail::is_python_space(detail::code_point(text, start, end))) {
+      break;
+    }
+    end = start;
+  }
+  return text.substr(begin, end - begin);
 }
 
 }  // namespace internvl::text

@@ -6,7 +6,10 @@ For every text: the plain SentencePiece ids, their decoding, and the QLLaMA inpu
 InternVL-C/G call, i.e. what LlamaTokenizer(add_bos_token=True, add_eos_token=True) gives for
 tokenizer(["summarize:" + text], max_length=80, truncation=True, padding='max_length') with pad id 0:
     [1] + sp.encode("summarize:" + text)[:78] + [2] + [0] * (80 - length)
-plus a few captioning prompts ([1] + sp.encode(prompt), no EOS, no padding).
+plus a few captioning prompts ([1] + sp.encode(prompt), no EOS, no padding, never truncated), and captions'
+decodings as evaluate_caption.py takes them, tokenizer.decode(ids, skip_special_tokens=True).strip(): the
+special tokens of the official tokenizer (<unk> 0, <s> 1, </s> 2, its pad token [PAD] 49953) dropped, then
+sp.decode, then Python's strip().
 
 When transformers 4.x is importable, the rows are also checked against its slow LlamaTokenizer (legacy=True, the
 4.x default), and texts holding literal special-token strings ("</s>") report how HF differs; transformers 5.x
@@ -126,7 +129,10 @@ def qllama_row(sp, text: str):
     return row + [PAD] * (MAX_LENGTH - len(row)), len(row)
 
 
-def hf_check(path, cases, captions):
+SPECIAL = {0, BOS, EOS, 49953}  # <unk>, <s>, </s>, [PAD]
+
+
+def hf_check(path, cases, captions, decodes):
     """Compares with transformers 4.x's slow LlamaTokenizer; returns a note for the fixture."""
     try:
         import transformers
@@ -152,6 +158,9 @@ def hf_check(path, cases, captions):
     hf.add_eos_token = False
     for case in captions:
         assert hf(case["text"]).input_ids == case["ids"], case["text"]
+    hf.pad_token = "[PAD]"  # the official tokenizer's (special_tokens_map.json of the checkpoints)
+    for case in decodes:
+        assert hf.decode(case["ids"], skip_special_tokens=True).strip() == case["text"], case
     note = f"checked against transformers {transformers.__version__} LlamaTokenizer(legacy=True)"
     return note + (f"; it maps literal special tokens to control ids in {differing}" if differing else "")
 
@@ -188,17 +197,22 @@ def main():
         if case["name"].startswith(("long_", "edge_80", "edge_81")):
             assert case["length"] == MAX_LENGTH, case["name"]
 
-    captions = [{"text": t, "ids": [BOS] + sp.encode(t)[: MAX_LENGTH - 1]}
-                for t in ["English caption:", "中文描述：", "English caption: a red panda"]]
+    captions = [{"text": t, "ids": [BOS] + sp.encode(t)}
+                for t in ["English caption:", "中文描述：", "English caption: a red panda", "a photo of " * 30]]
+    decodes = []
+    for ids in [[263, 0, 2654], [263, 49953, 2654], [13255, 31353], [1, 263, 2654, 2], [29871, 263, 29871],
+                [0, 49953, 2], [2], sp.encode(" a red panda 　"), sp.encode(" caption ")]:
+        decodes.append({"ids": ids, "text": sp.decode([i for i in ids if i not in SPECIAL]).strip()})
     pieces = {str(i): sp.id_to_piece(i) for i in [0, 1, 2, 3, 4, 131, 258, 259, 263, 29871, 30140, 49953]}
 
     fixture = {
         "model_md5": hashlib.md5(path.read_bytes()).hexdigest(),
         "vocab_size": sp.get_piece_size(),
         "format": {"prefix": PREFIX, "max_length": MAX_LENGTH, "bos": BOS, "eos": EOS, "pad": PAD},
-        "reference": f"sentencepiece {spm.__version__}; " + hf_check(path, cases, captions),
+        "reference": f"sentencepiece {spm.__version__}; " + hf_check(path, cases, captions, decodes),
         "pieces": pieces,
         "captioning": captions,
+        "decodes_skipping_special": decodes,
         "cases": cases,
     }
     # One case per line keeps the file diffable.

@@ -4,6 +4,9 @@ independent reference) finds the first ill-formed sequence (UnicodeDecodeError.s
 decodes them. The strings pair every boundary byte of Unicode's table 3-7 (each lead byte's first and last
 value, each second byte just inside and just outside its range) with every other, whole and truncated,
 plus the first and last code point of each row and seeded random strings, well-formed and not.
+Also writes utf8_strip.json: well-formed strings and what Python's str.strip() leaves of them, for
+text::strip_whitespace: every code point str.isspace() accepts and some it does not (U+200B, U+FEFF, U+180E),
+at either end, alone, repeated and around text.
 Run from anywhere: python3 tests/golden/text/make_utf8.py"""
 import json
 import pathlib
@@ -44,3 +47,15 @@ for _ in range(1000):
 fixture = [[raw.hex(), first_ill_formed(raw)] for raw in sorted(cases)]
 (HERE / "utf8.json").write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
 print(f"{len(fixture)} cases, {sum(c[1] is None for c in fixture)} well-formed")
+
+# [hex bytes, hex bytes of str.strip()], one pair per case
+spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+not_spaces = ["\u200b", "\ufeff", "\u180e", "x", "中", "\U0001F600"]
+strip_cases = {"", "a", " a ", "a b", "\u3000中文\u3000", "\u2028caption\u2028\u2029 "}
+for c in spaces + not_spaces:
+    strip_cases.update({c, c * 3, c + "ab" + c, "ab" + c, c + "ab", c + " 中 " + c, " " + c + "x" + c + " "})
+for _ in range(300):
+    strip_cases.add("".join(rng.choice(spaces + not_spaces + ["a", "é", " "]) for _ in range(rng.randint(1, 6))))
+strips = [[t.encode("utf-8").hex(), t.strip().encode("utf-8").hex()] for t in sorted(strip_cases)]
+(HERE / "utf8_strip.json").write_text(json.dumps(strips, separators=(",", ":")) + "\n")
+print(f"{len(strips)} strip cases")
