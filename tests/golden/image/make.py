@@ -37,6 +37,8 @@ import torchvision.transforms as T
 from PIL import Image
 from torchvision.transforms.functional import InterpolationMode
 
+from pixel_digest import digest
+
 out = pathlib.Path(__file__).resolve().parent
 for old in list(out.glob("*.npy")) + list(out.glob("*.png")) + list(out.glob("*.jpg")) + list(out.glob("*.p?m")):
     old.unlink()
@@ -52,16 +54,6 @@ BICUBIC = Image.Resampling.BICUBIC
 def save_npy(name, array):
     np.save(out / name, np.ascontiguousarray(array))
     return name
-
-
-def digest(array):
-    """Shape, sum and sum of v[i] * (((i * 0x9E3779B1) mod 2^32) | 1) mod 2^64 over the C-order bytes."""
-    flat = np.ascontiguousarray(array, dtype=np.uint8).ravel().astype(np.uint64)
-    idx = np.arange(flat.size, dtype=np.uint64)
-    weights = ((idx * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)) | np.uint64(1)
-    with np.errstate(over="ignore"):
-        weighted = int(np.sum(flat * weights, dtype=np.uint64))
-    return {"shape": list(array.shape), "sum": int(flat.sum()), "weighted": str(weighted)}
 
 
 def synth(w, h, seed):

@@ -18,6 +18,8 @@ import transformers
 from PIL import Image
 from transformers import CLIPImageProcessor
 
+from pixel_digest import digest
+
 out = pathlib.Path(__file__).resolve().parent
 for old in out.glob("clip_processor_*.npy"):
     old.unlink()
@@ -30,15 +32,6 @@ def processor(size, **kwargs):
     return CLIPImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
                               do_center_crop=True, resample=3, image_mean=IMAGENET_MEAN, image_std=IMAGENET_STD,
                               **kwargs)
-
-
-def digest(array):  # make.py's
-    flat = np.ascontiguousarray(array, dtype=np.uint8).ravel().astype(np.uint64)
-    idx = np.arange(flat.size, dtype=np.uint64)
-    weights = ((idx * np.uint64(0x9E3779B1)) & np.uint64(0xFFFFFFFF)) | np.uint64(1)
-    with np.errstate(over="ignore"):
-        weighted = int(np.sum(flat * weights, dtype=np.uint64))
-    return {"shape": list(array.shape), "sum": int(flat.sum()), "weighted": str(weighted)}
 
 
 cases = []
