@@ -19,7 +19,8 @@ description under the metadata key "internvl_head". Recognised checkpoints:
 
 The description gets the official settings unless flags say otherwise: linear probe bn_eps 1e-6 and the
 ImageNet class names for 1000 classes; attention pooling 25 heads (InternViT-6B) and LayerNorm eps 1e-5;
-segmentation crop 504, stride 322, BatchNorm eps 1e-5, layer 44 (linear probing; the few-shot configs use 47) or
+segmentation crop 504, stride 322, BatchNorm eps 1e-5, layer 44 (linear probing; the few-shot configs use 47 and
+train the backbone too: give --layer 47 --backbone-out DIR) or
 layers 11, 23, 35, 47 (UperNet, channels read from the tensors, pool scales 1, 2, 3, 6, LayerNorm eps 1e-6),
 and the ADE20K class names and palette for 150 classes.
 
@@ -49,6 +50,7 @@ import shutil
 import sys
 import zipfile
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import save_file
@@ -64,6 +66,12 @@ class ConversionError(Exception):
     pass
 
 
+# What torch.load(weights_only=True) needs, beyond tensors and containers, to read numpy scalars (an mmcv
+# checkpoint's meta.hook_msgs.best_score): numpy's scalar reconstructor and the dtypes of its scalars.
+NUMPY_SCALAR_GLOBALS = [getattr(np, "_core", getattr(np, "core", None)).multiarray.scalar, np.dtype] + [
+    type(np.dtype(t)) for t in (np.float64, np.float32, np.float16, np.int64, np.int32, np.bool_)]
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Reading checkpoints.
 
@@ -73,7 +81,9 @@ def load_torch(path, trust_pickle):
     so flipped bytes in the tensor data would otherwise be converted as weights. Tensors are memory-mapped
     where the format allows it."""
     def load(mmap):
-        return torch.load(path, map_location="cpu", weights_only=not trust_pickle, mmap=mmap)
+        # mmcv's checkpoints of the best epoch (save_best) hold the score as a numpy scalar in meta: data, not code.
+        with torch.serialization.safe_globals(NUMPY_SCALAR_GLOBALS):
+            return torch.load(path, map_location="cpu", weights_only=not trust_pickle, mmap=mmap)
 
     if zipfile.is_zipfile(path):
         try:
@@ -96,6 +106,9 @@ def load_torch(path, trust_pickle):
             raise ConversionError(f"{path}: torch.load(weights_only=True) refused the file ({reason}); if you trust "
                                   "it, rerun with --trust-pickle") from e
         raise ConversionError(f"{path}: not a readable PyTorch checkpoint: {e}") from e
+    except ModuleNotFoundError as e:  # --trust-pickle: a pickled object of a package not installed (yacs's CfgNode)
+        raise ConversionError(f"{path}: unpickling it needs the Python package '{e.name}', which is not "
+                              "installed") from e
     except Exception as e:  # torch.load's RuntimeError, EOFError, KeyError, ... on a broken file
         raise ConversionError(f"{path}: not a readable PyTorch checkpoint (truncated or corrupt?): "
                               f"{type(e).__name__}: {e}") from e
@@ -488,7 +501,8 @@ def main(argv=None):
         elif prefix is not None:
             blocks = len({k[len(prefix):].split(".")[1] for k in sd if k.startswith(prefix + "blocks.")})
             print(f"note: {source} also holds an InternViT backbone ({blocks} blocks); add --backbone-out DIR to "
-                  "write it as a model directory")
+                  "write it as a model directory. Where it was trained with the head (the fully fine-tuned UperNet, "
+                  "the few-shot linear heads) the head must run on it, not on the pretrained backbone")
         backbone = set(backbone_names(sd, prefix)) if prefix is not None else set()
         dropped = sorted({".".join(k.split(".")[:2 if k.startswith("backbone.") else 1]) + ".*"
                           for k in sd if k not in used and k not in backbone})

@@ -142,6 +142,21 @@ with tempfile.TemporaryDirectory() as tmp:
             status=1, message="absent.txt")
     convert(tmp / "pickled_object.pth", "--head-out", tmp / "x.safetensors", status=1, message="--trust-pickle")
     convert(tmp / "pickled_object.pth", "--head-out", tmp / "x.safetensors", "--trust-pickle")
+    # An mmcv checkpoint of the best epoch keeps its score as a numpy scalar: read without --trust-pickle.
+    state = torch.load(tmp / "seg_linear_ade.pth", weights_only=True)
+    state["meta"] = {"hook_msgs": {"best_score": np.float64(0.472), "best_ckpt": "best_mIoU_iter_80000.pth"}}
+    torch.save(state, tmp / "best_score.pth")
+    convert(tmp / "best_score.pth", "--head-out", tmp / "x.safetensors")
+    # A pickled object whose package is not installed names the package.
+    missing = type("CfgNode", (dict,), {"__module__": "yacs_not_installed.config"})
+    sys.modules["yacs_not_installed"] = type(sys)("yacs_not_installed")
+    sys.modules["yacs_not_installed.config"] = type(sys)("yacs_not_installed.config")
+    sys.modules["yacs_not_installed.config"].CfgNode = missing
+    torch.save({"model": torch.load(tmp / "cls_imagenet.pth", weights_only=True)["model"], "config": missing(a=1)},
+               tmp / "yacs_config.pth")
+    del sys.modules["yacs_not_installed.config"], sys.modules["yacs_not_installed"]
+    convert(tmp / "yacs_config.pth", "--head-out", tmp / "x.safetensors", "--trust-pickle", status=1,
+            message="needs the Python package 'yacs_not_installed'")
     convert(tmp, "--head-out", tmp / "x.safetensors", status=1, message="give --backbone-out DIR")
     state = torch.load(tmp / "seg_upernet.pth", weights_only=True)
     del state["state_dict"]["decode_head.fpn_convs.2.conv.weight"]
