@@ -1,8 +1,8 @@
 // The backend-generic part of the classify and segment examples: an InternViT model directory and a head
 // file through heads::ClassificationHead / heads::SegmentationHead in the caller's context (on the cpu
-// backend at the --precision that support/backend.hpp set there), in the backend's default activation
-// type (f32 on the host backends, bf16 on CUDA), returning host f32 results. Free of
-// Boost.Hana: the caller parses config.json, so the CUDA path (tasks_cuda.cu) compiles this with nvcc
+// backend at the --precision that support/backend.hpp set there), the backbone in the backend's default
+// activation type (f32 on the host backends, bf16 on CUDA) and the head in f32, returning host f32
+// results. Free of Boost.Hana: the caller parses config.json, so the CUDA path (tasks_cuda.cu) compiles this with nvcc
 // while classify.cpp and segment.cpp keep the host-only parts (arguments, images, output files). The host
 // backends' instantiations are compiled once, in tasks_host.cpp, for every example program.
 #pragma once

@@ -3,12 +3,15 @@
 // embedding (tables stored in f32, bf16 and f16, ids from the whole vocabulary, a strided output, a table whose
 // row pitch is wider than its rows),
 // swiglu (QLLaMA's 11008-wide MLP rows, awkward widths, in place) and copy (values of a packed
-// projection into positions of a key/value cache: exact, nothing else written). Relative L2
+// projection into positions of a key/value cache: exact, nothing else written; between element types,
+// each value rounded to nearest even as the host's conversions round it, bit for bit). Relative L2
 // tolerances: f32 1e-5, bf16 1e-2, f16 5e-3 (inputs are rounded to the element type first, so only the output rounding
 // and the f32 arithmetic differ); a lookup that converts nothing is exact. Outputs are poisoned with NaN first.
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <tuple>
 
@@ -201,4 +204,61 @@ TEMPLATE_TEST_CASE("cuda copy writes a packed projection's heads into a strided 
     CHECK(std::isnan(got(0, 0, 0, 0)));  // positions outside the slice keep their poison
     CHECK(std::isnan(got(batch - 1, capacity - 1, heads - 1, head_dim - 1)));
   }
+}
+
+namespace {
+
+// Every direction between f32, bf16 and f16 on a strided source: the result is the host's conversion
+// (core/dtype.hpp) of each value, NaN, ±Inf, ties, f16's overflow and subnormals included.
+template <class To, class From>
+void check_converting_copy(Context<backend::cuda>& ctx) {
+  INFO(testing::type_name<From>() << " -> " << testing::type_name<To>());
+  constexpr index_t kSpecials = 12, kRows = 3, kWidth = 40;
+  Tensor<float, 2> values = testing::random_tensor(Extents<2>{kRows, kWidth}, 77, -70000.0f, 70000.0f);
+  const float specials[kSpecials] = {std::numeric_limits<float>::quiet_NaN(),
+                                     std::numeric_limits<float>::infinity(),
+                                     -std::numeric_limits<float>::infinity(),
+                                     0.0f,
+                                     -0.0f,
+                                     1.0f + 0x1p-8f,
+                                     1.0f + 0x1p-11f,
+                                     65520.0f,
+                                     -1e9f,
+                                     0x1p-20f,
+                                     0x1p-130f,
+                                     1.0f + 3 * 0x1p-9f};
+  std::copy_n(specials, kSpecials, values.data());
+  for (index_t i = 0; i < kWidth; ++i) {
+    values(1, i) *= 0x1p-20f;  // f16's subnormal range
+  }
+  const Tensor<float, 2> source = testing::rounded_to<From>(values);
+  const auto device = testing::to_device<From>(ctx, source);
+  const CView<From, 4> strided(device.data(), Extents<4>{1, 1, kRows, kWidth / 2}, Extents<4>{0, 0, kWidth, 1});
+  auto out = testing::poisoned<To>(ctx, Extents<4>{1, 1, kRows, kWidth / 2});
+  ops::copy(ctx, out.view(), strided);
+  const Tensor<float, 4> got = testing::to_host(ctx, out);
+  for (index_t r = 0; r < kRows; ++r) {
+    for (index_t i = 0; i < kWidth / 2; ++i) {
+      const float want = static_cast<float>(To(source(r, i)));
+      INFO("row " << r << " column " << i << ": " << source(r, i) << " became " << got(0, 0, r, i) << ", want "
+                  << want);
+      if (std::isnan(want)) {
+        CHECK(std::isnan(got(0, 0, r, i)));
+      } else {
+        CHECK((got(0, 0, r, i) == want && std::signbit(got(0, 0, r, i)) == std::signbit(want)));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cuda copy converts between f32, bf16 and f16 as the host conversions do", "[cuda][qllama]") {
+  Context<backend::cuda> ctx;
+  check_converting_copy<bf16, float>(ctx);
+  check_converting_copy<f16, float>(ctx);
+  check_converting_copy<float, bf16>(ctx);
+  check_converting_copy<float, f16>(ctx);
+  check_converting_copy<f16, bf16>(ctx);
+  check_converting_copy<bf16, f16>(ctx);
 }

@@ -31,18 +31,19 @@ Tensor<float, 3> segmentation_logits(Context<Backend>& ctx, models::VisionEncode
   const CView<T, 4> pixels = to_backend<T>(ctx, input);
   return slide_logits(
       ctx, pixels, crop, slide ? d.stride : crop, head.num_classes(),
-      [&](Context<Backend>& c, CView<T, 4> window) { return CView<T, 4>(head.logits(c, model, window)); });
+      [&](Context<Backend>& c, CView<T, 4> window) { return CView<float, 4>(head.logits(c, model, window)); });
 }
 
-// Step 3: logits [K, H', W'] resized to [K, height, width] (on the backend, result on the host).
-template <class T, class Backend>
+// Step 3: logits [K, H', W'] resized to [K, height, width] (in f32 on the backend, result on the host).
+template <class Backend>
 Tensor<float, 3> resize_logits(Context<Backend>& ctx, CView<float, 3> logits, index_t height, index_t width) {
   auto scope = ctx.workspace().scope();
   const index_t classes = logits.size(0);
-  const CView<T, 4> in = to_backend<T>(ctx, logits.reshape(Extents<4>{1, classes, logits.size(1), logits.size(2)}));
-  View<T, 4> out = ctx.workspace().template tensor<T>(Extents<4>{1, classes, height, width});
+  const CView<float, 4> in =
+      to_backend<float>(ctx, logits.reshape(Extents<4>{1, classes, logits.size(1), logits.size(2)}));
+  View<float, 4> out = ctx.workspace().template tensor<float>(Extents<4>{1, classes, height, width});
   ops::resize(ctx, out, in, ops::ResizeMode::bilinear);
-  const Tensor<float, 4> host = to_host(ctx, CView<T, 4>(out));
+  const Tensor<float, 4> host = to_host(ctx, CView<float, 4>(out));
   Tensor<float, 3> resized(Extents<3>{classes, height, width});
   std::copy_n(host.data(), host.numel(), resized.data());
   return resized;
@@ -57,7 +58,7 @@ Tensor<float, 3> segment(Context<Backend>& ctx, models::VisionEncoder<Backend, T
   const Tensor<float, 3> input = io::segmentation_input(image, resize);
   const CView<float, 4> batch = input.view().reshape(Extents<4>{1, input.size(0), input.size(1), input.size(2)});
   const Tensor<float, 3> logits = segmentation_logits(ctx, model, head, batch, mode);
-  return resize_logits<T>(ctx, logits.view(), image.size(0), image.size(1));
+  return resize_logits(ctx, logits.view(), image.size(0), image.size(1));
 }
 
 // Step 4: the class of each pixel, [H, W], from logits [K, H, W].

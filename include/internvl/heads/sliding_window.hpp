@@ -43,8 +43,8 @@ inline std::vector<Window> sliding_windows(index_t height, index_t width, index_
 }
 
 // The averaged logits [K, H, W] on the host. logits_of(ctx, window) gets the window's pixels
-// [1, C, h, w] (a view into `image`) and returns its logits [1, K, h', w'] (any size, taken from the
-// workspace inside the scope this function opens per window).
+// [1, C, h, w] (a view into `image`) and returns its f32 logits [1, K, h', w'] (any size, taken from the
+// workspace inside the scope this function opens per window), which are resized in f32.
 template <class Backend, class T, class WindowLogits>
 Tensor<float, 3> slide_logits(Context<Backend>& ctx, CView<T, 4> image, index_t crop, index_t stride, index_t classes,
                               WindowLogits&& logits_of) {
@@ -55,12 +55,12 @@ Tensor<float, 3> slide_logits(Context<Backend>& ctx, CView<T, 4> image, index_t 
   for (const Window& win : sliding_windows(height, width, crop, stride)) {
     auto scope = ctx.workspace().scope();
     const CView<T, 4> pixels = image.slice(2, win.top, win.top + win.height).slice(3, win.left, win.left + win.width);
-    const CView<T, 4> logits = logits_of(ctx, pixels);
+    const CView<float, 4> logits = logits_of(ctx, pixels);
     INTERNVL_CHECK(logits.size(0) == 1 && logits.size(1) == classes, "heads::slide_logits", "window logits ",
                    shape_string(logits), " are not [1, ", classes, ", h, w]");
-    View<T, 4> resized = ctx.workspace().template tensor<T>(Extents<4>{1, classes, win.height, win.width});
+    View<float, 4> resized = ctx.workspace().template tensor<float>(Extents<4>{1, classes, win.height, win.width});
     ops::resize(ctx, resized, logits, ops::ResizeMode::bilinear);
-    const Tensor<float, 4> host = to_host(ctx, CView<T, 4>(resized));
+    const Tensor<float, 4> host = to_host(ctx, CView<float, 4>(resized));
     for (index_t k = 0; k < classes; ++k) {
       for (index_t y = 0; y < win.height; ++y) {
         for (index_t x = 0; x < win.width; ++x) {
