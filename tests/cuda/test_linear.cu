@@ -1,8 +1,8 @@
 // ops::linear on CUDA against backend::reference: the InternViT-6B / 300M projections at their real
 // shapes (qkv, proj, fc1 + GELU, fc2), awkward shapes with every bias / activation combination, strided
-// operands, the cublasGemmEx fallback, and bad input. Relative L2 tolerances: f32 1e-5 (the f32 mode
-// uses no TF32), bf16 1e-2, f16 5e-3 (output rounding, plus one more rounding of the GEMM result
-// before bias + GELU).
+// operands, the cublasGemmEx fallback, TF32 products of f32 operands when the context asks for them, and
+// bad input. Relative L2 tolerances: f32 1e-5 (the f32 mode uses no TF32 unless asked), bf16 1e-2, f16 5e-3
+// (output rounding, plus one more rounding of the GEMM result before bias + GELU).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -97,6 +97,33 @@ TEMPLATE_TEST_CASE("the cublasGemmEx fallback computes the same product", "[cuda
   auto dy = testing::poisoned<TestType>(ctx, Extents<2>{m, n});
   gpu::gemm_cublas<TestType>(ctx, dy.view(), dx.view(), dw.view());
   REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
+}
+
+// A context set to TF32 products multiplies f32 operands as TF32 (10 mantissa bits: relative L2 ~1e-4 at
+// k = 3200, neither exact nor worse than TF32), and only f32 ones; set back to exact, the same shape on the
+// same context is exact again (the plans are kept apart by compute type).
+TEST_CASE("cuda f32 products in TF32 when the context asks for them", "[cuda][linear]") {
+  Context<backend::cuda> ctx;
+  const index_t m = 257, k = 3200, n = 640;
+  const auto x = testing::random_tensor(Extents<2>{m, k}, 61);
+  const auto w = testing::random_tensor(Extents<2>{n, k}, 62, -0.02f, 0.02f);
+  const auto want = testing::reference_linear(x.view(), w.view(), {}, ops::Activation::none);
+  const auto dx = gpu::upload(ctx, x.view());
+  const auto dw = gpu::upload(ctx, w.view());
+  const auto error = [&] {
+    auto dy = testing::poisoned<float>(ctx, Extents<2>{m, n});
+    ops::linear(ctx, dy.view(), dx.view(), dw.view());
+    return testing::relative_l2(testing::to_host(ctx, dy).view(), want.view());
+  };
+  CHECK(error() < 1e-5);
+  ctx.set_f32_products(gpu::F32Products::tf32);
+  const double tf32 = error();
+  INFO("TF32 products: relative L2 " << tf32);
+  CHECK(tf32 > 1e-6);
+  CHECK(tf32 < 3e-3);
+  check_linear<bf16>(ctx, Case{m, k, n, true, ops::Activation::none}, 63);  // bf16 operands as before
+  ctx.set_f32_products(gpu::F32Products::exact);
+  CHECK(error() < 1e-5);
 }
 
 // Why ops::linear applies GELU itself: cuBLASLt's GELU epilogue is documented only as "GELU"; this

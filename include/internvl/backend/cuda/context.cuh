@@ -1,7 +1,7 @@
 // Context<backend::cuda>: what the CUDA kernels of one device need, created once and reused by
 // every op: a non-blocking stream (all work of the context is ordered on it), the cuBLASLt and cuBLAS
-// handles with a shared GEMM workspace, cached cuBLASLt plans, the device's properties, and a
-// device-memory Workspace (core/workspace.hpp) for scratch tensors.
+// handles with a shared GEMM workspace, cached cuBLASLt plans, the device's properties, a
+// device-memory Workspace (core/workspace.hpp) for scratch tensors, and how GEMMs multiply f32 operands.
 //   Context<backend::cuda> ctx;            // device 0
 //   ops::linear(ctx, y, x, w);             // asynchronous on ctx.stream()
 //   ctx.synchronize();
@@ -22,6 +22,16 @@
 #include "internvl/backend/tags.hpp"
 #include "internvl/core/dtype.hpp"
 #include "internvl/core/workspace.hpp"
+
+namespace internvl::cuda {
+
+// How the context's GEMMs (linear, conv2d, conv_transpose2d) multiply f32 operands; bf16 and f16 operands
+// are unaffected. exact: f32 products (CUBLAS_COMPUTE_32F), the default. tf32: the operands rounded to
+// TF32 (10 explicit mantissa bits) on the tensor cores, f32 accumulation (CUBLAS_COMPUTE_32F_FAST_TF32):
+// what PyTorch's cuDNN convolutions do by default (torch.backends.cudnn.allow_tf32), several times faster.
+enum class F32Products { exact, tf32 };
+
+}  // namespace internvl::cuda
 
 namespace internvl {
 
@@ -68,6 +78,8 @@ class Context<backend::cuda> {
   cublasHandle_t cublas() const { return blas_.get(); }
   void* gemm_workspace() const { return gemm_workspace_.data(); }
   cuda::GemmPlanCache& gemm_plans() { return gemm_plans_; }
+  cuda::F32Products f32_products() const { return f32_products_; }
+  void set_f32_products(cuda::F32Products p) { f32_products_ = p; }
 
   // Scratch tensors in device memory; stream-ordered reuse is safe because all work of the context
   // runs on its one stream.
@@ -94,6 +106,7 @@ class Context<backend::cuda> {
   std::unique_ptr<std::remove_pointer_t<cublasHandle_t>, BlasDeleter> blas_;
   cuda::DeviceBuffer<std::byte> gemm_workspace_;
   cuda::GemmPlanCache gemm_plans_;
+  cuda::F32Products f32_products_ = cuda::F32Products::exact;
   Workspace<cuda::DeviceAllocator> workspace_;
 };
 

@@ -1,5 +1,6 @@
 // Runs the GEMM of ops::linear on CUDA:  y[m, n] = x[m, k] · w[n, k]ᵀ (+ bias[n])
-// with f32 accumulation, through a cached cuBLASLt plan (gemm_plan.cuh). x, w and y share one dtype.
+// with f32 accumulation, through a cached cuBLASLt plan (gemm_plan.cuh). x, w and y share one dtype;
+// f32 operands are multiplied exactly or as TF32, as the context says (context.cuh).
 //   gemm_lt      cuBLASLt with a given epilogue; false when cuBLASLt offers (or runs) no algorithm
 //   gemm_cublas  cublasGemmEx, which takes any shape; never applies an epilogue
 //   gemm         gemm_lt (with the bias epilogue when a bias is given), gemm_cublas when cuBLASLt
@@ -11,6 +12,7 @@
 #include <cublas_v2.h>
 
 #include <climits>
+#include <type_traits>
 
 #include "internvl/backend/cuda/context.cuh"
 #include "internvl/backend/cuda/gemm_plan.cuh"
@@ -26,6 +28,13 @@ index_t pitch_of(const TensorView<T, 2>& v) {
   return v.size(0) == 1 ? std::max(v.stride(0), v.size(1)) : v.stride(0);
 }
 
+// The cuBLAS compute type of a product of T operands on this context.
+template <class T>
+cublasComputeType_t compute_type(const Context<backend::cuda>& ctx) {
+  return std::is_same_v<T, float> && ctx.f32_products() == F32Products::tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                             : CUBLAS_COMPUTE_32F;
+}
+
 }  // namespace detail
 
 template <class T>
@@ -33,6 +42,7 @@ bool gemm_lt(Context<backend::cuda>& ctx, View<T, 2> y, CView<T, 2> x, CView<T, 
              cublasLtEpilogue_t epilogue) {
   const GemmProblem problem{
       .type = data_type<T>(),
+      .compute = detail::compute_type<T>(ctx),
       .m = x.size(0),
       .n = w.size(0),
       .k = x.size(1),
@@ -60,7 +70,7 @@ void gemm_cublas(Context<backend::cuda>& ctx, View<T, 2> y, CView<T, 2> x, CView
   INTERNVL_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
                                      static_cast<int>(k), &alpha, w.data(), data_type<T>(), static_cast<int>(ldw),
                                      x.data(), data_type<T>(), static_cast<int>(ldx), &beta, y.data(), data_type<T>(),
-                                     static_cast<int>(ldy), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                                     static_cast<int>(ldy), detail::compute_type<T>(ctx), CUBLAS_GEMM_DEFAULT));
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 // cuBLASLt plans for the GEMM behind ops::linear: y[m, n] = x[m, k] · w[n, k]ᵀ, row-major, f32
-// accumulation (CUBLAS_COMPUTE_32F, which takes no TF32 shortcut for f32 data).
+// accumulation: CUBLAS_COMPUTE_32F, which takes no TF32 shortcut for f32 data, unless the context
+// asks for TF32 products of f32 operands (CUBLAS_COMPUTE_32F_FAST_TF32, context.cuh).
 // cuBLAS is column-major, so the row-major product is computed as its transpose:
 //   yᵀ [n × m] = (w seen as a k × n column-major matrix)ᵀ · (x seen as a k × m column-major matrix)
 // A plan holds the descriptors of one problem (shape, strides, pointer alignments, epilogue) and the
@@ -31,6 +32,7 @@ inline std::uint32_t alignment_of(const void* p, index_t row_pitch_bytes) {
 // Everything the cuBLASLt descriptors and the heuristic depend on.
 struct GemmProblem {
   cudaDataType_t type;  // of x, w and y
+  cublasComputeType_t compute;
   index_t m, n, k;
   index_t ldx, ldw, ldy;  // row strides in elements
   std::uint32_t align_x, align_w, align_y, align_bias;
@@ -43,7 +45,7 @@ struct GemmProblem {
 class GemmPlan {
  public:
   GemmPlan(cublasLtHandle_t lt, const GemmProblem& p, const void* bias, std::size_t workspace_bytes) {
-    INTERNVL_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc_, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    INTERNVL_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc_, p.compute, CUDA_R_32F));
     const cublasOperation_t transpose = CUBLAS_OP_T, keep = CUBLAS_OP_N;
     set(CUBLASLT_MATMUL_DESC_TRANSA, transpose);
     set(CUBLASLT_MATMUL_DESC_TRANSB, keep);
