@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""classify and segment with --backend cuda (bf16) on the trained demo models (demo/README.md) against their
-cpu runs (f32): classify on the first 40 held-out digits in one run (each digit's top class equal to the
-cpu's, or where the cpu's two best probabilities are within 0.05 of each other one of those two; the top
-probability within 2e-2), segment on four held-out scenes (224×224; 336×224, two windows; 448×224, three;
-224×294) with the linear and the UperNet head, all four through one loaded model, with the sliding window and
-in whole-image mode (a position table per image size), each scene's logits within 3e-2 relative L2 and the
-same class in at least 99% of the pixels.
+"""classify and segment with --backend cuda (a bf16 backbone, f32 heads) on the trained demo models
+(demo/README.md) against their cpu runs (f32): classify on the first 40 held-out digits in one run (each digit's
+top class equal to the cpu's, or where the cpu's two best probabilities are within 0.05 of each other one of
+those two; the top probability within 2e-2), segment on four held-out scenes (224×224; 336×224, two windows;
+448×224, three; 224×294) with the linear and the UperNet head, all four through one loaded model, with the
+sliding window and in whole-image mode (a position table per image size), each scene's logits within 3e-2
+relative L2 and the same class in at least 99% of the pixels.
 Where --backend cuda cannot run (a build without CUDA, or no GPU) it must fail cleanly (status 1 or 2, a
 message naming CUDA) and the script exits 77 (skipped); with --require-cuda (scripts/device-check's
 heads_examples step) that is a failure instead.
 With --cpu-bf16 the runs compared with the cpu's are the cpu backend's own with --precision bf16 (bf16
 operands, f32 sums and activations), under the same criteria, which they meet with a wide margin (logits
-within 1e-3 relative L2 of the f32 runs, against CUDA's bf16 activations' 3e-2), and they must run; on a
+within 1e-3 relative L2 of the f32 runs, against the CUDA runs' 3e-2 from their bf16 backbone), and they must run; on a
 CPU with AVX512-BF16 their logits must differ from the f32 runs' (tests/examples/cpu_bf16.py).
 Standard library only.
 Usage: check_heads_examples.py BUILD_EXAMPLES_DIR DEMO_DIR [--require-cuda | --cpu-bf16]"""
