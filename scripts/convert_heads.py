@@ -5,7 +5,7 @@ backbone they may hold to a model directory.
 Head files (include/internvl/heads/head_file.hpp) are safetensors with the official parameter names and a JSON
 description under the metadata key "internvl_head". Recognised checkpoints:
 
-  classification  checkpoint['model'] (or ['module'], or a bare state dict) with
+  classification  checkpoint['model'] (or ['module'], or a bare state dict; with --ema, ['model_ema']) with
                     norm.{weight,bias,running_mean,running_var,num_batches_tracked}, head.{weight,bias}
                         -> "linear_probe" (the released intern_vit_6b_224px_head.pth)
                     + attn_pooling.*  -> "attention_pool_probe"
@@ -114,20 +114,26 @@ def load_torch(path, trust_pickle):
                               f"{type(e).__name__}: {e}") from e
 
 
-def load_checkpoint(path, trust_pickle):
+def load_checkpoint(path, trust_pickle, ema=False):
     """The state dict of a .pth file: checkpoint['state_dict'] (mmseg), ['model'] (classification), ['module']
-    (DeepSpeed), or the checkpoint itself."""
+    (DeepSpeed), or the checkpoint itself; with ema, checkpoint['model_ema'] (the classification code's
+    exponential moving average of the weights, saved when TRAIN.EMA is on). Also says whether the checkpoint
+    holds EMA weights."""
     checkpoint = load_torch(path, trust_pickle)
     if not isinstance(checkpoint, dict):
         raise ConversionError(f"{path}: expected a dict checkpoint, got {type(checkpoint).__name__}")
-    for key in ("state_dict", "model", "module"):
+    has_ema = isinstance(checkpoint.get("model_ema"), dict)
+    if ema and not has_ema:
+        raise ConversionError(f"{path}: --ema: the checkpoint holds no EMA weights ('model_ema')")
+    for key in ("model_ema",) if ema else ("state_dict", "model", "module"):
         if key in checkpoint and isinstance(checkpoint[key], dict):
             checkpoint = checkpoint[key]
             break
     tensors = {k: v for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
     if not tensors:
-        raise ConversionError(f"{path}: no tensors found (looked under 'state_dict', 'model', 'module' and the top level)")
-    return tensors
+        raise ConversionError(f"{path}: no tensors found (looked under " + (
+            "'model_ema')" if ema else "'state_dict', 'model', 'module' and the top level)"))
+    return tensors, has_ema
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -445,6 +451,7 @@ def main(argv=None):
     p.add_argument("--stride", type=int, default=322)
     p.add_argument("--labels", default="auto", help="auto (official dataset's), none, or a file")
     p.add_argument("--trust-pickle", action="store_true", help="allow torch.load to unpickle arbitrary objects")
+    p.add_argument("--ema", action="store_true", help="convert the checkpoint's EMA weights (model_ema), not model")
     args = p.parse_args(argv)
     if args.layer is not None and args.layer < 0:
         p.error("--layer must be 0 or more")
@@ -471,7 +478,7 @@ def main(argv=None):
             return 0
         if not args.head_out and not args.backbone_out:
             raise ConversionError("give --head-out FILE and/or --backbone-out DIR")
-        sd = load_checkpoint(source, args.trust_pickle)
+        sd, has_ema = load_checkpoint(source, args.trust_pickle, args.ema)
         kind = head_type(sd)
         prefix = backbone_prefix(sd)
         head_out = args.head_out or (str(pathlib.Path(args.backbone_out) / "head.safetensors") if kind else None)
@@ -508,6 +515,9 @@ def main(argv=None):
                           for k in sd if k not in used and k not in backbone})
         if dropped:
             print(f"not converted (not part of the head or the backbone): {', '.join(dropped)}")
+        if has_ema and not args.ema:
+            print(f"note: {source} also holds EMA weights ('model_ema'; the official classification code evaluates "
+                  "them too, as 'the ema network', when TRAIN.EMA is on); --ema converts those instead")
     except (ConversionError, OSError, KeyError, ValueError) as e:
         print(f"convert_heads: error: {e}", file=sys.stderr)
         return 1

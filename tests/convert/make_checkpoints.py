@@ -8,6 +8,8 @@ run by the C++ programs and checked against the fixtures' expected outputs) or w
                        as the official 224px checkpoint + head (the classification loader reads checkpoint['model'])
   cls_imagenet.pth     {'model': a linear probe of width 8 with 1000 classes}  (the released head's layout)
   cls_attn_pool.pth    {'module': the attention_pool_probe fixture (attn_pooling.*, norm.*, head.*)}
+  cls_attn_pool_ema.pth  {'model': the same, 'model_ema': its floating-point tensors halved, 'max_accuracy_ema'},
+                       as the classification code saves a run with TRAIN.EMA on
   seg_upernet.pth      {'state_dict': backbone.<raw tiny6b> + backbone.up1/up2 + decode_head.* (the segment
                         fixture) + auxiliary_head.*, 'meta': {...}}  (mmseg's layout)
   seg_linear_ade.pth   {'state_dict': decode_head.norm.* + decode_head.conv_seg.* with 150 classes +
@@ -59,6 +61,9 @@ torch.save({"model": {**batch_norm("norm", 16), "head.weight": torch.randn(1000,
                       "head.bias": torch.randn(1000, generator=g)}}, out / "cls_imagenet.pth")
 
 torch.save({"module": load_file(heads / "attention_pool_probe.safetensors")}, out / "cls_attn_pool.pth")
+pool = load_file(heads / "attention_pool_probe.safetensors")
+torch.save({"model": pool, "model_ema": {k: v / 2 if v.is_floating_point() else v for k, v in pool.items()},
+            "max_accuracy_ema": 80.1}, out / "cls_attn_pool_ema.pth")
 
 aux = {"auxiliary_head.convs.0.conv.weight": torch.randn(4, 64, 3, 3, generator=g), **batch_norm("auxiliary_head.convs.0.bn", 4),
        "auxiliary_head.conv_seg.weight": torch.randn(4, 4, 1, 1, generator=g), "auxiliary_head.conv_seg.bias": torch.zeros(4)}

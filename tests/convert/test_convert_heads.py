@@ -44,6 +44,7 @@ def convert(*args, status=0, message=""):
             code = e.code
     check(f"convert_heads {' '.join(map(str, args))} -> {status}", code == status and message in err.getvalue(),
           f"status {code}\n{out.getvalue()}\n{err.getvalue()}")
+    return out.getvalue()
 
 
 def description(path):
@@ -105,6 +106,17 @@ with tempfile.TemporaryDirectory() as tmp:
     check("attention-pool head round trip", same_tensors(load_file(tmp / "pool.safetensors"),
                                                          load_file(golden / "heads" / "attention_pool_probe.safetensors"))
           and d == {"type": "attention_pool_probe", "num_classes": 7, "bn_eps": 1e-6, "ln_eps": 1e-5, "num_heads": 4}, d)
+
+    # EMA weights beside the model's: model by default (with a note), model_ema with --ema.
+    printed = convert(tmp / "cls_attn_pool_ema.pth", "--head-out", tmp / "pool_model.safetensors", "--num-heads", "4")
+    check("a checkpoint with EMA weights converts 'model' and says --ema takes 'model_ema'",
+          same_tensors(load_file(tmp / "pool_model.safetensors"),
+                       load_file(golden / "heads" / "attention_pool_probe.safetensors")) and "--ema" in printed, printed)
+    convert(tmp / "cls_attn_pool_ema.pth", "--head-out", tmp / "pool_ema.safetensors", "--num-heads", "4", "--ema")
+    ema = torch.load(tmp / "cls_attn_pool_ema.pth", weights_only=True)["model_ema"]
+    check("--ema converts 'model_ema'", same_tensors(load_file(tmp / "pool_ema.safetensors"), ema))
+    convert(tmp / "cls_attn_pool.pth", "--head-out", tmp / "x.safetensors", "--num-heads", "4", "--ema", status=1,
+            message="holds no EMA weights ('model_ema')")
 
     # mmseg UperNet: head without the auxiliary head and the frozen blocks, backbone separately; segment on both.
     convert(tmp / "seg_upernet.pth", "--head-out", tmp / "upernet.safetensors", "--backbone-out", tmp / "seg",
