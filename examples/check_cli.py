@@ -106,6 +106,11 @@ run("segment", ["--model", model, "--head", seg, "--image", image, "--out", str(
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out", ""], 2, "--out names no file (an empty path)")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", ""], 2,
     "--out-dir names no directory (an empty path)")
+(tmp / "plain_file").write_text("")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", str(tmp / "plain_file")], 1,
+    f"--out-dir {tmp / 'plain_file'}: cannot create the directory")
+run("segment", ["--model", model, "--head", seg, "--image", image, "--out-dir", str(tmp / "plain_file" / "below")], 1,
+    f"--out-dir {tmp / 'plain_file' / 'below'}: cannot create the directory")
 run("extract", ["--model", model, "--image", str(tmp / "inputs" / "a.png"), "--out", str(tmp / "inputs" / "a.png")], 2,
     "would overwrite --image")
 run("segment", ["--model", model, "--head", seg, "--image", image, "--truth-dir", str(tmp / "truth"), "--ignore-index",
@@ -183,17 +188,17 @@ else:  # the mask: a palette PNG whose pixel values are the argmax of the logits
 # a header "# <image>".
 with Image.open(image) as original:
     original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp / "flipped.png")
-(tmp / "several").mkdir()
 (tmp / "two_images.txt").write_text(f"{tmp / 'flipped.png'}\n")
 several = run("segment", ["--model", model, "--head", seg, "--image", image, "--images", str(tmp / "two_images.txt"),
-                          "--slide", "--out-dir", str(tmp / "several"), "--overlays", "--logits"], 0, "")
+                          "--slide", "--out-dir", str(tmp / "several" / "created"), "--overlays", "--logits"], 0,
+              "")
 alone_ok = several.stdout.startswith(f"# {image}\n") and f"# {tmp / 'flipped.png'}\n" in several.stdout
 for source in [image, str(tmp / "flipped.png")]:
     stem = pathlib.Path(source).stem
     alone = run("segment", ["--model", model, "--head", seg, "--image", source, "--slide", "--out", str(tmp / "a.png"),
                             "--overlay", str(tmp / "a_overlay.png"), "--out-npy", str(tmp / "a.npy")], 0, "")
     alone_ok = alone_ok and alone.stdout in several.stdout and all(
-        (tmp / "several" / f"{stem}{suffix}").read_bytes() == (tmp / f"a{suffix}").read_bytes()
+        (tmp / "several" / "created" / f"{stem}{suffix}").read_bytes() == (tmp / f"a{suffix}").read_bytes()
         for suffix in (".png", "_overlay.png", ".npy"))
 print(("ok   " if alone_ok else "FAIL ") + "segment --out-dir: each image's files as a run on it alone")
 if not alone_ok:

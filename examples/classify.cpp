@@ -9,7 +9,7 @@
 // the model --batch at a time, each batch's lines printed as it is done. The cpu backend's results do not
 // depend on the batch (each image's sums run in an order fixed by its own shapes); the reference
 // backend's (Eigen's GEMM blocking) and cuda's (cuBLASLt's choice of kernel) may move in the last bits
-// with it. --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu
+// with it. --backend cuda (GPU 0: bf16 backbone, f32 head) exists when the build has CUDA; its code is in tasks_cuda.cu
 // (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
 // products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <algorithm>
@@ -59,7 +59,7 @@ constexpr const char* kUsage =
     "                    follow the images' lines\n"
     "  --truth-folders   the true class of each image is its folder: a WordNet id of the labels file's\n"
     "                    \"folders\" (ImageNet val/ in folders, -Sketch, -A, -R) or the class index (ImageNetV2)\n"
-    "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --backend NAME    reference, cpu (default) or cuda (GPU 0: bf16 backbone, f32 head; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
     "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n"

@@ -63,7 +63,8 @@ constexpr const char* kUsage =
     "  --max-tiles N: each image as InternVL 1.5's tiles (up to N, plus a thumbnail): B = the tiles.\n"
     "  --pool cls|mean: one vector per image or tile, [B, hidden]: the class token, or the mean of the\n"
     "  patch tokens.\n"
-    "  --out-dir DIR: each image's features to DIR/<stem>.npy instead (the tiles of several images need it).\n"
+    "  --out-dir DIR: each image's features to DIR/<stem>.npy instead (the tiles of several images need it);\n"
+    "  DIR is created if missing.\n"
     "  --batch N: images per forward pass (default 16); with --max-tiles a pass is one image's tiles.\n"
     "  --precision: the matrix products on cpu, f32 (default) or bf16 (bf16 operands, f32 sums; faster on\n"
     "  CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only.\n"
@@ -116,6 +117,7 @@ Output output_option(const examples::Cli& cli, const std::vector<std::string>& i
   for (const auto& base : examples::stem_paths(cli, "--out-dir", "written as", images, *dir, ".npy")) {
     output.image_files.push_back(base.string() + ".npy");
   }
+  examples::make_output_dir("--out-dir", *dir);
   return output;
 }
 

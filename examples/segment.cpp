@@ -8,7 +8,7 @@
 // load, which on --backend cuda is the upload of every weight to the GPU. With --truth-dir, each image's
 // label mask is read from there and the set is scored as mmseg scores it (heads/segmentation_metrics.hpp:
 // per-class IoU and accuracy, aAcc, mIoU, mAcc), printed after the images' lines.
-// --backend cuda (GPU 0, bf16) exists when the build has CUDA; its code is in tasks_cuda.cu
+// --backend cuda (GPU 0: bf16 backbone, f32 head) exists when the build has CUDA; its code is in tasks_cuda.cu
 // (support/head_tasks.hpp is shared by every backend). --precision bf16 runs the cpu backend's matrix
 // products on bf16 operands with f32 sums (support/backend.hpp: f32 only on reference, bf16 only on cuda).
 #include <algorithm>
@@ -58,14 +58,15 @@ constexpr const char* kUsage =
     "                    256 classes), shown in the head's colours\n"
     "  --overlay FILE    the image blended half and half with the class colours (the head's palette)\n"
     "  --out-npy FILE    the logits [K, H, W] (float32, at the image's size) before the argmax\n"
-    "  --out-dir DIR     for each image, its mask as DIR/<stem>.png (image file names must differ), and\n"
+    "  --out-dir DIR     for each image, its mask as DIR/<stem>.png (image file names must differ; DIR is\n"
+    "                    created if missing), and\n"
     "  --overlays        its overlay as DIR/<stem>_overlay.png\n"
     "  --logits          its logits as DIR/<stem>.npy\n"
     "  --slide           sliding-window inference (crop_size windows at steps of stride), the official\n"
     "                    evaluation's (every ADE20K config of InternViT-6B tests so, and the paper's mIoU\n"
     "                    are for it); default: one forward pass over the whole resized image, with the\n"
     "                    position embedding resized to its grid (no official counterpart)\n"
-    "  --backend NAME    reference, cpu (default) or cuda (GPU 0, bf16; CUDA builds only)\n"
+    "  --backend NAME    reference, cpu (default) or cuda (GPU 0: bf16 backbone, f32 head; CUDA builds only)\n"
     "  --precision P     the matrix products on cpu: f32 (default) or bf16 (bf16 operands, f32 sums; faster\n"
     "                    on CPUs with AVX512-BF16 or AMX); reference is f32 only, cuda bf16 only\n"
     "  --profile         with --backend cpu: where the time went, op by op, on stderr at the end\n"
@@ -122,6 +123,7 @@ std::vector<Outputs> output_paths(const examples::Cli& cli, const std::vector<st
     outputs.push_back({base.string() + ".png", cli.has("--overlays") ? base.string() + "_overlay.png" : "",
                        cli.has("--logits") ? base.string() + ".npy" : ""});
   }
+  examples::make_output_dir("--out-dir", *dir);
   return outputs;
 }
 

@@ -4,7 +4,7 @@
 //                          cpu        f32 (default) or bf16: the precision of the matrix products
 //                                     (linear, matmul, attention), internvl/backend/cpu/precision.hpp
 //                          reference  f32 only: the oracle has no other precision
-//                          cuda       bf16 only: the CUDA paths compute in bf16, the flag only states it
+//                          cuda       bf16 only: the CUDA paths run their models in bf16, the flag only states it
 //                        --profile needs cpu.
 //   on_backend(cli, choice, host, cuda)
 //                        host(ctx) with a Context<backend::reference>, or a Context<backend::cpu> whose
@@ -49,7 +49,7 @@ inline BackendChoice backend_choice(const Cli& cli) {
     cli.fail("--precision bf16 needs --backend cpu (the reference backend computes in f32 only)");
   }
   if (choice.backend == "cuda" && choice.precision == cpu::Precision::f32) {
-    cli.fail("--precision f32 is not available with --backend cuda (the CUDA paths compute in bf16)");
+    cli.fail("--precision f32 is not available with --backend cuda (the CUDA paths run their models in bf16)");
   }
   return choice;
 }

@@ -1,6 +1,7 @@
 // Files named after the input images (the tools' --out-dir DIR, segment's --truth-dir DIR): DIR/<stem>
 // for each image, its file name without the extension, to which each file adds its own ending (".png",
-// ".npy"). Two images with one stem would share their files: a usage error naming both.
+// ".npy"). Two images with one stem would share their files: a usage error naming both. An output
+// directory is created, with its parents, where it does not exist yet (as mkdir -p).
 #pragma once
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "internvl/core/error.hpp"
 #include "support/cli.hpp"
 
 namespace internvl::examples {
@@ -30,6 +32,15 @@ inline std::vector<std::filesystem::path> stem_paths(const Cli& cli, const std::
     paths.push_back(path);
   }
   return paths;
+}
+
+// Creates the output directory `dir` of `option` and its parents where they do not exist yet; a path
+// that exists but is not a directory, or one that cannot be made, is an error naming it.
+inline void make_output_dir(const std::string& option, const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  INTERNVL_CHECK(std::filesystem::is_directory(dir), option + " " + dir, "cannot create the directory (",
+                 error ? error.message() : "something else of that name exists", ")");
 }
 
 }  // namespace internvl::examples

@@ -241,9 +241,8 @@ with tempfile.TemporaryDirectory() as tmp:
     # with --max-tiles (3 and 7 here, so one array could not hold both), else its one row, pooled or not.
     r = run("extract", "--model", tiny, "--image", images[1], "--max-tiles", "6", "--out", tmp / "tiles1.npy")
     check(r.returncode == 0, f"extract --max-tiles 6 on {images[1]}: {r.stderr}")
-    (tmp / "out").mkdir()
     r = run("extract", "--model", tiny, "--image", images[0], "--images", tmp / "list.txt", "--max-tiles", "6",
-            "--out-dir", tmp / "out")
+            "--out-dir", tmp / "out")  # created by extract
     for stem, single in [("big_513x1023", tmp / "tiles.npy"), ("rgb8", tmp / "tiles1.npy")]:
         got = tmp / "out" / f"{stem}.npy"
         check(r.returncode == 0 and got.exists() and got.read_bytes() == single.read_bytes(),
@@ -268,8 +267,9 @@ with tempfile.TemporaryDirectory() as tmp:
     (tmp / "again" / "rgb8.png").write_bytes(images[1].read_bytes())
     expect_failure("extract", ["--model", tiny, "--image", images[1], "--image", tmp / "again" / "rgb8.png",
                                "--out-dir", tmp], "would both be written as " + str(tmp / "rgb8.npy"), 2)
-    expect_failure("extract", ["--model", "/nonexistent/dir", "--image", images[0], "--out-dir", tmp / "no" / "dir"],
-                   "cannot create the file", 1)
+    (tmp / "plain_file").write_text("")  # an --out-dir that cannot be made is refused before the model is read
+    expect_failure("extract", ["--model", "/nonexistent/dir", "--image", images[0], "--out-dir",
+                               tmp / "plain_file" / "dir"], "cannot create the directory", 1)
     expect_failure("extract", ["--model", tiny, "--image", images[0], "--pool", "max"],
                    "--pool must be cls or mean, got 'max'", 2)
     expect_failure("extract", ["--model", tiny, "--image", images[0], "--pool", "cls", "--projector"],
