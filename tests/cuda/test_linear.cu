@@ -99,9 +99,9 @@ TEMPLATE_TEST_CASE("the cublasGemmEx fallback computes the same product", "[cuda
   REQUIRE(testing::relative_l2(testing::to_host(ctx, dy).view(), want.view()) < testing::tolerance<TestType>());
 }
 
-// A context set to TF32 products multiplies f32 operands as TF32 (10 mantissa bits: relative L2 ~1e-4 at
-// k = 3200, neither exact nor worse than TF32), and only f32 ones; set back to exact, the same shape on the
-// same context is exact again (the plans are kept apart by compute type).
+// A context set to TF32 products multiplies f32 operands as TF32 (10 mantissa bits: relative L2 about 3e-4
+// with operands rounded to nearest, 7e-4 truncated, at k = 3200: neither exact nor worse than TF32), and only f32 ones;
+// set back to exact, the same shape on the same context is exact again (the plans are kept apart by compute type).
 TEST_CASE("cuda f32 products in TF32 when the context asks for them", "[cuda][linear]") {
   Context<backend::cuda> ctx;
   const index_t m = 257, k = 3200, n = 640;

@@ -1,6 +1,7 @@
-// The heads compute in f32 on every backend, as the official heads do (the classification probes' norm
-// and linear layers, the segmentation heads' convolutions, norms, pooling and resizes): the backbone's
-// hidden states, bf16 on CUDA by default, become f32 as they enter a head:
+// The heads compute in f32 on every backend: their norms, linear layers, convolutions, pooling and resizes
+// (the official segmentation heads do too; the official classification evaluation runs its probes under
+// fp16 autocast, which f32 only refines). The backbone's hidden states, bf16 on CUDA by default, become f32
+// as they enter a head:
 //   features[b, s, d] = f32( tokens[b, s, d] )         tokens [B, S, D] (dense rows) -> features [B, S, D]
 // On a backbone that runs in f32 the tokens are the features and nothing is copied.
 #pragma once
