@@ -101,7 +101,8 @@ TEMPLATE_TEST_CASE("the cublasGemmEx fallback computes the same product", "[cuda
 
 // A context set to TF32 products multiplies f32 operands as TF32 (10 mantissa bits: relative L2 about 3e-4
 // with operands rounded to nearest, 7e-4 truncated, at k = 3200: neither exact nor worse than TF32), and only f32 ones;
-// set back to exact, the same shape on the same context is exact again (the plans are kept apart by compute type).
+// set back to exact, the same shape on the same context is exact again (the plans are kept apart by compute type);
+// through the cublasGemmEx fallback too.
 TEST_CASE("cuda f32 products in TF32 when the context asks for them", "[cuda][linear]") {
   Context<backend::cuda> ctx;
   const index_t m = 257, k = 3200, n = 640;
@@ -110,20 +111,29 @@ TEST_CASE("cuda f32 products in TF32 when the context asks for them", "[cuda][li
   const auto want = testing::reference_linear(x.view(), w.view(), {}, ops::Activation::none);
   const auto dx = gpu::upload(ctx, x.view());
   const auto dw = gpu::upload(ctx, w.view());
-  const auto error = [&] {
+  // The product through ops::linear (cuBLASLt) or through the cublasGemmEx fallback.
+  const auto error = [&](bool fallback) {
     auto dy = testing::poisoned<float>(ctx, Extents<2>{m, n});
-    ops::linear(ctx, dy.view(), dx.view(), dw.view());
+    if (fallback) {
+      gpu::gemm_cublas<float>(ctx, dy.view(), dx.view(), dw.view());
+    } else {
+      ops::linear(ctx, dy.view(), dx.view(), dw.view());
+    }
     return testing::relative_l2(testing::to_host(ctx, dy).view(), want.view());
   };
-  CHECK(error() < 1e-5);
-  ctx.set_f32_products(gpu::F32Products::tf32);
-  const double tf32 = error();
-  INFO("TF32 products: relative L2 " << tf32);
-  CHECK(tf32 > 1e-6);
-  CHECK(tf32 < 3e-3);
-  check_linear<bf16>(ctx, Case{m, k, n, true, ops::Activation::none}, 63);  // bf16 operands as before
-  ctx.set_f32_products(gpu::F32Products::exact);
-  CHECK(error() < 1e-5);
+  for (const bool fallback : {false, true}) {
+    INFO((fallback ? "cublasGemmEx" : "cuBLASLt"));
+    ctx.set_f32_products(gpu::F32Products::exact);
+    CHECK(error(fallback) < 1e-5);
+    ctx.set_f32_products(gpu::F32Products::tf32);
+    const double tf32 = error(fallback);
+    INFO("TF32 products: relative L2 " << tf32);
+    CHECK(tf32 > 1e-6);
+    CHECK(tf32 < 3e-3);
+    check_linear<bf16>(ctx, Case{m, k, n, true, ops::Activation::none}, 63);  // bf16 operands as before
+    ctx.set_f32_products(gpu::F32Products::exact);
+    CHECK(error(fallback) < 1e-5);
+  }
 }
 
 // Why ops::linear applies GELU itself: cuBLASLt's GELU epilogue is documented only as "GELU"; this
