@@ -53,7 +53,7 @@ TEST_CASE("copy refuses shapes that disagree and rows that are not dense", "[cop
   Context<backend::cpu> ctx;
   Tensor<float, 4> a(Extents<4>{1, 2, 3, 4});
   Tensor<float, 4> b(Extents<4>{1, 2, 3, 5});
-  CHECK_THROWS_WITH(ops::copy(ctx, a.view(), CView<float, 4>(b.view())), Catch::Contains("ops::copy"));
+  CHECK_THROWS_WITH(ops::copy(ctx, a.view(), b.view()), Catch::Contains("ops::copy"));  // a mutable source too
   const CView<float, 4> strided(b.data(), Extents<4>{1, 2, 3, 2}, Extents<4>{30, 15, 5, 2});
   Tensor<float, 4> c(Extents<4>{1, 2, 3, 2});
   CHECK_THROWS_WITH(ops::copy(ctx, c.view(), strided), Catch::Contains("ops::copy"));

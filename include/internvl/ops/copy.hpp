@@ -21,10 +21,13 @@ struct Copy {
                 "<internvl/backend/<backend>/copy.hpp> (or <internvl/cuda.hpp>)");
 };
 
-template <class Backend, class U, class T>
-void copy(Context<Backend>& ctx, View<U, 4> y, CView<T, 4> x) {
+// The source may be a view of const or of mutable elements (S is T or const T).
+template <class Backend, class U, class S>
+void copy(Context<Backend>& ctx, View<U, 4> y, TensorView<S, 4> source) {
+  using T = std::remove_const_t<S>;
   static_assert(computes_in<Backend, U> && computes_in<Backend, T>,
                 "internvl: ops::copy: this backend does not compute in these element types");
+  const CView<T, 4> x = source;
   constexpr std::string_view op = "ops::copy";
   detail::check_same_shape(op, "y", y, "x", x);
   detail::check_dense_rows(op, "x", x);
