@@ -200,20 +200,30 @@ TEST_CASE("top-k: most probable first, ties by index, NaN first, k clamped", "[h
   REQUIRE(std::isnan(with_nan[0].second));
   REQUIRE(with_nan[1] == std::pair<index_t, float>{3, 0.4f});
   REQUIRE(with_nan[4] == std::pair<index_t, float>{4, 0.1f});
+  // Several NaNs keep their index order, as torch.sort(p, descending=True, stable=True) gives for
+  // [0.1, NaN, 0.3, NaN]: indices 1, 3, 2, 0.
+  Tensor<float, 1> q(Extents<1>{4});
+  const float more[] = {0.1f, std::nanf(""), 0.3f, std::nanf("")};
+  std::copy(more, more + 4, q.data());
+  const auto nans = heads::top_k(q.view(), 4);
+  REQUIRE((nans[0].first == 1 && nans[1].first == 3 && nans[2].first == 2 && nans[3].first == 0));
 }
 
 TEST_CASE("argmax over classes: first maximum on ties, NaN wins as in torch.argmax", "[heads]") {
-  Tensor<float, 3> logits(Extents<3>{3, 1, 4}, 0.0f);
+  Tensor<float, 3> logits(Extents<3>{3, 1, 5}, 0.0f);
   logits(1, 0, 0) = 2.0f;                                     // plain maximum
   logits(0, 0, 1) = 1.0f, logits(2, 0, 1) = 1.0f;             // tie: the first
   logits(1, 0, 2) = std::numeric_limits<float>::quiet_NaN();  // NaN
   logits(2, 0, 2) = 5.0f;
   logits(0, 0, 3) = -1.0f, logits(1, 0, 3) = -2.0f, logits(2, 0, 3) = -0.5f;
+  logits(0, 0, 4) = 1.0f;  // two NaNs: the first, as torch.argmax([1, nan, nan]) = 1
+  logits(1, 0, 4) = std::numeric_limits<float>::quiet_NaN(), logits(2, 0, 4) = std::numeric_limits<float>::quiet_NaN();
   const auto classes = heads::argmax_classes(logits.view());
   REQUIRE(classes(0, 0) == 1);
   REQUIRE(classes(0, 1) == 0);
   REQUIRE(classes(0, 2) == 1);
   REQUIRE(classes(0, 3) == 2);
+  REQUIRE(classes(0, 4) == 1);
 }
 
 TEST_CASE("sliding windows: mmseg's grid, flush with the border, small images in one window", "[heads]") {

@@ -56,7 +56,7 @@ void check_score(double actual, const nlohmann::json& expected, const std::strin
 
 TEST_CASE("SegmentationEvaluation scores as mmseg does", "[metrics]") {
   const nlohmann::json cases = fixtures().at("segmentation");
-  REQUIRE(cases.size() == 3);
+  REQUIRE(cases.size() == 4);
   for (const auto& [name, c] : cases.items()) {
     INFO("case " << name);
     heads::SegmentationEvaluation evaluation(c.at("num_classes").get<index_t>(), c.at("ignore_index").get<int>(),

@@ -18,7 +18,8 @@ whose label is ignore_index dropped; areas by histograms over [0, K - 1]) summed
 total_area_to_metrics (IoU = intersect / union, Acc = intersect / label, aAcc = sum intersect / sum label;
 mIoU and mAcc by np.nanmean, as mmseg's results table averages them). NaN is written as null.
 Cases: plain labels with ignored pixels; ADE20K-style reduce_zero_label; a class that is nowhere (IoU NaN)
-and one that is predicted but never true (IoU 0, Acc NaN).
+and one that is predicted but never true (IoU 0, Acc NaN); an ignore index of 0, not 255 (class 0's pixels
+are all ignored: IoU 0 where it is predicted, Acc NaN).
 Run from anywhere: /usr/bin/python3 tests/golden/heads/make_metrics.py"""
 import json
 import pathlib
@@ -85,7 +86,7 @@ def case(rng, num_classes, sizes, reduce_zero_label, ignore_index=255, absent=No
             if k is not None:
                 label[truth == k] = 0 if reduce_zero_label else (k + 1) % num_classes
                 truth = label.astype(np.int64) - (1 if reduce_zero_label else 0)
-        label[rng.random((h, w)) < 0.1] = 255
+        label[rng.random((h, w)) < 0.1] = ignore_index if not reduce_zero_label else 255
         pred = noisy_prediction(rng, np.where(truth < 0, num_classes, truth), num_classes, keep=0.7)
         if absent is not None:
             pred[pred == absent] = (absent + 1) % num_classes
@@ -139,6 +140,9 @@ def main():
         "plain": case(rng, 5, [(7, 9), (12, 5), (1, 13)], reduce_zero_label=False),
         "reduce_zero_label": case(rng, 4, [(8, 8), (5, 11)], reduce_zero_label=True),
         "absent_and_never_true": case(rng, 6, [(9, 10), (6, 7)], reduce_zero_label=False, absent=2, never_true=4),
+        # An ignore index other than 255 (its own generator, so the other fixtures keep their values).
+        "ignore_index_0": case(np.random.default_rng(20261129), 4, [(6, 7), (5, 9)], reduce_zero_label=False,
+                               ignore_index=0),
     }
     top_k = top_k_case(rng, 40, 12)
     real = real_case(rng, 30, 9)
